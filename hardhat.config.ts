@@ -1,7 +1,8 @@
 import "@nomicfoundation/hardhat-ethers";
+import "@typechain/hardhat";
 import "solidity-coverage";
-import { subtask, type HardhatUserConfig } from "hardhat/config";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import { type HardhatUserConfig, subtask } from "hardhat/config";
 
 // The only network access here is the npm registry, so the compiler comes from the `solc`
 // package instead of Hardhat's download (which fails with HH502).
@@ -31,6 +32,7 @@ const config: HardhatUserConfig = {
     version: SOLC_VERSION,
     settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" },
   },
+  typechain: { outDir: "typechain-types", target: "ethers-v6" },
   networks: {
     hardhat: {},
     localhost: { url: process.env.IOTGUARD_LOCAL_RPC_URL ?? "http://127.0.0.1:8545" },

@@ -8,7 +8,12 @@
  */
 import { Command } from "commander";
 import { checkDeployment, deployRegistry } from "./chain/deploy-registry";
-import { DEFAULT_DEPLOYMENTS_DIR, deploymentPath, readDeployment, writeDeployment } from "./chain/deployment-file";
+import {
+  DEFAULT_DEPLOYMENTS_DIR,
+  deploymentPath,
+  readDeployment,
+  writeDeployment,
+} from "./chain/deployment-file";
 
 interface DeployOptions {
   network: string;

@@ -56,7 +56,7 @@ export async function deployRegistry(
   const tx = contract.deploymentTransaction();
   if (!tx) throw new Error("deployment transaction missing");
   const receipt = await tx.wait();
-  if (!receipt || receipt.status !== 1) throw new Error(`deployment transaction ${tx.hash} failed`);
+  if (receipt?.status !== 1) throw new Error(`deployment transaction ${tx.hash} failed`);
   const network = await provider.getNetwork();
   return {
     contract: "DeviceRegistry",
