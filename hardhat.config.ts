@@ -1,6 +1,5 @@
 import "@nomicfoundation/hardhat-ethers";
 import "@typechain/hardhat";
-import "solidity-coverage";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import { type HardhatUserConfig, subtask } from "hardhat/config";
 
