@@ -1,0 +1,99 @@
+/**
+ * Decoding DeviceRegistry logs into typed events. The events carry everything the index needs,
+ * so the head rebuilds the registry from logs alone, never from contract calls.
+ */
+import type { Interface, Log } from "ethers";
+
+interface EventPosition {
+  blockNumber: number;
+  logIndex: number;
+}
+
+export type RegistryEvent = EventPosition &
+  (
+    | {
+        kind: "cluster-created";
+        clusterId: number;
+        head: string;
+        latitude: number;
+        longitude: number;
+        radius: number;
+      }
+    | { kind: "cluster-head-changed"; clusterId: number; previousHead: string; newHead: string }
+    | { kind: "device-enrolled"; deviceId: string; clusterId: number; keyAddress: string }
+    | { kind: "device-revoked"; deviceId: string; clusterId: number }
+    | {
+        kind: "device-key-rotated";
+        deviceId: string;
+        clusterId: number;
+        previousKey: string;
+        newKey: string;
+        keyVersion: number;
+      }
+    | { kind: "admin-transferred"; previousAdmin: string; newAdmin: string }
+  );
+
+/** Device IDs are kept as 64 lowercase hex digits without 0x throughout the head. */
+export function deviceIdHex(bytes32: string): string {
+  return bytes32.toLowerCase().replace(/^0x/, "");
+}
+
+/**
+ * Decodes one registry log.
+ * @returns the event, or `undefined` for a log this version does not know (kept forward compatible).
+ */
+export function decodeRegistryLog(iface: Interface, log: Log): RegistryEvent | undefined {
+  const parsed = iface.parseLog({ topics: [...log.topics], data: log.data });
+  if (!parsed) return undefined;
+  const position = { blockNumber: log.blockNumber, logIndex: log.index };
+  const a = parsed.args;
+  switch (parsed.name) {
+    case "ClusterCreated":
+      return {
+        ...position,
+        kind: "cluster-created",
+        clusterId: Number(a.clusterId),
+        head: a.head,
+        latitude: Number(a.latitude),
+        longitude: Number(a.longitude),
+        radius: Number(a.radius),
+      };
+    case "ClusterHeadChanged":
+      return {
+        ...position,
+        kind: "cluster-head-changed",
+        clusterId: Number(a.clusterId),
+        previousHead: a.previousHead,
+        newHead: a.newHead,
+      };
+    case "DeviceEnrolled":
+      return {
+        ...position,
+        kind: "device-enrolled",
+        deviceId: deviceIdHex(a.deviceId),
+        clusterId: Number(a.clusterId),
+        keyAddress: a.keyAddress,
+      };
+    case "DeviceRevoked":
+      return {
+        ...position,
+        kind: "device-revoked",
+        deviceId: deviceIdHex(a.deviceId),
+        clusterId: Number(a.clusterId),
+      };
+    case "DeviceKeyRotated":
+      return {
+        ...position,
+        kind: "device-key-rotated",
+        deviceId: deviceIdHex(a.deviceId),
+        clusterId: Number(a.clusterId),
+        previousKey: a.previousKey,
+        newKey: a.newKey,
+        keyVersion: Number(a.keyVersion),
+      };
+    case "AdminTransferred":
+      return { ...position, kind: "admin-transferred", previousAdmin: a.previousAdmin, newAdmin: a.newAdmin };
+    default:
+      return undefined;
+  }
+}
