@@ -1,0 +1,290 @@
+/**
+ * The cluster head's embedded MQTT broker: aedes in-process, 127.0.0.1 only, deny by default
+ * (docs/mqtt.md § Access control).
+ *
+ * aedes is ESM-only; this CommonJS module loads it with a dynamic `import()`.
+ * aedes speaks MQTT 3.1.1 only: clients must use `protocolVersion: 4`.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { Aedes, AuthenticateError, Client, PublishPacket, Subscription } from "aedes" with { "resolution-mode": "import" };
+import { DEFAULT_TOPIC_PREFIX, assertTopicPrefix, isClusterId, isDeviceIdHex, isValidTopicFilter, parseTopic } from "../../../transport/mqtt/topics";
+
+/** Who a broker connection belongs to, as decided by the injected `authenticate`. */
+export type Principal = { kind: "device"; deviceId: string; clusterId: number } | { kind: "head"; clusterId: number };
+
+/** A value or a promise of it: hooks may be synchronous or not. */
+type MaybePromise<T> = T | Promise<T>;
+
+/** Options for {@link startEmbeddedBroker}. */
+export interface EmbeddedBrokerOptions {
+  /** TCP port on 127.0.0.1; default 0 (a free port). 1883 is refused: it belongs to the machine's Mosquitto. */
+  port?: number;
+  /** Topic prefix; default `iotguard`. */
+  topicPrefix?: string;
+  /** Checks a CONNECT's credentials; `undefined` refuses (return code 4). Must not log the password. */
+  authenticate: (username: string, password: Buffer) => Promise<Principal | undefined>;
+  /** May device `from` publish to device `to`'s inbox? (Session requests to members, frames to session peers.) */
+  mayPublishTo: (fromDeviceId: string, toDeviceId: string) => MaybePromise<boolean>;
+  /** Is the device still a current member? Re-checked on every publish and subscribe. Default: always true. */
+  isCurrent?: (deviceId: string) => MaybePromise<boolean>;
+}
+
+/** Counters for metrics; a snapshot, never credentials. */
+export interface EmbeddedBrokerCounters {
+  /** Connections admitted (CONNACK 0). */
+  connections: number;
+  /** Connections open now. */
+  connected: number;
+  /** CONNECTs refused by authentication (bad/missing credentials, wrong client ID, hook failure). */
+  refusedAuth: number;
+  /** Subscriptions refused (SUBACK 0x80). */
+  refusedSubscribes: number;
+  /** Publishes refused by closing the connection (retain, foreign or `$` topics, revoked device). */
+  refusedPublishes: number;
+  /** Publishes to a peer inbox acknowledged but dropped because `mayPublishTo` said no. */
+  droppedPublishes: number;
+}
+
+/** A running embedded broker. */
+export interface EmbeddedBroker {
+  readonly port: number;
+  /** `mqtt://127.0.0.1:<port>` */
+  readonly url: string;
+  /** The aedes instance (for events; do not replace its hooks). */
+  readonly broker: Aedes;
+  /** A snapshot of the counters. */
+  readonly counters: EmbeddedBrokerCounters;
+  /**
+   * Closes the connection of `deviceIdHex` (used at revocation).
+   * @returns true if a connection was open
+   */
+  disconnect(deviceIdHex: string): Promise<boolean>;
+  /** Stops listening and closes every client. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** MQTT 3.1.1 §3.2.2.3 CONNACK return codes used here. */
+export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+
+/**
+ * Publishes to a peer inbox refused by `mayPublishTo` are acknowledged and re-addressed here, a
+ * `$` topic nobody may subscribe to, so they reach no one (MQTT-3.3.5-2 allows a positive
+ * acknowledgement of an unauthorised PUBLISH). Closing the connection instead would make MQTT.js
+ * resend the unacknowledged frame on every reconnect and lock the device out.
+ */
+export const DROPPED_TOPIC = "$iotguard/dropped";
+
+/** Thrown by {@link startEmbeddedBroker} on bad options. */
+export class EmbeddedBrokerConfigError extends Error {
+  readonly code = "E_BROKER_CONFIG";
+  constructor(message: string) {
+    super(message);
+    this.name = "EmbeddedBrokerConfigError";
+  }
+}
+
+function authError(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+function validateOptions(options: EmbeddedBrokerOptions): { port: number; prefix: string } {
+  if (typeof options !== "object" || options === null) throw new EmbeddedBrokerConfigError("options: expected an object");
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EmbeddedBrokerConfigError("port: expected an integer in [0, 65535]");
+  if (port === 1883) throw new EmbeddedBrokerConfigError("port: 1883 belongs to the machine's Mosquitto; use 0 for a free port");
+  for (const hook of ["authenticate", "mayPublishTo"] as const) {
+    if (typeof options[hook] !== "function") throw new EmbeddedBrokerConfigError(`${hook}: expected a function`);
+  }
+  if (options.isCurrent !== undefined && typeof options.isCurrent !== "function") {
+    throw new EmbeddedBrokerConfigError("isCurrent: expected a function");
+  }
+  let prefix: string;
+  try {
+    prefix = assertTopicPrefix(options.topicPrefix ?? DEFAULT_TOPIC_PREFIX);
+  } catch (err) {
+    throw new EmbeddedBrokerConfigError(`topicPrefix: ${(err as Error).message}`);
+  }
+  return { port, prefix };
+}
+
+function isPrincipal(p: unknown): p is Principal {
+  if (typeof p !== "object" || p === null) return false;
+  const o = p as Record<string, unknown>;
+  if (typeof o.clusterId !== "number" || !isClusterId(o.clusterId)) return false;
+  if (o.kind === "head") return true;
+  return o.kind === "device" && typeof o.deviceId === "string" && isDeviceIdHex(o.deviceId);
+}
+
+/**
+ * Starts aedes on 127.0.0.1 with iotguard's authentication and topic ACLs.
+ * @throws EmbeddedBrokerConfigError on bad options (before anything listens)
+ * @example
+ * const b = await startEmbeddedBroker({ authenticate, mayPublishTo, isCurrent });
+ * // devices connect to b.url with clientId = deviceIdHex, protocolVersion 4
+ */
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { port, prefix } = validateOptions(options);
+  const isCurrent = options.isCurrent ?? (() => true);
+  const counters: EmbeddedBrokerCounters = {
+    connections: 0,
+    connected: 0,
+    refusedAuth: 0,
+    refusedSubscribes: 0,
+    refusedPublishes: 0,
+    droppedPublishes: 0,
+  };
+  const principals = new WeakMap<Client, Principal>();
+  const devices = new Map<string, Client>();
+
+  const { Aedes } = await import("aedes");
+  const broker = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      const refuse = (code: number, why: string): void => {
+        counters.refusedAuth++;
+        done(authError(code, why), null);
+      };
+      if (typeof username !== "string" || username.length === 0 || !Buffer.isBuffer(password) || password.length === 0) {
+        refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, "missing credentials");
+        return;
+      }
+      options.authenticate(username, password).then(
+        (principal) => {
+          if (principal === undefined) return refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, "unknown credentials");
+          if (!isPrincipal(principal)) return refuse(CONNACK.NOT_AUTHORIZED, "malformed principal");
+          // A device's client ID is its device ID, so a second connection takes over the first and
+          // disconnect(deviceId) finds it; nobody else may use a device-shaped client ID.
+          if (principal.kind === "device" ? client.id !== principal.deviceId : isDeviceIdHex(client.id)) {
+            return refuse(CONNACK.IDENTIFIER_REJECTED, "client ID does not match the principal");
+          }
+          principals.set(client, principal);
+          done(null, true);
+        },
+        () => refuse(CONNACK.SERVER_UNAVAILABLE, "authentication hook failed"),
+      );
+    },
+
+    authorizeSubscribe(client, sub, done) {
+      const refuse = (): void => {
+        counters.refusedSubscribes++;
+        done(null, null); // SUBACK 0x80 for this topic only (MQTT 3.1.1 §3.9.3)
+      };
+      const principal = principals.get(client);
+      if (principal === undefined) return refuse();
+      if (principal.kind === "head") {
+        const base = `${prefix}/c/${principal.clusterId}/`;
+        if (sub.topic.startsWith(base) && isValidTopicFilter(sub.topic)) done(null, capQos(sub));
+        else refuse();
+        return;
+      }
+      const parsed = parseTopic(prefix, sub.topic); // refuses + and #
+      if (parsed?.kind !== "device" || parsed.deviceId !== principal.deviceId || parsed.clusterId !== principal.clusterId) {
+        return refuse();
+      }
+      Promise.resolve()
+        .then(() => isCurrent(principal.deviceId))
+        .then(
+          (current) => (current ? done(null, capQos(sub)) : refuse()),
+          () => refuse(),
+        );
+    },
+
+    authorizePublish(client, packet, done) {
+      const refuse = (why: string): void => {
+        counters.refusedPublishes++;
+        done(new Error(why)); // aedes closes the connection (MQTT-3.3.5-2)
+      };
+      const principal = client === null ? undefined : principals.get(client);
+      if (principal === undefined) return refuse("no principal");
+      if (packet.retain) return refuse("retained messages are not allowed");
+      if (packet.topic.startsWith("$")) return refuse("$ topics are not allowed");
+      const parsed = parseTopic(prefix, packet.topic);
+      if (parsed === undefined || parsed.clusterId !== principal.clusterId) return refuse("topic outside the cluster");
+      if (principal.kind === "head") return done(null);
+      decideDevicePublish(principal, parsed.kind === "head-in" ? undefined : parsed).then(
+        (decision) => {
+          if (decision === "allow") return done(null);
+          if (decision === "drop") {
+            counters.droppedPublishes++;
+            dropPacket(packet);
+            return done(null);
+          }
+          refuse("publish not allowed");
+        },
+        () => refuse("authorization hook failed"),
+      );
+    },
+  });
+
+  async function decideDevicePublish(
+    principal: Extract<Principal, { kind: "device" }>,
+    target: { kind: "device"; channel: string; deviceId: string } | undefined,
+  ): Promise<"allow" | "drop" | "refuse"> {
+    if (!(await isCurrent(principal.deviceId))) return "refuse";
+    if (target === undefined) return "allow"; // the head's request topic of its own cluster
+    // Only the head writes warn/ctl; nobody needs to write to their own inbox.
+    if (target.channel !== "inbox" || target.deviceId === principal.deviceId) return "refuse";
+    return (await options.mayPublishTo(principal.deviceId, target.deviceId)) ? "allow" : "drop";
+  }
+
+  broker.on("clientReady", (client) => {
+    counters.connections++;
+    counters.connected++;
+    const principal = principals.get(client);
+    if (principal?.kind === "device") devices.set(principal.deviceId, client);
+  });
+  broker.on("clientDisconnect", (client) => {
+    counters.connected = Math.max(0, counters.connected - 1);
+    const principal = principals.get(client);
+    if (principal?.kind === "device" && devices.get(principal.deviceId) === client) devices.delete(principal.deviceId);
+  });
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    broker.handle(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: actualPort,
+    url: `mqtt://127.0.0.1:${actualPort}`,
+    broker,
+    get counters() {
+      return { ...counters };
+    },
+    disconnect(deviceIdHex) {
+      const client = devices.get(deviceIdHex);
+      if (client === undefined) return Promise.resolve(false);
+      devices.delete(deviceIdHex);
+      return new Promise<boolean>((resolve) => client.close(() => resolve(true)));
+    },
+    close() {
+      closing ??= (async () => {
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+        for (const s of sockets) s.destroy();
+        await serverClosed;
+      })();
+      return closing;
+    },
+  };
+}
+
+/** iotguard uses QoS 1 at most; a QoS 2 request is granted QoS 1 (MQTT-3.8.4-6 allows a lower grant). */
+function capQos(sub: Subscription): Subscription {
+  return sub.qos > 1 ? { ...sub, qos: 1 } : sub;
+}
+
+function dropPacket(packet: PublishPacket): void {
+  packet.topic = DROPPED_TOPIC;
+  packet.payload = Buffer.alloc(0);
+}

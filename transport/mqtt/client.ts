@@ -1,0 +1,263 @@
+/**
+ * A small typed wrapper over MQTT.js v5 for iotguard's binary frames (docs/mqtt.md).
+ *
+ * - MQTT 3.1.1 (`protocolVersion: 4`) everywhere: the embedded aedes broker speaks nothing else.
+ * - `clean: false` by default, so QoS 1 frames queued by the broker while the device is offline
+ *   are delivered on reconnect. Duplicates that QoS 1 may redeliver are the protocol replay
+ *   window's job, not this layer's.
+ * - Subscriptions are tracked here and re-sent whenever the broker answers a reconnect with
+ *   `sessionPresent = false` (it lost or discarded the session), because MQTT.js forgets every
+ *   topic of a SUBSCRIBE packet when one of them is refused.
+ * - Credentials are passed to MQTT.js and never logged or put in errors.
+ */
+import { EventEmitter } from "node:events";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { CONNACK_RETURN_CODES, MqttTransportError } from "./errors";
+
+export { MqttTransportError, type MqttTransportErrorCode } from "./errors";
+
+/** Options for {@link MqttTransport.connect}. */
+export interface MqttTransportOptions {
+  /** MQTT client ID; for a device, its device ID hex (the embedded broker insists). */
+  clientId: string;
+  username?: string;
+  /** Broker password; bytes are sent as is. Never logged. */
+  password?: Uint8Array | string;
+  /** Clean session flag; default `false` (keep subscriptions and queued QoS 1 frames). */
+  clean?: boolean;
+  /** Delay between reconnect attempts in ms; default 1000. 0 disables reconnecting. */
+  reconnectPeriodMs?: number;
+  /** How long the first connect may take in ms; default 10000. */
+  connectTimeoutMs?: number;
+  /** Keepalive in seconds; default 30. */
+  keepaliveSec?: number;
+}
+
+/** Events emitted by {@link MqttTransport}. */
+export interface MqttTransportEvents {
+  /** A PUBLISH arrived on a subscribed topic. */
+  message: [topic: string, payload: Buffer];
+  /** A CONNACK with return code 0 arrived (first connect and every reconnect). */
+  connect: [info: { sessionPresent: boolean; reconnect: boolean }];
+  /** Subscriptions were re-sent after the broker lost the session. */
+  resubscribed: [topics: string[]];
+  /** The connection dropped; MQTT.js will retry unless closed or refused. */
+  offline: [];
+  /** A typed error. After `E_BROKER_REFUSED` the transport stops reconnecting. */
+  error: [error: MqttTransportError];
+  /** The transport was closed for good. */
+  close: [];
+}
+
+const SOCKET_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "ETIMEDOUT", "EPIPE"]);
+
+function refusedError(returnCode: number): MqttTransportError {
+  const reason = (CONNACK_RETURN_CODES as Record<number, string>)[returnCode] ?? "unknown return code";
+  return new MqttTransportError("E_BROKER_REFUSED", `broker refused the connection: ${reason} (${returnCode})`, {
+    returnCode,
+  });
+}
+
+function safeUrl(url: string): string {
+  // Never echo credentials embedded in a URL.
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return "<invalid url>";
+  }
+}
+
+/**
+ * A connected MQTT client for binary frames.
+ * @example
+ * const t = await MqttTransport.connect("mqtt://127.0.0.1:1883", { clientId: deviceIdHex });
+ * t.on("message", (topic, payload) => ...);
+ * await t.subscribe(deviceSubscriptions("iotguard", 7, deviceIdHex));
+ * await t.publish(inboxTopic("iotguard", 7, peerHex), frame);
+ */
+export class MqttTransport extends EventEmitter<MqttTransportEvents> {
+  readonly #client: MqttClient;
+  readonly #topics = new Set<string>();
+  readonly #clean: boolean;
+  #closed = false;
+
+  private constructor(client: MqttClient, clean: boolean) {
+    super();
+    this.#client = client;
+    this.#clean = clean;
+  }
+
+  /**
+   * Connects and resolves after the first CONNACK with return code 0.
+   * @param url `mqtt://host:port`
+   * @throws MqttTransportError `E_BROKER_UNREACHABLE` (no TCP connection / timeout),
+   *   `E_BROKER_REFUSED` (CONNACK return code in `returnCode`), `E_BAD_ARGUMENT`
+   */
+  static connect(url: string, options: MqttTransportOptions): Promise<MqttTransport> {
+    if (typeof options?.clientId !== "string" || options.clientId.length === 0) {
+      return Promise.reject(new MqttTransportError("E_BAD_ARGUMENT", "clientId: expected a non-empty string"));
+    }
+    const clean = options.clean ?? false;
+    const connectTimeout = options.connectTimeoutMs ?? 10_000;
+    const opts: IClientOptions = {
+      clientId: options.clientId,
+      protocolVersion: 4,
+      clean,
+      reconnectPeriod: options.reconnectPeriodMs ?? 1000,
+      connectTimeout,
+      keepalive: options.keepaliveSec ?? 30,
+      resubscribe: false, // done here, see the module comment
+      reconnectOnConnackError: false,
+    };
+    if (options.username !== undefined) opts.username = options.username;
+    if (options.password !== undefined) {
+      opts.password = typeof options.password === "string" ? options.password : Buffer.from(options.password);
+    }
+    const client = mqtt.connect(url, opts);
+    const transport = new MqttTransport(client, clean);
+    return new Promise<MqttTransport>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: MqttTransportError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        transport.#closed = true;
+        client.end(true);
+        reject(err);
+      };
+      const timer = setTimeout(
+        () => fail(new MqttTransportError("E_BROKER_UNREACHABLE", `no CONNACK from ${safeUrl(url)} within ${connectTimeout} ms`)),
+        connectTimeout,
+      );
+      client.once("connect", () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(transport);
+      });
+      transport.#wire(url, (err) => fail(err));
+    });
+  }
+
+  #wire(url: string, failFirst: (err: MqttTransportError) => void): void {
+    const client = this.#client;
+    let connectedOnce = false;
+    client.on("connect", (connack) => {
+      const reconnect = connectedOnce;
+      connectedOnce = true;
+      this.emit("connect", { sessionPresent: connack.sessionPresent, reconnect });
+      if (reconnect && (this.#clean || !connack.sessionPresent) && this.#topics.size > 0) {
+        const topics = [...this.#topics];
+        client.subscribe(topics, { qos: 1 }, (err) => {
+          if (err) this.#emitError(new MqttTransportError("E_SUBSCRIBE_REFUSED", "resubscription refused", { topics, cause: err }));
+          else this.emit("resubscribed", topics);
+        });
+      }
+    });
+    client.on("message", (topic, payload) => this.emit("message", topic, payload));
+    client.on("offline", () => this.emit("offline"));
+    client.on("error", (err: Error & { code?: unknown }) => {
+      let typed: MqttTransportError;
+      if (typeof err.code === "number") typed = refusedError(err.code);
+      else if (typeof err.code === "string" && SOCKET_ERROR_CODES.has(err.code)) {
+        typed = new MqttTransportError("E_BROKER_UNREACHABLE", `cannot reach ${safeUrl(url)}: ${err.code}`, { cause: err });
+      } else typed = new MqttTransportError("E_PUBLISH_FAILED", err.message, { cause: err });
+      if (!connectedOnce) {
+        failFirst(typed);
+        return;
+      }
+      if (typed.code === "E_BROKER_REFUSED") {
+        // Refused on reconnect (e.g. revoked, credential expired): retrying cannot help.
+        void this.close(true);
+      }
+      this.#emitError(typed);
+    });
+  }
+
+  #emitError(err: MqttTransportError): void {
+    // An EventEmitter 'error' without listeners throws; a transport error must not crash the host.
+    if (this.listenerCount("error") > 0) this.emit("error", err);
+  }
+
+  /** True while a connection to the broker is up. */
+  get connected(): boolean {
+    return this.#client.connected;
+  }
+
+  /** Topics this transport is subscribed to (and re-subscribes after a lost session). */
+  get subscriptions(): string[] {
+    return [...this.#topics];
+  }
+
+  /**
+   * Subscribes to `topics` with QoS 1.
+   * @returns the granted QoS per topic, in order
+   * @throws MqttTransportError `E_SUBSCRIBE_REFUSED` listing the refused topics (granted 0x80);
+   *   the accepted ones stay subscribed
+   */
+  async subscribe(topics: readonly string[]): Promise<number[]> {
+    this.#assertOpen();
+    if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== "string" || t.length === 0)) {
+      throw new MqttTransportError("E_BAD_ARGUMENT", "topics: expected a non-empty array of non-empty strings");
+    }
+    const granted = await new Promise<number[]>((resolve, reject) => {
+      this.#client.subscribe([...topics], { qos: 1 }, (err, grants) => {
+        if (grants && grants.length === topics.length) resolve(grants.map((g) => g.qos));
+        else if (err) reject(new MqttTransportError("E_SUBSCRIBE_REFUSED", err.message, { topics, cause: err }));
+        else resolve(topics.map(() => 1));
+      });
+    });
+    const refused = topics.filter((_, i) => ((granted[i] ?? 0x80) & 0x80) !== 0);
+    topics.forEach((t, i) => {
+      if (((granted[i] ?? 0x80) & 0x80) === 0) this.#topics.add(t);
+    });
+    if (refused.length > 0) {
+      throw new MqttTransportError("E_SUBSCRIBE_REFUSED", `subscription refused for ${refused.length} topic(s)`, { topics: refused });
+    }
+    return granted;
+  }
+
+  /** Unsubscribes and stops re-subscribing to `topics`. */
+  async unsubscribe(topics: readonly string[]): Promise<void> {
+    this.#assertOpen();
+    for (const t of topics) this.#topics.delete(t);
+    await this.#client.unsubscribeAsync([...topics]);
+  }
+
+  /**
+   * Publishes a binary frame with QoS 1, not retained.
+   * Resolves on PUBACK. While offline the frame waits in MQTT.js's outgoing store and is sent
+   * (with DUP set if it had been sent before) on reconnect.
+   * @throws MqttTransportError `E_BAD_ARGUMENT`, `E_CLOSED`, `E_PUBLISH_FAILED`
+   */
+  async publish(topic: string, payload: Uint8Array): Promise<void> {
+    this.#assertOpen();
+    if (typeof topic !== "string" || topic.length === 0) throw new MqttTransportError("E_BAD_ARGUMENT", "topic: expected a non-empty string");
+    if (!(payload instanceof Uint8Array)) throw new MqttTransportError("E_BAD_ARGUMENT", "payload: expected bytes");
+    const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    await new Promise<void>((resolve, reject) => {
+      this.#client.publish(topic, buf, { qos: 1, retain: false }, (err) => {
+        if (err) reject(new MqttTransportError(this.#closed ? "E_CLOSED" : "E_PUBLISH_FAILED", err.message, { cause: err }));
+        else resolve();
+      });
+    });
+  }
+
+  /**
+   * Closes the connection (sends DISCONNECT unless `force`). Idempotent.
+   * @param force drop the socket without waiting for in-flight packets
+   */
+  async close(force = false): Promise<void> {
+    if (this.#closed && this.#client.disconnected) return;
+    this.#closed = true;
+    await this.#client.endAsync(force);
+    this.emit("close");
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new MqttTransportError("E_CLOSED", "transport is closed");
+  }
+}
