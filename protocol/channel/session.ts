@@ -1,0 +1,164 @@
+/**
+ * The M2M channel: a sender and a receiver per member, built from a {@link GrantedSession}.
+ * The first frame that verifies in each direction confirms that the peer holds Sk.
+ * @module
+ */
+import { abytes, equalBytes, wipe } from "../bytes";
+import { type AeadSuite, MAX_FRAME_PLAINTEXT, MAX_MESSAGES_PER_KEY, MessageType, Role, Size } from "../constants";
+import { aeadOpen, aeadSeal } from "../crypto/aead";
+import { ProtocolError } from "../errors";
+import type { GrantedSession } from "../grant/member";
+import { decodeFrame, encodeFrameHeader, type FrameType } from "./frame";
+import { type DirectionKeys, deriveDirectionKeys, frameNonce } from "./keys";
+import { ReplayWindow } from "./replay";
+
+/** Lifecycle of a channel endpoint. */
+export const ChannelState = {
+  OPEN: 1,
+  CLOSED: 2,
+} as const;
+/** A channel state. */
+export type ChannelState = (typeof ChannelState)[keyof typeof ChannelState];
+
+interface Params {
+  type: FrameType;
+  suite: AeadSuite;
+  shortSessionId: Uint8Array;
+  expiresAt: number;
+  keys: DirectionKeys;
+}
+
+/** Encrypts frames in our direction. Sequence numbers strictly increase and are never reused. */
+export class ChannelSender {
+  private state: ChannelState = ChannelState.OPEN;
+  private next: bigint;
+
+  /** @internal use {@link createChannel} */
+  constructor(private readonly p: Params, startSeq = 0n) {
+    if (startSeq < 0n) throw new RangeError("startSeq: must be >= 0");
+    this.next = startSeq;
+  }
+
+  /** The sequence number the next {@link seal} without `seq` will use. */
+  get nextSeq(): bigint {
+    return this.next;
+  }
+
+  /**
+   * Encrypt one message.
+   * @param plaintext - at most {@link MAX_FRAME_PLAINTEXT} bytes
+   * @param now - unix ms
+   * @param seq - explicit sequence number (e.g. from a SequenceReservation); must exceed every
+   *   number used before. Default: the next one.
+   * @throws ProtocolError E_BAD_STATE (closed or seq not increasing), E_EXPIRED, E_LIMIT
+   */
+  seal(plaintext: Uint8Array, now: number, seq?: bigint): Uint8Array {
+    if (this.state !== ChannelState.OPEN) throw new ProtocolError("E_BAD_STATE", "channel closed");
+    abytes(plaintext, undefined, "plaintext");
+    if (plaintext.length > MAX_FRAME_PLAINTEXT) throw new RangeError("plaintext: too long for one frame");
+    if (now >= this.p.expiresAt) throw new ProtocolError("E_EXPIRED", "session expired; re-grant");
+    const s = seq ?? this.next;
+    if (s < this.next) throw new ProtocolError("E_BAD_STATE", "sequence number already used");
+    if (s >= MAX_MESSAGES_PER_KEY) throw new ProtocolError("E_LIMIT", "message limit reached; re-grant");
+    const header = encodeFrameHeader(this.p.type, this.p.suite, this.p.shortSessionId, s);
+    // Advance before sealing so even an exception cannot lead to the number being used twice.
+    this.next = s + 1n;
+    const sealed = aeadSeal(this.p.suite, this.p.keys.key, frameNonce(this.p.keys.iv, s), plaintext, header);
+    const out = new Uint8Array(header.length + sealed.length);
+    out.set(header, 0);
+    out.set(sealed, header.length);
+    return out;
+  }
+
+  /** Wipe keys; further use fails with E_BAD_STATE. */
+  close(): void {
+    wipe(this.p.keys.key, this.p.keys.iv);
+    this.state = ChannelState.CLOSED;
+  }
+}
+
+/** Decrypts frames from the peer, with a replay window and atomic check-then-commit. */
+export class ChannelReceiver {
+  private state: ChannelState = ChannelState.OPEN;
+  private readonly window = new ReplayWindow();
+  /** Frames of this type were encrypted by us: receiving one means it was reflected. */
+  private readonly ownSendType: FrameType;
+  private isConfirmed = false;
+
+  /** @internal use {@link createChannel} */
+  constructor(private readonly p: Params) {
+    this.ownSendType = p.type === MessageType.FRAME_I2R ? MessageType.FRAME_R2I : MessageType.FRAME_I2R;
+  }
+
+  /** True once a frame from the peer verified: the peer holds Sk (key confirmation). */
+  get confirmed(): boolean {
+    return this.isConfirmed;
+  }
+
+  /**
+   * Verify and decrypt one frame.
+   * Order: state, decode, direction, session, suite, lifetime, replay check, tag, commit.
+   * @returns the sequence number and plaintext
+   * @throws ProtocolError E_BAD_STATE, E_MALFORMED, E_WRONG_DIRECTION (our own direction, e.g.
+   *   a reflected frame), E_WRONG_SESSION, E_UNSUPPORTED (suite), E_EXPIRED, E_REPLAY, E_BAD_TAG
+   */
+  open(frame: Uint8Array, now: number): { seq: bigint; plaintext: Uint8Array } {
+    if (this.state !== ChannelState.OPEN) throw new ProtocolError("E_BAD_STATE", "channel closed");
+    const f = decodeFrame(frame);
+    if (f.type === this.ownSendType) throw new ProtocolError("E_WRONG_DIRECTION", "frame from our own direction");
+    if (!equalBytes(f.shortSessionId, this.p.shortSessionId)) throw new ProtocolError("E_WRONG_SESSION", "frame for another session");
+    if (f.suite !== this.p.suite) throw new ProtocolError("E_UNSUPPORTED", "suite differs from the grant");
+    if (now >= this.p.expiresAt) throw new ProtocolError("E_EXPIRED", "session expired; re-grant");
+    this.window.check(f.seq);
+    const plaintext = aeadOpen(this.p.suite, this.p.keys.key, frameNonce(this.p.keys.iv, f.seq), f.sealed, f.header);
+    // RFC 8613 §7.4: update the window only after the frame verified.
+    this.window.commit(f.seq);
+    this.isConfirmed = true;
+    return { seq: f.seq, plaintext };
+  }
+
+  /** Wipe keys; further use fails with E_BAD_STATE. */
+  close(): void {
+    wipe(this.p.keys.key, this.p.keys.iv);
+    this.state = ChannelState.CLOSED;
+  }
+}
+
+/** Both endpoints of one member's channel. */
+export interface Channel {
+  sender: ChannelSender;
+  receiver: ChannelReceiver;
+  sessionId: Uint8Array;
+  expiresAt: number;
+}
+
+/** Options for {@link createChannel}. */
+export interface CreateChannelOptions {
+  /** First sequence number to send (from a SequenceReservation after a restart). Default 0. */
+  startSeq?: bigint;
+  /** Keep `session.sessionKey` instead of wiping it (e.g. to persist it). Default false. */
+  keepSessionKey?: boolean;
+}
+
+/**
+ * Build the channel for a granted session. The initiator sends FRAME_I2R, the responder FRAME_R2I.
+ * By default Sk is wiped once both direction keys are derived.
+ */
+export function createChannel(session: GrantedSession, opts: CreateChannelOptions = {}): Channel {
+  abytes(session.sessionId, Size.SESSION_ID, "sessionId");
+  const sendType: FrameType = session.role === Role.INITIATOR ? MessageType.FRAME_I2R : MessageType.FRAME_R2I;
+  const recvType: FrameType = sendType === MessageType.FRAME_I2R ? MessageType.FRAME_R2I : MessageType.FRAME_I2R;
+  const shortSessionId = session.sessionId.slice(0, Size.SHORT_SESSION_ID);
+  const base = { suite: session.suite, shortSessionId, expiresAt: session.expiresAt };
+  const sender = new ChannelSender(
+    { ...base, type: sendType, keys: deriveDirectionKeys(session.sessionKey, session.sessionId, session.suite, sendType) },
+    opts.startSeq ?? 0n,
+  );
+  const receiver = new ChannelReceiver({
+    ...base,
+    type: recvType,
+    keys: deriveDirectionKeys(session.sessionKey, session.sessionId, session.suite, recvType),
+  });
+  if (!opts.keepSessionKey) wipe(session.sessionKey);
+  return { sender, receiver, sessionId: session.sessionId, expiresAt: session.expiresAt };
+}

@@ -1,0 +1,113 @@
+/**
+ * ECDSA on secp256k1 over SHA-256 of `label || body`, as 65-byte recoverable signatures
+ * (r 32 || s 32 || recovery 1). Verifiers that know only an Ethereum-style address recover
+ * the key and compare addresses in constant time. High-S signatures are refused (malleability).
+ * @module
+ */
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { abytes, concatBytes, equalBytes, utf8 } from "../bytes";
+import { Size } from "../constants";
+import { ProtocolError } from "../errors";
+import { sha256 } from "./hash";
+import { addressOfPoint } from "./address";
+
+const N = secp256k1.Point.CURVE().n;
+const HALF_N = N >> 1n;
+
+function bytesToBigInt(b: Uint8Array): bigint {
+  let x = 0n;
+  for (const v of b) x = (x << 8n) | BigInt(v);
+  return x;
+}
+
+function bigIntTo32(x: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 31; i >= 0; i--) {
+    out[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  return out;
+}
+
+/**
+ * Sign `label || body` (RFC 6979 deterministic k, low-S).
+ * @param secretKey - 32-byte secp256k1 secret key
+ * @param label - domain label for this purpose
+ * @param body - encoded transcript
+ * @returns 65-byte signature r || s || recovery
+ */
+export function signLabelled(secretKey: Uint8Array, label: string, body: Uint8Array): Uint8Array {
+  abytes(secretKey, Size.SECRET_KEY, "secretKey");
+  const digest = sha256(utf8(label), body);
+  const rec = secp256k1.sign(digest, secretKey, { prehash: false, lowS: true, format: "recovered" });
+  const sig = secp256k1.Signature.fromBytes(rec, "recovered");
+  return concatBytes(bigIntTo32(sig.r), bigIntTo32(sig.s), Uint8Array.of(sig.recovery as number));
+}
+
+/**
+ * Recover the signer's address from a 65-byte signature over `label || body`.
+ * @returns the 20-byte address
+ * @throws ProtocolError E_BAD_SIGNATURE on high-S, out-of-range r/s, bad recovery byte or no key
+ */
+export function recoverAddress(label: string, body: Uint8Array, signature: Uint8Array): Uint8Array {
+  abytes(signature, Size.SIGNATURE, "signature");
+  const r = bytesToBigInt(signature.subarray(0, 32));
+  const s = bytesToBigInt(signature.subarray(32, 64));
+  const v = signature[64] as number;
+  if (r <= 0n || r >= N || s <= 0n || s >= N) throw new ProtocolError("E_BAD_SIGNATURE", "signature out of range");
+  if (s > HALF_N) throw new ProtocolError("E_BAD_SIGNATURE", "high-S signature");
+  // Only 0/1: recovery ids 2/3 (r >= n) essentially never occur and would widen the attack surface.
+  if (v !== 0 && v !== 1) throw new ProtocolError("E_BAD_SIGNATURE", "bad recovery id");
+  try {
+    const point = new secp256k1.Signature(r, s, v).recoverPublicKey(sha256(utf8(label), body));
+    return addressOfPoint(point.toBytes(false));
+  } catch {
+    throw new ProtocolError("E_BAD_SIGNATURE", "key recovery failed");
+  }
+}
+
+/**
+ * Verify that `signature` over `label || body` was made by the key with `expectedAddress`.
+ * @throws ProtocolError E_BAD_SIGNATURE otherwise
+ */
+export function verifyLabelled(
+  expectedAddress: Uint8Array,
+  label: string,
+  body: Uint8Array,
+  signature: Uint8Array,
+): void {
+  abytes(expectedAddress, Size.ADDRESS, "expectedAddress");
+  const got = recoverAddress(label, body, signature);
+  if (!equalBytes(got, expectedAddress)) throw new ProtocolError("E_BAD_SIGNATURE", "signer mismatch");
+}
+
+/** Options for {@link verifyDer}. */
+export interface DerVerifyOptions {
+  /**
+   * Accept high-S signatures. Only for interoperability tests (Wycheproof contains valid
+   * high-S signatures); the protocol itself never sets this.
+   */
+  allowHighS?: boolean;
+}
+
+/**
+ * Verify a strict-DER ECDSA signature over SHA-256(message) with a SEC1 public key.
+ * Not used on the wire; it exists so the Wycheproof DER vectors exercise our curve wrapper.
+ * @returns true when valid; false for any malformed or invalid input (never throws on bad bytes)
+ */
+export function verifyDer(
+  signatureDer: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+  opts: DerVerifyOptions = {},
+): boolean {
+  try {
+    return secp256k1.verify(signatureDer, sha256(message), publicKey, {
+      prehash: false,
+      format: "der",
+      lowS: !opts.allowHighS,
+    });
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Cluster-head side of the join: issue single-use challenges and accept join requests.
+ * The caller stores challenge records and memberships; this module only decides.
+ * @module
+ */
+import { abytes, equalBytes, wipe } from "../bytes";
+import { Defaults, JoinSuite, Label, Size } from "../constants";
+import { generateKeyPair, ecdhSharedX } from "../crypto/ecdh";
+import { recoverAddress, signLabelled } from "../crypto/ecdsa";
+import { draw, type RandomSource, systemRandom } from "../crypto/random";
+import { ProtocolError } from "../errors";
+import { type Position, withinRadius } from "../geo";
+import { assertClusterId } from "../identity";
+import { encodeJoinChallenge, encodeJoinResponse, type JoinRequest } from "./codec";
+import { deriveMemberKey, joinRequestBody, joinResponseBody } from "./transcript";
+
+/** Lifecycle of a challenge record. */
+export const ChallengeState = {
+  ISSUED: 1,
+  CONSUMED: 2,
+} as const;
+/** A challenge state. */
+export type ChallengeState = (typeof ChallengeState)[keyof typeof ChallengeState];
+
+/** What the head stores per outstanding challenge (keyed by the challenge bytes). */
+export interface ChallengeRecord {
+  clusterId: number;
+  challenge: Uint8Array;
+  issuedAt: number;
+  expiresAt: number;
+  state: ChallengeState;
+}
+
+/** The registry's view of a device, looked up by the caller from deviceId. */
+export interface DeviceRecord {
+  /** 20-byte address of the device's registered key. */
+  keyAddress: Uint8Array;
+  clusterId: number;
+  active: boolean;
+}
+
+/** The head's own cluster. */
+export interface ClusterInfo {
+  clusterId: number;
+  /** 20-byte address of the head key (on chain). */
+  headAddress: Uint8Array;
+  centre: Position;
+  /** uint32 micro-degrees of arc. */
+  radius: number;
+}
+
+/** A member key established by a join; stored by both sides. */
+export interface Membership {
+  deviceId: Uint8Array;
+  /** 4-byte key id. */
+  kid: Uint8Array;
+  /** 32-byte K_m; secret. */
+  memberKey: Uint8Array;
+  /** unix ms. */
+  expiresAt: number;
+}
+
+/** Options for {@link issueChallenge}. */
+export interface IssueChallengeOptions {
+  clusterId: number;
+  now: number;
+  random?: RandomSource;
+  /** Default {@link Defaults.CHALLENGE_TTL_MS}. */
+  ttlMs?: number;
+}
+
+/**
+ * Issue a fresh 16-byte challenge.
+ * @returns the JoinChallenge message and the record the caller must store (single use)
+ */
+export function issueChallenge(opts: IssueChallengeOptions): { message: Uint8Array; record: ChallengeRecord } {
+  const clusterId = assertClusterId(opts.clusterId);
+  const ttl = opts.ttlMs ?? Defaults.CHALLENGE_TTL_MS;
+  if (!(ttl > 0)) throw new RangeError("ttlMs: must be positive");
+  const challenge = draw(opts.random ?? systemRandom, Size.CHALLENGE, "challenge");
+  const record: ChallengeRecord = {
+    clusterId,
+    challenge,
+    issuedAt: opts.now,
+    expiresAt: opts.now + ttl,
+    state: ChallengeState.ISSUED,
+  };
+  return { message: encodeJoinChallenge({ clusterId, challenge }), record };
+}
+
+/** Inputs to {@link acceptJoin}; lookups are done by the caller. */
+export interface AcceptJoinContext {
+  /** Decoded request ({@link decodeJoinRequest}). */
+  request: JoinRequest;
+  /** The record stored for `request.challenge`, taken atomically from the store; undefined if none. */
+  challenge: ChallengeRecord | undefined;
+  /** Registry record for `request.deviceId`; undefined when unknown. */
+  device: DeviceRecord | undefined;
+  cluster: ClusterInfo;
+  /** Head's long-term secret key (signs the response). */
+  headSecretKey: Uint8Array;
+  now: number;
+  random?: RandomSource;
+  /** Default {@link Defaults.MEMBERSHIP_TTL_MS}. */
+  membershipTtlMs?: number;
+  /** Key id to assign; default 4 random bytes. The caller must ensure it is unused. */
+  kid?: Uint8Array;
+}
+
+/** Result of a successful join. */
+export interface AcceptJoinResult {
+  /** JoinResponse bytes to send to the device. */
+  response: Uint8Array;
+  /** Membership to store under `kid`. */
+  membership: Membership;
+  /** The challenge record, now CONSUMED. */
+  challenge: ChallengeRecord;
+}
+
+/**
+ * Verify a join request and answer it. Checks, in this order: challenge known, unused and not
+ * expired; device known; active; in this cluster; within radius; signature.
+ * The caller must remove the challenge from its store before calling (single use even on failure).
+ * @throws ProtocolError E_UNKNOWN_CHALLENGE, E_REPLAY, E_EXPIRED, E_NOT_MEMBER, E_REVOKED,
+ *   E_WRONG_CLUSTER, E_OUTSIDE_RADIUS, E_BAD_SIGNATURE, E_MALFORMED (bad ephemeral point)
+ */
+export function acceptJoin(ctx: AcceptJoinContext): AcceptJoinResult {
+  const { request: req, cluster, now } = ctx;
+  abytes(ctx.headSecretKey, Size.SECRET_KEY, "headSecretKey");
+  abytes(cluster.headAddress, Size.ADDRESS, "cluster.headAddress");
+  const rec = ctx.challenge;
+  if (rec === undefined || !equalBytes(rec.challenge, req.challenge) || rec.clusterId !== cluster.clusterId)
+    throw new ProtocolError("E_UNKNOWN_CHALLENGE", "unknown challenge");
+  if (rec.state !== ChallengeState.ISSUED) throw new ProtocolError("E_REPLAY", "challenge already used");
+  if (now >= rec.expiresAt) throw new ProtocolError("E_EXPIRED", "challenge expired");
+  const device = ctx.device;
+  if (device === undefined) throw new ProtocolError("E_NOT_MEMBER", "unknown device");
+  if (!device.active) throw new ProtocolError("E_REVOKED", "device revoked");
+  if (device.clusterId !== cluster.clusterId) throw new ProtocolError("E_WRONG_CLUSTER", "device not in this cluster");
+  if (!withinRadius(cluster.centre, cluster.radius, req.position))
+    throw new ProtocolError("E_OUTSIDE_RADIUS", "position outside cluster radius");
+  const requestBody = joinRequestBody(cluster.clusterId, cluster.headAddress, req);
+  const signer = recoverAddress(Label.JOIN_REQUEST, requestBody, req.signature);
+  if (!equalBytes(signer, device.keyAddress)) throw new ProtocolError("E_BAD_SIGNATURE", "signer is not the device");
+
+  const random = ctx.random ?? systemRandom;
+  const eph = generateKeyPair(random);
+  let sharedX: Uint8Array | undefined;
+  try {
+    sharedX = ecdhSharedX(eph.secretKey, req.ephemeralPublicKey);
+    const kid = ctx.kid ? abytes(ctx.kid, Size.KID, "kid").slice() : draw(random, Size.KID, "kid");
+    const fields = {
+      suite: JoinSuite.SECP256K1_ECDH_HKDF_SHA256,
+      kid,
+      expiresAt: now + (ctx.membershipTtlMs ?? Defaults.MEMBERSHIP_TTL_MS),
+      ephemeralPublicKey: eph.publicKey,
+    };
+    const responseBody = joinResponseBody(requestBody, req.signature, fields);
+    const signature = signLabelled(ctx.headSecretKey, Label.JOIN_RESPONSE, responseBody);
+    const memberKey = deriveMemberKey(sharedX, responseBody, kid);
+    return {
+      response: encodeJoinResponse({ ...fields, signature }),
+      membership: { deviceId: req.deviceId.slice(), kid, memberKey, expiresAt: fields.expiresAt },
+      challenge: { ...rec, state: ChallengeState.CONSUMED },
+    };
+  } finally {
+    // Forward secrecy: the ephemeral scalar and the raw shared secret never outlive the join.
+    wipe(eph.secretKey, sharedX);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Shared fixtures for protocol tests: deterministic randomness and a joined cluster.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  acceptJoin,
+  type ClusterInfo,
+  decodeJoinRequest,
+  type DeviceRecord,
+  finishJoin,
+  identityFromSecretKey,
+  issueChallenge,
+  type Membership,
+  type Position,
+  type RandomSource,
+  startJoin,
+} from "../../protocol";
+
+/** Deterministic "random" source: SHA-256(seed || counter) stream. Tests only. */
+export function seededRandom(seed: string): RandomSource {
+  let counter = 0;
+  return (n: number) => {
+    const out = new Uint8Array(n);
+    for (let o = 0; o < n; o += 32) {
+      const block = sha256(new TextEncoder().encode(`${seed}/${counter++}`));
+      out.set(block.subarray(0, Math.min(32, n - o)), o);
+    }
+    return out;
+  };
+}
+
+/** Fixed test time. */
+export const T0 = 1_800_000_000_000;
+
+/** A 32-byte id filled with `b`. */
+export function id32(b: number): Uint8Array {
+  return new Uint8Array(32).fill(b);
+}
+
+/** A deterministic secret key. */
+export function key(tag: string): Uint8Array {
+  return sha256(new TextEncoder().encode(`key/${tag}`));
+}
+
+export const head = identityFromSecretKey(key("head"));
+export const CENTRE: Position = { lat: 52_520_000, lon: 13_405_000 };
+export const cluster: ClusterInfo = { clusterId: 7, headAddress: head.address, centre: CENTRE, radius: 10_000 };
+
+export interface TestDevice {
+  id: Uint8Array;
+  identity: ReturnType<typeof identityFromSecretKey>;
+  record: DeviceRecord;
+  position: Position;
+}
+
+export function device(n: number, position: Position = { lat: CENTRE.lat + 1000, lon: CENTRE.lon - 500 }): TestDevice {
+  const identity = identityFromSecretKey(key(`device${n}`));
+  return { id: id32(n), identity, record: { keyAddress: identity.address, clusterId: cluster.clusterId, active: true }, position };
+}
+
+/** Run a full join; returns both memberships and the wire messages. */
+export function join(d: TestDevice, seed = `join${d.id[0]}`, now = T0) {
+  const random = seededRandom(seed);
+  const ch = issueChallenge({ clusterId: cluster.clusterId, now, random });
+  const start = startJoin({
+    challengeMessage: ch.message,
+    clusterId: cluster.clusterId,
+    headAddress: head.address,
+    deviceId: d.id,
+    deviceSecretKey: d.identity.secretKey,
+    position: d.position,
+    random,
+  });
+  const res = acceptJoin({
+    request: decodeJoinRequest(start.request),
+    challenge: ch.record,
+    device: d.record,
+    cluster,
+    headSecretKey: head.secretKey,
+    now,
+    random,
+  });
+  const deviceMembership: Membership = finishJoin(res.response, start.state, now);
+  return { challenge: ch, start, res, deviceMembership, headMembership: res.membership };
+}
