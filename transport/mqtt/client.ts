@@ -35,7 +35,7 @@ export interface MqttTransportOptions {
 
 /** Events emitted by {@link MqttTransport}. */
 export interface MqttTransportEvents {
-  /** A PUBLISH arrived on a subscribed topic. */
+  /** A PUBLISH arrived on a subscribed topic. Frames that arrive before the first listener is attached are held for it. */
   message: [topic: string, payload: Buffer];
   /** A CONNACK with return code 0 arrived (first connect and every reconnect). */
   connect: [info: { sessionPresent: boolean; reconnect: boolean }];
@@ -48,6 +48,9 @@ export interface MqttTransportEvents {
   /** The transport was closed for good. */
   close: [];
 }
+
+/** Frames held while no `message` listener is attached (see #wire); beyond this they are dropped. */
+const MAX_EARLY_MESSAGES = 10_000;
 
 const SOCKET_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "ETIMEDOUT", "EPIPE"]);
 
@@ -81,6 +84,7 @@ function safeUrl(url: string): string {
 export class MqttTransport extends EventEmitter<MqttTransportEvents> {
   readonly #client: MqttClient;
   readonly #topics = new Set<string>();
+  readonly #early: Array<[string, Buffer]> = [];
   readonly #clean: boolean;
   #closed = false;
 
@@ -157,7 +161,18 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
         });
       }
     });
-    client.on("message", (topic, payload) => this.emit("message", topic, payload));
+    client.on("message", (topic, payload) => {
+      if (this.listenerCount("message") > 0) this.emit("message", topic, payload);
+      else if (this.#early.length < MAX_EARLY_MESSAGES) this.#early.push([topic, payload]);
+    });
+    // Frames queued for a persistent session can arrive in the same TCP read as the CONNACK,
+    // before connect() has resolved and the caller attached a listener: hold them until it does.
+    this.on("newListener", (event) => {
+      if (event !== "message" || this.#early.length === 0) return;
+      queueMicrotask(() => {
+        for (const [topic, payload] of this.#early.splice(0)) this.emit("message", topic, payload);
+      });
+    });
     client.on("offline", () => this.emit("offline"));
     client.on("error", (err: Error & { code?: unknown }) => {
       let typed: MqttTransportError;
@@ -204,10 +219,12 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
       throw new MqttTransportError("E_BAD_ARGUMENT", "topics: expected a non-empty array of non-empty strings");
     }
     const granted = await new Promise<number[]>((resolve, reject) => {
-      this.#client.subscribe([...topics], { qos: 1 }, (err, grants) => {
-        if (grants && grants.length === topics.length) resolve(grants.map((g) => g.qos));
+      // On a refusal MQTT.js reports the requested QoS in `grants`; the SUBACK is the third argument.
+      this.#client.subscribe([...topics], { qos: 1 }, (err, grants, suback) => {
+        const codes = suback?.granted;
+        if (Array.isArray(codes) && codes.length === topics.length) resolve(codes.map(Number));
         else if (err) reject(new MqttTransportError("E_SUBSCRIBE_REFUSED", err.message, { topics, cause: err }));
-        else resolve(topics.map(() => 1));
+        else resolve((grants ?? []).map((g) => g.qos));
       });
     });
     const refused = topics.filter((_, i) => ((granted[i] ?? 0x80) & 0x80) !== 0);

@@ -226,14 +226,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     return (await options.mayPublishTo(principal.deviceId, target.deviceId)) ? "allow" : "drop";
   }
 
+  const ready = new Set<Client>();
   broker.on("clientReady", (client) => {
     counters.connections++;
-    counters.connected++;
+    ready.add(client);
+    counters.connected = ready.size;
     const principal = principals.get(client);
     if (principal?.kind === "device") devices.set(principal.deviceId, client);
   });
   broker.on("clientDisconnect", (client) => {
-    counters.connected = Math.max(0, counters.connected - 1);
+    // Also fired for connections refused before they were ready.
+    ready.delete(client);
+    counters.connected = ready.size;
     const principal = principals.get(client);
     if (principal?.kind === "device" && devices.get(principal.deviceId) === client) devices.delete(principal.deviceId);
   });

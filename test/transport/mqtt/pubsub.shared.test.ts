@@ -122,11 +122,11 @@ describe.each(brokers)("MQTT transport through %s", (_name, start) => {
     expect(b.received[0]?.payload.toString()).toBe("after");
   });
 
-  it("quick check: 2,000 pipelined QoS 1 frames of 256 B all arrive", async () => {
+  it("quick check: 500 pipelined QoS 1 frames of 256 B all arrive", async () => {
     const a = await device();
     const b = await device();
     await b.t.subscribe([b.inbox]);
-    const n = 2000;
+    const n = 500; // below Mosquitto's default max_queued_messages (1000): see TOOLCHAIN.md
     const payload = randomBytes(256);
     const t0 = performance.now();
     await Promise.all(Array.from({ length: n }, () => a.t.publish(b.inbox, payload)));
