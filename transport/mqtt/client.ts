@@ -167,7 +167,7 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
     });
     // Frames queued for a persistent session can arrive in the same TCP read as the CONNACK,
     // before connect() has resolved and the caller attached a listener: hold them until it does.
-    this.on("newListener", (event) => {
+    (this as EventEmitter).on("newListener", (event: string | symbol) => {
       if (event !== "message" || this.#early.length === 0) return;
       queueMicrotask(() => {
         for (const [topic, payload] of this.#early.splice(0)) this.emit("message", topic, payload);
