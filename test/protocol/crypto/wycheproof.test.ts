@@ -1,0 +1,178 @@
+/**
+ * Wycheproof vectors (C2SP/wycheproof testvectors_v1) through OUR wrappers.
+ * The files live beside the repository in ../shared/vectors/wycheproof and are never copied in.
+ * A missing file fails the suite with its path (no silent skip).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { fromHex, toHex } from "../../../protocol/bytes";
+import { AeadSuite } from "../../../protocol/constants";
+import { aeadOpen, aeadSeal } from "../../../protocol/crypto/aead";
+import { ecdhSharedX, parseSpkiPublicKey } from "../../../protocol/crypto/ecdh";
+import { verifyDer } from "../../../protocol/crypto/ecdsa";
+import { hkdfSha256 } from "../../../protocol/crypto/kdf";
+
+const DIR = path.resolve(__dirname, "../../../../shared/vectors/wycheproof");
+
+interface Test {
+  tcId: number;
+  result: "valid" | "invalid" | "acceptable";
+  flags: string[];
+  [k: string]: unknown;
+}
+interface Group {
+  tests: Test[];
+  [k: string]: unknown;
+}
+
+function load(name: string): Group[] {
+  const file = path.join(DIR, name);
+  if (!existsSync(file)) throw new Error(`Wycheproof vector file missing: ${file}`);
+  const groups = (JSON.parse(readFileSync(file, "utf8")) as { testGroups: Group[] }).testGroups;
+  expect(groups.length).toBeGreaterThan(0);
+  return groups;
+}
+
+const h = (t: Test, k: string) => fromHex(t[k] as string);
+
+function refuses(f: () => unknown): boolean {
+  try {
+    f();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function aeadCases(file: string, suite: AeadSuite, groupFilter: (g: Group) => boolean) {
+  const groups = load(file).filter(groupFilter);
+  let valid = 0;
+  let invalid = 0;
+  for (const g of groups) {
+    for (const t of g.tests) {
+      const [key, iv, aad, msg] = [h(t, "key"), h(t, "iv"), h(t, "aad"), h(t, "msg")];
+      const sealed = fromHex((t.ct as string) + (t.tag as string));
+      if (t.result === "valid") {
+        expect(toHex(aeadSeal(suite, key, iv, msg, aad)), `tcId ${t.tcId}`).toBe(toHex(sealed));
+        expect(toHex(aeadOpen(suite, key, iv, sealed, aad)), `tcId ${t.tcId}`).toBe(toHex(msg));
+        valid++;
+      } else {
+        expect(t.result).toBe("invalid");
+        expect(refuses(() => aeadOpen(suite, key, iv, sealed, aad)), `tcId ${t.tcId}`).toBe(true);
+        invalid++;
+      }
+    }
+  }
+  return { valid, invalid };
+}
+
+describe("Wycheproof", () => {
+  it("AES-GCM (keySize 128/256, ivSize 96, tagSize 128) through aeadSeal/aeadOpen", () => {
+    const n = aeadCases(
+      "aes_gcm_test.json",
+      AeadSuite.AES_256_GCM,
+      (g) => (g.keySize === 128 || g.keySize === 256) && g.ivSize === 96 && g.tagSize === 128,
+    );
+    expect(n.valid).toBeGreaterThan(50);
+    expect(n.invalid).toBeGreaterThan(10);
+    console.info(`[wycheproof] AES-GCM valid=${n.valid} invalid=${n.invalid}`);
+  });
+
+  it("ChaCha20-Poly1305 (all groups; non-96-bit IVs must be refused)", () => {
+    const n = aeadCases("chacha20_poly1305_test.json", AeadSuite.CHACHA20_POLY1305, () => true);
+    expect(n.valid).toBeGreaterThan(50);
+    console.info(`[wycheproof] ChaCha20-Poly1305 valid=${n.valid} invalid=${n.invalid}`);
+  });
+
+  it("HKDF-SHA256 through hkdfSha256", () => {
+    let valid = 0;
+    let invalid = 0;
+    for (const g of load("hkdf_sha256_test.json")) {
+      for (const t of g.tests) {
+        const run = () => hkdfSha256(h(t, "ikm"), h(t, "salt"), h(t, "info"), t.size as number);
+        if (t.result === "valid") {
+          expect(toHex(run()), `tcId ${t.tcId}`).toBe(t.okm);
+          valid++;
+        } else {
+          expect(refuses(run), `tcId ${t.tcId}`).toBe(true);
+          invalid++;
+        }
+      }
+    }
+    expect(valid).toBeGreaterThan(50);
+    expect(invalid).toBeGreaterThan(0);
+    console.info(`[wycheproof] HKDF valid=${valid} invalid=${invalid}`);
+  });
+
+  it("ECDSA secp256k1 SHA-256 DER through verifyDer (high-S only with allowHighS)", () => {
+    let valid = 0;
+    let invalid = 0;
+    let highS = 0;
+    for (const g of load("ecdsa_secp256k1_sha256_test.json")) {
+      const pub = fromHex((g.publicKey as { uncompressed: string }).uncompressed);
+      for (const t of g.tests) {
+        const [sig, msg] = [h(t, "sig"), h(t, "msg")];
+        const lenient = verifyDer(sig, msg, pub, { allowHighS: true });
+        const strict = verifyDer(sig, msg, pub);
+        if (t.result === "valid") {
+          expect(lenient, `tcId ${t.tcId}`).toBe(true);
+          // Our protocol policy: a valid high-S signature is refused by default.
+          if (!strict) highS++;
+          valid++;
+        } else {
+          // No `acceptable` cases in this file; if one appears, it must be refused (strict DER).
+          expect(lenient, `tcId ${t.tcId} (${t.result})`).toBe(false);
+          expect(strict, `tcId ${t.tcId} (${t.result})`).toBe(false);
+          invalid++;
+        }
+      }
+    }
+    expect(valid).toBeGreaterThan(100);
+    expect(highS).toBeGreaterThan(0);
+    console.info(`[wycheproof] ECDSA valid=${valid} (high-S refused by default: ${highS}) invalid=${invalid}`);
+  });
+
+  it("ECDH secp256k1 (SPKI public keys) through parseSpkiPublicKey + ecdhSharedX", () => {
+    const counts = { valid: 0, invalid: 0, acceptableAccepted: 0, acceptableRefused: 0 };
+    for (const g of load("ecdh_secp256k1_test.json")) {
+      for (const t of g.tests) {
+        let priv = h(t, "private");
+        // Wycheproof private keys are minimal big-endian integers: normalise to 32 bytes.
+        while (priv.length > 32 && priv[0] === 0) priv = priv.subarray(1);
+        const padded = new Uint8Array(32);
+        padded.set(priv, 32 - priv.length);
+        let shared: string | undefined;
+        try {
+          shared = toHex(ecdhSharedX(padded, parseSpkiPublicKey(h(t, "public"))));
+        } catch {
+          shared = undefined;
+        }
+        if (t.result === "valid") {
+          expect(shared, `tcId ${t.tcId}`).toBe(t.shared);
+          counts.valid++;
+        } else if (t.result === "invalid") {
+          expect(shared, `tcId ${t.tcId}`).toBeUndefined();
+          counts.invalid++;
+        } else {
+          // Decision: accept only the exact DER SPKI with the named curve, uncompressed or
+          // compressed point (we use compressed keys on the wire); refuse every other encoding.
+          const compressed = t.flags.includes("CompressedPublic") || t.flags.includes("CompressedPoint");
+          if (compressed) {
+            expect(shared, `tcId ${t.tcId}`).toBe(t.shared);
+            counts.acceptableAccepted++;
+          } else {
+            expect(shared, `tcId ${t.tcId} ${t.flags.join(",")}`).toBeUndefined();
+            counts.acceptableRefused++;
+          }
+        }
+      }
+    }
+    expect(counts.valid).toBeGreaterThan(100);
+    console.info(`[wycheproof] ECDH ${JSON.stringify(counts)}`);
+  });
+
+  it("fails loudly when a vector file is missing", () => {
+    expect(() => load("no_such_file.json")).toThrow(/Wycheproof vector file missing: .*no_such_file\.json/);
+  });
+});
