@@ -1,0 +1,180 @@
+/**
+ * Every single-bit flip of every message is refused, with a typed error from the expected set.
+ * Exhaustive over all bit positions of one fixed run of each flow, plus fast-check over frames
+ * with random payloads and sequence numbers.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  acceptGrant,
+  acceptGrantWarning,
+  acceptJoin,
+  createChannel,
+  decodeGrantRequest,
+  decodeJoinRequest,
+  equalBytes,
+  finishJoin,
+  issueGrant,
+  ProtocolError,
+} from "../../protocol";
+import { fullSession, grantFlow } from "./grant-fixture";
+import { cluster, device, head, join, seededRandom, T0 } from "./helpers";
+
+function flip(b: Uint8Array, bit: number): Uint8Array {
+  const c = b.slice();
+  c[bit >> 3] = (c[bit >> 3] as number) ^ (1 << (bit & 7));
+  return c;
+}
+
+/** Run `f` on every single-bit flip of `msg`; each must throw a ProtocolError in `allowed(byte)`. */
+function everyFlip(msg: Uint8Array, allowed: (byte: number) => string[], f: (m: Uint8Array) => unknown): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (let bit = 0; bit < msg.length * 8; bit++) {
+    let err: unknown;
+    try {
+      f(flip(msg, bit));
+    } catch (e) {
+      err = e;
+    }
+    expect(err, `bit ${bit} accepted`).toBeInstanceOf(ProtocolError);
+    const code = (err as ProtocolError).code;
+    expect(allowed(bit >> 3), `bit ${bit}: ${code}`).toContain(code);
+    seen.set(code, (seen.get(code) ?? 0) + 1);
+  }
+  return seen;
+}
+
+describe("single-bit flips are refused", () => {
+  it("JoinRequest (head side, with the caller's look-ups keyed by the flipped fields)", () => {
+    const d = device(1);
+    const j = join(d);
+    everyFlip(
+      j.start.request,
+      (i) => {
+        if (i < 2) return ["E_MALFORMED"];
+        if (i === 2) return ["E_MALFORMED", "E_UNSUPPORTED"];
+        if (i < 35) return ["E_NOT_MEMBER"]; // deviceId: the registry has no such device
+        if (i < 51) return ["E_UNKNOWN_CHALLENGE"];
+        if (i < 59) return ["E_MALFORMED", "E_OUTSIDE_RADIUS", "E_BAD_SIGNATURE"];
+        if (i === 59) return ["E_MALFORMED", "E_BAD_SIGNATURE"]; // point prefix: 02↔03 is still well-formed
+        return ["E_BAD_SIGNATURE", "E_MALFORMED"];
+      },
+      (m) => {
+        const req = decodeJoinRequest(m);
+        return acceptJoin({
+          request: req,
+          challenge: equalBytes(req.challenge, j.challenge.record.challenge) ? j.challenge.record : undefined,
+          device: equalBytes(req.deviceId, d.id) ? d.record : undefined,
+          cluster,
+          headSecretKey: head.secretKey,
+          now: T0,
+          random: seededRandom("flip"),
+        });
+      },
+    );
+  });
+
+  it("JoinResponse (device side)", () => {
+    const j = join(device(1));
+    const { state } = j.start;
+    // Re-arm the device state for each attempt: a refused response leaves it unchanged anyway.
+    state.phase = 1;
+    state.ephemeralSecretKey = new Uint8Array(32).fill(1);
+    everyFlip(
+      j.res.response,
+      (i) => (i < 2 ? ["E_MALFORMED"] : i === 2 ? ["E_MALFORMED", "E_UNSUPPORTED"] : ["E_BAD_SIGNATURE", "E_MALFORMED"]),
+      (m) => finishJoin(m, state, T0),
+    );
+  });
+
+  it("GrantRequest (head side; look-ups by the flipped kids)", () => {
+    const f = grantFlow({ seed: "flip-gr" });
+    const kid1 = f.j1.headMembership.kid;
+    const kid2 = f.j2.headMembership.kid;
+    everyFlip(
+      f.gr.message,
+      (i) => {
+        if (i < 2) return ["E_MALFORMED"];
+        if (i < 6) return ["E_NOT_MEMBER"]; // kid2
+        if (i < 38) return ["E_BAD_MAC"]; // N2, MAC2
+        if (i < 40 || i === 40) return ["E_MALFORMED", "E_BAD_MAC"]; // nested header, suite
+        return ["E_BAD_MAC", "E_MALFORMED"]; // M2's MAC covers the hash of M1's request
+      },
+      (m) => {
+        const req = decodeGrantRequest(m);
+        return issueGrant({
+          ...f.ctx,
+          request: req,
+          initiator: equalBytes(req.sessionRequest.kid, kid1) ? f.initiator : undefined,
+          responder: equalBytes(req.kid, kid2) ? f.responder : undefined,
+        });
+      },
+    );
+  });
+
+  it("Grant (member side), both copies", () => {
+    const f = fullSession({ seed: "flip-grant" });
+    for (const [msg, membership, pending] of [
+      [f.issued.toInitiator, f.j1.deviceMembership, f.sr.pending],
+      [f.issued.toResponder, f.j2.deviceMembership, f.gr.pending],
+    ] as const) {
+      everyFlip(
+        msg,
+        (i) => {
+          if (i < 2) return ["E_MALFORMED"];
+          if (i === 2) return ["E_MALFORMED", "E_UNKNOWN_NONCE"]; // role
+          if (i === 3) return ["E_MALFORMED", "E_UNSUPPORTED"]; // suite
+          if (i < 28) return ["E_BAD_TAG", "E_MALFORMED"]; // sessionId, times (AAD)
+          if (i < 44) return ["E_UNKNOWN_NONCE"];
+          return ["E_BAD_TAG"];
+        },
+        (m) => acceptGrant(m, membership, [{ ...pending, used: false }], f.now),
+      );
+    }
+  });
+
+  it("GrantWarning (M2 side)", () => {
+    const f = grantFlow({ seed: "flip-warning" });
+    const out = issueGrant({ ...f.ctx, initiator: undefined });
+    if (out.kind !== "warning") throw new Error("unreachable");
+    everyFlip(
+      out.toResponder,
+      (i) => (i < 2 ? ["E_MALFORMED"] : i === 2 ? ["E_MALFORMED", "E_BAD_MAC"] : i < 19 ? ["E_UNKNOWN_NONCE"] : ["E_BAD_MAC", "E_MALFORMED"]),
+      (m) => acceptGrantWarning(m, f.j2.deviceMembership, [{ ...f.gr.pending, used: false }]),
+    );
+  });
+
+  it("Frame: exhaustively for one frame, then fast-check over payloads and sequence numbers", () => {
+    const f = fullSession({ seed: "flip-frame" });
+    const a = createChannel(f.s1);
+    const b = createChannel(f.s2);
+    const frameCodes = (i: number) => {
+      if (i === 0) return ["E_MALFORMED"];
+      if (i === 1) return ["E_MALFORMED", "E_WRONG_DIRECTION"];
+      if (i === 2) return ["E_MALFORMED", "E_UNSUPPORTED"];
+      if (i < 7) return ["E_WRONG_SESSION"];
+      if (i < 11) return ["E_MALFORMED"]; // seq ≥ 2^32
+      if (i < 15) return ["E_BAD_TAG", "E_REPLAY"]; // low seq bytes may name an already-seen number
+      return ["E_BAD_TAG"];
+    };
+    const frame = a.sender.seal(new TextEncoder().encode("hello sensor"), f.now);
+    everyFlip(frame, frameCodes, (m) => b.receiver.open(m, f.now));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), (pt, bitSeed) => {
+        const fr = a.sender.seal(pt, f.now);
+        const bit = bitSeed % (fr.length * 8);
+        let err: unknown;
+        try {
+          b.receiver.open(flip(fr, bit), f.now);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(ProtocolError);
+        expect(frameCodes(bit >> 3)).toContain((err as ProtocolError).code);
+        // The genuine frame still opens: the refused flip did not move the window.
+        expect(b.receiver.open(fr, f.now).plaintext).toEqual(pt);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
