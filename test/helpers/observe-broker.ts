@@ -6,6 +6,8 @@
 import { spawn, spawnSync } from "node:child_process";
 
 export interface BrokerObservation {
+  /** The raw output so far (to wait for an expected frame without sleeping). */
+  output(): Buffer[];
   /**
    * Stops `mosquitto_sub` and returns every chunk it printed: `-v` message lines ("topic payload")
    * and its `-d` protocol debug lines (which name topics and sizes, never payloads).
@@ -23,7 +25,8 @@ const INSTALL_HINT = "mosquitto_sub not found: install it with `apt-get install 
 export async function observeWithMosquittoSub(host: string, port: number, topicFilter: string): Promise<BrokerObservation> {
   if (spawnSync("mosquitto_sub", ["--help"]).error) throw new Error(INSTALL_HINT);
   // -d prints protocol debug lines on stdout; SUBACK among them tells us the subscription is live.
-  const proc = spawn("mosquitto_sub", ["-h", host, "-p", String(port), "-t", topicFilter, "-v", "-q", "1", "-V", "mqttv311", "-d"], {
+  // stdbuf -oL: mosquitto_sub's stdout is block-buffered on a pipe, which would hide SUBACK and frames.
+  const proc = spawn("stdbuf", ["-oL", "mosquitto_sub", "-h", host, "-p", String(port), "-t", topicFilter, "-v", "-q", "1", "-V", "mqttv311", "-d"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const chunks: Buffer[] = [];
@@ -42,6 +45,7 @@ export async function observeWithMosquittoSub(host: string, port: number, topicF
     setTimeout(() => reject(new Error(`mosquitto_sub did not subscribe within 10 s: ${stderr}`)), 10_000).unref();
   });
   return {
+    output: () => [...chunks],
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once("exit", r));

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,6 +78,8 @@ export async function startPrivateMosquitto(persistence = false): Promise<Privat
   if (spawnSync("mosquitto", ["-h"]).error) throw new Error(`mosquitto binary not found: ${START_HINT}`);
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "iotguard-mosquitto-"));
+  // Started as root, mosquitto drops to the `mosquitto` user, which must be able to write the database.
+  chmodSync(dir, 0o777);
   const config = join(dir, "mosquitto.conf");
   writeFileSync(
     config,
