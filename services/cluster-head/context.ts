@@ -1,0 +1,43 @@
+/** What the use cases of one cluster head share: configuration, stores, chain, identity, clock. */
+import type { EventEmitter } from "node:events";
+import type { Logger } from "pino";
+import type { RandomSource } from "../../protocol/crypto/random";
+import type { Identity } from "../../protocol/identity";
+import type { ChainIndexFollower } from "./chain/index-follower";
+import type { DeviceRegistry } from "./chain/registry-contract";
+import type { HeadConfig } from "./config";
+import type { HeadMetrics } from "./metrics";
+import type { ChallengeStore } from "./stores/challenge-store";
+import type { HeadDatabase } from "./stores/database";
+import type { MemberStore } from "./stores/member-store";
+import type { RegistryIndexStore } from "./stores/registry-index-store";
+import type { SessionStore } from "./stores/session-store";
+
+/** Things the head tells its transports (MQTT) about. */
+export interface HeadEvents {
+  /** A device was revoked on chain: end its sessions, tell its peers, disconnect it. */
+  revoked: [{ deviceId: string; peers: string[]; reason: "revoked" | "key-rotated" }];
+  /** A session request was refused; the forwarding member is warned. */
+  warning: [{ toDeviceId: string; message: Uint8Array; reason: string }];
+  /** A grant was issued; each member gets its sealed copy. */
+  granted: [{ sessionId: string; initiator: string; responder: string }];
+}
+
+export interface HeadContext {
+  config: HeadConfig;
+  logger: Logger;
+  metrics: HeadMetrics;
+  database: HeadDatabase;
+  index: RegistryIndexStore;
+  members: MemberStore;
+  challenges: ChallengeStore;
+  sessions: SessionStore;
+  follower: ChainIndexFollower;
+  /** The registry, connected to the head's own key (the cluster head identity on chain). */
+  registry: DeviceRegistry;
+  identity: Identity;
+  /** Unix milliseconds. */
+  now: () => number;
+  random: RandomSource;
+  events: EventEmitter<HeadEvents>;
+}

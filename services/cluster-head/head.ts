@@ -1,0 +1,260 @@
+/**
+ * The cluster head's composition root: start-up as a list of named steps, and a stop that undoes
+ * them in reverse. `start()` listens on the configured port (0 = free), so tests run heads in-process.
+ */
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import type { Server } from "node:http";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { NonceManager, Wallet, formatEther, parseEther } from "ethers";
+import pino, { type Logger } from "pino";
+import { fromHex, toHex } from "../../protocol/bytes";
+import { type RandomSource, systemRandom } from "../../protocol/crypto/random";
+import { type Identity, generateIdentity, identityFromSecretKey } from "../../protocol/identity";
+import { readDeployment } from "../../scripts/chain/deployment-file";
+import { HARDHAT_DEV_ACCOUNT_0_KEY } from "../../scripts/chain/local-node";
+import { type HeadBroker, startHeadBroker } from "./broker/head-broker";
+import { ChainIndexFollower } from "./chain/index-follower";
+import { connectRegistry, makeProvider } from "./chain/registry-contract";
+import type { HeadConfig } from "./config";
+import type { HeadContext, HeadEvents } from "./context";
+import { createApp } from "./http/app";
+import { createMetrics } from "./metrics";
+import { wireNotifications } from "./notifications";
+import { ChallengeStore } from "./stores/challenge-store";
+import { HeadDatabase } from "./stores/database";
+import { MemberStore } from "./stores/member-store";
+import { RegistryIndexStore } from "./stores/registry-index-store";
+import { loadOrCreateSecret } from "./stores/secret-file";
+import { SessionStore } from "./stores/session-store";
+import { applyIndexChanges } from "./use-cases/apply-index-changes";
+
+const VERSION: string = require("../../package.json").version;
+const LOCAL_CHAIN_ID = 31337;
+/** On the local chain the head is topped up to this balance so it can pay for enrollments. */
+const LOCAL_HEAD_FUNDING = parseEther("100");
+
+/** A start-up problem with a one-line explanation for the operator. */
+export class HeadStartError extends Error {
+  readonly code = "E_HEAD_START";
+  constructor(message: string) {
+    super(message);
+    this.name = "HeadStartError";
+  }
+}
+
+export interface RunningHead {
+  url: string;
+  port: number;
+  brokerUrl: string;
+  headAddress: string;
+  clusterId: number;
+  /** Path of the operator token file, or undefined when the token came from configuration. */
+  adminTokenFile: string | undefined;
+  context: HeadContext;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  now?: () => number;
+  random?: RandomSource;
+}
+
+/** Starts a cluster head. @throws HeadStartError naming what to fix. */
+export async function startClusterHead(config: HeadConfig, options: StartOptions = {}): Promise<RunningHead> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: "cluster-head", cluster: config.clusterId } });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.warn({ err: error }, "error during shutdown");
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    // 1. Secrets in the data directory.
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const identity = loadHeadIdentity(config.dataDir);
+    const adminTokenFile = config.adminToken ? undefined : join(config.dataDir, "admin-token");
+    const adminToken =
+      config.adminToken ??
+      loadOrCreateSecret(adminTokenFile!, () => randomBytes(32).toString("base64url"), (t) => t, (t) => {
+        if (t.length < 32) throw new Error("short token");
+        return t;
+      }).secret;
+
+    // 2. The chain and the registry of the deployment file.
+    const deployment = readDeployment(config.deploymentFile);
+    if (!deployment) throw new HeadStartError(`no deployment file at ${config.deploymentFile}: run \`npm run deploy\` first`);
+    const provider = makeProvider(config.rpcUrl, config.pollIntervalMs);
+    cleanups.push(() => provider.destroy());
+    let chainId: number;
+    try {
+      chainId = Number((await provider.getNetwork()).chainId);
+    } catch {
+      throw new HeadStartError(`cannot reach the chain at ${config.rpcUrl}: start it with \`npm run chain\` or set --rpc-url`);
+    }
+    const headAddress = `0x${toHex(identity.address)}`;
+    const signer = new NonceManager(new Wallet(`0x${toHex(identity.secretKey)}`, provider));
+    const registry = connectRegistry(deployment, signer);
+
+    // 3. The open database and the registry index, caught up with the chain.
+    const database = await HeadDatabase.open(join(config.dataDir, "db"));
+    cleanups.push(() => database.close());
+    const index = new RegistryIndexStore(database);
+    const metrics = createMetrics({ defaultMetrics: true });
+    const follower = new ChainIndexFollower({
+      provider,
+      deployment,
+      store: index,
+      confirmations: config.confirmations,
+      pollIntervalMs: config.pollIntervalMs,
+      onError: (error) => logger.warn({ err: error.message }, "chain poll failed"),
+    });
+    cleanups.push(() => follower.stop());
+    await ensureCluster(config, chainId, deployment, provider, headAddress, logger);
+    await follower.start();
+
+    const ctx: HeadContext = {
+      config,
+      logger,
+      metrics,
+      database,
+      index,
+      members: await MemberStore.open(database),
+      challenges: new ChallengeStore(database),
+      sessions: await SessionStore.open(database),
+      follower,
+      registry,
+      identity,
+      now: options.now ?? Date.now,
+      random: options.random ?? systemRandom,
+      events: new EventEmitter<HeadEvents>(),
+    };
+    metrics.members.set(ctx.members.size);
+    follower.on("changes", (changes) => {
+      applyIndexChanges(ctx, changes).catch((error) => logger.error({ err: error }, "applying registry changes failed"));
+    });
+    follower.on("halted", (reason) => logger.error({ reason }, "the chain no longer matches the index: refusing to serve"));
+
+    // 4. MQTT: embedded broker or external, and the head's own client.
+    let broker: HeadBroker;
+    try {
+      broker = await startHeadBroker(ctx);
+    } catch (error) {
+      const where = config.brokerUrl ?? `embedded broker port ${config.brokerPort}`;
+      throw new HeadStartError(`cannot start MQTT (${where}): ${(error as Error).message}`);
+    }
+    cleanups.push(() => broker.close());
+    wireNotifications(ctx, broker);
+
+    // 5. Periodic clean-up of expired challenges.
+    const sweeper = setInterval(() => {
+      ctx.challenges.sweep(ctx.now()).catch((error) => logger.warn({ err: error.message }, "challenge sweep failed"));
+    }, 60_000);
+    sweeper.unref();
+    cleanups.push(() => clearInterval(sweeper));
+
+    // 6. HTTP.
+    const app = createApp(ctx, { adminToken, brokerStatus: broker.status, version: VERSION });
+    const server = await listen(app, config.host, config.port);
+    cleanups.push(() => closeServer(server));
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    const url = `http://${config.host}:${port}`;
+    logger.info({ url, broker: broker.url, headAddress, clusterId: config.clusterId }, "cluster head ready");
+
+    return {
+      url,
+      port,
+      brokerUrl: broker.url,
+      headAddress,
+      clusterId: config.clusterId,
+      adminTokenFile,
+      context: ctx,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function loadHeadIdentity(dataDir: string): Identity {
+  const { secret } = loadOrCreateSecret(
+    join(dataDir, "head.key"),
+    () => generateIdentity(),
+    (identity) => toHex(identity.secretKey),
+    (text) => {
+      if (!/^[0-9a-f]{64}$/.test(text)) throw new Error("not a key");
+      return identityFromSecretKey(fromHex(text));
+    },
+  );
+  return secret;
+}
+
+/**
+ * Makes sure the head's cluster exists on chain with this head's key, creating it with the chain
+ * admin key when it does not, and funds the head on the local development chain.
+ */
+async function ensureCluster(
+  config: HeadConfig,
+  chainId: number,
+  deployment: Parameters<typeof connectRegistry>[0],
+  provider: ReturnType<typeof makeProvider>,
+  headAddress: string,
+  logger: Logger,
+): Promise<void> {
+  const adminKey = config.chainAdminKey ?? (chainId === LOCAL_CHAIN_ID ? HARDHAT_DEV_ACCOUNT_0_KEY : undefined);
+  const admin = adminKey ? new NonceManager(new Wallet(adminKey, provider)) : undefined;
+  const reader = connectRegistry(deployment, provider);
+  const cluster = await reader.getCluster(config.clusterId);
+
+  if (cluster.radius === 0n) {
+    if (!admin) {
+      throw new HeadStartError(`cluster ${config.clusterId} does not exist on chain ${chainId}; set --chain-admin-key (the registry admin) so the head can create it`);
+    }
+    const tx = await connectRegistry(deployment, admin).createCluster(config.clusterId, headAddress, config.latitude, config.longitude, config.radius);
+    await tx.wait();
+    logger.info({ clusterId: config.clusterId, headAddress }, "cluster created on chain");
+  } else if (cluster.head.toLowerCase() !== headAddress.toLowerCase()) {
+    throw new HeadStartError(
+      `cluster ${config.clusterId} is headed by ${cluster.head} on chain, but this head's key is ${headAddress}; ` +
+        "use the data directory holding that key, another --cluster-id, or have the admin appoint this head",
+    );
+  }
+
+  const balance = await provider.getBalance(headAddress);
+  if (chainId === LOCAL_CHAIN_ID && admin && balance < LOCAL_HEAD_FUNDING / 2n) {
+    await (await admin.sendTransaction({ to: headAddress, value: LOCAL_HEAD_FUNDING - balance })).wait();
+  } else if (balance === 0n) {
+    logger.warn({ headAddress, balance: formatEther(balance) }, "the head has no funds: enrollments will fail until it is funded");
+  }
+}
+
+function listen(app: ReturnType<typeof createApp>, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once("listening", () => resolve(server));
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        new HeadStartError(
+          error.code === "EADDRINUSE" ? `port ${port} on ${host} is already in use: choose another with --port (0 = a free port)` : `cannot listen on ${host}:${port}: ${error.message}`,
+        ),
+      );
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,63 @@
+/** Operations routes: health, Prometheus metrics, and operator listings of members and sessions. */
+import { Router } from "express";
+import { toHex } from "../../../../protocol/bytes";
+import type { HeadContext } from "../../context";
+import { requireOperator } from "../operator-auth";
+
+export interface BrokerStatus {
+  up: boolean;
+  url: string;
+  embedded: boolean;
+}
+
+export function operationsRouter(ctx: HeadContext, adminToken: string, brokerStatus: () => BrokerStatus): Router {
+  const router = Router();
+  const operator = requireOperator(adminToken);
+
+  router.get("/health", async (_req, res) => {
+    const index = ctx.follower.status();
+    let chainReachable = true;
+    try {
+      await Promise.race([
+        ctx.registry.runner?.provider?.getBlockNumber(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 2000).unref()),
+      ]);
+    } catch {
+      chainReachable = false;
+    }
+    const broker = brokerStatus();
+    const healthy = chainReachable && index.state === "live" && broker.up;
+    ctx.metrics.indexLag.set(index.lagBlocks ?? 0);
+    res.status(healthy ? 200 : 503).json({
+      status: healthy ? "ok" : "degraded",
+      clusterId: ctx.config.clusterId,
+      headAddress: `0x${toHex(ctx.identity.address)}`,
+      chain: { reachable: chainReachable, ...index },
+      broker,
+      members: ctx.members.size,
+    });
+  });
+
+  router.get("/metrics", async (_req, res) => {
+    const index = ctx.follower.status();
+    ctx.metrics.indexLag.set(index.lagBlocks ?? 0);
+    ctx.metrics.indexedBlock.set(index.indexedBlock ?? 0);
+    res.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+
+  router.get("/v1/members", operator, (_req, res) => {
+    const now = ctx.now();
+    res.json({
+      members: ctx.members.list().map((m) => ({ deviceId: m.deviceId, joinedAt: m.joinedAt, expiresAt: m.expiresAt, current: m.expiresAt > now })),
+    });
+  });
+
+  router.get("/v1/sessions", operator, (_req, res) => {
+    const now = ctx.now();
+    res.json({
+      sessions: ctx.sessions.list().map((s) => ({ ...s, live: s.endedAt === undefined && s.expiresAt > now })),
+    });
+  });
+
+  return router;
+}

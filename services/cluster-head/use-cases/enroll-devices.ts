@@ -1,0 +1,68 @@
+/**
+ * Enrolling devices: check each proof of possession, refuse what the index already knows, write
+ * one transaction (single or batch), wait for its receipt, and index it before answering, so a
+ * device can join as soon as its enrollment is acknowledged.
+ */
+import { getBytes } from "ethers";
+import { fromHex } from "../../../protocol/bytes";
+import { verifyEnrollmentProof } from "../../../protocol/enrollment";
+import { isProtocolError } from "../../../protocol/errors";
+import { chainError } from "../chain/chain-errors";
+import type { HeadContext } from "../context";
+import { HeadError } from "../errors";
+import type { EnrollItem } from "../http/schemas";
+import { requireServingIndex } from "./require-serving-index";
+
+export interface EnrollResult {
+  transactionHash: string;
+  blockNumber: number;
+  devices: { deviceId: string; keyAddress: string }[];
+}
+
+export async function enrollDevices(ctx: HeadContext, items: EnrollItem[]): Promise<EnrollResult> {
+  requireServingIndex(ctx);
+  const clusterId = ctx.config.clusterId;
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (seen.has(item.deviceId)) throw new HeadError("E_VALIDATION", `device ${item.deviceId} appears twice in the batch`);
+    seen.add(item.deviceId);
+    try {
+      verifyEnrollmentProof(
+        { clusterId, deviceId: fromHex(item.deviceId), keyAddress: getBytes(item.keyAddress), keyVersion: 0 },
+        getBytes(item.proof),
+      );
+    } catch (error) {
+      if (isProtocolError(error)) {
+        throw new HeadError("E_BAD_PROOF", `device ${item.deviceId}: the proof is not a signature by ${item.keyAddress} for this device and cluster`);
+      }
+      throw error;
+    }
+    if (await ctx.index.getDevice(item.deviceId)) {
+      throw new HeadError("E_ALREADY_ENROLLED", `device ${item.deviceId} is already enrolled (IDs are never reused)`);
+    }
+  }
+
+  let receipt;
+  try {
+    const first = items[0]!;
+    const tx =
+      items.length === 1
+        ? await ctx.registry.enroll(clusterId, `0x${first.deviceId}`, first.keyAddress)
+        : await ctx.registry.enrollBatch(
+            clusterId,
+            items.map((i) => `0x${i.deviceId}`),
+            items.map((i) => i.keyAddress),
+          );
+    receipt = await tx.wait();
+  } catch (error) {
+    throw chainError(error);
+  }
+  if (receipt?.status !== 1) throw new HeadError("E_CHAIN_REJECTED", "the enrollment transaction failed");
+  await ctx.follower.syncOnce();
+  ctx.logger.info({ devices: items.length, tx: receipt.hash, block: receipt.blockNumber }, "devices enrolled");
+  return {
+    transactionHash: receipt.hash,
+    blockNumber: receipt.blockNumber,
+    devices: items.map(({ deviceId, keyAddress }) => ({ deviceId, keyAddress })),
+  };
+}

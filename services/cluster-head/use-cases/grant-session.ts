@@ -1,0 +1,76 @@
+/**
+ * The session grant, head side (M2 forwards M1's request): verify both members against their
+ * member keys and the registry index, then either grant a one-time key or warn M2 about M1.
+ * The grant is recorded durably before it is returned, so it is never issued twice.
+ */
+import { toHex } from "../../../protocol/bytes";
+import { decodeGrantRequest } from "../../../protocol/grant/codec";
+import { type MemberRecord, grantReplayKey, issueGrant } from "../../../protocol/grant/head";
+import type { HeadContext } from "../context";
+import type { Member } from "../stores/member-store";
+import { requireServingIndex } from "./require-serving-index";
+
+export type GrantOutcome =
+  | { kind: "grant"; sessionId: string; toResponder: Uint8Array; toInitiator: Uint8Array; initiator: string; responder: string }
+  | { kind: "warning"; reason: string; toResponder: Uint8Array; responder: string };
+
+async function memberRecord(ctx: HeadContext, member: Member | undefined): Promise<MemberRecord | undefined> {
+  if (!member) return undefined;
+  const device = await ctx.index.getDevice(member.deviceId);
+  const active = device?.status === "active" && device.clusterId === ctx.config.clusterId;
+  return { membership: member.membership, active };
+}
+
+/**
+ * Handles a GrantRequest from M2.
+ * @throws ProtocolError about M2 itself (unknown, revoked, expired, bad MAC), reflection, a stale
+ *   or replayed request, or malformed bytes
+ */
+export async function grantSession(ctx: HeadContext, requestBytes: Uint8Array): Promise<GrantOutcome> {
+  requireServingIndex(ctx);
+  const request = decodeGrantRequest(requestBytes);
+  const initiatorMember = ctx.members.getByKid(toHex(request.sessionRequest.kid));
+  const responderMember = ctx.members.getByKid(toHex(request.kid));
+  const now = ctx.now();
+  const outcome = issueGrant({
+    request,
+    clusterId: ctx.config.clusterId,
+    initiator: await memberRecord(ctx, initiatorMember),
+    responder: await memberRecord(ctx, responderMember),
+    replayed: await ctx.sessions.wasGranted(grantReplayKey(request)),
+    now,
+    random: ctx.random,
+    sessionTtlMs: ctx.config.sessionTtlS * 1000,
+  });
+  const responder = responderMember!.deviceId; // issueGrant throws when M2 is unknown
+
+  if (outcome.kind === "warning") {
+    ctx.metrics.warnings.inc({ reason: outcome.reason });
+    await ctx.database.batch([
+      {
+        type: "put",
+        sublevel: "audit",
+        key: `${now.toString().padStart(15, "0")}-${toHex(ctx.random(4))}`,
+        value: { at: now, event: "grant-warning", reason: outcome.reason, responder, initiatorKid: toHex(request.sessionRequest.kid) },
+      },
+    ]);
+    ctx.logger.warn({ reason: outcome.reason, responder }, "session request refused: initiator not verified");
+    ctx.events.emit("warning", { toDeviceId: responder, message: outcome.toResponder, reason: outcome.reason });
+    return { kind: "warning", reason: outcome.reason, toResponder: outcome.toResponder, responder };
+  }
+
+  const initiator = initiatorMember!.deviceId;
+  const sessionId = toHex(outcome.sessionId);
+  await ctx.sessions.recordGrant(outcome.replayKey, outcome.replayKeyExpiresAt, {
+    sessionId,
+    initiator,
+    responder,
+    suite: request.sessionRequest.suite,
+    issuedAt: now,
+    expiresAt: outcome.expiresAt,
+  });
+  ctx.metrics.grants.inc();
+  ctx.logger.info({ sessionId, initiator, responder, expiresAt: outcome.expiresAt }, "session granted");
+  ctx.events.emit("granted", { sessionId, initiator, responder });
+  return { kind: "grant", sessionId, toResponder: outcome.toResponder, toInitiator: outcome.toInitiator, initiator, responder };
+}

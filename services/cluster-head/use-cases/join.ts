@@ -1,0 +1,75 @@
+/**
+ * The join, head side: hand out single-use challenges, then verify a JoinRequest against the
+ * registry index (never the chain) and record the membership before answering.
+ */
+import { getBytes } from "ethers";
+import { toHex } from "../../../protocol/bytes";
+import { decodeJoinRequest } from "../../../protocol/join/codec";
+import { type ClusterInfo, type DeviceRecord, acceptJoin, issueChallenge } from "../../../protocol/join/head";
+import type { HeadContext } from "../context";
+import { HeadError } from "../errors";
+import { requireServingIndex } from "./require-serving-index";
+
+/** Issues a JoinChallenge and stores it (single use, expires after the challenge TTL). */
+export async function createJoinChallenge(ctx: HeadContext): Promise<Uint8Array> {
+  requireServingIndex(ctx);
+  const { message, record } = issueChallenge({
+    clusterId: ctx.config.clusterId,
+    now: ctx.now(),
+    random: ctx.random,
+    ttlMs: ctx.config.challengeTtlS * 1000,
+  });
+  await ctx.challenges.put(record);
+  return message;
+}
+
+/** This head's cluster as the protocol needs it, from the index. */
+export async function clusterInfo(ctx: HeadContext): Promise<ClusterInfo> {
+  const cluster = await ctx.index.getCluster(ctx.config.clusterId);
+  if (!cluster) throw new HeadError("E_INDEX_NOT_READY", "this head's cluster is not in the index yet");
+  return {
+    clusterId: cluster.clusterId,
+    headAddress: getBytes(cluster.head),
+    centre: { lat: cluster.latitude, lon: cluster.longitude },
+    radius: cluster.radius,
+  };
+}
+
+/**
+ * Verifies a JoinRequest and answers with the JoinResponse.
+ * @throws ProtocolError with the refusal's code (unknown challenge, not a member, revoked, other
+ *   cluster, outside the radius, bad signature, malformed)
+ */
+export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): Promise<Uint8Array> {
+  requireServingIndex(ctx);
+  const request = decodeJoinRequest(requestBytes);
+  const challenge = await ctx.challenges.take(request.challenge);
+  const deviceId = toHex(request.deviceId);
+  const indexed = await ctx.index.getDevice(deviceId);
+  const device: DeviceRecord | undefined = indexed && {
+    keyAddress: getBytes(indexed.keyAddress),
+    clusterId: indexed.clusterId,
+    active: indexed.status === "active",
+  };
+  let kid: Uint8Array;
+  do kid = ctx.random(4);
+  while (ctx.members.hasKid(toHex(kid)));
+  const now = ctx.now();
+  const result = acceptJoin({
+    request,
+    challenge,
+    device,
+    cluster: await clusterInfo(ctx),
+    headSecretKey: ctx.identity.secretKey,
+    now,
+    random: ctx.random,
+    membershipTtlMs: ctx.config.membershipTtlS * 1000,
+    kid,
+  });
+  await ctx.members.put(result.membership, now);
+  ctx.metrics.joins.inc();
+  ctx.metrics.members.set(ctx.members.size);
+  ctx.logger.info({ deviceId, expiresAt: result.membership.expiresAt }, "device joined");
+  return result.response;
+}
+
