@@ -22,7 +22,13 @@ export const BROKER_PASSWORD_BYTES = 32;
 export function brokerPassword(membership: Pick<Membership, "memberKey" | "kid" | "deviceId">): string {
   abytes(membership.memberKey, Size.MEMBER_KEY, "memberKey");
   abytes(membership.deviceId, Size.DEVICE_ID, "deviceId");
-  const key = deriveKey(membership.memberKey, membership.kid, BROKER_CREDENTIAL_LABEL, membership.deviceId, BROKER_PASSWORD_BYTES);
+  const key = deriveKey(
+    membership.memberKey,
+    membership.kid,
+    BROKER_CREDENTIAL_LABEL,
+    membership.deviceId,
+    BROKER_PASSWORD_BYTES,
+  );
   const hex = toHex(key);
   key.fill(0);
   return hex;

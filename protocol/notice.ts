@@ -5,12 +5,12 @@
  * subject; it never grants anything.
  * @module
  */
-import { beginMessage, openMessage, Writer } from "./bytes";
+import { beginMessage, openMessage, type Writer } from "./bytes";
 import { Size } from "./constants";
-import { assertClusterId } from "./identity";
 import { mac, verifyMac } from "./crypto/mac";
-import { macKey } from "./grant/keys";
 import { ProtocolError } from "./errors";
+import { macKey } from "./grant/keys";
+import { assertClusterId } from "./identity";
 import type { Membership } from "./join/head";
 
 /** Message type of a HeadNotice (0x30–0x3f: control). */
@@ -38,7 +38,10 @@ export interface HeadNotice {
 }
 
 function body(n: HeadNotice): Writer {
-  return beginMessage(HEAD_NOTICE_TYPE).u8(n.kind).bytes(n.subject, Size.DEVICE_ID, "subject").u64(n.issuedAt);
+  return beginMessage(HEAD_NOTICE_TYPE)
+    .u8(n.kind)
+    .bytes(n.subject, Size.DEVICE_ID, "subject")
+    .u64(n.issuedAt);
 }
 
 function macInput(clusterId: number, recipient: Uint8Array, n: HeadNotice): Uint8Array {
@@ -60,7 +63,8 @@ export function sealHeadNotice(clusterId: number, recipient: Membership, notice:
 export function openHeadNotice(clusterId: number, self: Membership, message: Uint8Array): HeadNotice {
   const r = openMessage(message, HEAD_NOTICE_TYPE, HEAD_NOTICE_SIZE);
   const kind = r.u8();
-  if (kind !== NoticeKind.PEER_ENDED && kind !== NoticeKind.MEMBERSHIP_ENDED) throw new ProtocolError("E_MALFORMED", "unknown notice kind");
+  if (kind !== NoticeKind.PEER_ENDED && kind !== NoticeKind.MEMBERSHIP_ENDED)
+    throw new ProtocolError("E_MALFORMED", "unknown notice kind");
   const notice: HeadNotice = { kind, subject: r.bytes(Size.DEVICE_ID), issuedAt: r.time() };
   const tag = r.bytes(Size.MAC);
   r.end();

@@ -9,7 +9,11 @@ import { z } from "zod";
 const REPO_ROOT = resolve(__dirname, "../..");
 
 const port = z.coerce.number().int().min(0).max(65535);
-const seconds = z.coerce.number().int().min(1).max(365 * 24 * 3600);
+const seconds = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(365 * 24 * 3600);
 const microdegrees = (max: number) => z.coerce.number().int().min(-max).max(max);
 
 /** One setting: its flag, environment variable, default and meaning (the README table comes from here). */
@@ -27,26 +31,149 @@ function setting<T extends z.ZodType>(s: Setting<T>): Setting<T> {
 }
 
 export const SETTINGS = {
-  rpcUrl: setting({ flag: "--rpc-url", env: "IOTGUARD_RPC_URL", schema: z.url(), default: "http://127.0.0.1:8545", description: "JSON-RPC URL of the chain" }),
-  deploymentFile: setting({ flag: "--deployment", env: "IOTGUARD_DEPLOYMENT", schema: z.string().min(1), default: resolve(REPO_ROOT, "deployments/localhost.json"), description: "deployment file written by `npm run deploy`" }),
-  dataDir: setting({ flag: "--data-dir", env: "IOTGUARD_DATA_DIR", schema: z.string().min(1), default: resolve(REPO_ROOT, ".data/cluster-head"), description: "where the head keeps its key, admin token and level database" }),
-  host: setting({ flag: "--host", env: "IOTGUARD_HTTP_HOST", schema: z.string().min(1), default: "127.0.0.1", description: "HTTP listen address" }),
-  port: setting({ flag: "--port", env: "IOTGUARD_HTTP_PORT", schema: port, default: "8080", description: "HTTP port (0 = a free port)" }),
-  clusterId: setting({ flag: "--cluster-id", env: "IOTGUARD_CLUSTER_ID", schema: z.coerce.number().int().min(1).max(0xffff_ffff), default: "1", description: "the cluster this head runs (uint32, not 0)" }),
-  latitude: setting({ flag: "--latitude", env: "IOTGUARD_LATITUDE", schema: microdegrees(90_000_000), default: "0", description: "cluster centre latitude in micro-degrees (used when the head creates its cluster)" }),
-  longitude: setting({ flag: "--longitude", env: "IOTGUARD_LONGITUDE", schema: microdegrees(180_000_000), default: "0", description: "cluster centre longitude in micro-degrees" }),
-  radius: setting({ flag: "--radius", env: "IOTGUARD_RADIUS", schema: z.coerce.number().int().min(1).max(180_000_000), default: "1000000", description: "cluster radius in micro-degrees of arc" }),
-  chainAdminKey: setting({ flag: "--chain-admin-key", env: "IOTGUARD_CHAIN_ADMIN_KEY", schema: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex key").optional(), description: "registry admin key, used only to create the cluster and fund the head when needed (default on the local chain 31337: Hardhat's first dev account)", secret: true }),
-  adminToken: setting({ flag: "--admin-token", env: "IOTGUARD_ADMIN_TOKEN", schema: z.string().min(32, "at least 32 characters").optional(), description: "operator bearer token (default: generated into <data-dir>/admin-token, mode 0600)", secret: true }),
-  brokerUrl: setting({ flag: "--broker-url", env: "IOTGUARD_BROKER_URL", schema: z.url().optional(), description: "external MQTT broker, e.g. mqtt://127.0.0.1:1883 (default: the embedded broker)" }),
-  brokerPort: setting({ flag: "--broker-port", env: "IOTGUARD_BROKER_PORT", schema: port, default: "1884", description: "embedded broker port (0 = a free port); 1883 is left to a system Mosquitto" }),
-  topicPrefix: setting({ flag: "--topic-prefix", env: "IOTGUARD_TOPIC_PREFIX", schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), default: "iotguard", description: "MQTT topic prefix" }),
-  confirmations: setting({ flag: "--confirmations", env: "IOTGUARD_CONFIRMATIONS", schema: z.coerce.number().int().min(0).max(1000), default: "0", description: "blocks to wait before indexing chain events" }),
-  pollIntervalMs: setting({ flag: "--poll-interval-ms", env: "IOTGUARD_POLL_INTERVAL_MS", schema: z.coerce.number().int().min(10).max(600_000), default: "250", description: "how often the chain is polled for new events" }),
-  challengeTtlS: setting({ flag: "--challenge-ttl", env: "IOTGUARD_CHALLENGE_TTL", schema: seconds, default: "30", description: "seconds a join challenge stays valid" }),
-  membershipTtlS: setting({ flag: "--membership-ttl", env: "IOTGUARD_MEMBERSHIP_TTL", schema: seconds, default: "86400", description: "seconds a membership (K_m and broker credential) lasts before a new join" }),
-  sessionTtlS: setting({ flag: "--session-ttl", env: "IOTGUARD_SESSION_TTL", schema: seconds, default: "3600", description: "seconds a granted session key lasts" }),
-  logLevel: setting({ flag: "--log-level", env: "IOTGUARD_LOG_LEVEL", schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), default: "info", description: "pino log level" }),
+  rpcUrl: setting({
+    flag: "--rpc-url",
+    env: "IOTGUARD_RPC_URL",
+    schema: z.url(),
+    default: "http://127.0.0.1:8545",
+    description: "JSON-RPC URL of the chain",
+  }),
+  deploymentFile: setting({
+    flag: "--deployment",
+    env: "IOTGUARD_DEPLOYMENT",
+    schema: z.string().min(1),
+    default: resolve(REPO_ROOT, "deployments/localhost.json"),
+    description: "deployment file written by `npm run deploy`",
+  }),
+  dataDir: setting({
+    flag: "--data-dir",
+    env: "IOTGUARD_DATA_DIR",
+    schema: z.string().min(1),
+    default: resolve(REPO_ROOT, ".data/cluster-head"),
+    description: "where the head keeps its key, admin token and level database",
+  }),
+  host: setting({
+    flag: "--host",
+    env: "IOTGUARD_HTTP_HOST",
+    schema: z.string().min(1),
+    default: "127.0.0.1",
+    description: "HTTP listen address",
+  }),
+  port: setting({
+    flag: "--port",
+    env: "IOTGUARD_HTTP_PORT",
+    schema: port,
+    default: "8080",
+    description: "HTTP port (0 = a free port)",
+  }),
+  clusterId: setting({
+    flag: "--cluster-id",
+    env: "IOTGUARD_CLUSTER_ID",
+    schema: z.coerce.number().int().min(1).max(0xffff_ffff),
+    default: "1",
+    description: "the cluster this head runs (uint32, not 0)",
+  }),
+  latitude: setting({
+    flag: "--latitude",
+    env: "IOTGUARD_LATITUDE",
+    schema: microdegrees(90_000_000),
+    default: "0",
+    description: "cluster centre latitude in micro-degrees (used when the head creates its cluster)",
+  }),
+  longitude: setting({
+    flag: "--longitude",
+    env: "IOTGUARD_LONGITUDE",
+    schema: microdegrees(180_000_000),
+    default: "0",
+    description: "cluster centre longitude in micro-degrees",
+  }),
+  radius: setting({
+    flag: "--radius",
+    env: "IOTGUARD_RADIUS",
+    schema: z.coerce.number().int().min(1).max(180_000_000),
+    default: "1000000",
+    description: "cluster radius in micro-degrees of arc",
+  }),
+  chainAdminKey: setting({
+    flag: "--chain-admin-key",
+    env: "IOTGUARD_CHAIN_ADMIN_KEY",
+    schema: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex key")
+      .optional(),
+    description:
+      "registry admin key, used only to create the cluster and fund the head when needed (default on the local chain 31337: Hardhat's first dev account)",
+    secret: true,
+  }),
+  adminToken: setting({
+    flag: "--admin-token",
+    env: "IOTGUARD_ADMIN_TOKEN",
+    schema: z.string().min(32, "at least 32 characters").optional(),
+    description: "operator bearer token (default: generated into <data-dir>/admin-token, mode 0600)",
+    secret: true,
+  }),
+  brokerUrl: setting({
+    flag: "--broker-url",
+    env: "IOTGUARD_BROKER_URL",
+    schema: z.url().optional(),
+    description: "external MQTT broker, e.g. mqtt://127.0.0.1:1883 (default: the embedded broker)",
+  }),
+  brokerPort: setting({
+    flag: "--broker-port",
+    env: "IOTGUARD_BROKER_PORT",
+    schema: port,
+    default: "1884",
+    description: "embedded broker port (0 = a free port); 1883 is left to a system Mosquitto",
+  }),
+  topicPrefix: setting({
+    flag: "--topic-prefix",
+    env: "IOTGUARD_TOPIC_PREFIX",
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    default: "iotguard",
+    description: "MQTT topic prefix",
+  }),
+  confirmations: setting({
+    flag: "--confirmations",
+    env: "IOTGUARD_CONFIRMATIONS",
+    schema: z.coerce.number().int().min(0).max(1000),
+    default: "0",
+    description: "blocks to wait before indexing chain events",
+  }),
+  pollIntervalMs: setting({
+    flag: "--poll-interval-ms",
+    env: "IOTGUARD_POLL_INTERVAL_MS",
+    schema: z.coerce.number().int().min(10).max(600_000),
+    default: "250",
+    description: "how often the chain is polled for new events",
+  }),
+  challengeTtlS: setting({
+    flag: "--challenge-ttl",
+    env: "IOTGUARD_CHALLENGE_TTL",
+    schema: seconds,
+    default: "30",
+    description: "seconds a join challenge stays valid",
+  }),
+  membershipTtlS: setting({
+    flag: "--membership-ttl",
+    env: "IOTGUARD_MEMBERSHIP_TTL",
+    schema: seconds,
+    default: "86400",
+    description: "seconds a membership (K_m and broker credential) lasts before a new join",
+  }),
+  sessionTtlS: setting({
+    flag: "--session-ttl",
+    env: "IOTGUARD_SESSION_TTL",
+    schema: seconds,
+    default: "3600",
+    description: "seconds a granted session key lasts",
+  }),
+  logLevel: setting({
+    flag: "--log-level",
+    env: "IOTGUARD_LOG_LEVEL",
+    schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
+    default: "info",
+    description: "pino log level",
+  }),
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -66,14 +193,19 @@ export class ConfigError extends Error {
  * @param flags - values keyed by setting name (e.g. from commander)
  * @throws ConfigError naming the first bad setting
  */
-export function loadConfig(flags: Partial<Record<SettingName, string>>, env: NodeJS.ProcessEnv = process.env): HeadConfig {
+export function loadConfig(
+  flags: Partial<Record<SettingName, string>>,
+  env: NodeJS.ProcessEnv = process.env,
+): HeadConfig {
   const config: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, Setting<z.ZodType>][]) {
     const raw = flags[name] ?? env[spec.env] ?? spec.default;
     const parsed = spec.schema.safeParse(raw === "" ? undefined : raw);
     if (!parsed.success) {
       const shown = spec.secret || raw === undefined ? "" : ` (got "${raw}")`;
-      throw new ConfigError(`invalid setting ${spec.flag} / ${spec.env}${shown}: ${parsed.error.issues[0]?.message}`);
+      throw new ConfigError(
+        `invalid setting ${spec.flag} / ${spec.env}${shown}: ${parsed.error.issues[0]?.message}`,
+      );
     }
     config[name] = parsed.data;
   }

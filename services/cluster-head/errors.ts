@@ -70,5 +70,9 @@ export class HeadError extends Error {
 
 /** The HTTP status for a code. */
 export function statusOf(code: HeadErrorCode): number {
-  return (SERVICE_ERROR_STATUS as Record<string, number>)[code] ?? PROTOCOL_ERROR_STATUS[code as ProtocolCode] ?? 500;
+  return (
+    (SERVICE_ERROR_STATUS as Record<string, number>)[code] ??
+    PROTOCOL_ERROR_STATUS[code as ProtocolCode] ??
+    500
+  );
 }

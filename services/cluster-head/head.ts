@@ -4,14 +4,14 @@
  */
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type { Server } from "node:http";
 import { mkdirSync } from "node:fs";
+import type { Server } from "node:http";
 import { join } from "node:path";
-import { NonceManager, Wallet, formatEther, parseEther } from "ethers";
+import { formatEther, NonceManager, parseEther, Wallet } from "ethers";
 import pino, { type Logger } from "pino";
 import { fromHex, toHex } from "../../protocol/bytes";
 import { type RandomSource, systemRandom } from "../../protocol/crypto/random";
-import { type Identity, generateIdentity, identityFromSecretKey } from "../../protocol/identity";
+import { generateIdentity, type Identity, identityFromSecretKey } from "../../protocol/identity";
 import { readDeployment } from "../../scripts/chain/deployment-file";
 import { HARDHAT_DEV_ACCOUNT_0_KEY } from "../../scripts/chain/local-node";
 import { type HeadBroker, startHeadBroker } from "./broker/head-broker";
@@ -64,7 +64,9 @@ export interface StartOptions {
 
 /** Starts a cluster head. @throws HeadStartError naming what to fix. */
 export async function startClusterHead(config: HeadConfig, options: StartOptions = {}): Promise<RunningHead> {
-  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: "cluster-head", cluster: config.clusterId } });
+  const logger =
+    options.logger ??
+    pino({ level: config.logLevel, base: { service: "cluster-head", cluster: config.clusterId } });
   const cleanups: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -84,21 +86,31 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     const adminTokenFile = config.adminToken ? undefined : join(config.dataDir, "admin-token");
     const adminToken =
       config.adminToken ??
-      loadOrCreateSecret(adminTokenFile!, () => randomBytes(32).toString("base64url"), (t) => t, (t) => {
-        if (t.length < 32) throw new Error("short token");
-        return t;
-      }).secret;
+      loadOrCreateSecret(
+        adminTokenFile!,
+        () => randomBytes(32).toString("base64url"),
+        (t) => t,
+        (t) => {
+          if (t.length < 32) throw new Error("short token");
+          return t;
+        },
+      ).secret;
 
     // 2. The chain and the registry of the deployment file.
     const deployment = readDeployment(config.deploymentFile);
-    if (!deployment) throw new HeadStartError(`no deployment file at ${config.deploymentFile}: run \`npm run deploy\` first`);
+    if (!deployment)
+      throw new HeadStartError(
+        `no deployment file at ${config.deploymentFile}: run \`npm run deploy\` first`,
+      );
     const provider = makeProvider(config.rpcUrl, config.pollIntervalMs);
     cleanups.push(() => provider.destroy());
     let chainId: number;
     try {
       chainId = Number((await provider.getNetwork()).chainId);
     } catch {
-      throw new HeadStartError(`cannot reach the chain at ${config.rpcUrl}: start it with \`npm run chain\` or set --rpc-url`);
+      throw new HeadStartError(
+        `cannot reach the chain at ${config.rpcUrl}: start it with \`npm run chain\` or set --rpc-url`,
+      );
     }
     const headAddress = `0x${toHex(identity.address)}`;
     const signer = new NonceManager(new Wallet(`0x${toHex(identity.secretKey)}`, provider));
@@ -139,9 +151,13 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     };
     metrics.members.set(ctx.members.size);
     follower.on("changes", (changes) => {
-      applyIndexChanges(ctx, changes).catch((error) => logger.error({ err: error }, "applying registry changes failed"));
+      applyIndexChanges(ctx, changes).catch((error) =>
+        logger.error({ err: error }, "applying registry changes failed"),
+      );
     });
-    follower.on("halted", (reason) => logger.error({ reason }, "the chain no longer matches the index: refusing to serve"));
+    follower.on("halted", (reason) =>
+      logger.error({ reason }, "the chain no longer matches the index: refusing to serve"),
+    );
 
     // 4. MQTT: embedded broker or external, and the head's own client.
     let broker: HeadBroker;
@@ -156,7 +172,9 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
 
     // 5. Periodic clean-up of expired challenges.
     const sweeper = setInterval(() => {
-      ctx.challenges.sweep(ctx.now()).catch((error) => logger.warn({ err: error.message }, "challenge sweep failed"));
+      ctx.challenges
+        .sweep(ctx.now())
+        .catch((error) => logger.warn({ err: error.message }, "challenge sweep failed"));
     }, 60_000);
     sweeper.unref();
     cleanups.push(() => clearInterval(sweeper));
@@ -211,16 +229,25 @@ async function ensureCluster(
   headAddress: string,
   logger: Logger,
 ): Promise<void> {
-  const adminKey = config.chainAdminKey ?? (chainId === LOCAL_CHAIN_ID ? HARDHAT_DEV_ACCOUNT_0_KEY : undefined);
+  const adminKey =
+    config.chainAdminKey ?? (chainId === LOCAL_CHAIN_ID ? HARDHAT_DEV_ACCOUNT_0_KEY : undefined);
   const admin = adminKey ? new NonceManager(new Wallet(adminKey, provider)) : undefined;
   const reader = connectRegistry(deployment, provider);
   const cluster = await reader.getCluster(config.clusterId);
 
   if (cluster.radius === 0n) {
     if (!admin) {
-      throw new HeadStartError(`cluster ${config.clusterId} does not exist on chain ${chainId}; set --chain-admin-key (the registry admin) so the head can create it`);
+      throw new HeadStartError(
+        `cluster ${config.clusterId} does not exist on chain ${chainId}; set --chain-admin-key (the registry admin) so the head can create it`,
+      );
     }
-    const tx = await connectRegistry(deployment, admin).createCluster(config.clusterId, headAddress, config.latitude, config.longitude, config.radius);
+    const tx = await connectRegistry(deployment, admin).createCluster(
+      config.clusterId,
+      headAddress,
+      config.latitude,
+      config.longitude,
+      config.radius,
+    );
     await tx.wait();
     logger.info({ clusterId: config.clusterId, headAddress }, "cluster created on chain");
   } else if (cluster.head.toLowerCase() !== headAddress.toLowerCase()) {
@@ -234,7 +261,10 @@ async function ensureCluster(
   if (chainId === LOCAL_CHAIN_ID && admin && balance < LOCAL_HEAD_FUNDING / 2n) {
     await (await admin.sendTransaction({ to: headAddress, value: LOCAL_HEAD_FUNDING - balance })).wait();
   } else if (balance === 0n) {
-    logger.warn({ headAddress, balance: formatEther(balance) }, "the head has no funds: enrollments will fail until it is funded");
+    logger.warn(
+      { headAddress, balance: formatEther(balance) },
+      "the head has no funds: enrollments will fail until it is funded",
+    );
   }
 }
 
@@ -245,7 +275,9 @@ function listen(app: ReturnType<typeof createApp>, host: string, port: number): 
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(
         new HeadStartError(
-          error.code === "EADDRINUSE" ? `port ${port} on ${host} is already in use: choose another with --port (0 = a free port)` : `cannot listen on ${host}:${port}: ${error.message}`,
+          error.code === "EADDRINUSE"
+            ? `port ${port} on ${host} is already in use: choose another with --port (0 = a free port)`
+            : `cannot listen on ${host}:${port}: ${error.message}`,
         ),
       );
     });

@@ -3,10 +3,12 @@
  * variable (see `--help` or the README's configuration table).
  */
 import { Command } from "commander";
-import { ConfigError, SETTINGS, type SettingName, loadConfig } from "./config";
+import { ConfigError, loadConfig, SETTINGS, type SettingName } from "./config";
 import { HeadStartError, startClusterHead } from "./head";
 
-const program = new Command().name("cluster-head").description("iotguard cluster head: enrollment, join, session grants, embedded MQTT broker");
+const program = new Command()
+  .name("cluster-head")
+  .description("iotguard cluster head: enrollment, join, session grants, embedded MQTT broker");
 for (const [name, spec] of Object.entries(SETTINGS)) {
   const valueName = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   const shownDefault = spec.secret || !("default" in spec) ? "" : ` (default: ${spec.default})`;
@@ -18,7 +20,11 @@ program.action(async (flags: Partial<Record<SettingName, string>>) => {
   try {
     head = await startClusterHead(loadConfig(flags));
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof HeadStartError || (error as { code?: string }).code === "E_CHAIN_MISMATCH") {
+    if (
+      error instanceof ConfigError ||
+      error instanceof HeadStartError ||
+      (error as { code?: string }).code === "E_CHAIN_MISMATCH"
+    ) {
       console.error(`cluster-head: ${(error as Error).message}`);
       process.exit(2);
     }

@@ -1,5 +1,5 @@
 /** Prometheus metrics of one head (its own registry, so two heads in one process stay apart). */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export interface HeadMetrics {
   registry: Registry;
@@ -20,14 +20,47 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): HeadM
   const registers = [registry];
   return {
     registry,
-    requests: new Counter({ name: "iotguard_http_requests_total", help: "HTTP requests by route, method and status", labelNames: ["route", "method", "status"], registers }),
-    requestSeconds: new Histogram({ name: "iotguard_http_request_seconds", help: "HTTP request latency by route", labelNames: ["route"], registers, buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5] }),
-    refusals: new Counter({ name: "iotguard_refusals_total", help: "refused requests by error code", labelNames: ["code"], registers }),
+    requests: new Counter({
+      name: "iotguard_http_requests_total",
+      help: "HTTP requests by route, method and status",
+      labelNames: ["route", "method", "status"],
+      registers,
+    }),
+    requestSeconds: new Histogram({
+      name: "iotguard_http_request_seconds",
+      help: "HTTP request latency by route",
+      labelNames: ["route"],
+      registers,
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    }),
+    refusals: new Counter({
+      name: "iotguard_refusals_total",
+      help: "refused requests by error code",
+      labelNames: ["code"],
+      registers,
+    }),
     joins: new Counter({ name: "iotguard_joins_total", help: "successful joins", registers }),
     grants: new Counter({ name: "iotguard_grants_total", help: "session keys granted", registers }),
-    warnings: new Counter({ name: "iotguard_grant_warnings_total", help: "session requests answered with a warning, by reason", labelNames: ["reason"], registers }),
-    indexLag: new Gauge({ name: "iotguard_index_lag_blocks", help: "blocks between the chain head and the head's index", registers }),
-    indexedBlock: new Gauge({ name: "iotguard_indexed_block", help: "last block in the head's registry index", registers }),
-    members: new Gauge({ name: "iotguard_members", help: "current members (joined, unexpired, unrevoked)", registers }),
+    warnings: new Counter({
+      name: "iotguard_grant_warnings_total",
+      help: "session requests answered with a warning, by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    indexLag: new Gauge({
+      name: "iotguard_index_lag_blocks",
+      help: "blocks between the chain head and the head's index",
+      registers,
+    }),
+    indexedBlock: new Gauge({
+      name: "iotguard_indexed_block",
+      help: "last block in the head's registry index",
+      registers,
+    }),
+    members: new Gauge({
+      name: "iotguard_members",
+      help: "current members (joined, unexpired, unrevoked)",
+      registers,
+    }),
   };
 }

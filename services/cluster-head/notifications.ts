@@ -12,7 +12,9 @@ import type { HeadContext } from "./context";
 export function wireNotifications(ctx: HeadContext, broker: HeadBroker): void {
   const { topicPrefix, clusterId } = ctx.config;
   const publish = (topic: string, payload: Uint8Array, what: string) =>
-    broker.client.publish(topic, payload).catch((error: Error) => ctx.logger.warn({ err: error.message, what }, "MQTT notification failed"));
+    broker.client
+      .publish(topic, payload)
+      .catch((error: Error) => ctx.logger.warn({ err: error.message, what }, "MQTT notification failed"));
 
   ctx.events.on("warning", ({ toDeviceId, message }) => {
     void publish(warnTopic(topicPrefix, clusterId, toDeviceId), message, "grant warning");
@@ -24,7 +26,11 @@ export function wireNotifications(ctx: HeadContext, broker: HeadBroker): void {
     for (const peer of peers) {
       const member = ctx.members.getByDevice(peer);
       if (!member) continue;
-      const notice = sealHeadNotice(clusterId, member.membership, { kind: NoticeKind.PEER_ENDED, subject: fromHex(deviceId), issuedAt: now });
+      const notice = sealHeadNotice(clusterId, member.membership, {
+        kind: NoticeKind.PEER_ENDED,
+        subject: fromHex(deviceId),
+        issuedAt: now,
+      });
       void publish(ctlTopic(topicPrefix, clusterId, peer), notice, "peer ended");
     }
   });

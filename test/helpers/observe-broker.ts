@@ -22,13 +22,36 @@ const INSTALL_HINT = "mosquitto_sub not found: install it with `apt-get install 
  * @throws Error with an install hint when `mosquitto_sub` is missing, or when it exits early
  *   (e.g. the broker refused it)
  */
-export async function observeWithMosquittoSub(host: string, port: number, topicFilter: string): Promise<BrokerObservation> {
+export async function observeWithMosquittoSub(
+  host: string,
+  port: number,
+  topicFilter: string,
+): Promise<BrokerObservation> {
   if (spawnSync("mosquitto_sub", ["--help"]).error) throw new Error(INSTALL_HINT);
   // -d prints protocol debug lines on stdout; SUBACK among them tells us the subscription is live.
   // stdbuf -oL: mosquitto_sub's stdout is block-buffered on a pipe, which would hide SUBACK and frames.
-  const proc = spawn("stdbuf", ["-oL", "mosquitto_sub", "-h", host, "-p", String(port), "-t", topicFilter, "-v", "-q", "1", "-V", "mqttv311", "-d"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const proc = spawn(
+    "stdbuf",
+    [
+      "-oL",
+      "mosquitto_sub",
+      "-h",
+      host,
+      "-p",
+      String(port),
+      "-t",
+      topicFilter,
+      "-v",
+      "-q",
+      "1",
+      "-V",
+      "mqttv311",
+      "-d",
+    ],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const chunks: Buffer[] = [];
   let stderr = "";
   proc.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -42,7 +65,10 @@ export async function observeWithMosquittoSub(host: string, port: number, topicF
     proc.stdout.on("data", onData);
     proc.once("error", (err) => reject(new Error(`${INSTALL_HINT} (${err.message})`)));
     proc.once("exit", (code) => reject(new Error(`mosquitto_sub exited early (${code}): ${stderr}`)));
-    setTimeout(() => reject(new Error(`mosquitto_sub did not subscribe within 10 s: ${stderr}`)), 10_000).unref();
+    setTimeout(
+      () => reject(new Error(`mosquitto_sub did not subscribe within 10 s: ${stderr}`)),
+      10_000,
+    ).unref();
   });
   return {
     output: () => [...chunks],

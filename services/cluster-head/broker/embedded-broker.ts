@@ -5,12 +5,23 @@
  * aedes is ESM-only; this CommonJS module loads it with a dynamic `import()`.
  * aedes speaks MQTT 3.1.1 only: clients must use `protocolVersion: 4`.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import type { Aedes, AuthenticateError, Client, PublishPacket, Subscription } from "aedes" with { "resolution-mode": "import" };
-import { DEFAULT_TOPIC_PREFIX, assertTopicPrefix, isClusterId, isDeviceIdHex, isValidTopicFilter, parseTopic } from "../../../transport/mqtt/topics";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import type { Aedes, AuthenticateError, Client, PublishPacket, Subscription } from "aedes" with {
+  "resolution-mode": "import",
+};
+import {
+  assertTopicPrefix,
+  DEFAULT_TOPIC_PREFIX,
+  isClusterId,
+  isDeviceIdHex,
+  isValidTopicFilter,
+  parseTopic,
+} from "../../../transport/mqtt/topics";
 
 /** Who a broker connection belongs to, as decided by the injected `authenticate`. */
-export type Principal = { kind: "device"; deviceId: string; clusterId: number } | { kind: "head"; clusterId: number };
+export type Principal =
+  | { kind: "device"; deviceId: string; clusterId: number }
+  | { kind: "head"; clusterId: number };
 
 /** A value or a promise of it: hooks may be synchronous or not. */
 type MaybePromise<T> = T | Promise<T>;
@@ -64,7 +75,12 @@ export interface EmbeddedBroker {
 }
 
 /** MQTT 3.1.1 §3.2.2.3 CONNACK return codes used here. */
-export const CONNACK = { IDENTIFIER_REJECTED: 2, SERVER_UNAVAILABLE: 3, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+export const CONNACK = {
+  IDENTIFIER_REJECTED: 2,
+  SERVER_UNAVAILABLE: 3,
+  BAD_USERNAME_OR_PASSWORD: 4,
+  NOT_AUTHORIZED: 5,
+} as const;
 
 /**
  * Publishes to a peer inbox refused by `mayPublishTo` are acknowledged and re-addressed here, a
@@ -88,12 +104,18 @@ function authError(returnCode: number, message: string): AuthenticateError {
 }
 
 function validateOptions(options: EmbeddedBrokerOptions): { port: number; prefix: string } {
-  if (typeof options !== "object" || options === null) throw new EmbeddedBrokerConfigError("options: expected an object");
+  if (typeof options !== "object" || options === null)
+    throw new EmbeddedBrokerConfigError("options: expected an object");
   const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EmbeddedBrokerConfigError("port: expected an integer in [0, 65535]");
-  if (port === 1883) throw new EmbeddedBrokerConfigError("port: 1883 belongs to the machine's Mosquitto; use 0 for a free port");
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new EmbeddedBrokerConfigError("port: expected an integer in [0, 65535]");
+  if (port === 1883)
+    throw new EmbeddedBrokerConfigError(
+      "port: 1883 belongs to the machine's Mosquitto; use 0 for a free port",
+    );
   for (const hook of ["authenticate", "mayPublishTo"] as const) {
-    if (typeof options[hook] !== "function") throw new EmbeddedBrokerConfigError(`${hook}: expected a function`);
+    if (typeof options[hook] !== "function")
+      throw new EmbeddedBrokerConfigError(`${hook}: expected a function`);
   }
   if (options.isCurrent !== undefined && typeof options.isCurrent !== "function") {
     throw new EmbeddedBrokerConfigError("isCurrent: expected a function");
@@ -143,7 +165,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         counters.refusedAuth++;
         done(authError(code, why), null);
       };
-      if (typeof username !== "string" || username.length === 0 || !Buffer.isBuffer(password) || password.length === 0) {
+      if (
+        typeof username !== "string" ||
+        username.length === 0 ||
+        !Buffer.isBuffer(password) ||
+        password.length === 0
+      ) {
         refuse(CONNACK.BAD_USERNAME_OR_PASSWORD, "missing credentials");
         return;
       }
@@ -177,7 +204,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         return;
       }
       const parsed = parseTopic(prefix, sub.topic); // refuses + and #
-      if (parsed?.kind !== "device" || parsed.deviceId !== principal.deviceId || parsed.clusterId !== principal.clusterId) {
+      if (
+        parsed?.kind !== "device" ||
+        parsed.deviceId !== principal.deviceId ||
+        parsed.clusterId !== principal.clusterId
+      ) {
         return refuse();
       }
       Promise.resolve()
@@ -198,7 +229,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (packet.retain) return refuse("retained messages are not allowed");
       if (packet.topic.startsWith("$")) return refuse("$ topics are not allowed");
       const parsed = parseTopic(prefix, packet.topic);
-      if (parsed === undefined || parsed.clusterId !== principal.clusterId) return refuse("topic outside the cluster");
+      if (parsed === undefined || parsed.clusterId !== principal.clusterId)
+        return refuse("topic outside the cluster");
       if (principal.kind === "head") return done(null);
       decideDevicePublish(principal, parsed.kind === "head-in" ? undefined : parsed).then(
         (decision) => {
@@ -239,7 +271,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     ready.delete(client);
     counters.connected = ready.size;
     const principal = principals.get(client);
-    if (principal?.kind === "device" && devices.get(principal.deviceId) === client) devices.delete(principal.deviceId);
+    if (principal?.kind === "device" && devices.get(principal.deviceId) === client)
+      devices.delete(principal.deviceId);
   });
 
   const sockets = new Set<Socket>();

@@ -54,7 +54,9 @@ export async function startHeadBroker(ctx: HeadContext): Promise<HeadBroker> {
       topicPrefix: config.topicPrefix,
       authenticate: async (username, password): Promise<Principal | undefined> => {
         if (username === HEAD_USERNAME) {
-          return sameSecret(password.toString(), headSecret) ? { kind: "head", clusterId: config.clusterId } : undefined;
+          return sameSecret(password.toString(), headSecret)
+            ? { kind: "head", clusterId: config.clusterId }
+            : undefined;
         }
         if (!isDeviceIdHex(username) || !(await isCurrentMember(ctx, username))) return undefined;
         const member = ctx.members.getByDevice(username);

@@ -23,7 +23,11 @@ export function chainError(error: unknown): HeadError {
   if (revertName) {
     return new HeadError(REVERT_CODES[revertName] ?? "E_CHAIN_REJECTED", `registry refused: ${revertName}`);
   }
-  if (e.code === "NETWORK_ERROR" || e.code === "TIMEOUT" || /ECONNREFUSED|fetch failed/.test(String(e.shortMessage ?? error))) {
+  if (
+    e.code === "NETWORK_ERROR" ||
+    e.code === "TIMEOUT" ||
+    /ECONNREFUSED|fetch failed/.test(String(e.shortMessage ?? error))
+  ) {
     return new HeadError("E_CHAIN_UNAVAILABLE", "the chain is not reachable");
   }
   return new HeadError("E_CHAIN_REJECTED", "the registry transaction failed");

@@ -33,6 +33,11 @@ export type RegistryEvent = EventPosition &
     | { kind: "admin-transferred"; previousAdmin: string; newAdmin: string }
   );
 
+/** Addresses are kept lowercase throughout the head, so comparisons never depend on checksums. */
+function lower(address: string): string {
+  return address.toLowerCase();
+}
+
 /** Device IDs are kept as 64 lowercase hex digits without 0x throughout the head. */
 export function deviceIdHex(bytes32: string): string {
   return bytes32.toLowerCase().replace(/^0x/, "");
@@ -53,7 +58,7 @@ export function decodeRegistryLog(iface: Interface, log: Log): RegistryEvent | u
         ...position,
         kind: "cluster-created",
         clusterId: Number(a.clusterId),
-        head: a.head,
+        head: lower(a.head),
         latitude: Number(a.latitude),
         longitude: Number(a.longitude),
         radius: Number(a.radius),
@@ -63,8 +68,8 @@ export function decodeRegistryLog(iface: Interface, log: Log): RegistryEvent | u
         ...position,
         kind: "cluster-head-changed",
         clusterId: Number(a.clusterId),
-        previousHead: a.previousHead,
-        newHead: a.newHead,
+        previousHead: lower(a.previousHead),
+        newHead: lower(a.newHead),
       };
     case "DeviceEnrolled":
       return {
@@ -72,7 +77,7 @@ export function decodeRegistryLog(iface: Interface, log: Log): RegistryEvent | u
         kind: "device-enrolled",
         deviceId: deviceIdHex(a.deviceId),
         clusterId: Number(a.clusterId),
-        keyAddress: a.keyAddress,
+        keyAddress: lower(a.keyAddress),
       };
     case "DeviceRevoked":
       return {
@@ -87,12 +92,17 @@ export function decodeRegistryLog(iface: Interface, log: Log): RegistryEvent | u
         kind: "device-key-rotated",
         deviceId: deviceIdHex(a.deviceId),
         clusterId: Number(a.clusterId),
-        previousKey: a.previousKey,
-        newKey: a.newKey,
+        previousKey: lower(a.previousKey),
+        newKey: lower(a.newKey),
         keyVersion: Number(a.keyVersion),
       };
     case "AdminTransferred":
-      return { ...position, kind: "admin-transferred", previousAdmin: a.previousAdmin, newAdmin: a.newAdmin };
+      return {
+        ...position,
+        kind: "admin-transferred",
+        previousAdmin: lower(a.previousAdmin),
+        newAdmin: lower(a.newAdmin),
+      };
     default:
       return undefined;
   }

@@ -14,7 +14,10 @@ import { protocolRouter } from "./routes/protocol";
 /** JSON bodies are small: a batch of 200 enrollments is about 50 KiB. */
 export const MAX_JSON_BODY = "64kb";
 
-export function createApp(ctx: HeadContext, options: { adminToken: string; brokerStatus: () => BrokerStatus; version: string }): Express {
+export function createApp(
+  ctx: HeadContext,
+  options: { adminToken: string; brokerStatus: () => BrokerStatus; version: string },
+): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "simple");

@@ -10,7 +10,12 @@ const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepr
 const binary = { "application/octet-stream": { schema: { type: "string", format: "binary" } } };
 const errorRef = { $ref: "#/components/schemas/Error" };
 const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [String(s), { description: "refused", content: { "application/json": { schema: errorRef } } }]));
+  Object.fromEntries(
+    statuses.map((s) => [
+      String(s),
+      { description: "refused", content: { "application/json": { schema: errorRef } } },
+    ]),
+  );
 const operatorSecurity = [{ operatorToken: [] }];
 const deviceIdParam = {
   name: "deviceId",
@@ -19,7 +24,10 @@ const deviceIdParam = {
   schema: { type: "string", pattern: "^(0x)?[0-9a-fA-F]{64}$" },
 };
 const ok = (description: string, content?: unknown) => ({ description, ...(content ? { content } : {}) });
-const jsonBody = (schema: z.ZodType) => ({ required: true, content: { "application/json": { schema: json(schema) } } });
+const jsonBody = (schema: z.ZodType) => ({
+  required: true,
+  content: { "application/json": { schema: json(schema) } },
+});
 
 export function openApiDocument(version: string) {
   return {
@@ -40,7 +48,10 @@ export function openApiDocument(version: string) {
             error: {
               type: "object",
               required: ["code", "message"],
-              properties: { code: { type: "string", enum: [...ALL_HEAD_ERROR_CODES] }, message: { type: "string" } },
+              properties: {
+                code: { type: "string", enum: [...ALL_HEAD_ERROR_CODES] },
+                message: { type: "string" },
+              },
             },
           },
         },
@@ -48,39 +59,93 @@ export function openApiDocument(version: string) {
     },
     paths: {
       "/v1/devices": {
-        post: { summary: "Enroll one device on chain", security: operatorSecurity, requestBody: jsonBody(enrollItemSchema), responses: { "201": ok("enrolled: transaction hash and block"), ...errors(400, 401, 409, 413, 415, 503) } },
+        post: {
+          summary: "Enroll one device on chain",
+          security: operatorSecurity,
+          requestBody: jsonBody(enrollItemSchema),
+          responses: {
+            "201": ok("enrolled: transaction hash and block"),
+            ...errors(400, 401, 409, 413, 415, 503),
+          },
+        },
       },
       "/v1/devices/batch": {
-        post: { summary: "Enroll up to 200 devices in one transaction", security: operatorSecurity, requestBody: jsonBody(enrollBatchSchema), responses: { "201": ok("enrolled"), ...errors(400, 401, 409, 413, 503) } },
+        post: {
+          summary: "Enroll up to 200 devices in one transaction",
+          security: operatorSecurity,
+          requestBody: jsonBody(enrollBatchSchema),
+          responses: { "201": ok("enrolled"), ...errors(400, 401, 409, 413, 503) },
+        },
       },
       "/v1/devices/{deviceId}": {
-        get: { summary: "A device's indexed registry record", parameters: [deviceIdParam], responses: { "200": ok("the record"), ...errors(400, 403, 404, 503) } },
+        get: {
+          summary: "A device's indexed registry record",
+          parameters: [deviceIdParam],
+          responses: { "200": ok("the record"), ...errors(400, 403, 404, 503) },
+        },
       },
       "/v1/devices/{deviceId}/revoke": {
-        post: { summary: "Revoke a device on chain; its membership and sessions end", security: operatorSecurity, parameters: [deviceIdParam], responses: { "200": ok("revoked"), ...errors(400, 401, 403, 404, 503) } },
+        post: {
+          summary: "Revoke a device on chain; its membership and sessions end",
+          security: operatorSecurity,
+          parameters: [deviceIdParam],
+          responses: { "200": ok("revoked"), ...errors(400, 401, 403, 404, 503) },
+        },
       },
       "/v1/devices/{deviceId}/rotate": {
-        post: { summary: "Rotate a device's key (proof of possession of the new key)", security: operatorSecurity, parameters: [deviceIdParam], requestBody: jsonBody(rotateSchema), responses: { "200": ok("rotated"), ...errors(400, 401, 403, 404, 503) } },
+        post: {
+          summary: "Rotate a device's key (proof of possession of the new key)",
+          security: operatorSecurity,
+          parameters: [deviceIdParam],
+          requestBody: jsonBody(rotateSchema),
+          responses: { "200": ok("rotated"), ...errors(400, 401, 403, 404, 503) },
+        },
       },
       "/v1/join/challenge": {
-        post: { summary: "A fresh single-use JoinChallenge", responses: { "200": ok("JoinChallenge", binary), ...errors(503) } },
+        post: {
+          summary: "A fresh single-use JoinChallenge",
+          responses: { "200": ok("JoinChallenge", binary), ...errors(503) },
+        },
       },
       "/v1/join": {
-        post: { summary: "Join with a signed JoinRequest; answers the JoinResponse", requestBody: { required: true, content: binary }, responses: { "200": ok("JoinResponse", binary), ...errors(400, 401, 403, 409, 413, 415, 503) } },
+        post: {
+          summary: "Join with a signed JoinRequest; answers the JoinResponse",
+          requestBody: { required: true, content: binary },
+          responses: { "200": ok("JoinResponse", binary), ...errors(400, 401, 403, 409, 413, 415, 503) },
+        },
       },
       "/v1/sessions": {
         post: {
-          summary: "M2 forwards M1's SessionRequest in a GrantRequest; answers two Grants (responder's, then initiator's) or a GrantWarning",
+          summary:
+            "M2 forwards M1's SessionRequest in a GrantRequest; answers two Grants (responder's, then initiator's) or a GrantWarning",
           requestBody: { required: true, content: binary },
-          responses: { "200": ok("Grant+Grant or GrantWarning (header x-iotguard-outcome: grant | warning)", binary), ...errors(400, 401, 403, 409, 413, 415, 503) },
+          responses: {
+            "200": ok("Grant+Grant or GrantWarning (header x-iotguard-outcome: grant | warning)", binary),
+            ...errors(400, 401, 403, 409, 413, 415, 503),
+          },
         },
-        get: { summary: "Sessions granted by this head (no keys)", security: operatorSecurity, responses: { "200": ok("sessions"), ...errors(401) } },
+        get: {
+          summary: "Sessions granted by this head (no keys)",
+          security: operatorSecurity,
+          responses: { "200": ok("sessions"), ...errors(401) },
+        },
       },
       "/v1/members": {
-        get: { summary: "Current members (no keys)", security: operatorSecurity, responses: { "200": ok("members"), ...errors(401) } },
+        get: {
+          summary: "Current members (no keys)",
+          security: operatorSecurity,
+          responses: { "200": ok("members"), ...errors(401) },
+        },
       },
-      "/health": { get: { summary: "Chain, index and broker status", responses: { "200": ok("healthy"), "503": ok("degraded") } } },
-      "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": ok("text exposition format") } } },
+      "/health": {
+        get: {
+          summary: "Chain, index and broker status",
+          responses: { "200": ok("healthy"), "503": ok("degraded") },
+        },
+      },
+      "/metrics": {
+        get: { summary: "Prometheus metrics", responses: { "200": ok("text exposition format") } },
+      },
       "/openapi.json": { get: { summary: "This document", responses: { "200": ok("OpenAPI 3.1") } } },
     },
   };

@@ -11,7 +11,9 @@ export function requireOperator(adminToken: string): RequestHandler {
   return (req, _res, next) => {
     const header = req.get("authorization") ?? "";
     const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
-    const presented = createHash("sha256").update(match?.[1] ?? "").digest();
+    const presented = createHash("sha256")
+      .update(match?.[1] ?? "")
+      .digest();
     if (!match || !timingSafeEqual(presented, expected)) {
       next(new HeadError("E_UNAUTHORIZED", "operator token missing or wrong"));
       return;

@@ -17,7 +17,10 @@ export function requestContext(logger: Logger, metrics: HeadMetrics): RequestHan
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.requests.inc({ route, method: req.method, status: String(res.statusCode) });
       metrics.requestSeconds.observe({ route }, seconds);
-      log.debug({ method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, "request");
+      log.debug(
+        { method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) },
+        "request",
+      );
     });
     next();
   };

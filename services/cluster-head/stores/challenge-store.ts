@@ -22,7 +22,9 @@ export class ChallengeStore {
 
   async put(record: ChallengeRecord): Promise<void> {
     const stored: StoredChallenge = { ...record, challenge: toHex(record.challenge) };
-    await this.database.batch([{ type: "put", sublevel: "challenges", key: stored.challenge, value: stored }]);
+    await this.database.batch([
+      { type: "put", sublevel: "challenges", key: stored.challenge, value: stored },
+    ]);
   }
 
   /**
@@ -49,7 +51,9 @@ export class ChallengeStore {
     for await (const [key, value] of this.database.sub.challenges.iterator()) {
       if ((value as StoredChallenge).expiresAt <= now) expired.push(String(key));
     }
-    await this.database.batch(expired.map((key) => ({ type: "del" as const, sublevel: "challenges" as const, key })));
+    await this.database.batch(
+      expired.map((key) => ({ type: "del" as const, sublevel: "challenges" as const, key })),
+    );
     return expired.length;
   }
 }

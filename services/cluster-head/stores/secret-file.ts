@@ -40,7 +40,9 @@ export function loadOrCreateSecret<T>(
   }
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) {
-    throw new SecretFileError(`${path} is accessible by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`);
+    throw new SecretFileError(
+      `${path} is accessible by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`,
+    );
   }
   try {
     return { secret: parse(readFileSync(path, "utf8").trim()), created: false };

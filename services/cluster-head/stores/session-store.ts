@@ -76,7 +76,9 @@ export class SessionStore {
   /** Ends every live session of `deviceId`; returns them (their peers are to be told). */
   async endSessionsOf(deviceId: string, now: number, reason: string): Promise<SessionRecord[]> {
     const ended = this.liveSessionsOf(deviceId, now).map((s) => ({ ...s, endedAt: now, endReason: reason }));
-    await this.database.batch(ended.map((s) => ({ type: "put" as const, sublevel: "sessions" as const, key: s.sessionId, value: s })));
+    await this.database.batch(
+      ended.map((s) => ({ type: "put" as const, sublevel: "sessions" as const, key: s.sessionId, value: s })),
+    );
     for (const s of ended) this.sessions.set(s.sessionId, s);
     return ended;
   }

@@ -24,7 +24,8 @@ export async function enrollDevices(ctx: HeadContext, items: EnrollItem[]): Prom
   const clusterId = ctx.config.clusterId;
   const seen = new Set<string>();
   for (const item of items) {
-    if (seen.has(item.deviceId)) throw new HeadError("E_VALIDATION", `device ${item.deviceId} appears twice in the batch`);
+    if (seen.has(item.deviceId))
+      throw new HeadError("E_VALIDATION", `device ${item.deviceId} appears twice in the batch`);
     seen.add(item.deviceId);
     try {
       verifyEnrollmentProof(
@@ -33,12 +34,18 @@ export async function enrollDevices(ctx: HeadContext, items: EnrollItem[]): Prom
       );
     } catch (error) {
       if (isProtocolError(error)) {
-        throw new HeadError("E_BAD_PROOF", `device ${item.deviceId}: the proof is not a signature by ${item.keyAddress} for this device and cluster`);
+        throw new HeadError(
+          "E_BAD_PROOF",
+          `device ${item.deviceId}: the proof is not a signature by ${item.keyAddress} for this device and cluster`,
+        );
       }
       throw error;
     }
     if (await ctx.index.getDevice(item.deviceId)) {
-      throw new HeadError("E_ALREADY_ENROLLED", `device ${item.deviceId} is already enrolled (IDs are never reused)`);
+      throw new HeadError(
+        "E_ALREADY_ENROLLED",
+        `device ${item.deviceId} is already enrolled (IDs are never reused)`,
+      );
     }
   }
 
@@ -59,7 +66,10 @@ export async function enrollDevices(ctx: HeadContext, items: EnrollItem[]): Prom
   }
   if (receipt?.status !== 1) throw new HeadError("E_CHAIN_REJECTED", "the enrollment transaction failed");
   await ctx.follower.syncOnce();
-  ctx.logger.info({ devices: items.length, tx: receipt.hash, block: receipt.blockNumber }, "devices enrolled");
+  ctx.logger.info(
+    { devices: items.length, tx: receipt.hash, block: receipt.blockNumber },
+    "devices enrolled",
+  );
   return {
     transactionHash: receipt.hash,
     blockNumber: receipt.blockNumber,

@@ -5,13 +5,20 @@
  */
 import { toHex } from "../../../protocol/bytes";
 import { decodeGrantRequest } from "../../../protocol/grant/codec";
-import { type MemberRecord, grantReplayKey, issueGrant } from "../../../protocol/grant/head";
+import { grantReplayKey, issueGrant, type MemberRecord } from "../../../protocol/grant/head";
 import type { HeadContext } from "../context";
 import type { Member } from "../stores/member-store";
 import { requireServingIndex } from "./require-serving-index";
 
 export type GrantOutcome =
-  | { kind: "grant"; sessionId: string; toResponder: Uint8Array; toInitiator: Uint8Array; initiator: string; responder: string }
+  | {
+      kind: "grant";
+      sessionId: string;
+      toResponder: Uint8Array;
+      toInitiator: Uint8Array;
+      initiator: string;
+      responder: string;
+    }
   | { kind: "warning"; reason: string; toResponder: Uint8Array; responder: string };
 
 async function memberRecord(ctx: HeadContext, member: Member | undefined): Promise<MemberRecord | undefined> {
@@ -51,11 +58,21 @@ export async function grantSession(ctx: HeadContext, requestBytes: Uint8Array): 
         type: "put",
         sublevel: "audit",
         key: `${now.toString().padStart(15, "0")}-${toHex(ctx.random(4))}`,
-        value: { at: now, event: "grant-warning", reason: outcome.reason, responder, initiatorKid: toHex(request.sessionRequest.kid) },
+        value: {
+          at: now,
+          event: "grant-warning",
+          reason: outcome.reason,
+          responder,
+          initiatorKid: toHex(request.sessionRequest.kid),
+        },
       },
     ]);
     ctx.logger.warn({ reason: outcome.reason, responder }, "session request refused: initiator not verified");
-    ctx.events.emit("warning", { toDeviceId: responder, message: outcome.toResponder, reason: outcome.reason });
+    ctx.events.emit("warning", {
+      toDeviceId: responder,
+      message: outcome.toResponder,
+      reason: outcome.reason,
+    });
     return { kind: "warning", reason: outcome.reason, toResponder: outcome.toResponder, responder };
   }
 
@@ -72,5 +89,12 @@ export async function grantSession(ctx: HeadContext, requestBytes: Uint8Array): 
   ctx.metrics.grants.inc();
   ctx.logger.info({ sessionId, initiator, responder, expiresAt: outcome.expiresAt }, "session granted");
   ctx.events.emit("granted", { sessionId, initiator, responder });
-  return { kind: "grant", sessionId, toResponder: outcome.toResponder, toInitiator: outcome.toInitiator, initiator, responder };
+  return {
+    kind: "grant",
+    sessionId,
+    toResponder: outcome.toResponder,
+    toInitiator: outcome.toInitiator,
+    initiator,
+    responder,
+  };
 }

@@ -5,7 +5,7 @@
 import { getBytes } from "ethers";
 import { toHex } from "../../../protocol/bytes";
 import { decodeJoinRequest } from "../../../protocol/join/codec";
-import { type ClusterInfo, type DeviceRecord, acceptJoin, issueChallenge } from "../../../protocol/join/head";
+import { acceptJoin, type ClusterInfo, type DeviceRecord, issueChallenge } from "../../../protocol/join/head";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import { requireServingIndex } from "./require-serving-index";
@@ -72,4 +72,3 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
   ctx.logger.info({ deviceId, expiresAt: result.membership.expiresAt }, "device joined");
   return result.response;
 }
-

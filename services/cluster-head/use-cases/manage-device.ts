@@ -29,7 +29,12 @@ async function activeClusterDevice(ctx: HeadContext, deviceId: string): Promise<
   return device;
 }
 
-async function send(ctx: HeadContext, action: () => Promise<{ wait(): Promise<{ hash: string; blockNumber: number; status: number | null } | null> }>) {
+async function send(
+  ctx: HeadContext,
+  action: () => Promise<{
+    wait(): Promise<{ hash: string; blockNumber: number; status: number | null } | null>;
+  }>,
+) {
   let receipt;
   try {
     receipt = await (await action()).wait();
@@ -52,14 +57,24 @@ export async function revokeDevice(ctx: HeadContext, deviceId: string) {
 /** Rotates a device's key after checking the new key's proof of possession. */
 export async function rotateDeviceKey(ctx: HeadContext, deviceId: string, keyAddress: string, proof: string) {
   const device = await activeClusterDevice(ctx, deviceId);
-  if (device.keyAddress.toLowerCase() === keyAddress) throw new HeadError("E_VALIDATION", "the new key is the current key");
+  if (device.keyAddress.toLowerCase() === keyAddress)
+    throw new HeadError("E_VALIDATION", "the new key is the current key");
   try {
     verifyEnrollmentProof(
-      { clusterId: ctx.config.clusterId, deviceId: fromHex(deviceId), keyAddress: getBytes(keyAddress), keyVersion: device.keyVersion + 1 },
+      {
+        clusterId: ctx.config.clusterId,
+        deviceId: fromHex(deviceId),
+        keyAddress: getBytes(keyAddress),
+        keyVersion: device.keyVersion + 1,
+      },
       getBytes(proof),
     );
   } catch (error) {
-    if (isProtocolError(error)) throw new HeadError("E_BAD_PROOF", `the proof is not a signature by ${keyAddress} for key version ${device.keyVersion + 1}`);
+    if (isProtocolError(error))
+      throw new HeadError(
+        "E_BAD_PROOF",
+        `the proof is not a signature by ${keyAddress} for key version ${device.keyVersion + 1}`,
+      );
     throw error;
   }
   const result = await send(ctx, () => ctx.registry.rotateKey(`0x${deviceId}`, keyAddress));

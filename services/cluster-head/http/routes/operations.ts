@@ -10,7 +10,11 @@ export interface BrokerStatus {
   embedded: boolean;
 }
 
-export function operationsRouter(ctx: HeadContext, adminToken: string, brokerStatus: () => BrokerStatus): Router {
+export function operationsRouter(
+  ctx: HeadContext,
+  adminToken: string,
+  brokerStatus: () => BrokerStatus,
+): Router {
   const router = Router();
   const operator = requireOperator(adminToken);
 
@@ -48,14 +52,23 @@ export function operationsRouter(ctx: HeadContext, adminToken: string, brokerSta
   router.get("/v1/members", operator, (_req, res) => {
     const now = ctx.now();
     res.json({
-      members: ctx.members.list().map((m) => ({ deviceId: m.deviceId, joinedAt: m.joinedAt, expiresAt: m.expiresAt, current: m.expiresAt > now })),
+      members: ctx.members
+        .list()
+        .map((m) => ({
+          deviceId: m.deviceId,
+          joinedAt: m.joinedAt,
+          expiresAt: m.expiresAt,
+          current: m.expiresAt > now,
+        })),
     });
   });
 
   router.get("/v1/sessions", operator, (_req, res) => {
     const now = ctx.now();
     res.json({
-      sessions: ctx.sessions.list().map((s) => ({ ...s, live: s.endedAt === undefined && s.expiresAt > now })),
+      sessions: ctx.sessions
+        .list()
+        .map((s) => ({ ...s, live: s.endedAt === undefined && s.expiresAt > now })),
     });
   });
 

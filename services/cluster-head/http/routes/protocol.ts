@@ -24,7 +24,8 @@ export function protocolRouter(ctx: HeadContext): Router {
   // GrantWarning. Both are fixed-size messages whose type byte tells them apart.
   router.post("/v1/sessions", rawProtocolBody, async (req, res) => {
     const outcome = await grantSession(ctx, protocolMessage(req));
-    const body = outcome.kind === "grant" ? concatBytes(outcome.toResponder, outcome.toInitiator) : outcome.toResponder;
+    const body =
+      outcome.kind === "grant" ? concatBytes(outcome.toResponder, outcome.toInitiator) : outcome.toResponder;
     res.setHeader("x-iotguard-outcome", outcome.kind);
     res.type(PROTOCOL_MEDIA_TYPE).send(Buffer.from(body));
   });

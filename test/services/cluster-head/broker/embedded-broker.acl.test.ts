@@ -6,19 +6,30 @@ import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   DROPPED_TOPIC,
-  EmbeddedBrokerConfigError,
-  startEmbeddedBroker,
   type EmbeddedBroker,
+  EmbeddedBrokerConfigError,
   type Principal,
+  startEmbeddedBroker,
 } from "../../../../services/cluster-head/broker/embedded-broker";
 import { MqttTransport, MqttTransportError } from "../../../../transport/mqtt/client";
-import { clusterFilter, ctlTopic, headInTopic, inboxTopic, warnTopic } from "../../../../transport/mqtt/topics";
+import {
+  clusterFilter,
+  ctlTopic,
+  headInTopic,
+  inboxTopic,
+  warnTopic,
+} from "../../../../transport/mqtt/topics";
 import { randomDeviceId, randomPrefix, waitFor } from "../../../transport/mqtt/brokers";
 
 const CLUSTER = 7;
 const OTHER_CLUSTER = 8;
 const prefix = randomPrefix();
-const [A, B, C, OUTSIDER] = [randomDeviceId(), randomDeviceId(), randomDeviceId(), randomDeviceId()] as [string, string, string, string];
+const [A, B, C, OUTSIDER] = [randomDeviceId(), randomDeviceId(), randomDeviceId(), randomDeviceId()] as [
+  string,
+  string,
+  string,
+  string,
+];
 const HEAD_USER = "head-7";
 const password = (user: string): Buffer => Buffer.from(`secret:${user}`);
 
@@ -66,7 +77,10 @@ interface Conn {
 }
 
 /** A raw MQTT.js client that never reconnects, so a broker-side close stays visible. */
-async function connectAs(user: string | undefined, opts: { clientId?: string; pw?: Buffer } = {}): Promise<Conn> {
+async function connectAs(
+  user: string | undefined,
+  opts: { clientId?: string; pw?: Buffer } = {},
+): Promise<Conn> {
   const client = await mqtt.connectAsync(broker.url, {
     protocolVersion: 4,
     clientId: opts.clientId ?? user ?? "anonymous",
@@ -81,7 +95,10 @@ async function connectAs(user: string | undefined, opts: { clientId?: string; pw
   return { client, received, closed };
 }
 
-async function refusedCode(user: string | undefined, opts: { clientId?: string; pw?: Buffer } = {}): Promise<number> {
+async function refusedCode(
+  user: string | undefined,
+  opts: { clientId?: string; pw?: Buffer } = {},
+): Promise<number> {
   try {
     await connectAs(user, opts);
   } catch (err) {
@@ -92,14 +109,22 @@ async function refusedCode(user: string | undefined, opts: { clientId?: string; 
 
 async function granted(conn: Conn, topic: string): Promise<number> {
   // MQTT.js reports the requested QoS in its second argument on a refusal; the SUBACK is the third.
-  return new Promise<number>((resolve) => conn.client.subscribe(topic, { qos: 1 }, (_err, _subs, suback) => resolve(Number(suback?.granted?.[0] ?? -1))));
+  return new Promise<number>((resolve) =>
+    conn.client.subscribe(topic, { qos: 1 }, (_err, _subs, suback) =>
+      resolve(Number(suback?.granted?.[0] ?? -1)),
+    ),
+  );
 }
 
 describe("embedded broker: configuration", () => {
   it("refuses port 1883 and missing hooks before listening", async () => {
     const hooks = { authenticate: async () => undefined, mayPublishTo: () => false };
-    await expect(startEmbeddedBroker({ ...hooks, port: 1883 })).rejects.toBeInstanceOf(EmbeddedBrokerConfigError);
-    await expect(startEmbeddedBroker({ authenticate: hooks.authenticate } as never)).rejects.toThrow(/mayPublishTo/);
+    await expect(startEmbeddedBroker({ ...hooks, port: 1883 })).rejects.toBeInstanceOf(
+      EmbeddedBrokerConfigError,
+    );
+    await expect(startEmbeddedBroker({ authenticate: hooks.authenticate } as never)).rejects.toThrow(
+      /mayPublishTo/,
+    );
     await expect(startEmbeddedBroker({ ...hooks, topicPrefix: "a/#" })).rejects.toThrow(/topicPrefix/);
   });
 
@@ -135,9 +160,12 @@ describe("embedded broker: authenticate", () => {
   });
 
   it("surfaces refusals through MqttTransport as E_BROKER_REFUSED with the return code", async () => {
-    const err = await MqttTransport.connect(broker.url, { clientId: A, username: A, password: Buffer.from("wrong"), reconnectPeriodMs: 0 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await MqttTransport.connect(broker.url, {
+      clientId: A,
+      username: A,
+      password: Buffer.from("wrong"),
+      reconnectPeriodMs: 0,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MqttTransportError);
     expect(err).toMatchObject({ code: "E_BROKER_REFUSED", returnCode: 4 });
     expect(String((err as Error).message)).not.toContain("wrong");
@@ -153,7 +181,11 @@ describe("embedded broker: authenticate", () => {
 describe("embedded broker: authorizeSubscribe", () => {
   it("grants a device its own inbox, warn and ctl topics", async () => {
     const a = await connectAs(A);
-    for (const t of [inboxTopic(prefix, CLUSTER, A), warnTopic(prefix, CLUSTER, A), ctlTopic(prefix, CLUSTER, A)]) {
+    for (const t of [
+      inboxTopic(prefix, CLUSTER, A),
+      warnTopic(prefix, CLUSTER, A),
+      ctlTopic(prefix, CLUSTER, A),
+    ]) {
       expect(await granted(a, t)).toBe(1);
     }
   });
@@ -196,7 +228,13 @@ describe("embedded broker: authorizeSubscribe", () => {
   });
 
   it("reports refusals through MqttTransport as E_SUBSCRIBE_REFUSED naming the topics", async () => {
-    const t = await MqttTransport.connect(broker.url, { clientId: A, username: A, password: password(A), clean: true, reconnectPeriodMs: 0 });
+    const t = await MqttTransport.connect(broker.url, {
+      clientId: A,
+      username: A,
+      password: password(A),
+      clean: true,
+      reconnectPeriodMs: 0,
+    });
     try {
       const bad = inboxTopic(prefix, CLUSTER, B);
       const err = await t.subscribe([inboxTopic(prefix, CLUSTER, A), bad]).catch((e: unknown) => e);
@@ -216,7 +254,11 @@ describe("embedded broker: authorizePublish", () => {
     const a = await connectAs(A);
     const b = await connectAs(B);
     const c = await connectAs(C);
-    for (const [conn, id] of [[b, B], [c, C]] as const) expect(await granted(conn, inboxTopic(prefix, CLUSTER, id))).toBe(1);
+    for (const [conn, id] of [
+      [b, B],
+      [c, C],
+    ] as const)
+      expect(await granted(conn, inboxTopic(prefix, CLUSTER, id))).toBe(1);
     return { head, a, b, c };
   }
 
@@ -226,7 +268,10 @@ describe("embedded broker: authorizePublish", () => {
     await a.client.publishAsync(headInTopic(prefix, CLUSTER), Buffer.from([4]), { qos: 1 });
     await waitFor(() => c.received.length === 1 && head.received.length === 2, "deliveries");
     expect(c.received[0]?.payload).toEqual(Buffer.from([1, 2, 3]));
-    expect(head.received.map((m) => m.topic)).toEqual([inboxTopic(prefix, CLUSTER, C), headInTopic(prefix, CLUSTER)]);
+    expect(head.received.map((m) => m.topic)).toEqual([
+      inboxTopic(prefix, CLUSTER, C),
+      headInTopic(prefix, CLUSTER),
+    ]);
   });
 
   it("acknowledges but drops a frame to a peer without a session: nobody receives it, the sender stays connected", async () => {

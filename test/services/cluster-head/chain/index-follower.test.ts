@@ -53,13 +53,13 @@ describe("ChainIndexFollower against a real hardhat node", () => {
     await follower.start();
     expect(await store.getCluster(1)).toEqual({
       clusterId: 1,
-      head: head.address,
+      head: head.address.toLowerCase(),
       latitude: 1_000_000,
       longitude: 2_000_000,
       radius: 500_000,
     });
     expect(await store.getDevice(hex(id("a")))).toMatchObject({
-      keyAddress: keyA,
+      keyAddress: keyA.toLowerCase(),
       status: "active",
       clusterId: 1,
     });
@@ -84,7 +84,10 @@ describe("ChainIndexFollower against a real hardhat node", () => {
     await (await asHead.enroll(1, id("c"), keyB)).wait();
     ({ database, store, follower } = await openFollower());
     await follower.start();
-    expect(await store.getDevice(hex(id("b")))).toMatchObject({ keyAddress: keyB, keyVersion: 1 });
+    expect(await store.getDevice(hex(id("b")))).toMatchObject({
+      keyAddress: keyB.toLowerCase(),
+      keyVersion: 1,
+    });
     expect(await store.getDevice(hex(id("c")))).toMatchObject({ status: "active" });
     expect((await store.getDevice(hex(id("a"))))?.status).toBe("revoked");
     await follower.stop();
