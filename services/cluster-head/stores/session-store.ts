@@ -52,9 +52,9 @@ export class SessionStore {
   private index(session: SessionRecord): void {
     this.sessions.set(session.sessionId, session);
     for (const deviceId of [session.initiator, session.responder]) {
-      let ids = this.byDevice.get(deviceId);
-      if (!ids) this.byDevice.set(deviceId, (ids = new Set()));
+      const ids = this.byDevice.get(deviceId) ?? new Set<string>();
       ids.add(session.sessionId);
+      this.byDevice.set(deviceId, ids);
     }
   }
 

@@ -49,7 +49,7 @@ export async function enrollDevices(ctx: HeadContext, items: EnrollItem[]): Prom
     }
   }
 
-  let receipt;
+  let receipt: Awaited<ReturnType<Awaited<ReturnType<typeof ctx.registry.enroll>>["wait"]>>;
   try {
     const first = items[0]!;
     const tx =

@@ -35,7 +35,7 @@ async function send(
     wait(): Promise<{ hash: string; blockNumber: number; status: number | null } | null>;
   }>,
 ) {
-  let receipt;
+  let receipt: Awaited<ReturnType<Awaited<ReturnType<typeof action>>["wait"]>>;
   try {
     receipt = await (await action()).wait();
   } catch (error) {

@@ -52,14 +52,12 @@ export function operationsRouter(
   router.get("/v1/members", operator, (_req, res) => {
     const now = ctx.now();
     res.json({
-      members: ctx.members
-        .list()
-        .map((m) => ({
-          deviceId: m.deviceId,
-          joinedAt: m.joinedAt,
-          expiresAt: m.expiresAt,
-          current: m.expiresAt > now,
-        })),
+      members: ctx.members.list().map((m) => ({
+        deviceId: m.deviceId,
+        joinedAt: m.joinedAt,
+        expiresAt: m.expiresAt,
+        current: m.expiresAt > now,
+      })),
     });
   });
 
