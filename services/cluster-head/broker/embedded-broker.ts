@@ -35,7 +35,7 @@ export interface EmbeddedBrokerOptions {
   /** Checks a CONNECT's credentials; `undefined` refuses (return code 4). Must not log the password. */
   authenticate: (username: string, password: Buffer) => Promise<Principal | undefined>;
   /** May device `from` publish to device `to`'s inbox? (Session requests to members, frames to session peers.) */
-  mayPublishTo: (fromDeviceId: string, toDeviceId: string) => MaybePromise<boolean>;
+  mayPublishTo: (fromDeviceId: string, toDeviceId: string, payload: Buffer) => MaybePromise<boolean>;
   /** Is the device still a current member? Re-checked on every publish and subscribe. Default: always true. */
   isCurrent?: (deviceId: string) => MaybePromise<boolean>;
 }
@@ -232,7 +232,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (parsed === undefined || parsed.clusterId !== principal.clusterId)
         return refuse("topic outside the cluster");
       if (principal.kind === "head") return done(null);
-      decideDevicePublish(principal, parsed.kind === "head-in" ? undefined : parsed).then(
+      decideDevicePublish(principal, parsed.kind === "head-in" ? undefined : parsed, packet.payload as Buffer).then(
         (decision) => {
           if (decision === "allow") return done(null);
           if (decision === "drop") {
@@ -250,12 +250,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   async function decideDevicePublish(
     principal: Extract<Principal, { kind: "device" }>,
     target: { kind: "device"; channel: string; deviceId: string } | undefined,
+    payload: Buffer,
   ): Promise<"allow" | "drop" | "refuse"> {
     if (!(await isCurrent(principal.deviceId))) return "refuse";
     if (target === undefined) return "allow"; // the head's request topic of its own cluster
     // Only the head writes warn/ctl; nobody needs to write to their own inbox.
     if (target.channel !== "inbox" || target.deviceId === principal.deviceId) return "refuse";
-    return (await options.mayPublishTo(principal.deviceId, target.deviceId)) ? "allow" : "drop";
+    return (await options.mayPublishTo(principal.deviceId, target.deviceId, payload)) ? "allow" : "drop";
   }
 
   const ready = new Set<Client>();

@@ -9,6 +9,7 @@ import { MqttTransport } from "../../../transport/mqtt/client";
 import { isDeviceIdHex } from "../../../transport/mqtt/topics";
 import type { HeadContext } from "../context";
 import { type EmbeddedBroker, type Principal, startEmbeddedBroker } from "./embedded-broker";
+import { mayPublishToInbox } from "./publish-policy";
 
 /** Username of the head's own MQTT client. */
 export const HEAD_USERNAME = "iotguard-head";
@@ -63,8 +64,16 @@ export async function startHeadBroker(ctx: HeadContext): Promise<HeadBroker> {
         if (!member || !sameSecret(password.toString(), brokerPassword(member.membership))) return undefined;
         return { kind: "device", deviceId: username, clusterId: config.clusterId };
       },
-      // Session requests may go to any current member; the grant decides who talks to whom.
-      mayPublishTo: (from, to) => from !== to && ctx.members.getByDevice(to) !== undefined,
+      mayPublishTo: (from, to, payload) =>
+        mayPublishToInbox(
+          {
+            isMember: (id) => (ctx.members.getByDevice(id)?.expiresAt ?? 0) > ctx.now(),
+            haveSession: (a, b) => ctx.sessions.haveSession(a, b, ctx.now()),
+          },
+          from,
+          to,
+          payload,
+        ),
       isCurrent: (deviceId) => isCurrentMember(ctx, deviceId),
     });
     url = embedded.url;
