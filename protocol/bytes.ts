@@ -204,7 +204,8 @@ export function openMessage(data: Uint8Array, type: number, size?: number): Read
   // Only version 1 exists; any other value is an unknown format, not a negotiable one.
   if (version !== PROTOCOL_VERSION) throw new ProtocolError("E_MALFORMED", "unknown version");
   if (r.u8() !== type) throw new ProtocolError("E_MALFORMED", "unexpected message type");
-  if (size !== undefined && data.length !== size) throw new ProtocolError("E_MALFORMED", "wrong message length");
+  if (size !== undefined && data.length !== size)
+    throw new ProtocolError("E_MALFORMED", "wrong message length");
   return r;
 }
 
@@ -218,7 +219,8 @@ export function beginMessage(type: number): Writer {
  * @throws ProtocolError E_MALFORMED when shorter than the header or of an unknown version
  */
 export function peekType(data: Uint8Array): number {
-  if (!(data instanceof Uint8Array) || data.length < 2) throw new ProtocolError("E_MALFORMED", "truncated message");
+  if (!(data instanceof Uint8Array) || data.length < 2)
+    throw new ProtocolError("E_MALFORMED", "truncated message");
   if (data[0] !== PROTOCOL_VERSION) throw new ProtocolError("E_MALFORMED", "unknown version");
   return data[1] as number;
 }

@@ -61,6 +61,7 @@ export function angularDistance(a: Position, b: Position): number {
  */
 export function withinRadius(centre: Position, radius: number, pos: Position): boolean {
   if (!isValidPosition(centre) || !isValidPosition(pos)) return false;
-  if (!Number.isInteger(radius) || radius < 0 || radius > 0xffff_ffff) throw new RangeError("radius: expected uint32");
+  if (!Number.isInteger(radius) || radius < 0 || radius > 0xffff_ffff)
+    throw new RangeError("radius: expected uint32");
   return angularDistance(centre, pos) <= radius;
 }

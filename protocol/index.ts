@@ -3,7 +3,18 @@
  * Pure: bytes, time and randomness in; bytes and typed results out. See docs/protocol.md.
  * @module
  */
-export { ERROR_CODES, ERROR_CODE_LIST, type ErrorCode, ProtocolError, errorCodeFromWire, isProtocolError } from "./errors";
+
+export { equalBytes, fromHex, peekType, toHex } from "./bytes";
+export { decodeFrame, type Frame } from "./channel/frame";
+export { SequenceReservation, type SequenceReservationStore } from "./channel/sequence";
+export {
+  type Channel,
+  ChannelReceiver,
+  ChannelSender,
+  ChannelState,
+  type CreateChannelOptions,
+  createChannel,
+} from "./channel/session";
 export {
   AeadSuite,
   Defaults,
@@ -19,50 +30,61 @@ export {
   Role,
   Size,
 } from "./constants";
-export { equalBytes, fromHex, peekType, toHex } from "./bytes";
-export { type RandomSource, systemRandom } from "./crypto/random";
 export { addressOfPublicKey } from "./crypto/address";
-export { type Identity, generateIdentity, identityFromSecretKey } from "./identity";
-export { type Position, angularDistance, withinRadius } from "./geo";
+export { type RandomSource, systemRandom } from "./crypto/random";
 export {
-  type JoinChallenge,
-  type JoinRequest,
-  type JoinResponse,
-  decodeJoinChallenge,
-  decodeJoinRequest,
-  decodeJoinResponse,
-} from "./join/codec";
+  ERROR_CODE_LIST,
+  ERROR_CODES,
+  type ErrorCode,
+  errorCodeFromWire,
+  isProtocolError,
+  ProtocolError,
+} from "./errors";
+export { angularDistance, type Position, withinRadius } from "./geo";
 export {
-  type AcceptJoinContext,
-  type AcceptJoinResult,
-  type ChallengeRecord,
-  ChallengeState,
-  type ClusterInfo,
-  type DeviceRecord,
-  type Membership,
-  acceptJoin,
-  issueChallenge,
-} from "./join/head";
-export { type DeviceJoinState, JoinPhase, type StartJoinOptions, finishJoin, startJoin } from "./join/device";
-export {
-  type Grant,
-  type GrantRequest,
-  type GrantWarning,
-  type SessionRequest,
   decodeGrant,
   decodeGrantRequest,
   decodeGrantWarning,
   decodeSessionRequest,
+  type Grant,
+  type GrantRequest,
+  type GrantWarning,
+  type SessionRequest,
 } from "./grant/codec";
-export { type GrantIssued, type GrantRefused, type IssueGrantContext, type MemberRecord, grantReplayKey, issueGrant } from "./grant/head";
 export {
-  type GrantedSession,
-  type PendingGrant,
+  type GrantIssued,
+  type GrantRefused,
+  grantReplayKey,
+  type IssueGrantContext,
+  issueGrant,
+  type MemberRecord,
+} from "./grant/head";
+export {
   acceptGrant,
   acceptGrantWarning,
   createGrantRequest,
   createSessionRequest,
+  type GrantedSession,
+  type PendingGrant,
 } from "./grant/member";
-export { type Frame, decodeFrame } from "./channel/frame";
-export { type Channel, ChannelReceiver, ChannelSender, ChannelState, type CreateChannelOptions, createChannel } from "./channel/session";
-export { SequenceReservation, type SequenceReservationStore } from "./channel/sequence";
+export { generateIdentity, type Identity, identityFromSecretKey } from "./identity";
+export {
+  decodeJoinChallenge,
+  decodeJoinRequest,
+  decodeJoinResponse,
+  type JoinChallenge,
+  type JoinRequest,
+  type JoinResponse,
+} from "./join/codec";
+export { type DeviceJoinState, finishJoin, JoinPhase, type StartJoinOptions, startJoin } from "./join/device";
+export {
+  type AcceptJoinContext,
+  type AcceptJoinResult,
+  acceptJoin,
+  type ChallengeRecord,
+  ChallengeState,
+  type ClusterInfo,
+  type DeviceRecord,
+  issueChallenge,
+  type Membership,
+} from "./join/head";

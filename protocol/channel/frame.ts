@@ -5,7 +5,16 @@
  * @module
  */
 import { beginMessage, Reader } from "../bytes";
-import { type AeadSuite, isAeadSuite, MAX_FRAME_PLAINTEXT, MAX_MESSAGES_PER_KEY, MessageSize, MessageType, PROTOCOL_VERSION, Size } from "../constants";
+import {
+  type AeadSuite,
+  isAeadSuite,
+  MAX_FRAME_PLAINTEXT,
+  MAX_MESSAGES_PER_KEY,
+  MessageSize,
+  MessageType,
+  PROTOCOL_VERSION,
+  Size,
+} from "../constants";
 import { ProtocolError } from "../errors";
 
 /** The two frame types, one per direction. */
@@ -25,8 +34,17 @@ export interface Frame {
 }
 
 /** Encode a frame header. */
-export function encodeFrameHeader(type: FrameType, suite: AeadSuite, shortSessionId: Uint8Array, seq: bigint): Uint8Array {
-  return beginMessage(type).u8(suite).bytes(shortSessionId, Size.SHORT_SESSION_ID, "shortSessionId").u64(seq).finish();
+export function encodeFrameHeader(
+  type: FrameType,
+  suite: AeadSuite,
+  shortSessionId: Uint8Array,
+  seq: bigint,
+): Uint8Array {
+  return beginMessage(type)
+    .u8(suite)
+    .bytes(shortSessionId, Size.SHORT_SESSION_ID, "shortSessionId")
+    .u64(seq)
+    .finish();
 }
 
 /**
@@ -36,12 +54,15 @@ export function encodeFrameHeader(type: FrameType, suite: AeadSuite, shortSessio
  */
 export function decodeFrame(b: Uint8Array): Frame {
   if (!(b instanceof Uint8Array)) throw new ProtocolError("E_MALFORMED", "not bytes");
-  if (b.length < MessageSize.FRAME_HEADER + Size.TAG) throw new ProtocolError("E_MALFORMED", "truncated frame");
-  if (b.length > MessageSize.FRAME_HEADER + MAX_FRAME_PLAINTEXT + Size.TAG) throw new ProtocolError("E_MALFORMED", "oversized frame");
+  if (b.length < MessageSize.FRAME_HEADER + Size.TAG)
+    throw new ProtocolError("E_MALFORMED", "truncated frame");
+  if (b.length > MessageSize.FRAME_HEADER + MAX_FRAME_PLAINTEXT + Size.TAG)
+    throw new ProtocolError("E_MALFORMED", "oversized frame");
   const r = new Reader(b);
   if (r.u8() !== PROTOCOL_VERSION) throw new ProtocolError("E_MALFORMED", "unknown version");
   const type = r.u8();
-  if (type !== MessageType.FRAME_I2R && type !== MessageType.FRAME_R2I) throw new ProtocolError("E_MALFORMED", "not a frame");
+  if (type !== MessageType.FRAME_I2R && type !== MessageType.FRAME_R2I)
+    throw new ProtocolError("E_MALFORMED", "not a frame");
   const suite = r.u8();
   if (!isAeadSuite(suite)) throw new ProtocolError("E_MALFORMED", "unknown AEAD suite");
   const shortSessionId = r.bytes(Size.SHORT_SESSION_ID);

@@ -23,7 +23,12 @@ export interface DirectionKeys {
  * @param suite - AEAD suite bound into the derivation
  * @param direction - frame type of the direction
  */
-export function deriveDirectionKeys(sessionKey: Uint8Array, sessionId: Uint8Array, suite: AeadSuite, direction: FrameType): DirectionKeys {
+export function deriveDirectionKeys(
+  sessionKey: Uint8Array,
+  sessionId: Uint8Array,
+  suite: AeadSuite,
+  direction: FrameType,
+): DirectionKeys {
   abytes(sessionKey, Size.SESSION_KEY, "sessionKey");
   abytes(sessionId, Size.SESSION_ID, "sessionId");
   const ctx = Uint8Array.of(suite, direction);

@@ -34,12 +34,17 @@ export class SequenceReservation {
    * @param key - one per sender key, e.g. hex(sessionId) + direction
    * @param blockSize - K, default 1024
    */
-  static async open(store: SequenceReservationStore, key: string, blockSize: bigint = Defaults.SEQUENCE_BLOCK): Promise<SequenceReservation> {
+  static async open(
+    store: SequenceReservationStore,
+    key: string,
+    blockSize: bigint = Defaults.SEQUENCE_BLOCK,
+  ): Promise<SequenceReservation> {
     if (blockSize < 1n) throw new RangeError("blockSize: must be >= 1");
     const last = await store.load(key);
     // Numbers in [last, last + K) may have been used before the restart: skip the whole block.
     const start = last === undefined ? 0n : last + blockSize;
-    if (start >= MAX_MESSAGES_PER_KEY) throw new ProtocolError("E_LIMIT", "sequence space exhausted; re-grant");
+    if (start >= MAX_MESSAGES_PER_KEY)
+      throw new ProtocolError("E_LIMIT", "sequence space exhausted; re-grant");
     await store.save(key, start);
     return new SequenceReservation(store, key, blockSize, start, start + blockSize);
   }
@@ -51,7 +56,8 @@ export class SequenceReservation {
    */
   next(): Promise<bigint> {
     const run = this.chain.then(async () => {
-      if (this.current >= MAX_MESSAGES_PER_KEY) throw new ProtocolError("E_LIMIT", "sequence space exhausted; re-grant");
+      if (this.current >= MAX_MESSAGES_PER_KEY)
+        throw new ProtocolError("E_LIMIT", "sequence space exhausted; re-grant");
       if (this.current >= this.blockEnd) {
         await this.store.save(this.key, this.current);
         this.blockEnd = this.current + this.blockSize;

@@ -4,7 +4,14 @@
  * @module
  */
 import { abytes, equalBytes, wipe } from "../bytes";
-import { type AeadSuite, MAX_FRAME_PLAINTEXT, MAX_MESSAGES_PER_KEY, MessageType, Role, Size } from "../constants";
+import {
+  type AeadSuite,
+  MAX_FRAME_PLAINTEXT,
+  MAX_MESSAGES_PER_KEY,
+  MessageType,
+  Role,
+  Size,
+} from "../constants";
 import { aeadOpen, aeadSeal } from "../crypto/aead";
 import { ProtocolError } from "../errors";
 import type { GrantedSession } from "../grant/member";
@@ -34,7 +41,10 @@ export class ChannelSender {
   private next: bigint;
 
   /** @internal use {@link createChannel} */
-  constructor(private readonly p: Params, startSeq = 0n) {
+  constructor(
+    private readonly p: Params,
+    startSeq = 0n,
+  ) {
     if (startSeq < 0n) throw new RangeError("startSeq: must be >= 0");
     this.next = startSeq;
   }
@@ -105,12 +115,20 @@ export class ChannelReceiver {
   open(frame: Uint8Array, now: number): { seq: bigint; plaintext: Uint8Array } {
     if (this.state !== ChannelState.OPEN) throw new ProtocolError("E_BAD_STATE", "channel closed");
     const f = decodeFrame(frame);
-    if (f.type === this.ownSendType) throw new ProtocolError("E_WRONG_DIRECTION", "frame from our own direction");
-    if (!equalBytes(f.shortSessionId, this.p.shortSessionId)) throw new ProtocolError("E_WRONG_SESSION", "frame for another session");
+    if (f.type === this.ownSendType)
+      throw new ProtocolError("E_WRONG_DIRECTION", "frame from our own direction");
+    if (!equalBytes(f.shortSessionId, this.p.shortSessionId))
+      throw new ProtocolError("E_WRONG_SESSION", "frame for another session");
     if (f.suite !== this.p.suite) throw new ProtocolError("E_UNSUPPORTED", "suite differs from the grant");
     if (now >= this.p.expiresAt) throw new ProtocolError("E_EXPIRED", "session expired; re-grant");
     this.window.check(f.seq);
-    const plaintext = aeadOpen(this.p.suite, this.p.keys.key, frameNonce(this.p.keys.iv, f.seq), f.sealed, f.header);
+    const plaintext = aeadOpen(
+      this.p.suite,
+      this.p.keys.key,
+      frameNonce(this.p.keys.iv, f.seq),
+      f.sealed,
+      f.header,
+    );
     // RFC 8613 §7.4: update the window only after the frame verified.
     this.window.commit(f.seq);
     this.isConfirmed = true;
@@ -147,11 +165,16 @@ export interface CreateChannelOptions {
 export function createChannel(session: GrantedSession, opts: CreateChannelOptions = {}): Channel {
   abytes(session.sessionId, Size.SESSION_ID, "sessionId");
   const sendType: FrameType = session.role === Role.INITIATOR ? MessageType.FRAME_I2R : MessageType.FRAME_R2I;
-  const recvType: FrameType = sendType === MessageType.FRAME_I2R ? MessageType.FRAME_R2I : MessageType.FRAME_I2R;
+  const recvType: FrameType =
+    sendType === MessageType.FRAME_I2R ? MessageType.FRAME_R2I : MessageType.FRAME_I2R;
   const shortSessionId = session.sessionId.slice(0, Size.SHORT_SESSION_ID);
   const base = { suite: session.suite, shortSessionId, expiresAt: session.expiresAt };
   const sender = new ChannelSender(
-    { ...base, type: sendType, keys: deriveDirectionKeys(session.sessionKey, session.sessionId, session.suite, sendType) },
+    {
+      ...base,
+      type: sendType,
+      keys: deriveDirectionKeys(session.sessionKey, session.sessionId, session.suite, sendType),
+    },
     opts.startSeq ?? 0n,
   );
   const receiver = new ChannelReceiver({

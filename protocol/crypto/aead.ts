@@ -17,7 +17,8 @@ function cipher(suite: AeadSuite, key: Uint8Array, nonce: Uint8Array, aad: Uint8
     case AeadSuite.AES_256_GCM:
       // AES-128 keys are accepted only so the Wycheproof 128-bit groups can run through this
       // wrapper; the key schedule always derives 32-byte keys.
-      if (key.length !== 32 && key.length !== 16) throw new RangeError("key: expected 32 (or 16) bytes for AES-GCM");
+      if (key.length !== 32 && key.length !== 16)
+        throw new RangeError("key: expected 32 (or 16) bytes for AES-GCM");
       return gcm(key, nonce, aad);
     case AeadSuite.CHACHA20_POLY1305:
       abytes(key, 32, "key");

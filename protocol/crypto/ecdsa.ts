@@ -8,8 +8,8 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { abytes, concatBytes, equalBytes, utf8 } from "../bytes";
 import { Size } from "../constants";
 import { ProtocolError } from "../errors";
-import { sha256 } from "./hash";
 import { addressOfPoint } from "./address";
+import { sha256 } from "./hash";
 
 const N = secp256k1.Point.CURVE().n;
 const HALF_N = N >> 1n;
@@ -54,7 +54,8 @@ export function recoverAddress(label: string, body: Uint8Array, signature: Uint8
   const r = bytesToBigInt(signature.subarray(0, 32));
   const s = bytesToBigInt(signature.subarray(32, 64));
   const v = signature[64] as number;
-  if (r <= 0n || r >= N || s <= 0n || s >= N) throw new ProtocolError("E_BAD_SIGNATURE", "signature out of range");
+  if (r <= 0n || r >= N || s <= 0n || s >= N)
+    throw new ProtocolError("E_BAD_SIGNATURE", "signature out of range");
   if (s > HALF_N) throw new ProtocolError("E_BAD_SIGNATURE", "high-S signature");
   // Only 0/1: recovery ids 2/3 (r >= n) essentially never occur and would widen the attack surface.
   if (v !== 0 && v !== 1) throw new ProtocolError("E_BAD_SIGNATURE", "bad recovery id");

@@ -11,7 +11,8 @@ export type RandomSource = (n: number) => Uint8Array;
 export const systemRandom: RandomSource = (n) => {
   const out = new Uint8Array(n);
   // getRandomValues is limited to 65536 bytes per call.
-  for (let o = 0; o < n; o += 65536) globalThis.crypto.getRandomValues(out.subarray(o, Math.min(n, o + 65536)));
+  for (let o = 0; o < n; o += 65536)
+    globalThis.crypto.getRandomValues(out.subarray(o, Math.min(n, o + 65536)));
   return out;
 };
 
@@ -21,6 +22,7 @@ export const systemRandom: RandomSource = (n) => {
  */
 export function draw(random: RandomSource, n: number, field: string): Uint8Array {
   const out = random(n);
-  if (!(out instanceof Uint8Array) || out.length !== n) throw new RangeError(`${field}: random source returned wrong length`);
+  if (!(out instanceof Uint8Array) || out.length !== n)
+    throw new RangeError(`${field}: random source returned wrong length`);
   return out;
 }

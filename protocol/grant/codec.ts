@@ -4,7 +4,7 @@
  */
 import { beginMessage, openMessage, type Reader } from "../bytes";
 import { type AeadSuite, isAeadSuite, MessageSize, MessageType, Role, Size } from "../constants";
-import { type ErrorCode, ERROR_CODES, errorCodeFromWire, ProtocolError } from "../errors";
+import { ERROR_CODES, type ErrorCode, errorCodeFromWire, ProtocolError } from "../errors";
 
 /** M1 → M2: ask for a session. */
 export interface SessionRequest {
@@ -78,7 +78,13 @@ export function encodeSessionRequest(m: SessionRequest): Uint8Array {
  */
 export function decodeSessionRequest(b: Uint8Array): SessionRequest {
   const r = openMessage(b, MessageType.SESSION_REQUEST, MessageSize.SESSION_REQUEST);
-  const m = { suite: readSuite(r), kid: r.bytes(Size.KID), nonce: r.bytes(Size.NONCE), timestamp: r.time(), mac: r.bytes(Size.MAC) };
+  const m = {
+    suite: readSuite(r),
+    kid: r.bytes(Size.KID),
+    nonce: r.bytes(Size.NONCE),
+    timestamp: r.time(),
+    mac: r.bytes(Size.MAC),
+  };
   r.end();
   return m;
 }
@@ -134,7 +140,8 @@ export function encodeGrant(m: Grant): Uint8Array {
 export function decodeGrant(b: Uint8Array): Grant {
   const r = openMessage(b, MessageType.GRANT, MessageSize.GRANT);
   const role = r.u8();
-  if (role !== Role.INITIATOR && role !== Role.RESPONDER) throw new ProtocolError("E_MALFORMED", "unknown role");
+  if (role !== Role.INITIATOR && role !== Role.RESPONDER)
+    throw new ProtocolError("E_MALFORMED", "unknown role");
   const suite = readSuite(r);
   const sessionId = r.bytes(Size.SESSION_ID);
   const issuedAt = r.time();

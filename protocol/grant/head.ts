@@ -12,7 +12,15 @@ import { draw, type RandomSource, systemRandom } from "../crypto/random";
 import { type ErrorCode, ProtocolError } from "../errors";
 import type { Membership } from "../join/head";
 import { encodeGrant, encodeGrantWarning, type GrantRequest } from "./codec";
-import { grantAad, grantKey, grantNonce, grantRequestMacInput, grantWarningMacInput, macKey, sessionRequestMacInput } from "./keys";
+import {
+  grantAad,
+  grantKey,
+  grantNonce,
+  grantRequestMacInput,
+  grantWarningMacInput,
+  macKey,
+  sessionRequestMacInput,
+} from "./keys";
 
 /** A membership as the head sees it, looked up by kid. */
 export interface MemberRecord {
@@ -91,9 +99,15 @@ export function issueGrant(ctx: IssueGrantContext): GrantIssued | GrantRefused {
   if (responderProblem) throw new ProtocolError(responderProblem, "responder membership not current");
   const m2 = responder.membership;
   const m2Key = macKey(m2.memberKey, Label.MAC_GRANT_REQUEST);
-  verifyMac(m2Key, Label.MAC_GRANT_REQUEST, grantRequestMacInput(clusterId, m2.deviceId, req.kid, req.nonce, req.sessionRequestBytes), req.mac);
+  verifyMac(
+    m2Key,
+    Label.MAC_GRANT_REQUEST,
+    grantRequestMacInput(clusterId, m2.deviceId, req.kid, req.nonce, req.sessionRequestBytes),
+    req.mac,
+  );
   wipe(m2Key);
-  if (equalBytes(sreq.kid, req.kid)) throw new ProtocolError("E_REFLECTION", "initiator and responder are the same");
+  if (equalBytes(sreq.kid, req.kid))
+    throw new ProtocolError("E_REFLECTION", "initiator and responder are the same");
 
   const initiator = ctx.initiator;
   let reason: ErrorCode | undefined;
@@ -104,7 +118,12 @@ export function issueGrant(ctx: IssueGrantContext): GrantIssued | GrantRefused {
       throw new ProtocolError("E_REFLECTION", "initiator and responder are the same device");
     const k = macKey(initiator.membership.memberKey, Label.MAC_SESSION_REQUEST);
     try {
-      verifyMac(k, Label.MAC_SESSION_REQUEST, sessionRequestMacInput(clusterId, initiator.membership.deviceId, m2.deviceId, sreq), sreq.mac);
+      verifyMac(
+        k,
+        Label.MAC_SESSION_REQUEST,
+        sessionRequestMacInput(clusterId, initiator.membership.deviceId, m2.deviceId, sreq),
+        sreq.mac,
+      );
     } catch {
       reason = "E_BAD_MAC";
     } finally {
@@ -126,7 +145,13 @@ export function issueGrant(ctx: IssueGrantContext): GrantIssued | GrantRefused {
   const seal = (role: Role, member: Membership, nonce: Uint8Array): Uint8Array => {
     const header = { role, suite: sreq.suite, sessionId, issuedAt: now, expiresAt, nonce };
     const key = grantKey(member.memberKey, sessionId, nonce, role);
-    const sealed = aeadSeal(AeadSuite.AES_256_GCM, key, grantNonce(sessionId, role), sessionKey, grantAad(header, clusterId, m1.deviceId, m2.deviceId));
+    const sealed = aeadSeal(
+      AeadSuite.AES_256_GCM,
+      key,
+      grantNonce(sessionId, role),
+      sessionKey,
+      grantAad(header, clusterId, m1.deviceId, m2.deviceId),
+    );
     wipe(key);
     return encodeGrant({ ...header, sealed });
   };
@@ -143,7 +168,13 @@ export function issueGrant(ctx: IssueGrantContext): GrantIssued | GrantRefused {
   return result;
 }
 
-function warn(reason: ErrorCode, req: GrantRequest, m2: Membership, clusterId: number, now: number): GrantRefused {
+function warn(
+  reason: ErrorCode,
+  req: GrantRequest,
+  m2: Membership,
+  clusterId: number,
+  now: number,
+): GrantRefused {
   const body = { reason, nonce: req.nonce, issuedAt: now };
   const k = macKey(m2.memberKey, Label.MAC_GRANT_WARNING);
   const tag = mac(k, Label.MAC_GRANT_WARNING, grantWarningMacInput(clusterId, m2.deviceId, body));

@@ -8,7 +8,13 @@ import { concatBytes, utf8, Writer } from "../bytes";
 import { Label, MessageType, PROTOCOL_VERSION, Size } from "../constants";
 import { sha256 } from "../crypto/hash";
 import { deriveKey } from "../crypto/kdf";
-import { encodeGrantHeader, encodeGrantWarningBody, type Grant, type GrantWarning, type SessionRequest } from "./codec";
+import {
+  encodeGrantHeader,
+  encodeGrantWarningBody,
+  type Grant,
+  type GrantWarning,
+  type SessionRequest,
+} from "./codec";
 
 const EMPTY = new Uint8Array(0);
 
@@ -64,7 +70,11 @@ export function grantRequestMacInput(
 }
 
 /** MAC input of a GrantWarning. */
-export function grantWarningMacInput(clusterId: number, responderId: Uint8Array, w: Omit<GrantWarning, "mac">): Uint8Array {
+export function grantWarningMacInput(
+  clusterId: number,
+  responderId: Uint8Array,
+  w: Omit<GrantWarning, "mac">,
+): Uint8Array {
   return concatBytes(
     encodeGrantWarningBody(w),
     new Writer().u32(clusterId).bytes(responderId, Size.DEVICE_ID, "responderId").finish(),
@@ -76,8 +86,19 @@ export function grantWarningMacInput(clusterId: number, responderId: Uint8Array,
  * Single use because (sessionId, memberNonce) never repeats: the 128-bit nonce is fresh per
  * request and replay-checked by the head, and the 64-bit sessionId is fresh per grant.
  */
-export function grantKey(memberKey: Uint8Array, sessionId: Uint8Array, memberNonce: Uint8Array, role: number): Uint8Array {
-  return deriveKey(memberKey, concatBytes(sessionId, memberNonce), Label.GRANT_KEY, Uint8Array.of(role), Size.AEAD_KEY);
+export function grantKey(
+  memberKey: Uint8Array,
+  sessionId: Uint8Array,
+  memberNonce: Uint8Array,
+  role: number,
+): Uint8Array {
+  return deriveKey(
+    memberKey,
+    concatBytes(sessionId, memberNonce),
+    Label.GRANT_KEY,
+    Uint8Array.of(role),
+    Size.AEAD_KEY,
+  );
 }
 
 /** AEAD nonce of a sealed grant: sessionId (8) || role (1) || 0x000000. Unique since the key is. */

@@ -4,15 +4,30 @@
  * @module
  */
 import { abytes, equalBytes, wipe } from "../bytes";
-import { type AeadSuite, AeadSuite as Suites, Defaults, Label, Role, Size } from "../constants";
+import { type AeadSuite, Defaults, Label, Role, Size, AeadSuite as Suites } from "../constants";
 import { aeadOpen } from "../crypto/aead";
 import { mac, verifyMac } from "../crypto/mac";
 import { draw, type RandomSource, systemRandom } from "../crypto/random";
 import { type ErrorCode, ProtocolError } from "../errors";
 import { assertClusterId } from "../identity";
 import type { Membership } from "../join/head";
-import { decodeGrant, decodeGrantWarning, decodeSessionRequest, encodeGrantRequest, encodeSessionRequest, type Grant } from "./codec";
-import { grantAad, grantKey, grantNonce, grantRequestMacInput, grantWarningMacInput, macKey, sessionRequestMacInput } from "./keys";
+import {
+  decodeGrant,
+  decodeGrantWarning,
+  decodeSessionRequest,
+  encodeGrantRequest,
+  encodeSessionRequest,
+  type Grant,
+} from "./codec";
+import {
+  grantAad,
+  grantKey,
+  grantNonce,
+  grantRequestMacInput,
+  grantWarningMacInput,
+  macKey,
+  sessionRequestMacInput,
+} from "./keys";
 
 /** A nonce this member sent and the context it was sent in; kept until used or stale. */
 export interface PendingGrant {
@@ -58,7 +73,10 @@ export interface CreateSessionRequestOptions {
  * @returns the message and the pending record to keep
  * @throws ProtocolError E_REFLECTION when peerId is our own ID
  */
-export function createSessionRequest(o: CreateSessionRequestOptions): { message: Uint8Array; pending: PendingGrant } {
+export function createSessionRequest(o: CreateSessionRequestOptions): {
+  message: Uint8Array;
+  pending: PendingGrant;
+} {
   const clusterId = assertClusterId(o.clusterId);
   abytes(o.peerId, Size.DEVICE_ID, "peerId");
   const self = o.membership;
@@ -67,11 +85,24 @@ export function createSessionRequest(o: CreateSessionRequestOptions): { message:
   const nonce = draw(o.random ?? systemRandom, Size.NONCE, "nonce");
   const fields = { suite, kid: self.kid, nonce, timestamp: o.now };
   const k = macKey(self.memberKey, Label.MAC_SESSION_REQUEST);
-  const tag = mac(k, Label.MAC_SESSION_REQUEST, sessionRequestMacInput(clusterId, self.deviceId, o.peerId, fields));
+  const tag = mac(
+    k,
+    Label.MAC_SESSION_REQUEST,
+    sessionRequestMacInput(clusterId, self.deviceId, o.peerId, fields),
+  );
   wipe(k);
   return {
     message: encodeSessionRequest({ ...fields, mac: tag }),
-    pending: { role: Role.INITIATOR, nonce, clusterId, selfId: self.deviceId, peerId: o.peerId.slice(), suite, createdAt: o.now, used: false },
+    pending: {
+      role: Role.INITIATOR,
+      nonce,
+      clusterId,
+      selfId: self.deviceId,
+      peerId: o.peerId.slice(),
+      suite,
+      createdAt: o.now,
+      used: false,
+    },
   };
 }
 
@@ -92,7 +123,10 @@ export interface CreateGrantRequestOptions {
  * M2: wrap M1's SessionRequest for the head.
  * @throws ProtocolError E_MALFORMED, E_REFLECTION (M1 = M2), E_EXPIRED (stale request)
  */
-export function createGrantRequest(o: CreateGrantRequestOptions): { message: Uint8Array; pending: PendingGrant } {
+export function createGrantRequest(o: CreateGrantRequestOptions): {
+  message: Uint8Array;
+  pending: PendingGrant;
+} {
   const clusterId = assertClusterId(o.clusterId);
   abytes(o.peerId, Size.DEVICE_ID, "peerId");
   const self = o.membership;
@@ -103,11 +137,24 @@ export function createGrantRequest(o: CreateGrantRequestOptions): { message: Uin
     throw new ProtocolError("E_EXPIRED", "stale session request");
   const nonce = draw(o.random ?? systemRandom, Size.NONCE, "nonce");
   const k = macKey(self.memberKey, Label.MAC_GRANT_REQUEST);
-  const tag = mac(k, Label.MAC_GRANT_REQUEST, grantRequestMacInput(clusterId, self.deviceId, self.kid, nonce, o.sessionRequest));
+  const tag = mac(
+    k,
+    Label.MAC_GRANT_REQUEST,
+    grantRequestMacInput(clusterId, self.deviceId, self.kid, nonce, o.sessionRequest),
+  );
   wipe(k);
   return {
     message: encodeGrantRequest({ kid: self.kid, nonce, mac: tag, sessionRequestBytes: o.sessionRequest }),
-    pending: { role: Role.RESPONDER, nonce, clusterId, selfId: self.deviceId, peerId: o.peerId.slice(), suite: sreq.suite, createdAt: o.now, used: false },
+    pending: {
+      role: Role.RESPONDER,
+      nonce,
+      clusterId,
+      selfId: self.deviceId,
+      peerId: o.peerId.slice(),
+      suite: sreq.suite,
+      createdAt: o.now,
+      used: false,
+    },
   };
 }
 
@@ -129,7 +176,12 @@ function findPending(pending: readonly PendingGrant[], nonce: Uint8Array): Pendi
  * @throws ProtocolError E_MALFORMED, E_UNKNOWN_NONCE, E_REPLAY, E_UNSUPPORTED (suite changed),
  *   E_BAD_TAG (wrong member, tampering, wrong identities), E_EXPIRED
  */
-export function acceptGrant(grant: Uint8Array, membership: Membership, pending: readonly PendingGrant[], now: number): GrantedSession {
+export function acceptGrant(
+  grant: Uint8Array,
+  membership: Membership,
+  pending: readonly PendingGrant[],
+  now: number,
+): GrantedSession {
   const g: Grant = decodeGrant(grant);
   const p = findPending(pending, g.nonce);
   if (p.role !== g.role) throw new ProtocolError("E_UNKNOWN_NONCE", "nonce sent in another role");
@@ -138,7 +190,13 @@ export function acceptGrant(grant: Uint8Array, membership: Membership, pending: 
   const key = grantKey(membership.memberKey, g.sessionId, g.nonce, g.role);
   let sessionKey: Uint8Array;
   try {
-    sessionKey = aeadOpen(Suites.AES_256_GCM, key, grantNonce(g.sessionId, g.role), g.sealed, grantAad(g, p.clusterId, initiatorId, responderId));
+    sessionKey = aeadOpen(
+      Suites.AES_256_GCM,
+      key,
+      grantNonce(g.sessionId, g.role),
+      g.sealed,
+      grantAad(g, p.clusterId, initiatorId, responderId),
+    );
   } finally {
     wipe(key);
   }
@@ -165,7 +223,11 @@ export function acceptGrant(grant: Uint8Array, membership: Membership, pending: 
  * @returns the reason M1 was refused
  * @throws ProtocolError E_MALFORMED, E_UNKNOWN_NONCE, E_REPLAY, E_BAD_MAC
  */
-export function acceptGrantWarning(warning: Uint8Array, membership: Membership, pending: readonly PendingGrant[]): ErrorCode {
+export function acceptGrantWarning(
+  warning: Uint8Array,
+  membership: Membership,
+  pending: readonly PendingGrant[],
+): ErrorCode {
   const w = decodeGrantWarning(warning);
   const p = findPending(pending, w.nonce);
   if (p.role !== Role.RESPONDER) throw new ProtocolError("E_UNKNOWN_NONCE", "nonce sent in another role");

@@ -44,7 +44,10 @@ export interface JoinResponse {
 
 /** Encode a JoinChallenge (22 bytes). */
 export function encodeJoinChallenge(m: JoinChallenge): Uint8Array {
-  return beginMessage(MessageType.JOIN_CHALLENGE).u32(m.clusterId).bytes(m.challenge, Size.CHALLENGE, "challenge").finish();
+  return beginMessage(MessageType.JOIN_CHALLENGE)
+    .u32(m.clusterId)
+    .bytes(m.challenge, Size.CHALLENGE, "challenge")
+    .finish();
 }
 
 /**
@@ -61,7 +64,8 @@ export function decodeJoinChallenge(b: Uint8Array): JoinChallenge {
 function readJoinSuite(r: Reader): JoinSuite {
   const suite = r.u8();
   if (suite === JoinSuite.SECP256K1_ECDH_HKDF_SHA256) return suite;
-  if (RESERVED_JOIN_SUITES.includes(suite)) throw new ProtocolError("E_UNSUPPORTED", "join suite not supported");
+  if (RESERVED_JOIN_SUITES.includes(suite))
+    throw new ProtocolError("E_UNSUPPORTED", "join suite not supported");
   throw new ProtocolError("E_MALFORMED", "unknown join suite");
 }
 

@@ -93,7 +93,8 @@ export function startJoin(opts: StartJoinOptions): { request: Uint8Array; state:
  * @throws ProtocolError E_BAD_STATE, E_MALFORMED, E_EXPIRED, E_BAD_SIGNATURE
  */
 export function finishJoin(response: Uint8Array, state: DeviceJoinState, now: number): Membership {
-  if (state.phase !== JoinPhase.AWAITING_RESPONSE) throw new ProtocolError("E_BAD_STATE", "join not in progress");
+  if (state.phase !== JoinPhase.AWAITING_RESPONSE)
+    throw new ProtocolError("E_BAD_STATE", "join not in progress");
   const res = decodeJoinResponse(response);
   const responseBody = joinResponseBody(state.requestBody, state.deviceSignature, res);
   verifyLabelled(state.headAddress, Label.JOIN_RESPONSE, responseBody, res.signature);

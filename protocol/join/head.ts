@@ -5,7 +5,7 @@
  */
 import { abytes, equalBytes, wipe } from "../bytes";
 import { Defaults, JoinSuite, Label, Size } from "../constants";
-import { generateKeyPair, ecdhSharedX } from "../crypto/ecdh";
+import { ecdhSharedX, generateKeyPair } from "../crypto/ecdh";
 import { recoverAddress, signLabelled } from "../crypto/ecdsa";
 import { draw, type RandomSource, systemRandom } from "../crypto/random";
 import { ProtocolError } from "../errors";
@@ -73,7 +73,10 @@ export interface IssueChallengeOptions {
  * Issue a fresh 16-byte challenge.
  * @returns the JoinChallenge message and the record the caller must store (single use)
  */
-export function issueChallenge(opts: IssueChallengeOptions): { message: Uint8Array; record: ChallengeRecord } {
+export function issueChallenge(opts: IssueChallengeOptions): {
+  message: Uint8Array;
+  record: ChallengeRecord;
+} {
   const clusterId = assertClusterId(opts.clusterId);
   const ttl = opts.ttlMs ?? Defaults.CHALLENGE_TTL_MS;
   if (!(ttl > 0)) throw new RangeError("ttlMs: must be positive");
@@ -136,12 +139,14 @@ export function acceptJoin(ctx: AcceptJoinContext): AcceptJoinResult {
   const device = ctx.device;
   if (device === undefined) throw new ProtocolError("E_NOT_MEMBER", "unknown device");
   if (!device.active) throw new ProtocolError("E_REVOKED", "device revoked");
-  if (device.clusterId !== cluster.clusterId) throw new ProtocolError("E_WRONG_CLUSTER", "device not in this cluster");
+  if (device.clusterId !== cluster.clusterId)
+    throw new ProtocolError("E_WRONG_CLUSTER", "device not in this cluster");
   if (!withinRadius(cluster.centre, cluster.radius, req.position))
     throw new ProtocolError("E_OUTSIDE_RADIUS", "position outside cluster radius");
   const requestBody = joinRequestBody(cluster.clusterId, cluster.headAddress, req);
   const signer = recoverAddress(Label.JOIN_REQUEST, requestBody, req.signature);
-  if (!equalBytes(signer, device.keyAddress)) throw new ProtocolError("E_BAD_SIGNATURE", "signer is not the device");
+  if (!equalBytes(signer, device.keyAddress))
+    throw new ProtocolError("E_BAD_SIGNATURE", "signer is not the device");
 
   const random = ctx.random ?? systemRandom;
   const eph = generateKeyPair(random);

@@ -27,7 +27,11 @@ function flip(b: Uint8Array, bit: number): Uint8Array {
 }
 
 /** Run `f` on every single-bit flip of `msg`; each must throw a ProtocolError in `allowed(byte)`. */
-function everyFlip(msg: Uint8Array, allowed: (byte: number) => string[], f: (m: Uint8Array) => unknown): Map<string, number> {
+function everyFlip(
+  msg: Uint8Array,
+  allowed: (byte: number) => string[],
+  f: (m: Uint8Array) => unknown,
+): Map<string, number> {
   const seen = new Map<string, number>();
   for (let bit = 0; bit < msg.length * 8; bit++) {
     let err: unknown;
@@ -82,7 +86,12 @@ describe("single-bit flips are refused", () => {
     state.ephemeralSecretKey = new Uint8Array(32).fill(1);
     everyFlip(
       j.res.response,
-      (i) => (i < 2 ? ["E_MALFORMED"] : i === 2 ? ["E_MALFORMED", "E_UNSUPPORTED"] : ["E_BAD_SIGNATURE", "E_MALFORMED"]),
+      (i) =>
+        i < 2
+          ? ["E_MALFORMED"]
+          : i === 2
+            ? ["E_MALFORMED", "E_UNSUPPORTED"]
+            : ["E_BAD_SIGNATURE", "E_MALFORMED"],
       (m) => finishJoin(m, state, T0),
     );
   });
@@ -139,7 +148,14 @@ describe("single-bit flips are refused", () => {
     if (out.kind !== "warning") throw new Error("unreachable");
     everyFlip(
       out.toResponder,
-      (i) => (i < 2 ? ["E_MALFORMED"] : i === 2 ? ["E_MALFORMED", "E_BAD_MAC"] : i < 19 ? ["E_UNKNOWN_NONCE"] : ["E_BAD_MAC", "E_MALFORMED"]),
+      (i) =>
+        i < 2
+          ? ["E_MALFORMED"]
+          : i === 2
+            ? ["E_MALFORMED", "E_BAD_MAC"]
+            : i < 19
+              ? ["E_UNKNOWN_NONCE"]
+              : ["E_BAD_MAC", "E_MALFORMED"],
       (m) => acceptGrantWarning(m, f.j2.deviceMembership, [{ ...f.gr.pending, used: false }]),
     );
   });

@@ -7,15 +7,18 @@ import { describe, expect, it } from "vitest";
 import { ProtocolError } from "../../protocol";
 import { decodeFrame, encodeFrameHeader } from "../../protocol/channel/frame";
 import { MessageSize } from "../../protocol/constants";
+import { ERROR_CODE_LIST } from "../../protocol/errors";
 import * as G from "../../protocol/grant/codec";
 import * as J from "../../protocol/join/codec";
-import { ERROR_CODE_LIST } from "../../protocol/errors";
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const time = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 const suite = fc.constantFrom(1 as const, 2 as const);
 const compressed = fc.tuple(fc.constantFrom(2, 3), bytes(32)).map(([p, x]) => Uint8Array.of(p, ...x));
-const position = fc.record({ lat: fc.integer({ min: -90e6, max: 90e6 }), lon: fc.integer({ min: -180e6, max: 180e6 }) });
+const position = fc.record({
+  lat: fc.integer({ min: -90e6, max: 90e6 }),
+  lon: fc.integer({ min: -180e6, max: 180e6 }),
+});
 
 const arbs = {
   challenge: fc.record({ clusterId: fc.integer({ min: 0, max: 2 ** 32 - 1 }), challenge: bytes(16) }),
@@ -27,7 +30,13 @@ const arbs = {
     ephemeralPublicKey: compressed,
     signature: bytes(65),
   }),
-  joinResponse: fc.record({ suite: fc.constant(1 as const), kid: bytes(4), expiresAt: time, ephemeralPublicKey: compressed, signature: bytes(65) }),
+  joinResponse: fc.record({
+    suite: fc.constant(1 as const),
+    kid: bytes(4),
+    expiresAt: time,
+    ephemeralPublicKey: compressed,
+    signature: bytes(65),
+  }),
   sessionRequest: fc.record({ suite, kid: bytes(4), nonce: bytes(16), timestamp: time, mac: bytes(16) }),
   grant: fc.record({
     role: fc.constantFrom(1 as const, 2 as const),
@@ -38,37 +47,65 @@ const arbs = {
     nonce: bytes(16),
     sealed: bytes(48),
   }),
-  warning: fc.record({ reason: fc.constantFrom(...ERROR_CODE_LIST), nonce: bytes(16), issuedAt: time, mac: bytes(16) }),
+  warning: fc.record({
+    reason: fc.constantFrom(...ERROR_CODE_LIST),
+    nonce: bytes(16),
+    issuedAt: time,
+    mac: bytes(16),
+  }),
 };
 
 describe("codec round-trips", () => {
-  it("JoinChallenge", () => fc.assert(fc.property(arbs.challenge, (m) => {
+  it("JoinChallenge", () =>
+    fc.assert(
+      fc.property(arbs.challenge, (m) => {
         expect(J.decodeJoinChallenge(J.encodeJoinChallenge(m))).toEqual(m);
-      })));
-  it("JoinRequest", () => fc.assert(fc.property(arbs.joinRequest, (m) => {
+      }),
+    ));
+  it("JoinRequest", () =>
+    fc.assert(
+      fc.property(arbs.joinRequest, (m) => {
         expect(J.decodeJoinRequest(J.encodeJoinRequest(m))).toEqual(m);
-      })));
-  it("JoinResponse", () => fc.assert(fc.property(arbs.joinResponse, (m) => {
+      }),
+    ));
+  it("JoinResponse", () =>
+    fc.assert(
+      fc.property(arbs.joinResponse, (m) => {
         expect(J.decodeJoinResponse(J.encodeJoinResponse(m))).toEqual(m);
-      })));
+      }),
+    ));
   it("SessionRequest", () =>
-    fc.assert(fc.property(arbs.sessionRequest, (m) => {
+    fc.assert(
+      fc.property(arbs.sessionRequest, (m) => {
         expect(G.decodeSessionRequest(G.encodeSessionRequest(m))).toEqual(m);
-      })));
+      }),
+    ));
   it("GrantRequest", () =>
     fc.assert(
       fc.property(arbs.sessionRequest, bytes(4), bytes(16), bytes(16), (sr, kid, nonce, mac) => {
         const sessionRequestBytes = G.encodeSessionRequest(sr);
         const enc = G.encodeGrantRequest({ kid, nonce, mac, sessionRequestBytes });
-        expect(G.decodeGrantRequest(enc)).toEqual({ kid, nonce, mac, sessionRequestBytes, sessionRequest: sr });
+        expect(G.decodeGrantRequest(enc)).toEqual({
+          kid,
+          nonce,
+          mac,
+          sessionRequestBytes,
+          sessionRequest: sr,
+        });
       }),
     ));
-  it("Grant", () => fc.assert(fc.property(arbs.grant, (m) => {
+  it("Grant", () =>
+    fc.assert(
+      fc.property(arbs.grant, (m) => {
         expect(G.decodeGrant(G.encodeGrant(m))).toEqual(m);
-      })));
-  it("GrantWarning", () => fc.assert(fc.property(arbs.warning, (m) => {
+      }),
+    ));
+  it("GrantWarning", () =>
+    fc.assert(
+      fc.property(arbs.warning, (m) => {
         expect(G.decodeGrantWarning(G.encodeGrantWarning(m))).toEqual(m);
-      })));
+      }),
+    ));
   it("Frame", () =>
     fc.assert(
       fc.property(
@@ -98,32 +135,51 @@ const decoders: [string, (b: Uint8Array) => unknown, number][] = [
 ];
 
 describe("decoders on hostile bytes", () => {
-  it.each(decoders)("%s throws only ProtocolError (E_MALFORMED/E_UNSUPPORTED) on arbitrary input", (_n, decode, size) => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: size + 8 }), fc.boolean(), (raw, fixHeader) => {
-        const b = raw.slice();
-        if (fixHeader && b.length >= 2) b[0] = 1; // reach past the version check more often
-        try {
-          decode(b);
-        } catch (e) {
-          expect(e).toBeInstanceOf(ProtocolError);
-          expect(["E_MALFORMED", "E_UNSUPPORTED"]).toContain((e as ProtocolError).code);
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
+  it.each(decoders)(
+    "%s throws only ProtocolError (E_MALFORMED/E_UNSUPPORTED) on arbitrary input",
+    (_n, decode, size) => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: size + 8 }), fc.boolean(), (raw, fixHeader) => {
+          const b = raw.slice();
+          if (fixHeader && b.length >= 2) b[0] = 1; // reach past the version check more often
+          try {
+            decode(b);
+          } catch (e) {
+            expect(e).toBeInstanceOf(ProtocolError);
+            expect(["E_MALFORMED", "E_UNSUPPORTED"]).toContain((e as ProtocolError).code);
+          }
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
 
   it.each([
-    ["JoinChallenge", () => J.encodeJoinChallenge({ clusterId: 1, challenge: new Uint8Array(16) }), J.decodeJoinChallenge],
+    [
+      "JoinChallenge",
+      () => J.encodeJoinChallenge({ clusterId: 1, challenge: new Uint8Array(16) }),
+      J.decodeJoinChallenge,
+    ],
     [
       "SessionRequest",
-      () => G.encodeSessionRequest({ suite: 1, kid: new Uint8Array(4), nonce: new Uint8Array(16), timestamp: 1, mac: new Uint8Array(16) }),
+      () =>
+        G.encodeSessionRequest({
+          suite: 1,
+          kid: new Uint8Array(4),
+          nonce: new Uint8Array(16),
+          timestamp: 1,
+          mac: new Uint8Array(16),
+        }),
       G.decodeSessionRequest,
     ],
   ] as const)("%s: truncated, trailing garbage and unknown version are E_MALFORMED", (_n, make, decode) => {
     const good = make();
-    for (const bad of [good.subarray(0, good.length - 1), Uint8Array.from([...good, 0]), Uint8Array.from([2, ...good.subarray(1)]), new Uint8Array(0)]) {
+    for (const bad of [
+      good.subarray(0, good.length - 1),
+      Uint8Array.from([...good, 0]),
+      Uint8Array.from([2, ...good.subarray(1)]),
+      new Uint8Array(0),
+    ]) {
       expect(() => decode(bad)).toThrow(ProtocolError);
       try {
         decode(bad);

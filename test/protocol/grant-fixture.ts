@@ -2,7 +2,7 @@
  * Two joined members (M1, M2) and one run of the grant flow.
  */
 import {
-  AeadSuite,
+  type AeadSuite,
   acceptGrant,
   createGrantRequest,
   createSessionRequest,

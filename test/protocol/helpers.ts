@@ -5,8 +5,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import {
   acceptJoin,
   type ClusterInfo,
-  decodeJoinRequest,
   type DeviceRecord,
+  decodeJoinRequest,
   finishJoin,
   identityFromSecretKey,
   issueChallenge,
@@ -44,7 +44,12 @@ export function key(tag: string): Uint8Array {
 
 export const head = identityFromSecretKey(key("head"));
 export const CENTRE: Position = { lat: 52_520_000, lon: 13_405_000 };
-export const cluster: ClusterInfo = { clusterId: 7, headAddress: head.address, centre: CENTRE, radius: 10_000 };
+export const cluster: ClusterInfo = {
+  clusterId: 7,
+  headAddress: head.address,
+  centre: CENTRE,
+  radius: 10_000,
+};
 
 export interface TestDevice {
   id: Uint8Array;
@@ -53,9 +58,17 @@ export interface TestDevice {
   position: Position;
 }
 
-export function device(n: number, position: Position = { lat: CENTRE.lat + 1000, lon: CENTRE.lon - 500 }): TestDevice {
+export function device(
+  n: number,
+  position: Position = { lat: CENTRE.lat + 1000, lon: CENTRE.lon - 500 },
+): TestDevice {
   const identity = identityFromSecretKey(key(`device${n}`));
-  return { id: id32(n), identity, record: { keyAddress: identity.address, clusterId: cluster.clusterId, active: true }, position };
+  return {
+    id: id32(n),
+    identity,
+    record: { keyAddress: identity.address, clusterId: cluster.clusterId, active: true },
+    position,
+  };
 }
 
 /** Run a full join; returns both memberships and the wire messages. */

@@ -52,13 +52,25 @@ export interface MqttTransportEvents {
 /** Frames held while no `message` listener is attached (see #wire); beyond this they are dropped. */
 const MAX_EARLY_MESSAGES = 10_000;
 
-const SOCKET_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "ETIMEDOUT", "EPIPE"]);
+const SOCKET_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "ETIMEDOUT",
+  "EPIPE",
+]);
 
 function refusedError(returnCode: number): MqttTransportError {
   const reason = (CONNACK_RETURN_CODES as Record<number, string>)[returnCode] ?? "unknown return code";
-  return new MqttTransportError("E_BROKER_REFUSED", `broker refused the connection: ${reason} (${returnCode})`, {
-    returnCode,
-  });
+  return new MqttTransportError(
+    "E_BROKER_REFUSED",
+    `broker refused the connection: ${reason} (${returnCode})`,
+    {
+      returnCode,
+    },
+  );
 }
 
 function safeUrl(url: string): string {
@@ -102,7 +114,9 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
    */
   static connect(url: string, options: MqttTransportOptions): Promise<MqttTransport> {
     if (typeof options?.clientId !== "string" || options.clientId.length === 0) {
-      return Promise.reject(new MqttTransportError("E_BAD_ARGUMENT", "clientId: expected a non-empty string"));
+      return Promise.reject(
+        new MqttTransportError("E_BAD_ARGUMENT", "clientId: expected a non-empty string"),
+      );
     }
     const clean = options.clean ?? false;
     const connectTimeout = options.connectTimeoutMs ?? 10_000;
@@ -133,7 +147,13 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
         reject(err);
       };
       const timer = setTimeout(
-        () => fail(new MqttTransportError("E_BROKER_UNREACHABLE", `no CONNACK from ${safeUrl(url)} within ${connectTimeout} ms`)),
+        () =>
+          fail(
+            new MqttTransportError(
+              "E_BROKER_UNREACHABLE",
+              `no CONNACK from ${safeUrl(url)} within ${connectTimeout} ms`,
+            ),
+          ),
         connectTimeout,
       );
       client.once("connect", () => {
@@ -156,7 +176,10 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
       if (reconnect && (this.#clean || !connack.sessionPresent) && this.#topics.size > 0) {
         const topics = [...this.#topics];
         client.subscribe(topics, { qos: 1 }, (err) => {
-          if (err) this.#emitError(new MqttTransportError("E_SUBSCRIBE_REFUSED", "resubscription refused", { topics, cause: err }));
+          if (err)
+            this.#emitError(
+              new MqttTransportError("E_SUBSCRIBE_REFUSED", "resubscription refused", { topics, cause: err }),
+            );
           else this.emit("resubscribed", topics);
         });
       }
@@ -178,7 +201,9 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
       let typed: MqttTransportError;
       if (typeof err.code === "number") typed = refusedError(err.code);
       else if (typeof err.code === "string" && SOCKET_ERROR_CODES.has(err.code)) {
-        typed = new MqttTransportError("E_BROKER_UNREACHABLE", `cannot reach ${safeUrl(url)}: ${err.code}`, { cause: err });
+        typed = new MqttTransportError("E_BROKER_UNREACHABLE", `cannot reach ${safeUrl(url)}: ${err.code}`, {
+          cause: err,
+        });
       } else typed = new MqttTransportError("E_PUBLISH_FAILED", err.message, { cause: err });
       if (!connectedOnce) {
         failFirst(typed);
@@ -215,15 +240,23 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
    */
   async subscribe(topics: readonly string[]): Promise<number[]> {
     this.#assertOpen();
-    if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== "string" || t.length === 0)) {
-      throw new MqttTransportError("E_BAD_ARGUMENT", "topics: expected a non-empty array of non-empty strings");
+    if (
+      !Array.isArray(topics) ||
+      topics.length === 0 ||
+      topics.some((t) => typeof t !== "string" || t.length === 0)
+    ) {
+      throw new MqttTransportError(
+        "E_BAD_ARGUMENT",
+        "topics: expected a non-empty array of non-empty strings",
+      );
     }
     const granted = await new Promise<number[]>((resolve, reject) => {
       // On a refusal MQTT.js reports the requested QoS in `grants`; the SUBACK is the third argument.
       this.#client.subscribe([...topics], { qos: 1 }, (err, grants, suback) => {
         const codes = suback?.granted;
         if (Array.isArray(codes) && codes.length === topics.length) resolve(codes.map(Number));
-        else if (err) reject(new MqttTransportError("E_SUBSCRIBE_REFUSED", err.message, { topics, cause: err }));
+        else if (err)
+          reject(new MqttTransportError("E_SUBSCRIBE_REFUSED", err.message, { topics, cause: err }));
         else resolve((grants ?? []).map((g) => g.qos));
       });
     });
@@ -232,7 +265,11 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
       if (((granted[i] ?? 0x80) & 0x80) === 0) this.#topics.add(t);
     });
     if (refused.length > 0) {
-      throw new MqttTransportError("E_SUBSCRIBE_REFUSED", `subscription refused for ${refused.length} topic(s)`, { topics: refused });
+      throw new MqttTransportError(
+        "E_SUBSCRIBE_REFUSED",
+        `subscription refused for ${refused.length} topic(s)`,
+        { topics: refused },
+      );
     }
     return granted;
   }
@@ -252,12 +289,21 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
    */
   async publish(topic: string, payload: Uint8Array): Promise<void> {
     this.#assertOpen();
-    if (typeof topic !== "string" || topic.length === 0) throw new MqttTransportError("E_BAD_ARGUMENT", "topic: expected a non-empty string");
-    if (!(payload instanceof Uint8Array)) throw new MqttTransportError("E_BAD_ARGUMENT", "payload: expected bytes");
-    const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    if (typeof topic !== "string" || topic.length === 0)
+      throw new MqttTransportError("E_BAD_ARGUMENT", "topic: expected a non-empty string");
+    if (!(payload instanceof Uint8Array))
+      throw new MqttTransportError("E_BAD_ARGUMENT", "payload: expected bytes");
+    const buf = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     await new Promise<void>((resolve, reject) => {
       this.#client.publish(topic, buf, { qos: 1, retain: false }, (err) => {
-        if (err) reject(new MqttTransportError(this.#closed ? "E_CLOSED" : "E_PUBLISH_FAILED", err.message, { cause: err }));
+        if (err)
+          reject(
+            new MqttTransportError(this.#closed ? "E_CLOSED" : "E_PUBLISH_FAILED", err.message, {
+              cause: err,
+            }),
+          );
         else resolve();
       });
     });

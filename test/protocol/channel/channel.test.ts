@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { AeadSuite, createChannel, FRAME_OVERHEAD, MAX_MESSAGES_PER_KEY, MessageType, toHex } from "../../../protocol";
+import {
+  AeadSuite,
+  createChannel,
+  FRAME_OVERHEAD,
+  MAX_MESSAGES_PER_KEY,
+  MessageType,
+  toHex,
+} from "../../../protocol";
 import { expectCode } from "../expect-code";
 import { fullSession } from "../grant-fixture";
 
@@ -12,24 +19,28 @@ function pair(suite?: AeadSuite, seed = "chan") {
 }
 
 describe("channel", () => {
-  it.each([AeadSuite.AES_256_GCM, AeadSuite.CHACHA20_POLY1305])("round-trips both ways and confirms keys (suite %i)", (suite) => {
-    const { f, a, b } = pair(suite);
-    expect(a.receiver.confirmed).toBe(false);
-    const f1 = a.sender.seal(enc("hello"), f.now);
-    expect(dec(b.receiver.open(f1, f.now).plaintext)).toBe("hello");
-    expect(b.receiver.confirmed).toBe(true);
-    const f2 = b.sender.seal(enc("world"), f.now);
-    expect(dec(a.receiver.open(f2, f.now).plaintext)).toBe("world");
-    expect(a.receiver.confirmed).toBe(true);
-    expect(f1[1]).toBe(MessageType.FRAME_I2R);
-    expect(f2[1]).toBe(MessageType.FRAME_R2I);
-    // Sk is wiped once the direction keys exist.
-    expect(f.s1.sessionKey.every((x) => x === 0)).toBe(true);
-  });
+  it.each([AeadSuite.AES_256_GCM, AeadSuite.CHACHA20_POLY1305])(
+    "round-trips both ways and confirms keys (suite %i)",
+    (suite) => {
+      const { f, a, b } = pair(suite);
+      expect(a.receiver.confirmed).toBe(false);
+      const f1 = a.sender.seal(enc("hello"), f.now);
+      expect(dec(b.receiver.open(f1, f.now).plaintext)).toBe("hello");
+      expect(b.receiver.confirmed).toBe(true);
+      const f2 = b.sender.seal(enc("world"), f.now);
+      expect(dec(a.receiver.open(f2, f.now).plaintext)).toBe("world");
+      expect(a.receiver.confirmed).toBe(true);
+      expect(f1[1]).toBe(MessageType.FRAME_I2R);
+      expect(f2[1]).toBe(MessageType.FRAME_R2I);
+      // Sk is wiped once the direction keys exist.
+      expect(f.s1.sessionKey.every((x) => x === 0)).toBe(true);
+    },
+  );
 
   it(`has ${FRAME_OVERHEAD} bytes of overhead (target ≤ 32)`, () => {
     const { f, a } = pair();
-    for (const n of [0, 1, 100, 1000]) expect(a.sender.seal(new Uint8Array(n), f.now).length - n).toBe(FRAME_OVERHEAD);
+    for (const n of [0, 1, 100, 1000])
+      expect(a.sender.seal(new Uint8Array(n), f.now).length - n).toBe(FRAME_OVERHEAD);
     expect(FRAME_OVERHEAD).toBeLessThanOrEqual(32);
     console.info(`[measure] channel frame overhead: ${FRAME_OVERHEAD} bytes`);
   });

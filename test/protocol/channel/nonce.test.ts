@@ -15,20 +15,23 @@ describe("channel nonces", () => {
     };
     expect(toHex(keys[0x20].key)).not.toBe(toHex(keys[0x21].key));
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 1000n })), { maxLength: 60 }), (steps) => {
-        const a = createChannel({ ...f.s1, sessionKey: sk.slice() });
-        const b = createChannel({ ...f.s2, sessionKey: sk.slice() });
-        const used = new Set<string>();
-        for (const [fromA, gap] of steps) {
-          const sender = fromA ? a.sender : b.sender;
-          const frame = sender.seal(new Uint8Array(3), f.now, sender.nextSeq + gap);
-          const d = decodeFrame(frame);
-          const k = keys[d.type];
-          const id = `${toHex(k.key)}/${toHex(frameNonce(k.iv, d.seq))}`;
-          expect(used.has(id)).toBe(false);
-          used.add(id);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 1000n })), { maxLength: 60 }),
+        (steps) => {
+          const a = createChannel({ ...f.s1, sessionKey: sk.slice() });
+          const b = createChannel({ ...f.s2, sessionKey: sk.slice() });
+          const used = new Set<string>();
+          for (const [fromA, gap] of steps) {
+            const sender = fromA ? a.sender : b.sender;
+            const frame = sender.seal(new Uint8Array(3), f.now, sender.nextSeq + gap);
+            const d = decodeFrame(frame);
+            const k = keys[d.type];
+            const id = `${toHex(k.key)}/${toHex(frameNonce(k.iv, d.seq))}`;
+            expect(used.has(id)).toBe(false);
+            used.add(id);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

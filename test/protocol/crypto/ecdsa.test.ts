@@ -16,14 +16,20 @@ describe("identity and recoverable signatures", () => {
     const one = new Uint8Array(32);
     one[31] = 1;
     expect(toHex(identityFromSecretKey(one).address)).toBe("7e5f4552091a69125d5dfcb7b8c2659029395bdf");
-    expect(`0x${toHex(identityFromSecretKey(sk).address)}`).toBe(computeAddress(`0x${toHex(sk)}`).toLowerCase());
+    expect(`0x${toHex(identityFromSecretKey(sk).address)}`).toBe(
+      computeAddress(`0x${toHex(sk)}`).toLowerCase(),
+    );
   });
 
   it("signs SHA-256(label || body) as r || s || v, equal to ethers' RFC 6979 signature", () => {
     const sig = signLabelled(sk, "iotguard/v1/test", body);
-    const ref = new SigningKey(`0x${toHex(sk)}`).sign(sha256(new TextEncoder().encode("iotguard/v1/test"), body));
+    const ref = new SigningKey(`0x${toHex(sk)}`).sign(
+      sha256(new TextEncoder().encode("iotguard/v1/test"), body),
+    );
     expect(toHex(sig)).toBe(`${ref.r.slice(2)}${ref.s.slice(2)}0${ref.v - 27}`);
-    expect(toHex(recoverAddress("iotguard/v1/test", body, sig))).toBe(toHex(identityFromSecretKey(sk).address));
+    expect(toHex(recoverAddress("iotguard/v1/test", body, sig))).toBe(
+      toHex(identityFromSecretKey(sk).address),
+    );
   });
 
   it("refuses another label (domain separation), high-S, bad v and out-of-range r/s", () => {

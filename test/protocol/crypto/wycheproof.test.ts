@@ -59,7 +59,10 @@ function aeadCases(file: string, suite: AeadSuite, groupFilter: (g: Group) => bo
         valid++;
       } else {
         expect(t.result).toBe("invalid");
-        expect(refuses(() => aeadOpen(suite, key, iv, sealed, aad)), `tcId ${t.tcId}`).toBe(true);
+        expect(
+          refuses(() => aeadOpen(suite, key, iv, sealed, aad)),
+          `tcId ${t.tcId}`,
+        ).toBe(true);
         invalid++;
       }
     }
@@ -130,7 +133,9 @@ describe("Wycheproof", () => {
     }
     expect(valid).toBeGreaterThan(100);
     expect(highS).toBeGreaterThan(0);
-    console.info(`[wycheproof] ECDSA valid=${valid} (high-S refused by default: ${highS}) invalid=${invalid}`);
+    console.info(
+      `[wycheproof] ECDSA valid=${valid} (high-S refused by default: ${highS}) invalid=${invalid}`,
+    );
   });
 
   it("ECDH secp256k1 (SPKI public keys) through parseSpkiPublicKey + ecdhSharedX", () => {

@@ -44,7 +44,10 @@ describe("session grant", () => {
 
   it("refuses grant replay: the same grant twice (nonce already used)", () => {
     const f = fullSession();
-    expectCode(() => acceptGrant(f.issued.toInitiator, f.j1.deviceMembership, [f.sr.pending], f.now), "E_REPLAY");
+    expectCode(
+      () => acceptGrant(f.issued.toInitiator, f.j1.deviceMembership, [f.sr.pending], f.now),
+      "E_REPLAY",
+    );
   });
 
   it("head refuses the same session request twice (replay key seen)", () => {
@@ -77,24 +80,49 @@ describe("session grant", () => {
       now: f.now,
       random: f.random,
     }).pending;
-    expectCode(() => acceptGrant(f.issued.toInitiator, f.j3.deviceMembership, [m3Pending], f.now), "E_UNKNOWN_NONCE");
+    expectCode(
+      () => acceptGrant(f.issued.toInitiator, f.j3.deviceMembership, [m3Pending], f.now),
+      "E_UNKNOWN_NONCE",
+    );
     // M3 with M1's nonce (stolen pending record) still lacks K_m1.
-    expectCode(() => acceptGrant(f.issued.toInitiator, f.j3.deviceMembership, [{ ...f2.sr.pending }], f.now), "E_BAD_TAG");
+    expectCode(
+      () => acceptGrant(f.issued.toInitiator, f.j3.deviceMembership, [{ ...f2.sr.pending }], f.now),
+      "E_BAD_TAG",
+    );
     // M2's copy offered to M1 under M1's nonce record: role differs.
-    expectCode(() => acceptGrant(f.issued.toResponder, f.j1.deviceMembership, [{ ...f2.gr.pending, role: Role.INITIATOR }], f.now), "E_UNKNOWN_NONCE");
+    expectCode(
+      () =>
+        acceptGrant(
+          f.issued.toResponder,
+          f.j1.deviceMembership,
+          [{ ...f2.gr.pending, role: Role.INITIATOR }],
+          f.now,
+        ),
+      "E_UNKNOWN_NONCE",
+    );
   });
 
   it("M2 refuses a grant naming another initiator (Lowe: identities in the AAD)", () => {
     const f = grantFlow({ seed: "lowe" });
     const issued = issueGrant(f.ctx);
     if (issued.kind !== "grant") throw new Error("unreachable");
-    expectCode(() => acceptGrant(issued.toResponder, f.j2.deviceMembership, [{ ...f.gr.pending, peerId: f.d3.id }], f.now), "E_BAD_TAG");
+    expectCode(
+      () =>
+        acceptGrant(issued.toResponder, f.j2.deviceMembership, [{ ...f.gr.pending, peerId: f.d3.id }], f.now),
+      "E_BAD_TAG",
+    );
   });
 
   it("refuses reflection (M1 = M2) everywhere", () => {
     const f = grantFlow();
     expectCode(
-      () => createSessionRequest({ membership: f.j1.deviceMembership, clusterId: cluster.clusterId, peerId: f.d1.id, now: f.now }),
+      () =>
+        createSessionRequest({
+          membership: f.j1.deviceMembership,
+          clusterId: cluster.clusterId,
+          peerId: f.d1.id,
+          now: f.now,
+        }),
       "E_REFLECTION",
     );
     expectCode(
@@ -116,20 +144,36 @@ describe("session grant", () => {
       now: f.now,
     }).message;
     expectCode(
-      () => createGrantRequest({ membership: f.j2.deviceMembership, clusterId: cluster.clusterId, peerId: f.d1.id, sessionRequest: own, now: f.now }),
+      () =>
+        createGrantRequest({
+          membership: f.j2.deviceMembership,
+          clusterId: cluster.clusterId,
+          peerId: f.d1.id,
+          sessionRequest: own,
+          now: f.now,
+        }),
       "E_REFLECTION",
     );
     // Head: a correctly MAC'ed GrantRequest whose inner kid is M2's own.
     const k = macKey(f.j2.deviceMembership.memberKey, Label.MAC_GRANT_REQUEST);
     const nonce = new Uint8Array(16).fill(9);
-    const tag = mac(k, Label.MAC_GRANT_REQUEST, grantRequestMacInput(cluster.clusterId, f.d2.id, f.j2.deviceMembership.kid, nonce, own));
-    const req = decodeGrantRequest(encodeGrantRequest({ kid: f.j2.deviceMembership.kid, nonce, mac: tag, sessionRequestBytes: own }));
+    const tag = mac(
+      k,
+      Label.MAC_GRANT_REQUEST,
+      grantRequestMacInput(cluster.clusterId, f.d2.id, f.j2.deviceMembership.kid, nonce, own),
+    );
+    const req = decodeGrantRequest(
+      encodeGrantRequest({ kid: f.j2.deviceMembership.kid, nonce, mac: tag, sessionRequestBytes: own }),
+    );
     expectCode(() => issueGrant({ ...f.ctx, request: req, initiator: f.responder }), "E_REFLECTION");
   });
 
   it("head refuses M1 = M2 (same device under two kids)", () => {
     const f = grantFlow({ seed: "refl" });
-    const sameDevice = { membership: { ...f.initiator.membership, deviceId: f.responder.membership.deviceId }, active: true };
+    const sameDevice = {
+      membership: { ...f.initiator.membership, deviceId: f.responder.membership.deviceId },
+      active: true,
+    };
     expectCode(() => issueGrant({ ...f.ctx, initiator: sameDevice }), "E_REFLECTION");
   });
 
@@ -138,27 +182,47 @@ describe("session grant", () => {
     expectCode(() => issueGrant({ ...f.ctx, responder: undefined }), "E_NOT_MEMBER");
     expectCode(() => issueGrant({ ...f.ctx, responder: { ...f.responder, active: false } }), "E_REVOKED");
     expectCode(
-      () => issueGrant({ ...f.ctx, responder: { ...f.responder, membership: { ...f.responder.membership, expiresAt: f.now } } }),
+      () =>
+        issueGrant({
+          ...f.ctx,
+          responder: { ...f.responder, membership: { ...f.responder.membership, expiresAt: f.now } },
+        }),
       "E_EXPIRED",
     );
     expectCode(
-      () => issueGrant({ ...f.ctx, responder: { ...f.responder, membership: { ...f.responder.membership, memberKey: new Uint8Array(32) } } }),
+      () =>
+        issueGrant({
+          ...f.ctx,
+          responder: {
+            ...f.responder,
+            membership: { ...f.responder.membership, memberKey: new Uint8Array(32) },
+          },
+        }),
       "E_BAD_MAC",
     );
   });
 
   it.each([
     ["E_NOT_MEMBER", (f: ReturnType<typeof grantFlow>) => ({ ...f.ctx, initiator: undefined })],
-    ["E_REVOKED", (f: ReturnType<typeof grantFlow>) => ({ ...f.ctx, initiator: { ...f.initiator, active: false } })],
+    [
+      "E_REVOKED",
+      (f: ReturnType<typeof grantFlow>) => ({ ...f.ctx, initiator: { ...f.initiator, active: false } }),
+    ],
     [
       "E_EXPIRED",
-      (f: ReturnType<typeof grantFlow>) => ({ ...f.ctx, initiator: { ...f.initiator, membership: { ...f.initiator.membership, expiresAt: f.now } } }),
+      (f: ReturnType<typeof grantFlow>) => ({
+        ...f.ctx,
+        initiator: { ...f.initiator, membership: { ...f.initiator.membership, expiresAt: f.now } },
+      }),
     ],
     [
       "E_BAD_MAC",
       (f: ReturnType<typeof grantFlow>) => ({
         ...f.ctx,
-        initiator: { ...f.initiator, membership: { ...f.initiator.membership, memberKey: new Uint8Array(32) } },
+        initiator: {
+          ...f.initiator,
+          membership: { ...f.initiator.membership, memberKey: new Uint8Array(32) },
+        },
       }),
     ],
   ] as const)("warns M2 when M1 fails with %s", (code, mk) => {
@@ -198,7 +262,10 @@ describe("session grant", () => {
     const f = grantFlow({ seed: "expired" });
     const issued = issueGrant({ ...f.ctx, sessionTtlMs: 10 });
     if (issued.kind !== "grant") throw new Error("unreachable");
-    expectCode(() => acceptGrant(issued.toInitiator, f.j1.deviceMembership, [f.sr.pending], f.now + 10), "E_EXPIRED");
+    expectCode(
+      () => acceptGrant(issued.toInitiator, f.j1.deviceMembership, [f.sr.pending], f.now + 10),
+      "E_EXPIRED",
+    );
     expect(f.sr.pending.used).toBe(false);
   });
 

@@ -5,16 +5,16 @@ import {
   decodeJoinRequest,
   decodeJoinResponse,
   finishJoin,
+  identityFromSecretKey,
   issueChallenge,
   MessageSize,
   ProtocolError,
   startJoin,
   toHex,
 } from "../../../protocol";
-import { joinRequestBody } from "../../../protocol/join/transcript";
 import { encodeJoinResponse } from "../../../protocol/join/codec";
+import { joinRequestBody } from "../../../protocol/join/transcript";
 import { cluster, device, head, id32, join, key, seededRandom, T0 } from "../helpers";
-import { identityFromSecretKey } from "../../../protocol";
 
 function expectCode(f: () => unknown, code: string) {
   try {
@@ -74,8 +74,14 @@ describe("join", () => {
   it("refuses an unknown challenge and one from another cluster", () => {
     const { ctx } = setup();
     expectCode(() => acceptJoin({ ...ctx, challenge: undefined }), "E_UNKNOWN_CHALLENGE");
-    expectCode(() => acceptJoin({ ...ctx, challenge: { ...ctx.challenge, challenge: new Uint8Array(16) } }), "E_UNKNOWN_CHALLENGE");
-    expectCode(() => acceptJoin({ ...ctx, challenge: { ...ctx.challenge, clusterId: 8 } }), "E_UNKNOWN_CHALLENGE");
+    expectCode(
+      () => acceptJoin({ ...ctx, challenge: { ...ctx.challenge, challenge: new Uint8Array(16) } }),
+      "E_UNKNOWN_CHALLENGE",
+    );
+    expectCode(
+      () => acceptJoin({ ...ctx, challenge: { ...ctx.challenge, clusterId: 8 } }),
+      "E_UNKNOWN_CHALLENGE",
+    );
   });
 
   it("refuses an expired challenge (default TTL 30 s)", () => {
@@ -99,9 +105,15 @@ describe("join", () => {
   it("refuses a signature by another key or for another cluster/head", () => {
     const { ctx } = setup();
     const other = identityFromSecretKey(key("intruder"));
-    expectCode(() => acceptJoin({ ...ctx, device: { ...ctx.device, keyAddress: other.address } }), "E_BAD_SIGNATURE");
+    expectCode(
+      () => acceptJoin({ ...ctx, device: { ...ctx.device, keyAddress: other.address } }),
+      "E_BAD_SIGNATURE",
+    );
     const otherHead = identityFromSecretKey(key("other-head"));
-    expectCode(() => acceptJoin({ ...ctx, cluster: { ...cluster, headAddress: otherHead.address } }), "E_BAD_SIGNATURE");
+    expectCode(
+      () => acceptJoin({ ...ctx, cluster: { ...cluster, headAddress: otherHead.address } }),
+      "E_BAD_SIGNATURE",
+    );
   });
 
   it("refuses a challenge naming another cluster at the device", () => {

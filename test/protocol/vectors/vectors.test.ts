@@ -7,7 +7,10 @@ import { generateVectors } from "./generate";
 
 describe("fixed vectors for our own messages", () => {
   it("every message matches iotguard-v1.json byte for byte", () => {
-    const expected = JSON.parse(readFileSync(path.join(__dirname, "iotguard-v1.json"), "utf8")) as Record<string, string>;
+    const expected = JSON.parse(readFileSync(path.join(__dirname, "iotguard-v1.json"), "utf8")) as Record<
+      string,
+      string
+    >;
     const got = generateVectors();
     expect(Object.keys(got).sort()).toEqual(Object.keys(expected).sort());
     for (const k of Object.keys(expected)) expect(got[k], k).toBe(expected[k]);
@@ -18,7 +21,8 @@ describe("wire sizes (measured)", () => {
   it("reports join and grant bytes per member", () => {
     const f = fullSession({ seed: "sizes" });
     const join = f.j1.challenge.message.length + f.j1.start.request.length + f.j1.res.response.length;
-    const grantDirect = f.sr.message.length + f.gr.message.length + f.issued.toInitiator.length + f.issued.toResponder.length;
+    const grantDirect =
+      f.sr.message.length + f.gr.message.length + f.issued.toInitiator.length + f.issued.toResponder.length;
     // Otway–Rees relay: the head sends both copies to M2, which forwards M1's.
     const grantRelay = grantDirect + f.issued.toInitiator.length;
     const perMemberDirect = join + grantDirect / 2;

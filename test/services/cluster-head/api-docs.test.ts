@@ -2,7 +2,10 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SETTINGS } from "../../../services/cluster-head/config";
+import pino from "pino";
 import { ALL_HEAD_ERROR_CODES } from "../../../services/cluster-head/errors";
+import { createApp } from "../../../services/cluster-head/http/app";
+import { createMetrics } from "../../../services/cluster-head/metrics";
 import { openApiDocument } from "../../../services/cluster-head/http/openapi";
 
 const ROOT = resolve(__dirname, "../../..");
@@ -26,10 +29,7 @@ describe("documentation stays in sync", () => {
 });
 
 describe("OpenAPI document", () => {
-  it("describes exactly the routes the app serves", async () => {
-    const { createApp } = await import("../../../services/cluster-head/http/app");
-    const { createMetrics } = await import("../../../services/cluster-head/metrics");
-    const pino = (await import("pino")).default;
+  it("describes exactly the routes the app serves", () => {
     // Route registration reads nothing from the context; handlers are never called here.
     const ctx = { logger: pino({ level: "silent" }), metrics: createMetrics() } as never;
     const app = createApp(ctx, { adminToken: "x".repeat(32), brokerStatus: () => ({ up: true, url: "", embedded: true }), version: "test" });

@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { MqttTransport } from "../../../transport/mqtt/client";
 import { inboxTopic } from "../../../transport/mqtt/topics";
-import { randomDeviceId, randomPrefix, startPrivateMosquitto, waitFor, type PrivateMosquitto } from "./brokers";
+import {
+  type PrivateMosquitto,
+  randomDeviceId,
+  randomPrefix,
+  startPrivateMosquitto,
+  waitFor,
+} from "./brokers";
 
 let mosq: PrivateMosquitto | undefined;
 const open: MqttTransport[] = [];
@@ -52,13 +58,18 @@ describe("broker restart (private Mosquitto, SIGKILL)", () => {
     const ackedAtKill = new Set(acked);
 
     const DURING_OUTAGE = 50; // published while the broker is down: queued in MQTT.js
-    for (let i = BURST; i < BURST + DURING_OUTAGE; i++) sends.push(pub.publish(topic, frame(i)).then(() => void acked.add(i)));
+    for (let i = BURST; i < BURST + DURING_OUTAGE; i++)
+      sends.push(pub.publish(topic, frame(i)).then(() => void acked.add(i)));
     await mosq.start();
     await Promise.all(sends); // every publish is eventually PUBACKed by the restarted broker
 
     const total = BURST + DURING_OUTAGE;
     const mustArrive = Array.from({ length: total }, (_, i) => i).filter((i) => !ackedAtKill.has(i));
-    await waitFor(() => mustArrive.every((i) => counts.has(i)), "every frame unacknowledged at the kill", 20_000);
+    await waitFor(
+      () => mustArrive.every((i) => counts.has(i)),
+      "every frame unacknowledged at the kill",
+      20_000,
+    );
 
     const duplicates = [...counts.values()].reduce((n, c) => n + (c - 1), 0);
     const lostAfterAck = [...ackedAtKill].filter((i) => !counts.has(i)).length;

@@ -2,7 +2,7 @@
  * Broker fixtures for the MQTT tests: the machine's Mosquitto on 127.0.0.1:1883 (required, never
  * skipped), a private Mosquitto on a free port that a test may SIGKILL and restart, waiting helpers.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
@@ -47,7 +47,11 @@ export async function requireMachineMosquitto(): Promise<void> {
 }
 
 /** Polls `cond` every 10 ms until true; throws naming `what` after `timeoutMs`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -12,7 +12,11 @@ describe("observeWithMosquittoSub", () => {
   it("records the topic and payload of every frame published under the prefix", async () => {
     await requireMachineMosquitto();
     const prefix = randomPrefix();
-    const observer = await observeWithMosquittoSub(MACHINE_MOSQUITTO.host, MACHINE_MOSQUITTO.port, `${prefix}/#`);
+    const observer = await observeWithMosquittoSub(
+      MACHINE_MOSQUITTO.host,
+      MACHINE_MOSQUITTO.port,
+      `${prefix}/#`,
+    );
     const sender = await MqttTransport.connect(`mqtt://${MACHINE_MOSQUITTO.host}:${MACHINE_MOSQUITTO.port}`, {
       clientId: `observer-test-${randomDeviceId().slice(0, 16)}`,
       clean: true,
@@ -22,7 +26,10 @@ describe("observeWithMosquittoSub", () => {
     let raw: Buffer;
     try {
       await sender.publish(topic, Buffer.from(marker));
-      await waitFor(() => Buffer.concat(observer.output()).includes(marker), "the observer to print the frame");
+      await waitFor(
+        () => Buffer.concat(observer.output()).includes(marker),
+        "the observer to print the frame",
+      );
     } finally {
       raw = Buffer.concat(await observer.stop());
       await sender.close();

@@ -4,7 +4,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedBroker, type EmbeddedBroker } from "../../../services/cluster-head/broker/embedded-broker";
+import {
+  type EmbeddedBroker,
+  startEmbeddedBroker,
+} from "../../../services/cluster-head/broker/embedded-broker";
 import { MqttTransport, type MqttTransportOptions } from "../../../transport/mqtt/client";
 import { inboxTopic } from "../../../transport/mqtt/topics";
 import { MACHINE_MOSQUITTO, randomDeviceId, randomPrefix, requireMachineMosquitto, waitFor } from "./brokers";
@@ -25,7 +28,9 @@ const brokers: Array<[string, () => Promise<BrokerUnderTest>]> = [
       const b: EmbeddedBroker = await startEmbeddedBroker({
         topicPrefix: prefix,
         authenticate: async (username, password) =>
-          password.toString() === `pw-${username}` ? { kind: "device", deviceId: username, clusterId: CLUSTER } : undefined,
+          password.toString() === `pw-${username}`
+            ? { kind: "device", deviceId: username, clusterId: CLUSTER }
+            : undefined,
         mayPublishTo: () => true,
       });
       return { url: b.url, prefix, close: () => b.close() };
@@ -35,7 +40,11 @@ const brokers: Array<[string, () => Promise<BrokerUnderTest>]> = [
     "mosquitto (127.0.0.1:1883)",
     async () => {
       await requireMachineMosquitto();
-      return { url: `mqtt://${MACHINE_MOSQUITTO.host}:${MACHINE_MOSQUITTO.port}`, prefix: randomPrefix(), close: async () => {} };
+      return {
+        url: `mqtt://${MACHINE_MOSQUITTO.host}:${MACHINE_MOSQUITTO.port}`,
+        prefix: randomPrefix(),
+        close: async () => {},
+      };
     },
   ],
 ];
@@ -53,7 +62,11 @@ describe.each(brokers)("MQTT transport through %s", (_name, start) => {
     // Drop the persistent sessions this test left on the broker (clean session discards them).
     await Promise.all(
       [...usedIds].map(async (id) => {
-        const t = await MqttTransport.connect(broker.url, { ...creds(id), clean: true, reconnectPeriodMs: 0 });
+        const t = await MqttTransport.connect(broker.url, {
+          ...creds(id),
+          clean: true,
+          reconnectPeriodMs: 0,
+        });
         await t.close();
       }),
     );
@@ -69,7 +82,11 @@ describe.each(brokers)("MQTT transport through %s", (_name, start) => {
 
   async function device(deviceId = randomDeviceId(), extra: Partial<MqttTransportOptions> = {}) {
     usedIds.add(deviceId);
-    const t = await MqttTransport.connect(broker.url, { ...creds(deviceId), reconnectPeriodMs: 100, ...extra });
+    const t = await MqttTransport.connect(broker.url, {
+      ...creds(deviceId),
+      reconnectPeriodMs: 100,
+      ...extra,
+    });
     open.push(t);
     const received: Array<{ topic: string; payload: Buffer }> = [];
     t.on("message", (topic, payload) => received.push({ topic, payload }));
@@ -80,7 +97,11 @@ describe.each(brokers)("MQTT transport through %s", (_name, start) => {
     const a = await device();
     const b = await device();
     await b.t.subscribe([b.inbox]);
-    const frames = [Buffer.from(Array.from({ length: 256 }, (_, i) => i)), randomBytes(4096), Buffer.alloc(0)];
+    const frames = [
+      Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+      randomBytes(4096),
+      Buffer.alloc(0),
+    ];
     for (const f of frames) await a.t.publish(b.inbox, f);
     await waitFor(() => b.received.length === frames.length, "three frames");
     expect(b.received.map((m) => m.topic)).toEqual(frames.map(() => b.inbox));
@@ -113,7 +134,11 @@ describe.each(brokers)("MQTT transport through %s", (_name, start) => {
     const sessions: boolean[] = [];
     b.t.on("connect", (info) => sessions.push(info.sessionPresent));
     // Another connection with b's client ID and clean: true takes over and discards b's session.
-    const intruder = await MqttTransport.connect(broker.url, { ...creds(bId), clean: true, reconnectPeriodMs: 0 });
+    const intruder = await MqttTransport.connect(broker.url, {
+      ...creds(bId),
+      clean: true,
+      reconnectPeriodMs: 0,
+    });
     await intruder.close();
     expect(await resubscribed).toEqual([b.inbox]);
     expect(sessions).toContain(false);

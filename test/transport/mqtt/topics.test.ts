@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  TopicArgumentError,
   clusterFilter,
   ctlTopic,
   deviceSubscriptions,
@@ -8,6 +7,7 @@ import {
   inboxTopic,
   isValidTopicFilter,
   parseTopic,
+  TopicArgumentError,
   warnTopic,
 } from "../../../transport/mqtt/topics";
 
@@ -20,7 +20,9 @@ describe("topic layout", () => {
     expect(ctlTopic("iotguard", 7, ID)).toBe(`iotguard/c/7/d/${ID}/ctl`);
     expect(headInTopic("iotguard", 4294967295)).toBe("iotguard/c/4294967295/head/in");
     expect(clusterFilter("org/site", 0)).toBe("org/site/c/0/#");
-    expect(deviceSubscriptions("iotguard", 7, ID)).toEqual(["inbox", "warn", "ctl"].map((c) => `iotguard/c/7/d/${ID}/${c}`));
+    expect(deviceSubscriptions("iotguard", 7, ID)).toEqual(
+      ["inbox", "warn", "ctl"].map((c) => `iotguard/c/7/d/${ID}/${c}`),
+    );
   });
 
   it.each([
@@ -41,10 +43,28 @@ describe("topic layout", () => {
 
 describe("parseTopic", () => {
   it("round-trips every builder", () => {
-    expect(parseTopic("iotguard", inboxTopic("iotguard", 7, ID))).toEqual({ kind: "device", channel: "inbox", clusterId: 7, deviceId: ID });
-    expect(parseTopic("iotguard", warnTopic("iotguard", 7, ID))).toEqual({ kind: "device", channel: "warn", clusterId: 7, deviceId: ID });
-    expect(parseTopic("iotguard", ctlTopic("iotguard", 7, ID))).toEqual({ kind: "device", channel: "ctl", clusterId: 7, deviceId: ID });
-    expect(parseTopic("org/site", headInTopic("org/site", 4294967295))).toEqual({ kind: "head-in", clusterId: 4294967295 });
+    expect(parseTopic("iotguard", inboxTopic("iotguard", 7, ID))).toEqual({
+      kind: "device",
+      channel: "inbox",
+      clusterId: 7,
+      deviceId: ID,
+    });
+    expect(parseTopic("iotguard", warnTopic("iotguard", 7, ID))).toEqual({
+      kind: "device",
+      channel: "warn",
+      clusterId: 7,
+      deviceId: ID,
+    });
+    expect(parseTopic("iotguard", ctlTopic("iotguard", 7, ID))).toEqual({
+      kind: "device",
+      channel: "ctl",
+      clusterId: 7,
+      deviceId: ID,
+    });
+    expect(parseTopic("org/site", headInTopic("org/site", 4294967295))).toEqual({
+      kind: "head-in",
+      clusterId: 4294967295,
+    });
   });
 
   it.each([
