@@ -15,15 +15,30 @@ for (const [name, spec] of Object.entries(SETTINGS)) {
   program.option(`${spec.flag} <${valueName}>`, `${spec.description}; env ${spec.env}${shownDefault}`);
 }
 
-program.action(async (flags: Partial<Record<SettingName, string>>) => {
+/** Commander names options after their flags (`--deployment` → `deployment`); settings have their own names. */
+function settingsFromOptions(
+  options: Record<string, string | undefined>,
+): Partial<Record<SettingName, string>> {
+  const flags: Partial<Record<SettingName, string>> = {};
+  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
+    const attribute = spec.flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const value = options[attribute];
+    if (value !== undefined) flags[name] = value;
+  }
+  return flags;
+}
+
+program.action(async (options: Record<string, string | undefined>) => {
   let head: Awaited<ReturnType<typeof startClusterHead>>;
   try {
-    head = await startClusterHead(loadConfig(flags));
+    head = await startClusterHead(loadConfig(settingsFromOptions(options)));
   } catch (error) {
     if (
       error instanceof ConfigError ||
       error instanceof HeadStartError ||
-      (error as { code?: string }).code === "E_CHAIN_MISMATCH"
+      ["E_CHAIN_MISMATCH", "E_STORAGE", "E_SECRET_FILE", "E_DEPLOYMENT_FILE"].includes(
+        (error as { code?: string }).code ?? "",
+      )
     ) {
       console.error(`cluster-head: ${(error as Error).message}`);
       process.exit(2);

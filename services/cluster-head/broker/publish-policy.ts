@@ -14,7 +14,12 @@ export interface PublishPolicyDeps {
 const SESSION_SETUP_TYPES: ReadonlySet<number> = new Set([MessageType.SESSION_REQUEST, MessageType.GRANT]);
 const FRAME_TYPES: ReadonlySet<number> = new Set([MessageType.FRAME_I2R, MessageType.FRAME_R2I]);
 
-export function mayPublishToInbox(deps: PublishPolicyDeps, from: string, to: string, payload: Uint8Array): boolean {
+export function mayPublishToInbox(
+  deps: PublishPolicyDeps,
+  from: string,
+  to: string,
+  payload: Uint8Array,
+): boolean {
   if (from === to || !deps.isMember(to)) return false;
   let envelope: ReturnType<typeof decodeEnvelope>;
   try {

@@ -23,6 +23,11 @@ export function toHeadError(error: unknown): HeadError {
     const where = issue?.path.length ? issue.path.join(".") : "body";
     return new HeadError("E_VALIDATION", `${where}: ${issue?.message ?? "invalid"}`);
   }
+  // abstract-level errors carry LEVEL_* codes: the store failed, nothing was acknowledged.
+  const levelCode = (error as { code?: unknown })?.code;
+  if (typeof levelCode === "string" && levelCode.startsWith("LEVEL_")) {
+    return new HeadError("E_STORAGE", "the head's database is unavailable");
+  }
   const parserError = error as BodyParserError;
   switch (parserError?.type) {
     case "entity.too.large":
@@ -49,7 +54,7 @@ export function errorHandler(logger: Logger, metrics: HeadMetrics): ErrorRequest
     const code: HeadErrorCode = headError.code;
     metrics.refusals.inc({ code });
     const log = (req as { log?: Logger }).log ?? logger;
-    if (code === "E_INTERNAL") log.error({ err: error }, "request failed");
+    if (code === "E_INTERNAL" || code === "E_STORAGE") log.error({ err: error }, "request failed");
     else log.info({ code }, "request refused");
     if (res.headersSent) return;
     res.status(statusOf(code)).json({ error: { code, message: headError.message } });

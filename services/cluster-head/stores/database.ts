@@ -23,6 +23,15 @@ export type SublevelName = (typeof SUBLEVELS)[number];
 export type JsonLevel = Level<string, unknown>;
 export type Sublevel = ReturnType<JsonLevel["sublevel"]>;
 
+/** The database could not be opened: corrupt, locked by another head, or unreadable. */
+export class DatabaseOpenError extends Error {
+  readonly code = "E_STORAGE";
+  constructor(message: string) {
+    super(message);
+    this.name = "DatabaseOpenError";
+  }
+}
+
 /** An open head database and its sublevels. */
 export class HeadDatabase {
   readonly sub: Record<SublevelName, Sublevel>;
@@ -41,7 +50,15 @@ export class HeadDatabase {
     mkdirSync(directory, { recursive: true, mode: 0o700 });
     chmodSync(directory, 0o700);
     const db = new Level<string, unknown>(directory, { valueEncoding: "json" });
-    await db.open();
+    try {
+      await db.open();
+    } catch (error) {
+      const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+      throw new DatabaseOpenError(
+        `the head's database at ${directory} cannot be opened (${cause}); restore the data directory from a backup, ` +
+          "or move it away to start over (the index is rebuilt from the chain, members must join again)",
+      );
+    }
     return new HeadDatabase(db);
   }
 

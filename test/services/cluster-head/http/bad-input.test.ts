@@ -5,8 +5,8 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toHex } from "../../../../protocol/bytes";
-import { ALL_HEAD_ERROR_CODES } from "../../../../services/cluster-head/errors";
 import { connectRegistry } from "../../../../services/cluster-head/chain/registry-contract";
+import { ALL_HEAD_ERROR_CODES } from "../../../../services/cluster-head/errors";
 import { startTestChain, type TestChain } from "../../../helpers/chain";
 import { makeTestDevice, startTestHead, type TestHead } from "../../../helpers/head";
 
@@ -44,26 +44,87 @@ const enrollLike = fc.record(
 
 function jsonRequests(path: string, token: string | undefined): fc.Arbitrary<BadRequest> {
   return fc.oneof(
-    enrollLike.map((b) => ({ method: "POST" as const, path, contentType: "application/json", body: JSON.stringify(b), token })),
-    fc.record({ devices: fc.oneof(fc.array(enrollLike, { maxLength: 250 }), anyJson) }).map((b) => ({ method: "POST" as const, path, contentType: "application/json", body: JSON.stringify(b), token })),
-    anyJson.map((b) => ({ method: "POST" as const, path, contentType: "application/json", body: JSON.stringify(b) ?? "null", token })),
-    fc.string({ maxLength: 300 }).map((b) => ({ method: "POST" as const, path, contentType: "application/json", body: `{${b}`, token })),
-    fc.constantFrom("text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data").map((contentType) => ({ method: "POST" as const, path, contentType, body: "deviceId=1", token })),
-    fc.constant({ method: "POST" as const, path, contentType: "application/json", body: JSON.stringify({ pad: "y".repeat(200_000) }), token }),
+    enrollLike.map((b) => ({
+      method: "POST" as const,
+      path,
+      contentType: "application/json",
+      body: JSON.stringify(b),
+      token,
+    })),
+    fc
+      .record({ devices: fc.oneof(fc.array(enrollLike, { maxLength: 250 }), anyJson) })
+      .map((b) => ({
+        method: "POST" as const,
+        path,
+        contentType: "application/json",
+        body: JSON.stringify(b),
+        token,
+      })),
+    anyJson.map((b) => ({
+      method: "POST" as const,
+      path,
+      contentType: "application/json",
+      body: JSON.stringify(b) ?? "null",
+      token,
+    })),
+    fc
+      .string({ maxLength: 300 })
+      .map((b) => ({ method: "POST" as const, path, contentType: "application/json", body: `{${b}`, token })),
+    fc
+      .constantFrom(
+        "text/plain",
+        "application/xml",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+      )
+      .map((contentType) => ({ method: "POST" as const, path, contentType, body: "deviceId=1", token })),
+    fc.constant({
+      method: "POST" as const,
+      path,
+      contentType: "application/json",
+      body: JSON.stringify({ pad: "y".repeat(200_000) }),
+      token,
+    }),
   );
 }
 
 function binaryRequests(path: string): fc.Arbitrary<BadRequest> {
   return fc.oneof(
-    fc.uint8Array({ maxLength: 400 }).map((body) => ({ method: "POST" as const, path, contentType: "application/octet-stream", body })),
-    fc.uint8Array({ minLength: 1, maxLength: 300 }).map((rest) => ({ method: "POST" as const, path, contentType: "application/octet-stream", body: Uint8Array.of(1, ...rest) })),
-    fc.constant({ method: "POST" as const, path, contentType: "application/octet-stream", body: new Uint8Array(5000) }),
-    anyJson.map((b) => ({ method: "POST" as const, path, contentType: "application/json", body: JSON.stringify(b) ?? "null" })),
-    fc.string({ maxLength: 100 }).map((b) => ({ method: "POST" as const, path, contentType: "text/plain", body: b })),
+    fc
+      .uint8Array({ maxLength: 400 })
+      .map((body) => ({ method: "POST" as const, path, contentType: "application/octet-stream", body })),
+    fc
+      .uint8Array({ minLength: 1, maxLength: 300 })
+      .map((rest) => ({
+        method: "POST" as const,
+        path,
+        contentType: "application/octet-stream",
+        body: Uint8Array.of(1, ...rest),
+      })),
+    fc.constant({
+      method: "POST" as const,
+      path,
+      contentType: "application/octet-stream",
+      body: new Uint8Array(5000),
+    }),
+    anyJson.map((b) => ({
+      method: "POST" as const,
+      path,
+      contentType: "application/json",
+      body: JSON.stringify(b) ?? "null",
+    })),
+    fc
+      .string({ maxLength: 100 })
+      .map((b) => ({ method: "POST" as const, path, contentType: "text/plain", body: b })),
   );
 }
 
-const pathIds = fc.oneof(badHex.map(String), fc.string({ maxLength: 80 }), fc.constant("%00"), fc.constant("..%2F..%2Fetc"));
+const pathIds = fc.oneof(
+  badHex.map(String),
+  fc.string({ maxLength: 80 }),
+  fc.constant("%00"),
+  fc.constant("..%2F..%2Fetc"),
+);
 
 describe("bad input against every endpoint (real HTTP, real chain)", () => {
   let chain: TestChain;
@@ -86,10 +147,17 @@ describe("bad input against every endpoint (real HTTP, real chain)", () => {
     const headers: Record<string, string> = {};
     if (request.contentType) headers["content-type"] = request.contentType;
     if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`;
-    const response = await fetch(`${head.url}${request.path}`, { method: request.method, headers, ...(request.body !== undefined ? { body: request.body } : {}) });
+    const response = await fetch(`${head.url}${request.path}`, {
+      method: request.method,
+      headers,
+      ...(request.body !== undefined ? { body: request.body } : {}),
+    });
     tried++;
     const text = await response.text();
-    expect(response.status, `${request.method} ${request.path}: ${text.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+    expect(
+      response.status,
+      `${request.method} ${request.path}: ${text.slice(0, 200)}`,
+    ).toBeGreaterThanOrEqual(400);
     expect(response.status).toBeLessThan(500);
     const parsed = JSON.parse(text) as { error: { code: string; message: string } };
     expect(CODES.has(parsed.error.code), parsed.error.code).toBe(true);
@@ -105,32 +173,69 @@ describe("bad input against every endpoint (real HTTP, real chain)", () => {
   it.each([
     ["/v1/devices", "operator token"],
     ["/v1/devices/batch", "operator token"],
-  ])("POST %s with the %s and bad bodies", async (path) => {
-    await fuzz(jsonRequests(path, head.adminToken));
-  }, 300_000);
+  ])(
+    "POST %s with the %s and bad bodies",
+    async (path) => {
+      await fuzz(jsonRequests(path, head.adminToken));
+    },
+    300_000,
+  );
 
   it("POST /v1/devices/:id/rotate with bad IDs and bodies", async () => {
-    await fuzz(fc.oneof(
-      pathIds.chain((id) => jsonRequests(`/v1/devices/${encodeURIComponent(id)}/rotate`, head.adminToken)),
-      jsonRequests(`/v1/devices/${device.deviceIdHex}/rotate`, head.adminToken),
-    ));
+    await fuzz(
+      fc.oneof(
+        pathIds.chain((id) => jsonRequests(`/v1/devices/${encodeURIComponent(id)}/rotate`, head.adminToken)),
+        jsonRequests(`/v1/devices/${device.deviceIdHex}/rotate`, head.adminToken),
+      ),
+    );
   }, 300_000);
 
   it("GET /v1/devices/:id and POST revoke with bad IDs", async () => {
-    await fuzz(fc.oneof(
-      pathIds.map((id) => ({ method: "GET" as const, path: `/v1/devices/${encodeURIComponent(id)}` })),
-      pathIds.map((id) => ({ method: "POST" as const, path: `/v1/devices/${encodeURIComponent(id)}/revoke`, token: head.adminToken })),
-    ));
+    await fuzz(
+      fc.oneof(
+        pathIds.map((id) => ({ method: "GET" as const, path: `/v1/devices/${encodeURIComponent(id)}` })),
+        pathIds.map((id) => ({
+          method: "POST" as const,
+          path: `/v1/devices/${encodeURIComponent(id)}/revoke`,
+          token: head.adminToken,
+        })),
+      ),
+    );
   }, 300_000);
 
-  it.each(["/v1/join", "/v1/sessions"])("POST %s with bad protocol messages", async (path) => {
-    await fuzz(binaryRequests(path));
-  }, 300_000);
+  it.each(["/v1/join", "/v1/sessions"])(
+    "POST %s with bad protocol messages",
+    async (path) => {
+      await fuzz(binaryRequests(path));
+    },
+    300_000,
+  );
 
   it("every operator endpoint without or with a wrong token", async () => {
-    const operatorPaths = ["/v1/devices", "/v1/devices/batch", `/v1/devices/${device.deviceIdHex}/revoke`, `/v1/devices/${device.deviceIdHex}/rotate`];
-    const tokens = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 100 }), fc.constant(`${head.adminToken}x`), fc.constant(head.adminToken.slice(1)));
-    await fuzz(fc.tuple(fc.constantFrom(...operatorPaths), tokens).map(([path, token]) => ({ method: "POST" as const, path, contentType: "application/json", body: JSON.stringify(device.enrollBody(1)), token })), 2000);
+    const operatorPaths = [
+      "/v1/devices",
+      "/v1/devices/batch",
+      `/v1/devices/${device.deviceIdHex}/revoke`,
+      `/v1/devices/${device.deviceIdHex}/rotate`,
+    ];
+    const tokens = fc.oneof(
+      fc.constant(undefined),
+      fc.string({ maxLength: 100 }),
+      fc.constant(`${head.adminToken}x`),
+      fc.constant(head.adminToken.slice(1)),
+    );
+    await fuzz(
+      fc
+        .tuple(fc.constantFrom(...operatorPaths), tokens)
+        .map(([path, token]) => ({
+          method: "POST" as const,
+          path,
+          contentType: "application/json",
+          body: JSON.stringify(device.enrollBody(1)),
+          token,
+        })),
+      2000,
+    );
     for (const path of ["/v1/members", "/v1/sessions"]) {
       const response = await fetch(`${head.url}${path}`, { headers: { authorization: "Bearer nope" } });
       expect(response.status).toBe(401);

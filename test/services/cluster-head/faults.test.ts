@@ -1,0 +1,235 @@
+/**
+ * Faults with real processes: the head killed with SIGKILL mid-traffic and restarted, the chain
+ * reset under a running head, the database failing or corrupt.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fromHex, toHex } from "../../../protocol/bytes";
+import { createGrantRequest, createSessionRequest } from "../../../protocol/grant/member";
+import { finishJoin, startJoin } from "../../../protocol/join/device";
+import type { Membership } from "../../../protocol/join/head";
+import { writeDeployment } from "../../../scripts/chain/deployment-file";
+import { freePort } from "../../../scripts/chain/free-port";
+import { loadConfig } from "../../../services/cluster-head/config";
+import { startClusterHead } from "../../../services/cluster-head/head";
+import { DatabaseOpenError } from "../../../services/cluster-head/stores/database";
+import { startTestChain, type TestChain } from "../../helpers/chain";
+import { makeTestDevice, startTestHead, type TestDevice } from "../../helpers/head";
+
+const ROOT = resolve(__dirname, "../../..");
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function joinAt(
+  url: string,
+  headAddress: string,
+  device: TestDevice,
+  clusterId = 1,
+): Promise<Membership> {
+  const challenge = new Uint8Array(
+    await (await fetch(`${url}/v1/join/challenge`, { method: "POST" })).arrayBuffer(),
+  );
+  const { request, state } = startJoin({
+    challengeMessage: challenge,
+    clusterId,
+    headAddress: fromHex(headAddress.slice(2)),
+    deviceId: device.deviceId,
+    deviceSecretKey: device.identity.secretKey,
+    position: { lat: 0, lon: 0 },
+  });
+  const response = await fetch(`${url}/v1/join`, {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: request,
+  });
+  expect(response.status).toBe(200);
+  return finishJoin(new Uint8Array(await response.arrayBuffer()), state, Date.now());
+}
+
+function grantRequest(m1: Membership, m2: Membership, clusterId = 1): Uint8Array {
+  const request = createSessionRequest({ membership: m1, clusterId, peerId: m2.deviceId, now: Date.now() });
+  return createGrantRequest({
+    membership: m2,
+    clusterId,
+    peerId: m1.deviceId,
+    sessionRequest: request.message,
+    now: Date.now(),
+  }).message;
+}
+
+async function postSession(url: string, body: Uint8Array): Promise<string> {
+  const response = await fetch(`${url}/v1/sessions`, {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body,
+  });
+  if (response.status === 200) return response.headers.get("x-iotguard-outcome") ?? "?";
+  return ((await response.json()) as { error: { code: string } }).error.code;
+}
+
+describe("cluster head faults", () => {
+  let chain: TestChain;
+  beforeAll(async () => {
+    chain = await startTestChain();
+  }, 60_000);
+  afterAll(async () => {
+    await chain?.stop();
+  });
+
+  it("killed with SIGKILL mid-traffic and restarted: members survive, no grant is issued twice", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "iotguard-kill-"));
+    const deploymentFile = join(dataDir, "..", `${toHex(randomBytes(6))}.json`);
+    writeDeployment(deploymentFile, chain.deployment);
+    const port = await freePort();
+    const token = randomBytes(32).toString("hex");
+    const url = `http://127.0.0.1:${port}`;
+    const startChild = (): ChildProcess =>
+      spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "services/cluster-head/main.ts",
+          "--rpc-url",
+          chain.node.url,
+          "--deployment",
+          deploymentFile,
+          "--data-dir",
+          dataDir,
+          "--port",
+          String(port),
+          "--broker-port",
+          "0",
+          "--admin-token",
+          token,
+          "--log-level",
+          "silent",
+          "--poll-interval-ms",
+          "50",
+        ],
+        { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
+      );
+    const ready = () =>
+      waitFor("head health", async () => ((await fetch(`${url}/health`)).status === 200 ? true : undefined));
+
+    let child = startChild();
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    try {
+      await ready().catch((error: Error) => {
+        throw new Error(`${error.message}: ${stderr}`);
+      });
+      const headAddress = ((await (await fetch(`${url}/health`)).json()) as { headAddress: string })
+        .headAddress;
+      const a = makeTestDevice();
+      const b = makeTestDevice();
+      const enroll = await fetch(`${url}/v1/devices/batch`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ devices: [a.enrollBody(1), b.enrollBody(1)] }),
+      });
+      expect(enroll.status).toBe(201);
+      const ma = await joinAt(url, headAddress, a);
+      const mb = await joinAt(url, headAddress, b);
+
+      // Traffic from four concurrent members-in-waiting; the head dies part-way through.
+      const requests = Array.from({ length: 120 }, () => grantRequest(ma, mb));
+      const grants = new Map<number, number>();
+      const outcomes: string[] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < requests.length) {
+          const i = next++;
+          const outcome = await postSession(url, requests[i]!).catch(() => "connection-lost");
+          outcomes[i] = outcome;
+          if (outcome === "grant") grants.set(i, (grants.get(i) ?? 0) + 1);
+          if (i === 40) child.kill("SIGKILL");
+        }
+      };
+      await Promise.all([worker(), worker(), worker(), worker()]);
+      expect(outcomes.filter((o) => o === "grant").length).toBeGreaterThan(20);
+      expect(outcomes).toContain("connection-lost");
+
+      child = startChild();
+      await ready();
+      // The same memberships work without a new join.
+      expect(await postSession(url, grantRequest(ma, mb))).toBe("grant");
+      // Every request again: an answered one is a replay; a lost one is granted at most once.
+      for (const [i, request] of requests.entries()) {
+        const outcome = await postSession(url, request);
+        if (outcome === "grant") grants.set(i, (grants.get(i) ?? 0) + 1);
+        else expect(["E_REPLAY", "E_EXPIRED"]).toContain(outcome);
+      }
+      expect([...grants.values()].every((count) => count === 1)).toBe(true);
+      const members = (await (
+        await fetch(`${url}/v1/members`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { members: unknown[] };
+      expect(members.members).toHaveLength(2);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("stops serving when the chain is reset under it, and says why", async () => {
+    const head = await startTestHead(chain, { clusterId: "2" });
+    try {
+      expect((await fetch(`${head.url}/health`)).status).toBe(200);
+      const port = chain.node.port;
+      await chain.stop();
+      chain = await startTestChain({ port });
+      const health = await waitFor("degraded health", async () => {
+        const response = await fetch(`${head.url}/health`);
+        return response.status === 503
+          ? ((await response.json()) as { chain: { state: string; haltReason: string } })
+          : undefined;
+      });
+      expect(health.chain.state).toBe("halted");
+      expect(health.chain.haltReason).toMatch(/reset/);
+      const challenge = await fetch(`${head.url}/v1/join/challenge`, { method: "POST" });
+      expect(challenge.status).toBe(503);
+      expect(((await challenge.json()) as { error: { code: string } }).error.code).toBe("E_CHAIN_MISMATCH");
+    } finally {
+      await head.destroy();
+    }
+  }, 60_000);
+
+  it("a failing database gives E_STORAGE and no grant; a corrupt one stops the head at start", async () => {
+    const head = await startTestHead(chain, { clusterId: "3" });
+    const a = makeTestDevice();
+    const b = makeTestDevice();
+    expect(
+      (await head.operator("POST", "/v1/devices/batch", { devices: [a.enrollBody(3), b.enrollBody(3)] }))
+        .status,
+    ).toBe(201);
+    const ma = await joinAt(head.url, head.headAddress, a, 3);
+    const mb = await joinAt(head.url, head.headAddress, b, 3);
+    await head.context.database.close();
+    expect(await postSession(head.url, grantRequest(ma, mb, 3))).toBe("E_STORAGE");
+    expect(head.context.sessions.list()).toHaveLength(0);
+    await head.stop();
+
+    const dbDir = join(head.dataDir, "db");
+    for (const file of readdirSync(dbDir))
+      if (/^(CURRENT|MANIFEST)/.test(file)) writeFileSync(join(dbDir, file), randomBytes(64));
+    await expect(
+      startClusterHead(loadConfig(head.flags, {}), { logger: pino({ level: "silent" }) }),
+    ).rejects.toBeInstanceOf(DatabaseOpenError);
+    rmSync(head.dataDir, { recursive: true, force: true });
+  }, 60_000);
+});
