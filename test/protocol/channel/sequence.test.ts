@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { SequenceReservation, type SequenceReservationStore } from "../../../protocol";
+import { createChannel, SequenceReservation, type SequenceReservationStore } from "../../../protocol";
 import { expectCodeAsync } from "../expect-code";
+import { fullSession } from "../grant-fixture";
 
 /** In-memory store that records every save, optionally failing. */
 class MemoryStore implements SequenceReservationStore {
@@ -66,5 +67,27 @@ describe("SequenceReservation (RFC 8613 Appendix B.1)", () => {
     expect(await r.next()).toBe(2n ** 32n - 2n);
     expect(await r.next()).toBe(2n ** 32n - 1n);
     await expectCodeAsync(r.next(), "E_LIMIT");
+  });
+});
+
+describe("channel restart with SequenceReservation", () => {
+  it("a sender rebuilt after a crash never repeats a sequence number the receiver saw", async () => {
+    const f = fullSession({ seed: "restart" });
+    const sk = f.s1.sessionKey.slice();
+    const receiver = createChannel(f.s2).receiver;
+    const store = new MemoryStore();
+    const seen = new Set<bigint>();
+    for (let life = 0; life < 3; life++) {
+      // Each "life" rebuilds the channel from the persisted session key and the reservation.
+      const res = await SequenceReservation.open(store, "session/i2r", 4n);
+      const sender = createChannel({ ...f.s1, sessionKey: sk.slice() }, { startSeq: res.peek }).sender;
+      for (let i = 0; i < 3 + life; i++) {
+        const seq = await res.next();
+        const { seq: got } = receiver.open(sender.seal(new Uint8Array([i]), f.now, seq), f.now);
+        expect(seen.has(got)).toBe(false);
+        seen.add(got);
+      }
+    }
+    expect(seen.size).toBe(3 + 4 + 5);
   });
 });
