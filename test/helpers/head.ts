@@ -28,6 +28,7 @@ export async function startTestHead(
   chain: TestChain,
   flags: Partial<Record<SettingName, string>> = {},
   logLines?: string[],
+  now?: () => number,
 ): Promise<TestHead> {
   const dataDir = flags.dataDir ?? mkdtempSync(join(tmpdir(), "iotguard-head-"));
   const deploymentFile = join(dataDir, "..", `${toHex(randomBytes(6))}-deployment.json`);
@@ -48,7 +49,7 @@ export async function startTestHead(
   const logger = logLines
     ? pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) })
     : pino({ level: "silent" });
-  const head = await startClusterHead(loadConfig(allFlags, {}), { logger });
+  const head = await startClusterHead(loadConfig(allFlags, {}), { logger, ...(now ? { now } : {}) });
   return {
     ...head,
     adminToken,
