@@ -10,12 +10,14 @@ import {
   acceptGrantWarning,
   acceptJoin,
   createChannel,
+  createGrantRequest,
   decodeGrantRequest,
   decodeJoinRequest,
   equalBytes,
   finishJoin,
   issueGrant,
   ProtocolError,
+  startJoin,
 } from "../../protocol";
 import { fullSession, grantFlow } from "./grant-fixture";
 import { cluster, device, head, join, seededRandom, T0 } from "./helpers";
@@ -192,5 +194,73 @@ describe("single-bit flips are refused", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("JoinChallenge (unauthenticated by design: a flipped challenge is refused at the device or the head)", () => {
+    const d = device(1);
+    const j = join(d);
+    for (let bit = 0; bit < j.challenge.message.length * 8; bit++) {
+      let code: string | undefined;
+      try {
+        const start = startJoin({
+          challengeMessage: flip(j.challenge.message, bit),
+          clusterId: cluster.clusterId,
+          headAddress: head.address,
+          deviceId: d.id,
+          deviceSecretKey: d.identity.secretKey,
+          position: d.position,
+          random: seededRandom(`cflip${bit}`),
+        });
+        const req = decodeJoinRequest(start.request);
+        acceptJoin({
+          request: req,
+          challenge: equalBytes(req.challenge, j.challenge.record.challenge) ? j.challenge.record : undefined,
+          device: d.record,
+          cluster,
+          headSecretKey: head.secretKey,
+          now: T0,
+        });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ProtocolError);
+        code = (e as ProtocolError).code;
+      }
+      expect(["E_MALFORMED", "E_WRONG_CLUSTER", "E_UNKNOWN_CHALLENGE"], `bit ${bit}`).toContain(code);
+    }
+  });
+
+  it("SessionRequest (relayed by M2): refused at M2 or answered with a GrantWarning, never a grant", () => {
+    const f = grantFlow({ seed: "flip-sr" });
+    const kid1 = f.j1.headMembership.kid;
+    const outcomes = new Map<string, number>();
+    for (let bit = 0; bit < f.sr.message.length * 8; bit++) {
+      let outcome: string;
+      try {
+        const gr = createGrantRequest({
+          membership: f.j2.deviceMembership,
+          clusterId: cluster.clusterId,
+          peerId: f.d1.id,
+          sessionRequest: flip(f.sr.message, bit),
+          now: f.now,
+          random: seededRandom(`srflip${bit}`),
+        });
+        const req = decodeGrantRequest(gr.message);
+        const out = issueGrant({
+          ...f.ctx,
+          request: req,
+          initiator: equalBytes(req.sessionRequest.kid, kid1) ? f.initiator : undefined,
+        });
+        expect(out.kind, `bit ${bit}`).toBe("warning");
+        outcome = out.kind === "warning" ? `warning:${out.reason}` : "grant";
+      } catch (e) {
+        expect(e).toBeInstanceOf(ProtocolError);
+        outcome = (e as ProtocolError).code;
+      }
+      expect(
+        ["E_MALFORMED", "E_EXPIRED", "E_REFLECTION", "warning:E_NOT_MEMBER", "warning:E_BAD_MAC"],
+        `bit ${bit}`,
+      ).toContain(outcome);
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    expect(outcomes.get("warning:E_BAD_MAC")).toBeGreaterThan(0);
   });
 });
