@@ -1,0 +1,22 @@
+/** What a suite receives and returns. @module */
+import type { Row, Series, SuiteName } from "./schema";
+
+export interface SuiteContext {
+  quick: boolean;
+  /** Progress within the suite, 0..1, with a short label (shown on stderr). */
+  progress(fraction: number, label: string): void;
+  /** Records what was scaled down, skipped or odd. */
+  note(text: string): void;
+}
+
+export interface SuiteOutput {
+  rows: Row[];
+  series: Series[];
+}
+
+export interface Suite {
+  name: SuiteName;
+  /** One line for `--help` and the README. */
+  description: string;
+  run(ctx: SuiteContext): Promise<SuiteOutput>;
+}
