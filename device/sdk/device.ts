@@ -1,0 +1,385 @@
+/**
+ * The device SDK: one {@link Device} per data directory. It keeps its identity, pinned head,
+ * membership, sessions, pending grant nonces and sequence reservations in level (secrets wrapped,
+ * see store/secret-box.ts), talks REST to the cluster head and MQTT to its peers, and uses the
+ * protocol core for every byte (docs/device.md).
+ *
+ * @example
+ * const device = await Device.open(".data/device", { passphrase });
+ * if (!device.initialised) await device.init();
+ * await device.join("http://127.0.0.1:8080", { position: { lat: 0, lon: 0 } });
+ * await device.connect();
+ * device.on("message", ({ from, data }) => console.log(from, new TextDecoder().decode(data)));
+ * await device.send(peerId, new TextEncoder().encode("hello"));
+ */
+import { EventEmitter } from "node:events";
+import { brokerPassword } from "../../protocol/broker-credential";
+import { fromHex, toHex } from "../../protocol/bytes";
+import { signEnrollmentProof } from "../../protocol/enrollment";
+import type { Position } from "../../protocol/geo";
+import { finishJoin, startJoin } from "../../protocol/join/device";
+import type { Membership } from "../../protocol/join/head";
+import { isDeviceIdHex } from "../../transport/mqtt/topics";
+import { DeviceError } from "./errors";
+import type { DeviceEvents, DeviceStats } from "./events";
+import { type EnrollmentRequest, HeadClient } from "./head-client";
+import { MqttLink } from "./mqtt-link";
+import { SessionManager } from "./session-manager";
+import { DeviceDatabase } from "./store/database";
+import type { HeadPin } from "./store/head-pin-store";
+import { HeadPinStore } from "./store/head-pin-store";
+import { type DeviceIdentity, IdentityStore } from "./store/identity-store";
+import { MembershipStore } from "./store/membership-store";
+import { PendingStore } from "./store/pending-store";
+import { SecretBox } from "./store/secret-box";
+import { LevelSequenceStore } from "./store/sequence-store";
+import { SessionStore } from "./store/session-store";
+
+export const DEFAULT_TOPIC_PREFIX = "iotguard";
+
+/** Options of {@link Device.open}. */
+export interface DeviceOptions {
+  /** Protects the stored secrets (scrypt + XChaCha20-Poly1305). Without it: a 0600 key file. */
+  passphrase?: string;
+  /** Clock (unix ms); default Date.now. */
+  now?: () => number;
+  /** How long {@link Device.openSession} waits for the peer's Grant; default 10 s. */
+  grantTimeoutMs?: number;
+  /** Sequence reservation block K; default 1024 (OSCORE B.1). */
+  sequenceBlock?: bigint;
+}
+
+/** Where and how to reach the head, for {@link Device.pinHead}, {@link Device.join}, {@link Device.enroll}. */
+export interface HeadOptions {
+  /** Expected head address (0x…); without it the address from `/health` is pinned on first use. */
+  headAddress?: string;
+  /** Topic prefix the head uses; default `iotguard` (or the pinned one). */
+  topicPrefix?: string;
+  /** Broker URL override; default the one the head reports in `/health`. */
+  brokerUrl?: string;
+}
+
+/** What `status()` reports. Never secrets. */
+export interface DeviceStatus {
+  deviceId: string;
+  keyAddress: string;
+  keyProtection: "passphrase" | "keyfile";
+  head?: HeadPin;
+  membership?: { kid: string; joinedAt: number; expiresAt: number; current: boolean };
+  sessions: { peerId: string; sessionId: string; role: number; expiresAt: number }[];
+  connected: boolean;
+  stats: DeviceStats;
+}
+
+export class Device extends EventEmitter<DeviceEvents> {
+  #identity: DeviceIdentity | undefined;
+  #box: SecretBox | undefined;
+  #link: MqttLink | undefined;
+  #manager: SessionManager | undefined;
+  #membership: Membership | undefined;
+  #closed = false;
+  readonly #pins: HeadPinStore;
+  readonly #identities: IdentityStore;
+  readonly #now: () => number;
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly db: DeviceDatabase,
+    private readonly options: DeviceOptions,
+  ) {
+    super();
+    this.#pins = new HeadPinStore(db);
+    this.#identities = new IdentityStore(db);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Opens the device in `dataDir` (created when missing). When it holds an identity, the stored
+   * keys are opened with `options.passphrase`.
+   * @throws DeviceError E_STORAGE, E_BAD_PASSPHRASE
+   */
+  static async open(dataDir: string, options: DeviceOptions = {}): Promise<Device> {
+    const db = await DeviceDatabase.open(dataDir);
+    const device = new Device(dataDir, db, options);
+    try {
+      const kdf = await device.#identities.kdf();
+      if (kdf) {
+        device.#box = await SecretBox.open(dataDir, kdf, options.passphrase);
+        device.#identity = await device.#identities.load(device.#box);
+      }
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return device;
+  }
+
+  /** True once {@link init} has created an identity. */
+  get initialised(): boolean {
+    return this.#identity !== undefined;
+  }
+
+  /** Creates the identity. @throws DeviceError E_ALREADY_INITIALISED */
+  async init(): Promise<{ deviceId: string; keyAddress: string }> {
+    if (this.#identity) throw new DeviceError("E_ALREADY_INITIALISED", `${this.dataDir} already holds device ${this.deviceId}`);
+    const kdf = SecretBox.newKdf(this.options.passphrase);
+    this.#box = await SecretBox.open(this.dataDir, kdf, this.options.passphrase);
+    this.#identity = await this.#identities.create(kdf, this.#box, this.#now());
+    return { deviceId: this.deviceId, keyAddress: this.keyAddress };
+  }
+
+  /** Device ID, 64 lowercase hex. */
+  get deviceId(): string {
+    return this.#id().deviceIdHex;
+  }
+
+  /** Address of the device key, 0x-prefixed. */
+  get keyAddress(): string {
+    return `0x${toHex(this.#id().identity.address)}`;
+  }
+
+  /** Traffic counters. */
+  get stats(): DeviceStats {
+    return this.#manager ? { ...this.#manager.stats } : { sent: 0, received: 0, replayed: 0, refused: 0 };
+  }
+
+  #id(): DeviceIdentity {
+    if (!this.#identity) throw new DeviceError("E_NOT_INITIALISED", `no identity in ${this.dataDir}: run \`iotguard device init\``);
+    return this.#identity;
+  }
+
+  #secrets(): SecretBox {
+    this.#id();
+    return this.#box!;
+  }
+
+  /**
+   * The body an operator posts to `POST /v1/devices`: device ID, key address and a proof of
+   * possession for `clusterId` (default: the pinned head's cluster).
+   */
+  async enrollmentRequest(clusterId?: number): Promise<EnrollmentRequest> {
+    const id = this.#id();
+    const cluster = clusterId ?? (await this.#pins.get())?.clusterId;
+    if (cluster === undefined) throw new DeviceError("E_NO_HEAD", "no cluster ID: pin a head first or pass clusterId");
+    const proof = signEnrollmentProof(id.identity.secretKey, {
+      clusterId: cluster,
+      deviceId: id.deviceId,
+      keyAddress: id.identity.address,
+      keyVersion: 0,
+    });
+    return { deviceId: id.deviceIdHex, keyAddress: this.keyAddress, proof: `0x${toHex(proof)}` };
+  }
+
+  /**
+   * Reads the head's `/health` and pins its address, cluster, broker URL and topic prefix.
+   * Trust on first use: a pinned address never changes silently.
+   * @throws DeviceError E_HEAD_MISMATCH when the head's address differs from the pinned or given one
+   */
+  async pinHead(headUrl: string, o: HeadOptions = {}): Promise<HeadPin> {
+    this.#id();
+    const client = new HeadClient(headUrl);
+    const health = await client.health();
+    const reported = health.headAddress.toLowerCase();
+    const pinned = await this.#pins.get();
+    const expected = o.headAddress?.toLowerCase() ?? pinned?.headAddress;
+    if (expected !== undefined && expected !== reported) {
+      throw new DeviceError(
+        "E_HEAD_MISMATCH",
+        `the head at ${client.url} reports address ${reported}, but ${expected} is ${o.headAddress ? "expected" : "pinned"}; ` +
+          "if the head was legitimately replaced, start over with a new data directory",
+      );
+    }
+    const pin: HeadPin = {
+      headAddress: reported,
+      clusterId: health.clusterId,
+      headUrl: client.url,
+      brokerUrl: o.brokerUrl ?? health.broker.url,
+      topicPrefix: o.topicPrefix ?? pinned?.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
+      source: o.headAddress || pinned?.source === "configured" ? "configured" : "first-use",
+      pinnedAt: pinned?.pinnedAt ?? this.#now(),
+    };
+    await this.#pins.put(pin);
+    return pin;
+  }
+
+  /**
+   * Operator convenience: pin the head and enroll this device with the operator token.
+   * @throws DeviceError E_HEAD_REFUSED (e.g. E_ALREADY_ENROLLED, E_UNAUTHORIZED), E_HEAD_UNREACHABLE
+   */
+  async enroll(headUrl: string, adminToken: string, o: HeadOptions = {}): Promise<{ transactionHash: string; blockNumber: number }> {
+    const pin = await this.pinHead(headUrl, o);
+    return new HeadClient(pin.headUrl).enroll(await this.enrollmentRequest(pin.clusterId), adminToken);
+  }
+
+  /**
+   * Joins the cluster: challenge, signed JoinRequest, head's signed JoinResponse verified against
+   * the pinned address, K_m stored. Emits `joined`.
+   * @throws DeviceError E_HEAD_REFUSED (E_NOT_MEMBER, E_REVOKED, E_OUTSIDE_RADIUS, ...), E_HEAD_MISMATCH
+   */
+  async join(headUrl: string | undefined, o: HeadOptions & { position: Position }): Promise<{ expiresAt: number; clusterId: number }> {
+    const id = this.#id();
+    const url = headUrl ?? (await this.#pins.get())?.headUrl;
+    if (!url) throw new DeviceError("E_NO_HEAD", "no head URL given and none pinned");
+    const pin = await this.pinHead(url, o);
+    const client = new HeadClient(pin.headUrl);
+    const { request, state } = startJoin({
+      challengeMessage: await client.joinChallenge(),
+      clusterId: pin.clusterId,
+      headAddress: fromHex(pin.headAddress),
+      deviceId: id.deviceId,
+      deviceSecretKey: id.identity.secretKey,
+      position: o.position,
+    });
+    const response = await client.join(request);
+    let membership: Membership;
+    try {
+      membership = finishJoin(response, state, this.#now());
+    } catch (error) {
+      throw new DeviceError("E_HEAD_REFUSED", `the head's join response did not verify: ${(error as Error).message}`, {
+        headCode: (error as { code?: string }).code ?? "E_BAD_SIGNATURE",
+      });
+    }
+    await new MembershipStore(this.db, this.#secrets()).put(membership, this.#now());
+    this.#membership = membership;
+    this.emit("joined", { clusterId: pin.clusterId, expiresAt: membership.expiresAt });
+    return { expiresAt: membership.expiresAt, clusterId: pin.clusterId };
+  }
+
+  /**
+   * Connects to the broker with the credential derived from K_m, restores stored sessions and
+   * starts handling inbox, warn and ctl traffic.
+   * @throws DeviceError E_NOT_JOINED, E_BROKER_UNREACHABLE, E_BROKER_REFUSED
+   */
+  async connect(o: { brokerUrl?: string } = {}): Promise<void> {
+    if (this.#link) return;
+    const id = this.#id();
+    const pin = await this.#pins.get();
+    if (!pin) throw new DeviceError("E_NO_HEAD", "no pinned head: join first");
+    const membership = this.#membership ?? (await new MembershipStore(this.db, this.#secrets()).get());
+    if (!membership || membership.expiresAt <= this.#now())
+      throw new DeviceError("E_NOT_JOINED", "no current membership: run `iotguard device join`");
+    this.#membership = membership;
+    const sessions = new SessionStore(this.db, this.#secrets());
+    const manager = new SessionManager({
+      clusterId: pin.clusterId,
+      membership,
+      head: new HeadClient(pin.headUrl),
+      sendTo: (peer, message) => this.#requireLink().sendTo(peer, message),
+      sessions,
+      pending: new PendingStore(this.db),
+      sequences: new LevelSequenceStore(this.db),
+      emit: (event, ...args) => this.#emit(event, ...args),
+      now: this.#now,
+      grantTimeoutMs: this.options.grantTimeoutMs ?? 10_000,
+      ...(this.options.sequenceBlock === undefined ? {} : { sequenceBlock: this.options.sequenceBlock }),
+    });
+    await manager.restore();
+    this.#manager = manager;
+    const link = await MqttLink.connect({
+      brokerUrl: o.brokerUrl ?? pin.brokerUrl,
+      topicPrefix: pin.topicPrefix,
+      clusterId: pin.clusterId,
+      deviceId: id.deviceId,
+      deviceIdHex: id.deviceIdHex,
+      password: brokerPassword(membership),
+    });
+    link.on("inbox", (envelope) => manager.handleInbox(envelope));
+    link.on("ctl", (message) => manager.handleControl(message));
+    link.on("warn", (message) => manager.handleWarning(message));
+    link.on("refused", (error) =>
+      this.#emit("membership-ended", { reason: `the broker refused our credential (${error.message}): join again` }),
+    );
+    this.#link = link;
+  }
+
+  #requireLink(): MqttLink {
+    if (!this.#link) throw new DeviceError("E_NOT_JOINED", "not connected: call connect() first");
+    return this.#link;
+  }
+
+  #requireManager(): SessionManager {
+    if (this.#closed) throw new DeviceError("E_CLOSED", "the device was closed");
+    if (!this.#manager || !this.#link) throw new DeviceError("E_NOT_JOINED", "not connected: call connect() first");
+    return this.#manager;
+  }
+
+  /** 'error' without a listener would throw from inside MQTT callbacks: only emit it when heard. */
+  #emit<K extends keyof DeviceEvents>(event: K, ...args: DeviceEvents[K]): void {
+    if (event === "error" && this.listenerCount("error") === 0) return;
+    (this.emit as (e: K, ...a: DeviceEvents[K]) => boolean)(event, ...args);
+  }
+
+  /**
+   * Opens a session with `peerId` (64 hex) as initiator; resolves when our Grant is accepted and
+   * frames can flow.
+   * @throws DeviceError E_PEER_TIMEOUT, E_BAD_ARGUMENT
+   */
+  async openSession(peerId: string): Promise<{ sessionId: string; expiresAt: number }> {
+    const peer = checkPeer(peerId, this.deviceId);
+    const s = await this.#requireManager().openSession(peer);
+    return { sessionId: s.sessionId, expiresAt: s.expiresAt };
+  }
+
+  /**
+   * Encrypts and publishes `data` to `peerId`, opening or re-granting the session when needed.
+   * @returns the sequence number used
+   */
+  send(peerId: string, data: Uint8Array | string): Promise<bigint> {
+    const peer = checkPeer(peerId, this.deviceId);
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    return this.#requireManager().send(peer, bytes);
+  }
+
+  /** Resolves when every inbound message received so far has been handled. */
+  async idle(): Promise<void> {
+    await this.#manager?.idle();
+  }
+
+  /** Identity, pinned head, membership and sessions, without any secret. */
+  async status(): Promise<DeviceStatus> {
+    const id = this.#id();
+    const kdf = await this.#identities.kdf();
+    const membership = await new MembershipStore(this.db, this.#secrets()).get();
+    membership?.memberKey.fill(0);
+    const head = await this.#pins.get();
+    const sessions = await new SessionStore(this.db, this.#secrets()).summaries();
+    return {
+      deviceId: id.deviceIdHex,
+      keyAddress: this.keyAddress,
+      keyProtection: kdf?.kind === "scrypt" ? "passphrase" : "keyfile",
+      ...(head ? { head } : {}),
+      ...(membership
+        ? {
+            membership: {
+              kid: toHex(membership.kid),
+              joinedAt: membership.joinedAt,
+              expiresAt: membership.expiresAt,
+              current: membership.expiresAt > this.#now(),
+            },
+          }
+        : {}),
+      sessions: sessions.map((s) => ({ peerId: s.peerId, sessionId: s.sessionId, role: s.role, expiresAt: s.expiresAt })),
+      connected: this.#link?.connected ?? false,
+      stats: this.stats,
+    };
+  }
+
+  /** Disconnects, wipes keys held in memory and closes the database. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#manager?.close();
+    await this.#link?.close();
+    this.#membership?.memberKey.fill(0);
+    this.#identity?.identity.secretKey.fill(0);
+    this.#box?.close();
+    await this.db.close();
+  }
+}
+
+function checkPeer(peerId: string, self: string): string {
+  const peer = typeof peerId === "string" ? peerId.toLowerCase().replace(/^0x/, "") : "";
+  if (!isDeviceIdHex(peer)) throw new DeviceError("E_BAD_ARGUMENT", "peerId: expected a 64-hex device ID");
+  if (peer === self) throw new DeviceError("E_BAD_ARGUMENT", "peerId: that is this device");
+  return peer;
+}

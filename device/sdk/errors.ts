@@ -1,0 +1,45 @@
+/**
+ * Typed device errors with stable codes (docs/device.md § Errors). The CLI maps each code to an
+ * exit status in one place (`device/cli/exit-codes.ts`). Messages never contain key material,
+ * tokens or broker passwords.
+ */
+
+/** Every code a {@link DeviceError} can carry, with its meaning. */
+export const DEVICE_ERROR_CODES = {
+  E_NOT_INITIALISED: "no identity in the data directory: run `iotguard device init`",
+  E_ALREADY_INITIALISED: "the data directory already holds an identity",
+  E_BAD_PASSPHRASE: "the passphrase does not open the stored keys (or one is needed)",
+  E_NOT_JOINED: "no current membership: run `iotguard device join`",
+  E_NO_HEAD: "no pinned cluster head: run `iotguard device join --head URL` (or enroll) first",
+  E_HEAD_MISMATCH: "the head's address differs from the pinned one (trust on first use)",
+  E_HEAD_REFUSED: "the cluster head refused the request; `headCode` holds its error code",
+  E_HEAD_UNREACHABLE: "the cluster head could not be reached",
+  E_BROKER_UNREACHABLE: "the MQTT broker could not be reached",
+  E_BROKER_REFUSED: "the MQTT broker refused the connection (membership expired or revoked?)",
+  E_PEER_TIMEOUT: "the peer did not complete the session set-up in time",
+  E_PEER_REFUSED: "the head refused the session (GrantWarning); `headCode` holds the reason",
+  E_BAD_ARGUMENT: "an argument was of the wrong type or shape",
+  E_CLOSED: "the device was closed",
+  E_STORAGE: "the device database could not be opened or written",
+} as const;
+
+export type DeviceErrorCode = keyof typeof DEVICE_ERROR_CODES;
+
+/** An error raised by the device SDK. */
+export class DeviceError extends Error {
+  readonly code: DeviceErrorCode;
+  /** For E_HEAD_REFUSED / E_PEER_REFUSED: the head's or protocol's error code (e.g. E_REVOKED). */
+  readonly headCode?: string;
+
+  constructor(code: DeviceErrorCode, message: string, extra: { headCode?: string; cause?: unknown } = {}) {
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
+    this.name = "DeviceError";
+    this.code = code;
+    if (extra.headCode !== undefined) this.headCode = extra.headCode;
+  }
+}
+
+/** True when `e` is a DeviceError, optionally with `code`. */
+export function isDeviceError(e: unknown, code?: DeviceErrorCode): e is DeviceError {
+  return e instanceof DeviceError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,42 @@
+/** Typed events of a {@link Device} (`device.on("message", ...)`). Device IDs are 64 lowercase hex. */
+
+export interface SessionOpenedEvent {
+  peerId: string;
+  sessionId: string;
+  role: "initiator" | "responder";
+  expiresAt: number;
+}
+
+export interface MessageEvent {
+  from: string;
+  data: Uint8Array;
+  /** The frame's sequence number (unique per session and direction). */
+  seq: bigint;
+  sessionId: string;
+}
+
+export interface DeviceEvents {
+  /** A join completed: a new K_m and broker credential. */
+  joined: [info: { clusterId: number; expiresAt: number }];
+  "session-opened": [info: SessionOpenedEvent];
+  /** A frame from a session peer verified and decrypted. */
+  message: [message: MessageEvent];
+  /** The head refused a peer that asked us for a session (GrantWarning, MAC'ed under our K_m). */
+  warning: [info: { peerId: string; reason: string }];
+  /** Every session with this peer ended (the head said it was revoked or re-keyed). */
+  "peer-ended": [info: { peerId: string; reason: "revoked" }];
+  /** Our own membership ended (head notice, or the broker refused our credential): join again. */
+  "membership-ended": [info: { reason: string }];
+  /** A failure in background work (an incoming session request the head could not answer, ...). */
+  error: [error: Error];
+}
+
+/** Counters of inbound and outbound traffic (no contents). */
+export interface DeviceStats {
+  sent: number;
+  received: number;
+  /** Frames dropped by the replay window (QoS 1 redelivery or a replay attack): silent. */
+  replayed: number;
+  /** Frames or control messages that failed verification (bad tag, wrong session, malformed). */
+  refused: number;
+}

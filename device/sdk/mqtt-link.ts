@@ -1,0 +1,119 @@
+/**
+ * The device's MQTT link: connects with clientId = username = device ID and the broker credential
+ * derived from K_m, subscribes to its own inbox, warn and ctl topics, wraps outgoing protocol
+ * messages in the inbox envelope (`senderDeviceId || message`, transport/mqtt/envelope.ts) and
+ * hands incoming payloads to the session manager by channel.
+ */
+import { EventEmitter } from "node:events";
+import { MqttTransport, MqttTransportError } from "../../transport/mqtt/client";
+import { decodeEnvelope, encodeEnvelope, type Envelope } from "../../transport/mqtt/envelope";
+import { deviceSubscriptions, inboxTopic, parseTopic } from "../../transport/mqtt/topics";
+import { DeviceError } from "./errors";
+
+export interface MqttLinkOptions {
+  brokerUrl: string;
+  topicPrefix: string;
+  clusterId: number;
+  deviceId: Uint8Array;
+  deviceIdHex: string;
+  /** Broker password (hex of the derived credential). Never logged. */
+  password: string;
+  reconnectPeriodMs?: number;
+}
+
+export interface MqttLinkEvents {
+  inbox: [envelope: Envelope];
+  warn: [payload: Uint8Array];
+  ctl: [payload: Uint8Array];
+  /** The broker refused a reconnect (credential expired, device revoked): the link is closed. */
+  refused: [error: MqttTransportError];
+  /** Payloads that were not for us or not an envelope. */
+  dropped: [reason: string];
+  offline: [];
+  reconnected: [];
+}
+
+export class MqttLink extends EventEmitter<MqttLinkEvents> {
+  private constructor(
+    private readonly transport: MqttTransport,
+    private readonly o: MqttLinkOptions,
+  ) {
+    super();
+  }
+
+  /**
+   * Connects and subscribes.
+   * @throws DeviceError E_BROKER_UNREACHABLE (with a hint), E_BROKER_REFUSED
+   */
+  static async connect(o: MqttLinkOptions): Promise<MqttLink> {
+    let transport: MqttTransport;
+    try {
+      transport = await MqttTransport.connect(o.brokerUrl, {
+        clientId: o.deviceIdHex,
+        username: o.deviceIdHex,
+        password: o.password,
+        clean: false,
+        reconnectPeriodMs: o.reconnectPeriodMs ?? 1000,
+        connectTimeoutMs: 5000,
+      });
+    } catch (error) {
+      const e = error as MqttTransportError;
+      if (e.code === "E_BROKER_REFUSED")
+        throw new DeviceError("E_BROKER_REFUSED", `${e.message}: join again (\`iotguard device join\`)`, { cause: e });
+      throw new DeviceError(
+        "E_BROKER_UNREACHABLE",
+        `${e.message}; is the cluster head (embedded broker) or Mosquitto running? Start one with \`npm run cluster-head\` or \`mosquitto -d\``,
+        { cause: e },
+      );
+    }
+    const link = new MqttLink(transport, o);
+    link.wire();
+    await transport.subscribe(deviceSubscriptions(o.topicPrefix, o.clusterId, o.deviceIdHex));
+    return link;
+  }
+
+  private wire(): void {
+    this.transport.on("message", (topic, payload) => {
+      const parsed = parseTopic(this.o.topicPrefix, topic);
+      if (parsed?.kind !== "device" || parsed.deviceId !== this.o.deviceIdHex || parsed.clusterId !== this.o.clusterId) {
+        this.emit("dropped", "foreign topic");
+        return;
+      }
+      const bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+      if (parsed.channel === "inbox") {
+        let envelope: Envelope;
+        try {
+          envelope = decodeEnvelope(bytes);
+        } catch {
+          this.emit("dropped", "not an envelope");
+          return;
+        }
+        this.emit("inbox", envelope);
+      } else if (parsed.channel === "warn") this.emit("warn", bytes);
+      else this.emit("ctl", bytes);
+    });
+    this.transport.on("error", (error) => {
+      if (error.code === "E_BROKER_REFUSED") this.emit("refused", error);
+    });
+    this.transport.on("offline", () => this.emit("offline"));
+    this.transport.on("connect", ({ reconnect }) => {
+      if (reconnect) this.emit("reconnected");
+    });
+  }
+
+  get connected(): boolean {
+    return this.transport.connected;
+  }
+
+  /** Publishes `message` in an envelope to `peerIdHex`'s inbox (QoS 1; resolves on PUBACK). */
+  async sendTo(peerIdHex: string, message: Uint8Array): Promise<void> {
+    await this.transport.publish(
+      inboxTopic(this.o.topicPrefix, this.o.clusterId, peerIdHex),
+      encodeEnvelope(this.o.deviceId, message),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}

@@ -1,0 +1,468 @@
+/**
+ * Sessions with peers over MQTT (docs/device.md § Sessions): M1 sends a SessionRequest to M2's
+ * inbox; M2 wraps it, asks the head, keeps its Grant and forwards M1's; then both send channel
+ * frames to each other's inbox. Inbound traffic is handled strictly in arrival order (one queue),
+ * so a Grant is installed before the frames that follow it.
+ *
+ * Nonces: every sender sequence number comes from a {@link SequenceReservation} persisted in
+ * level before use, so a restart skips ahead instead of reusing one. Replays: the channel's
+ * window, plus a persisted floor (the highest sequence number accepted) that survives restarts.
+ */
+import { fromHex, peekType, toHex } from "../../protocol/bytes";
+import { decodeFrame } from "../../protocol/channel/frame";
+import { SequenceReservation } from "../../protocol/channel/sequence";
+import { type ChannelReceiver, type ChannelSender, createChannel } from "../../protocol/channel/session";
+import { MAX_MESSAGES_PER_KEY, MessageType, Role } from "../../protocol/constants";
+import { isProtocolError } from "../../protocol/errors";
+import {
+  acceptGrant,
+  acceptGrantWarning,
+  createGrantRequest,
+  createSessionRequest,
+  type GrantedSession,
+  type PendingGrant,
+} from "../../protocol/grant/member";
+import type { Membership } from "../../protocol/join/head";
+import { NoticeKind, openHeadNotice } from "../../protocol/notice";
+import type { Envelope } from "../../transport/mqtt/envelope";
+import { DeviceError } from "./errors";
+import type { DeviceEvents, DeviceStats } from "./events";
+import type { HeadClient } from "./head-client";
+import type { PendingStore } from "./store/pending-store";
+import type { LevelSequenceStore } from "./store/sequence-store";
+import type { SessionStore } from "./store/session-store";
+
+/** Sessions kept per peer: the current one and the one before (frames in flight during a re-grant). */
+const SESSIONS_PER_PEER = 2;
+/** A session this close to expiry or to its message limit is re-granted before use. */
+const REGRANT_MARGIN_MS = 5_000;
+const REGRANT_MARGIN_SEQ = 1024n;
+/** Pending nonces older than this are forgotten. */
+const PENDING_TTL_MS = 5 * 60_000;
+
+interface LiveSession {
+  sessionId: string;
+  shortId: string;
+  peerId: string;
+  role: Role;
+  expiresAt: number;
+  issuedAt: number;
+  sender: ChannelSender;
+  receiver: ChannelReceiver;
+  reservation: SequenceReservation;
+  /** Highest sequence number accepted before this process loaded the session: at or below it is a replay. */
+  restartFloor: bigint;
+  /** Highest sequence number accepted from the peer (persisted). */
+  highest: bigint;
+}
+
+interface Waiter {
+  resolve(session: LiveSession): void;
+  reject(error: Error): void;
+}
+
+export interface SessionManagerDeps {
+  clusterId: number;
+  membership: Membership;
+  head: HeadClient;
+  sendTo(peerIdHex: string, message: Uint8Array): Promise<void>;
+  sessions: SessionStore;
+  pending: PendingStore;
+  sequences: LevelSequenceStore;
+  emit<K extends keyof DeviceEvents>(event: K, ...args: DeviceEvents[K]): void;
+  now(): number;
+  grantTimeoutMs: number;
+  /** K of the sequence reservation (default 1024). */
+  sequenceBlock?: bigint;
+}
+
+export class SessionManager {
+  readonly stats: DeviceStats = { sent: 0, received: 0, replayed: 0, refused: 0 };
+  private readonly byPeer = new Map<string, LiveSession[]>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly opening = new Map<string, Promise<LiveSession>>();
+  private pendingGrants: PendingGrant[] = [];
+  private inbound: Promise<unknown> = Promise.resolve();
+  private outbound: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly d: SessionManagerDeps) {}
+
+  /** Loads stored sessions and pending nonces (after a restart). Expired sessions are deleted. */
+  async restore(): Promise<void> {
+    const now = this.d.now();
+    await this.d.pending.sweep(now - PENDING_TTL_MS);
+    this.pendingGrants = await this.d.pending.list();
+    const stored = (await this.d.sessions.list()).sort((a, b) => a.issuedAt - b.issuedAt);
+    for (const s of stored) {
+      if (s.expiresAt <= now) {
+        s.sessionKey.fill(0);
+        await this.forget(toHex(s.sessionId), s.role);
+      } else await this.install(s, false);
+    }
+  }
+
+  /** Peers with a live session, and until when. */
+  list(): { peerId: string; sessionId: string; role: "initiator" | "responder"; expiresAt: number; nextSeq: bigint }[] {
+    return [...this.byPeer.values()].flat().map((s) => ({
+      peerId: s.peerId,
+      sessionId: s.sessionId,
+      role: s.role === Role.INITIATOR ? "initiator" : "responder",
+      expiresAt: s.expiresAt,
+      nextSeq: s.reservation.peek,
+    }));
+  }
+
+  // ----- outbound ------------------------------------------------------------------------------
+
+  /**
+   * Opens a session with `peerId` as initiator; resolves once our Grant is accepted and frames can
+   * flow. Concurrent calls for one peer share the attempt.
+   * @throws DeviceError E_PEER_TIMEOUT when no Grant arrives in time (peer offline, or the head
+   *   refused us and warned the peer instead)
+   */
+  openSession(peerId: string): Promise<LiveSession> {
+    this.assertOpen();
+    const running = this.opening.get(peerId);
+    if (running) return running;
+    const attempt = this.requestSession(peerId).finally(() => this.opening.delete(peerId));
+    this.opening.set(peerId, attempt);
+    return attempt;
+  }
+
+  private async requestSession(peerId: string): Promise<LiveSession> {
+    const { message, pending } = createSessionRequest({
+      membership: this.d.membership,
+      clusterId: this.d.clusterId,
+      peerId: fromHex(peerId),
+      now: this.d.now(),
+    });
+    await this.d.pending.put(pending);
+    this.pendingGrants.push(pending);
+    const granted = new Promise<LiveSession>((resolve, reject) => {
+      const list = this.waiters.get(peerId) ?? [];
+      const timer = setTimeout(() => {
+        this.waiters.set(peerId, (this.waiters.get(peerId) ?? []).filter((w) => w !== waiter));
+        reject(
+          new DeviceError(
+            "E_PEER_TIMEOUT",
+            `no session grant from ${peerId.slice(0, 12)}… within ${this.d.grantTimeoutMs} ms: is the peer joined and listening?`,
+          ),
+        );
+      }, this.d.grantTimeoutMs);
+      const waiter: Waiter = {
+        resolve: (s) => {
+          clearTimeout(timer);
+          resolve(s);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      list.push(waiter);
+      this.waiters.set(peerId, list);
+    });
+    await this.d.sendTo(peerId, message);
+    return granted;
+  }
+
+  /** The session to send on, if one is usable now. */
+  private current(peerId: string): LiveSession | undefined {
+    const s = this.byPeer.get(peerId)?.[0];
+    if (!s) return undefined;
+    if (s.expiresAt - REGRANT_MARGIN_MS <= this.d.now()) return undefined;
+    if (s.reservation.peek >= MAX_MESSAGES_PER_KEY - REGRANT_MARGIN_SEQ) return undefined;
+    return s;
+  }
+
+  /**
+   * Encrypts `data` for `peerId` and publishes it (resolves on PUBACK). Opens or re-grants the
+   * session when needed. Sends are serialised, so sequence numbers go out in order.
+   * @returns the sequence number used
+   */
+  send(peerId: string, data: Uint8Array): Promise<bigint> {
+    this.assertOpen();
+    const run = this.outbound.then(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const s = this.current(peerId) ?? (await this.openSession(peerId));
+        try {
+          const seq = await s.reservation.next();
+          const frame = s.sender.seal(data, this.d.now(), seq);
+          await this.d.sendTo(peerId, frame);
+          this.stats.sent++;
+          return seq;
+        } catch (error) {
+          // A session that expired or ran out of numbers between the check and the seal: re-grant once.
+          if (attempt === 0 && (isProtocolError(error, "E_EXPIRED") || isProtocolError(error, "E_LIMIT"))) {
+            await this.retire(s);
+            continue;
+          }
+          throw error;
+        }
+      }
+    });
+    this.outbound = run.catch(() => undefined);
+    return run;
+  }
+
+  // ----- inbound -------------------------------------------------------------------------------
+
+  /** Queues an inbox envelope; handled in arrival order. */
+  handleInbox(envelope: Envelope): void {
+    this.enqueue(() => this.dispatch(envelope));
+  }
+
+  /** Queues a head notice from the ctl topic. */
+  handleControl(message: Uint8Array): void {
+    this.enqueue(async () => this.onNotice(message));
+  }
+
+  /** Queues a GrantWarning from the warn topic (normally already handled from the HTTP answer). */
+  handleWarning(message: Uint8Array): void {
+    this.enqueue(async () => {
+      try {
+        const reason = acceptGrantWarning(message, this.d.membership, this.pendingGrants);
+        const p = this.pendingGrants.find((x) => x.used);
+        if (p) await this.dropPending(p);
+        this.d.emit("warning", { peerId: p ? toHex(p.peerId) : "", reason });
+      } catch {
+        // E_UNKNOWN_NONCE / E_REPLAY: the HTTP answer already carried it.
+      }
+    });
+  }
+
+  /** Resolves when everything queued so far has been handled. */
+  idle(): Promise<void> {
+    return this.inbound.then(() => undefined);
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.inbound = this.inbound.then(task).catch((error: unknown) => {
+      if (!this.closed) this.d.emit("error", error as Error);
+    });
+  }
+
+  private async dispatch({ senderId, message }: Envelope): Promise<void> {
+    if (this.closed) return;
+    let type: number;
+    try {
+      type = peekType(message);
+    } catch {
+      this.stats.refused++;
+      return;
+    }
+    switch (type) {
+      case MessageType.SESSION_REQUEST:
+        return this.onSessionRequest(senderId, message);
+      case MessageType.GRANT:
+        return this.onGrant(senderId, message);
+      case MessageType.FRAME_I2R:
+      case MessageType.FRAME_R2I:
+        return this.onFrame(senderId, message);
+      default:
+        this.stats.refused++;
+    }
+  }
+
+  /** M2: wrap the request, ask the head, keep our Grant, forward M1's. */
+  private async onSessionRequest(peerId: string, message: Uint8Array): Promise<void> {
+    let request: ReturnType<typeof createGrantRequest>;
+    try {
+      request = createGrantRequest({
+        membership: this.d.membership,
+        clusterId: this.d.clusterId,
+        peerId: fromHex(peerId),
+        sessionRequest: message,
+        now: this.d.now(),
+      });
+    } catch (error) {
+      if (!isProtocolError(error)) throw error;
+      this.stats.refused++;
+      return;
+    }
+    this.pendingGrants.push(request.pending);
+    await this.d.pending.put(request.pending);
+    let answer: Awaited<ReturnType<HeadClient["grant"]>>;
+    try {
+      answer = await this.d.head.grant(request.message);
+    } catch (error) {
+      await this.dropPending(request.pending);
+      throw error;
+    }
+    if (answer.kind === "warning") {
+      const reason = acceptGrantWarning(answer.warning, this.d.membership, this.pendingGrants);
+      await this.dropPending(request.pending);
+      this.d.emit("warning", { peerId, reason });
+      return;
+    }
+    const granted = acceptGrant(answer.toResponder, this.d.membership, this.pendingGrants, this.d.now());
+    await this.dropPending(request.pending);
+    const live = await this.install(granted, true);
+    await this.d.sendTo(peerId, answer.toInitiator);
+    this.d.emit("session-opened", {
+      peerId,
+      sessionId: live.sessionId,
+      role: "responder",
+      expiresAt: live.expiresAt,
+    });
+  }
+
+  /** M1: the Grant M2 forwarded. The AEAD binds both identities, so a lying envelope fails here. */
+  private async onGrant(peerId: string, message: Uint8Array): Promise<void> {
+    let granted: GrantedSession;
+    try {
+      granted = acceptGrant(message, this.d.membership, this.pendingGrants, this.d.now());
+    } catch (error) {
+      if (!isProtocolError(error)) throw error;
+      this.stats.refused++;
+      return;
+    }
+    const pending = this.pendingGrants.find((p) => p.used);
+    if (pending) await this.dropPending(pending);
+    const live = await this.install(granted, true);
+    const waiters = this.waiters.get(live.peerId) ?? [];
+    this.waiters.delete(live.peerId);
+    for (const w of waiters) w.resolve(live);
+    this.d.emit("session-opened", {
+      peerId: live.peerId,
+      sessionId: live.sessionId,
+      role: "initiator",
+      expiresAt: live.expiresAt,
+    });
+    if (live.peerId !== peerId) this.stats.refused++; // cannot happen unless the AEAD was fooled
+  }
+
+  private async onFrame(peerId: string, message: Uint8Array): Promise<void> {
+    let frame: ReturnType<typeof decodeFrame>;
+    try {
+      frame = decodeFrame(message);
+    } catch {
+      this.stats.refused++;
+      return;
+    }
+    const shortId = toHex(frame.shortSessionId);
+    const s = this.byPeer.get(peerId)?.find((x) => x.shortId === shortId);
+    if (!s) {
+      this.stats.refused++;
+      return;
+    }
+    if (frame.seq <= s.restartFloor) {
+      // Accepted before (possibly before a restart): a QoS 1 redelivery or a replay.
+      this.stats.replayed++;
+      return;
+    }
+    let opened: { seq: bigint; plaintext: Uint8Array };
+    try {
+      opened = s.receiver.open(message, this.d.now());
+    } catch (error) {
+      if (isProtocolError(error, "E_REPLAY")) this.stats.replayed++;
+      else if (isProtocolError(error)) this.stats.refused++;
+      else throw error;
+      return;
+    }
+    // Persist before the application sees it, so a restart never delivers it twice.
+    if (opened.seq > s.highest) {
+      await this.d.sessions.setReceiveFloor(s.sessionId, opened.seq);
+      s.highest = opened.seq;
+    }
+    this.stats.received++;
+    this.d.emit("message", { from: peerId, data: opened.plaintext, seq: opened.seq, sessionId: s.sessionId });
+  }
+
+  private async onNotice(message: Uint8Array): Promise<void> {
+    let notice: ReturnType<typeof openHeadNotice>;
+    try {
+      notice = openHeadNotice(this.d.clusterId, this.d.membership, message);
+    } catch (error) {
+      if (!isProtocolError(error)) throw error;
+      this.stats.refused++;
+      return;
+    }
+    if (notice.kind === NoticeKind.MEMBERSHIP_ENDED) {
+      this.d.emit("membership-ended", { reason: "the head ended our membership: join again" });
+      return;
+    }
+    const peerId = toHex(notice.subject);
+    // Only sessions granted before the notice end: a replayed old notice cannot end a newer session.
+    const ended = (this.byPeer.get(peerId) ?? []).filter((s) => s.issuedAt <= notice.issuedAt);
+    for (const s of ended) await this.retire(s);
+    if (ended.length > 0) this.d.emit("peer-ended", { peerId, reason: "revoked" });
+  }
+
+  // ----- bookkeeping ---------------------------------------------------------------------------
+
+  private async dropPending(p: PendingGrant): Promise<void> {
+    this.pendingGrants = this.pendingGrants.filter((x) => x !== p);
+    await this.d.pending.remove(p.nonce);
+  }
+
+  /** Persists (when new) and opens a channel for a granted session. Wipes `granted.sessionKey`. */
+  private async install(granted: GrantedSession, isNew: boolean): Promise<LiveSession> {
+    const sessionId = toHex(granted.sessionId);
+    if (isNew) await this.d.sessions.put(granted);
+    const reservation = await SequenceReservation.open(
+      this.d.sequences,
+      sequenceKey(sessionId, granted.role),
+      this.d.sequenceBlock,
+    );
+    const channel = createChannel(granted, { startSeq: reservation.peek });
+    const live: LiveSession = {
+      sessionId,
+      shortId: sessionId.slice(0, 8),
+      peerId: toHex(granted.peerId),
+      role: granted.role,
+      expiresAt: granted.expiresAt,
+      issuedAt: granted.issuedAt,
+      sender: channel.sender,
+      receiver: channel.receiver,
+      reservation,
+      restartFloor: -1n,
+      highest: -1n,
+    };
+    live.restartFloor = live.highest = await this.d.sessions.receiveFloor(sessionId);
+    const list = [live, ...(this.byPeer.get(live.peerId) ?? [])];
+    this.byPeer.set(live.peerId, list.slice(0, SESSIONS_PER_PEER));
+    for (const old of list.slice(SESSIONS_PER_PEER)) await this.retire(old);
+    return live;
+  }
+
+  /** Closes a session's channel and deletes its keys and counters. */
+  private async retire(s: LiveSession): Promise<void> {
+    s.sender.close();
+    s.receiver.close();
+    const rest = (this.byPeer.get(s.peerId) ?? []).filter((x) => x !== s);
+    if (rest.length > 0) this.byPeer.set(s.peerId, rest);
+    else this.byPeer.delete(s.peerId);
+    await this.forget(s.sessionId, s.role);
+  }
+
+  private async forget(sessionId: string, role: Role): Promise<void> {
+    await this.d.sessions.remove(sessionId);
+    await this.d.sequences.remove(sequenceKey(sessionId, role));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new DeviceError("E_CLOSED", "the device was closed");
+  }
+
+  /** Stops handling traffic, wipes channel keys and fails waiting openSession calls. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const list of this.waiters.values())
+      for (const w of list) w.reject(new DeviceError("E_CLOSED", "the device was closed"));
+    this.waiters.clear();
+    await this.inbound.catch(() => undefined);
+    await this.outbound.catch(() => undefined);
+    for (const s of [...this.byPeer.values()].flat()) {
+      s.sender.close();
+      s.receiver.close();
+    }
+    this.byPeer.clear();
+  }
+}
+
+function sequenceKey(sessionId: string, role: Role): string {
+  return `${sessionId}/${role === Role.INITIATOR ? "i2r" : "r2i"}`;
+}
+

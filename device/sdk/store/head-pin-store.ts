@@ -1,0 +1,33 @@
+/**
+ * The pinned cluster head: its address (trust on first use, or given by the operator), cluster,
+ * REST URL, broker URL and topic prefix. `finishJoin` verifies the head's signature against the
+ * pinned address, so a different head, or a man in the middle, cannot answer a join.
+ */
+import type { DeviceDatabase } from "./database";
+
+/** What the device knows about its head. Not secret. */
+export interface HeadPin {
+  /** 0x-prefixed lowercase address. */
+  headAddress: string;
+  clusterId: number;
+  headUrl: string;
+  brokerUrl: string;
+  topicPrefix: string;
+  /** How the address was learned: from the operator (`--head-address`) or from `/health` on first use. */
+  source: "configured" | "first-use";
+  pinnedAt: number;
+}
+
+const KEY = "head";
+
+export class HeadPinStore {
+  constructor(private readonly db: DeviceDatabase) {}
+
+  get(): Promise<HeadPin | undefined> {
+    return this.db.get<HeadPin>("meta", KEY);
+  }
+
+  put(pin: HeadPin): Promise<void> {
+    return this.db.put("meta", KEY, pin);
+  }
+}
