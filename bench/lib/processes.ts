@@ -1,0 +1,242 @@
+/**
+ * Child processes the suites measure against: the cluster head (`services/cluster-head/main.ts`),
+ * a bare aedes broker and a private Mosquitto with limits raised for bursts. Each runs in its own
+ * process so the bench's client work and the server's work use different cores, and so the
+ * server's RSS and CPU can be sampled from /proc.
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { writeDeployment } from "../../scripts/chain/deployment-file";
+import { freePort } from "../../scripts/chain/free-port";
+import type { TestChain } from "../../test/helpers/chain";
+
+const ROOT = resolve(__dirname, "../..");
+
+/** Spawns `node --import tsx <script>` and resolves with the first stdout/stderr line matching `ready`. */
+function spawnTs(
+  script: string,
+  args: string[],
+  ready: RegExp,
+  stream: "stdout" | "stderr",
+  timeoutMs = 60_000,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, ["--import", "tsx", resolve(ROOT, script), ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", stream === "stdout" ? "pipe" : "ignore", "pipe"],
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+  return new Promise((resolvePromise, reject) => {
+    let buffered = "";
+    let errors = "";
+    const timer = setTimeout(() => fail(new Error(`${script} not ready after ${timeoutMs} ms: ${errors.slice(-500)}`)), timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const match = buffered.match(ready);
+      if (match) {
+        clearTimeout(timer);
+        child[stream]?.off("data", onData);
+        child[stream]?.resume();
+        resolvePromise({ child, match });
+      }
+    };
+    child[stream]?.on("data", onData);
+    if (stream === "stdout") child.stderr?.on("data", (c: Buffer) => void (errors += c.toString()));
+    else child.stderr?.on("data", (c: Buffer) => void (errors += c.toString()));
+    child.once("exit", (code) => fail(new Error(`${script} exited with ${code}: ${errors.slice(-800)}`)));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    child.removeAllListeners("exit");
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolvePromise();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/** Minimal keep-alive HTTP client: the bench's own overhead per request stays small and constant. */
+export class HttpClient {
+  readonly #agent: Agent;
+  constructor(
+    readonly baseUrl: string,
+    maxSockets = 64,
+  ) {
+    this.#agent = new Agent({ keepAlive: true, maxSockets });
+  }
+
+  /** Sends a request; resolves with status, headers and the body bytes. Counts bytes both ways. */
+  send(
+    method: string,
+    path: string,
+    body?: Uint8Array | string,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+    const url = new URL(path, this.baseUrl);
+    return new Promise((resolvePromise, reject) => {
+      const req = request(
+        {
+          agent: this.#agent,
+          method,
+          hostname: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          headers: { ...headers, ...(body !== undefined ? { "content-length": Buffer.byteLength(body) } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  /** Binary protocol POST. */
+  post(path: string, bytes?: Uint8Array) {
+    return this.send("POST", path, bytes, { "content-type": "application/octet-stream" });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+export interface HeadProcess {
+  pid: number;
+  url: string;
+  brokerUrl: string;
+  headAddress: Uint8Array;
+  clusterId: number;
+  http: HttpClient;
+  /** Operator JSON request with the bearer token. */
+  operator(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }>;
+  stop(): Promise<void>;
+}
+
+/** Starts `services/cluster-head/main.ts` as a child process against `chain`, with product defaults except ports and paths. */
+export async function startHeadProcess(chain: TestChain, extraFlags: string[] = []): Promise<HeadProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "iotguard-bench-head-"));
+  const deploymentFile = join(dir, "deployment.json");
+  writeDeployment(deploymentFile, chain.deployment);
+  const adminToken = randomBytes(32).toString("base64url");
+  const { child, match } = await spawnTs(
+    "services/cluster-head/main.ts",
+    [
+      "--rpc-url", chain.node.url,
+      "--deployment", deploymentFile,
+      "--data-dir", join(dir, "data"),
+      "--port", "0",
+      "--broker-port", "0",
+      "--admin-token", adminToken,
+      "--cluster-id", "1",
+      "--radius", "2000000",
+      ...extraFlags,
+    ],
+    /cluster head for cluster (\d+) \((0x[0-9a-fA-F]{40})\) on (http:\/\/\S+), MQTT on (mqtt:\/\/\S+?)[;\s]/,
+    "stderr",
+  );
+  const [, clusterId, headAddress, url, brokerUrl] = match as unknown as [string, string, string, string, string];
+  const http = new HttpClient(url);
+  return {
+    pid: child.pid as number,
+    url,
+    brokerUrl,
+    headAddress: Buffer.from(headAddress.slice(2), "hex"),
+    clusterId: Number(clusterId),
+    http,
+    async operator(method, path, body) {
+      const res = await http.send(method, path, body === undefined ? undefined : JSON.stringify(body), {
+        authorization: `Bearer ${adminToken}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      });
+      const text = res.body.toString();
+      return { status: res.status, json: text ? JSON.parse(text) : undefined };
+    },
+    async stop() {
+      http.close();
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** CPU seconds (user + system) and RSS in MB of a process, from /proc. */
+export function procUsage(pid: number): { cpuS: number; rssMB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields after the command: state is [0], utime [11], stime [12] (proc(5) fields 14 and 15).
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const rssKB = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
+  return { cpuS: ticks / 100, rssMB: rssKB / 1024 };
+}
+
+export interface BrokerProcess {
+  name: "aedes" | "mosquitto";
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** A bare aedes in its own process. */
+export async function startAedes(): Promise<BrokerProcess> {
+  const { child, match } = await spawnTs("bench/brokers/aedes-broker.ts", [], /listening (\d+)/, "stdout");
+  return { name: "aedes", url: `mqtt://127.0.0.1:${match[1]}`, pid: child.pid as number, stop: () => stopChild(child) };
+}
+
+/**
+ * A private Mosquitto on a free port with queue limits raised, so a burst is measured rather than
+ * cut at the default max_queued_messages (1000). The machine's Mosquitto is never touched.
+ */
+export async function startMosquitto(): Promise<BrokerProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "iotguard-bench-mosq-"));
+  const port = await freePort();
+  const conf = join(dir, "mosquitto.conf");
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      "allow_anonymous true",
+      "persistence false",
+      "max_queued_messages 1000000",
+      "max_inflight_messages 0",
+      "max_packet_size 1048576",
+      "log_type error",
+      "",
+    ].join("\n"),
+  );
+  const child = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+  const { canConnect } = await import("../../test/transport/mqtt/brokers");
+  const deadline = Date.now() + 10_000;
+  while (!(await canConnect("127.0.0.1", port, 200))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error("private mosquitto did not start");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    name: "mosquitto",
+    url: `mqtt://127.0.0.1:${port}`,
+    pid: child.pid as number,
+    async stop() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
