@@ -14,6 +14,7 @@ import { join, resolve } from "node:path";
 import { writeDeployment } from "../../scripts/chain/deployment-file";
 import { freePort } from "../../scripts/chain/free-port";
 import type { TestChain } from "../../test/helpers/chain";
+import { canConnect } from "../../test/transport/mqtt/brokers";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -224,7 +225,6 @@ export async function startMosquitto(): Promise<BrokerProcess> {
     ].join("\n"),
   );
   const child = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-  const { canConnect } = await import("../../test/transport/mqtt/brokers");
   const deadline = Date.now() + 10_000;
   while (!(await canConnect("127.0.0.1", port, 200))) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error("private mosquitto did not start");
