@@ -194,7 +194,7 @@ export class Device extends EventEmitter<DeviceEvents> {
       clusterId: health.clusterId,
       headUrl: client.url,
       brokerUrl: o.brokerUrl ?? health.broker.url,
-      topicPrefix: o.topicPrefix ?? pinned?.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
+      topicPrefix: o.topicPrefix ?? pinned?.topicPrefix ?? health.broker.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
       source: o.headAddress || pinned?.source === "configured" ? "configured" : "first-use",
       pinnedAt: pinned?.pinnedAt ?? this.#now(),
     };

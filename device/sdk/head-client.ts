@@ -14,7 +14,7 @@ const TIMEOUT_MS = 15_000;
 const healthSchema = z.object({
   clusterId: z.number().int(),
   headAddress: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
-  broker: z.object({ url: z.string() }),
+  broker: z.object({ url: z.string(), topicPrefix: z.string().optional() }),
 });
 export type HeadHealth = z.infer<typeof healthSchema>;
 

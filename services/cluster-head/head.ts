@@ -53,6 +53,8 @@ export interface RunningHead {
   /** Path of the operator token file, or undefined when the token came from configuration. */
   adminTokenFile: string | undefined;
   context: HeadContext;
+  /** The head's MQTT side (embedded broker, if any, and its own client). */
+  broker: HeadBroker;
   stop(): Promise<void>;
 }
 
@@ -196,6 +198,7 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       clusterId: config.clusterId,
       adminTokenFile,
       context: ctx,
+      broker,
       stop: stopAll,
     };
   } catch (error) {

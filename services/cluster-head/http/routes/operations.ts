@@ -37,7 +37,7 @@ export function operationsRouter(
       clusterId: ctx.config.clusterId,
       headAddress: `0x${toHex(ctx.identity.address)}`,
       chain: { reachable: chainReachable, ...index },
-      broker,
+      broker: { ...broker, topicPrefix: ctx.config.topicPrefix },
       members: ctx.members.size,
     });
   });
