@@ -1,0 +1,306 @@
+/**
+ * `npm start`: the whole used-by story on embedded defaults, each step a line with its timing.
+ *
+ * A local chain, the registry deployed with the deploy script's code, a cluster head with its
+ * embedded broker, two devices enrolled through the REST API, joined, granted a one-time session
+ * key and talking both ways; then the refusals that matter. Nothing needs to be installed or
+ * running; every port is a free one; everything lives in a temp directory removed at the end.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NonceManager, Wallet } from "ethers";
+import pino from "pino";
+import { Device, isDeviceError } from "../device/sdk";
+import { toHex } from "../protocol/bytes";
+import { createSessionRequest } from "../protocol/grant/member";
+import { makeProvider } from "../services/cluster-head/chain/registry-contract";
+import { loadConfig } from "../services/cluster-head/config";
+import { type RunningHead, startClusterHead } from "../services/cluster-head/head";
+import { MqttTransport } from "../transport/mqtt/client";
+import { encodeEnvelope } from "../transport/mqtt/envelope";
+import { inboxTopic } from "../transport/mqtt/topics";
+import { deployRegistry } from "./chain/deploy-registry";
+import { writeDeployment } from "./chain/deployment-file";
+import { HARDHAT_DEV_ACCOUNT_0_KEY, type LocalNode, startLocalNode } from "./chain/local-node";
+
+const POSITION = { lat: 52_520_000, lon: 13_405_000 };
+const started = performance.now();
+let stepStarted = started;
+
+function line(symbol: string, step: string, text: string): void {
+  const now = performance.now();
+  const total = ((now - started) / 1000).toFixed(1).padStart(5);
+  const took = `${Math.round(now - stepStarted)} ms`.padStart(8);
+  console.log(`[${total}s] ${symbol} ${step.padEnd(11)} ${text}  (${took.trim()})`);
+  stepStarted = now;
+}
+const ok = (step: string, text: string) => line("✓", step, text);
+const refused = (step: string, text: string) => line("✗", step, text);
+const short = (hex: string) => `${hex.slice(0, 8)}…`;
+
+/** Resolves with the first event `name` that `match` accepts, or fails after `ms`. */
+function nextEvent<T>(
+  emitter: Device,
+  name: "message" | "warning" | "peer-ended",
+  match: (e: T) => boolean,
+  ms = 10_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${name} event within ${ms} ms`)), ms);
+    const listener = (event: T) => {
+      if (!match(event)) return;
+      clearTimeout(timer);
+      emitter.off(name, listener as never);
+      resolve(event);
+    };
+    emitter.on(name, listener as never);
+  });
+}
+
+async function main(): Promise<void> {
+  const workDir = mkdtempSync(join(tmpdir(), "iotguard-story-"));
+  const cleanups: (() => Promise<unknown> | unknown)[] = [
+    () => rmSync(workDir, { recursive: true, force: true }),
+  ];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+  };
+  process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
+
+  try {
+    // 1. Chain.
+    const node: LocalNode = await startLocalNode();
+    cleanups.push(() => node.stop());
+    ok("chain", `hardhat node on ${node.url} (chain 31337)`);
+
+    // 2. Deploy, with the code `npm run deploy` uses.
+    const provider = makeProvider(node.url, 100);
+    cleanups.push(() => provider.destroy());
+    const deployer = new NonceManager(new Wallet(HARDHAT_DEV_ACCOUNT_0_KEY, provider));
+    const deployment = await deployRegistry(deployer, "localhost");
+    const deploymentFile = join(workDir, "deployments", "localhost.json");
+    writeDeployment(deploymentFile, deployment);
+    ok("deploy", `DeviceRegistry at ${deployment.address}, block ${deployment.blockNumber}`);
+
+    // 3. Cluster head with its embedded broker.
+    const adminToken = toHex(crypto.getRandomValues(new Uint8Array(32)));
+    const head: RunningHead = await startClusterHead(
+      loadConfig(
+        {
+          rpcUrl: node.url,
+          deploymentFile,
+          dataDir: join(workDir, "head"),
+          port: "0",
+          brokerPort: "0",
+          pollIntervalMs: "100",
+          adminToken,
+          latitude: String(POSITION.lat),
+          longitude: String(POSITION.lon),
+          radius: "500000",
+        },
+        {},
+      ),
+      { logger: pino({ level: "silent" }) },
+    );
+    cleanups.push(() => head.stop());
+    ok(
+      "head",
+      `cluster ${head.clusterId} headed by ${short(head.headAddress)} on ${head.url}, MQTT ${head.brokerUrl}`,
+    );
+
+    // 4. Two devices, enrolled through the REST API as an operator does it.
+    const devices: Device[] = [];
+    for (const name of ["m1", "m2"]) {
+      const device = await Device.open(join(workDir, name));
+      cleanups.push(() => device.close());
+      await device.init();
+      devices.push(device);
+    }
+    const [m1, m2] = devices as [Device, Device];
+    for (const [name, device] of [
+      ["m1", m1],
+      ["m2", m2],
+    ] as const) {
+      const response = await fetch(`${head.url}/v1/devices`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify(await device.enrollmentRequest(head.clusterId)),
+      });
+      const receipt = (await response.json()) as { transactionHash: string; blockNumber: number };
+      if (response.status !== 201) throw new Error(`enrolling ${name} failed: ${JSON.stringify(receipt)}`);
+      ok(
+        "enroll",
+        `${name} ${short(device.deviceId)} on chain: tx ${short(receipt.transactionHash)} in block ${receipt.blockNumber}`,
+      );
+    }
+
+    // 5. Join, session grant, messages both ways.
+    for (const [name, device] of [
+      ["m1", m1],
+      ["m2", m2],
+    ] as const) {
+      const { expiresAt } = await device.join(head.url, { position: POSITION });
+      await device.connect();
+      ok(
+        "join",
+        `${name} mutually authenticated with the head; member key until ${new Date(expiresAt).toISOString()}`,
+      );
+    }
+    const session = await m1.openSession(m2.deviceId);
+    ok(
+      "grant",
+      `m1 asked m2, the head verified both and granted one-time key for session ${short(session.sessionId)}`,
+    );
+    for (const [from, to, text] of [
+      [m1, m2, "hello m2, this is m1"],
+      [m2, m1, "hi m1, m2 here"],
+      [m1, m2, "temperature 21.4 C"],
+    ] as const) {
+      const received = nextEvent<{ from: string; data: Uint8Array }>(
+        to,
+        "message",
+        (e) => e.from === from.deviceId,
+      );
+      const seq = await from.send(to.deviceId, text);
+      const message = await received;
+      ok(
+        "message",
+        `${from === m1 ? "m1 → m2" : "m2 → m1"} "${new TextDecoder().decode(message.data)}" (seq ${seq}, AES-256-GCM)`,
+      );
+    }
+
+    // 6. Refusals.
+    const embedded = head.broker.embedded;
+    if (!embedded) throw new Error("the story needs the embedded broker");
+    const prefix = head.context.config.topicPrefix;
+    const m2Inbox = inboxTopic(prefix, head.clusterId, m2.deviceId);
+    const inject = (payload: Uint8Array) =>
+      new Promise<void>((resolve, reject) =>
+        embedded.broker.publish(
+          {
+            cmd: "publish",
+            topic: m2Inbox,
+            payload: Buffer.from(payload),
+            qos: 1,
+            retain: false,
+            dup: false,
+            messageId: 0,
+          } as never,
+          (error?: Error) => (error ? reject(error) : resolve()),
+        ),
+      );
+
+    // 6a. An unenrolled intruder: the broker will not let it in, and its session request,
+    //     slipped into m2's inbox by a compromised broker, earns m2 the head's warning.
+    const intruderId = crypto.getRandomValues(new Uint8Array(32));
+    const intruderHex = toHex(intruderId);
+    const connect = await MqttTransport.connect(head.brokerUrl, {
+      clientId: intruderHex,
+      username: intruderHex,
+      password: "guess",
+      clean: true,
+      reconnectPeriodMs: 0,
+    }).then(
+      async (t) => {
+        await t.close(true);
+        return "admitted";
+      },
+      (error: { code?: string }) => error.code ?? "refused",
+    );
+    if (connect === "admitted") throw new Error("the broker admitted an unenrolled intruder");
+    refused("intruder", `unenrolled device ${short(intruderHex)} refused by the broker (${connect})`);
+    const fakeMembership = {
+      deviceId: intruderId,
+      kid: crypto.getRandomValues(new Uint8Array(4)),
+      memberKey: crypto.getRandomValues(new Uint8Array(32)),
+      expiresAt: Date.now() + 60_000,
+    };
+    const forged = createSessionRequest({
+      membership: fakeMembership,
+      clusterId: head.clusterId,
+      peerId: Buffer.from(m2.deviceId, "hex"),
+      now: Date.now(),
+    });
+    const warned = nextEvent<{ peerId: string; reason: string }>(
+      m2,
+      "warning",
+      (e) => e.peerId === intruderHex,
+    );
+    await inject(encodeEnvelope(intruderId, forged.message));
+    const warning = await warned;
+    refused(
+      "intruder",
+      `its session request reached m2; the head refused it and warned m2: ${warning.reason}`,
+    );
+
+    // 6b. A tampered frame and a replayed frame, injected by the same compromised broker.
+    const captured = new Promise<Buffer>((resolve) => {
+      const tap = (packet: { topic: string; payload: Buffer }) => {
+        if (packet.topic !== m2Inbox) return;
+        embedded.broker.removeListener("publish", tap as never);
+        resolve(Buffer.from(packet.payload));
+      };
+      embedded.broker.on("publish", tap as never);
+    });
+    const delivered = nextEvent<{ data: Uint8Array }>(m2, "message", () => true);
+    await m1.send(m2.deviceId, "open the valve at 06:00");
+    const frame = await captured;
+    await delivered;
+    const before = { ...m2.stats };
+    const tampered = Buffer.from(frame);
+    tampered[tampered.length - 20] = (tampered[tampered.length - 20] as number) ^ 0x01; // a ciphertext bit
+    // A fresh sequence number, so the frame passes the replay window and must fail on its tag.
+    const seqOffset = 32 + 2 + 1 + 4;
+    tampered.writeBigUInt64BE(tampered.readBigUInt64BE(seqOffset) + 1000n, seqOffset);
+    await inject(tampered);
+    await inject(frame);
+    await m2.idle();
+    const deadline = Date.now() + 5000;
+    while (
+      (m2.stats.refused === before.refused || m2.stats.replayed === before.replayed) &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+      await m2.idle();
+    }
+    if (m2.stats.refused <= before.refused) throw new Error("the tampered frame was not refused");
+    if (m2.stats.replayed <= before.replayed) throw new Error("the replayed frame was not dropped");
+    refused("tampered", "a frame with one bit flipped failed its AEAD tag at m2 and was dropped");
+    refused("replayed", "a captured frame sent again was dropped by m2's replay window");
+
+    // 6c. Revocation on chain: m2 is told, m1 is refused right after.
+    const peerEnded = nextEvent<{ peerId: string }>(m2, "peer-ended", (e) => e.peerId === m1.deviceId);
+    const revoke = await fetch(`${head.url}/v1/devices/${m1.deviceId}/revoke`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    const revoked = (await revoke.json()) as { transactionHash: string; blockNumber: number };
+    if (revoke.status !== 200) throw new Error(`revocation failed: ${JSON.stringify(revoked)}`);
+    await peerEnded;
+    ok(
+      "revoke",
+      `m1 revoked on chain (block ${revoked.blockNumber}); the head ended its sessions and told m2`,
+    );
+    const rejoin = await m1.join(head.url, { position: POSITION }).then(
+      () => "admitted",
+      (error: unknown) => (isDeviceError(error) ? (error.headCode ?? error.code) : String(error)),
+    );
+    if (rejoin === "admitted") throw new Error("a revoked device was admitted");
+    refused("revoke", `m1 tries to join again: refused with ${rejoin}`);
+
+    await stopAll();
+    ok(
+      "done",
+      `everything stopped cleanly; the story took ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`npm start failed: ${error.message}`);
+  process.exitCode = 1;
+});

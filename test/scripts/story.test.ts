@@ -1,0 +1,43 @@
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+
+describe("npm start (scripts/story.ts)", () => {
+  it("tells the whole story and exits 0", async () => {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "scripts/story.ts"], {
+      cwd: resolve(__dirname, "../.."),
+      env: { ...process.env, HARDHAT_NETWORK: "" },
+      timeout: 90_000,
+    });
+    const steps = stdout.split("\n").filter(Boolean);
+    const expected: [string, RegExp][] = [
+      ["chain", /✓ chain +hardhat node on http:\/\/127\.0\.0\.1:\d+/],
+      ["deploy", /✓ deploy +DeviceRegistry at 0x[0-9a-fA-F]{40}/],
+      ["head", /✓ head +cluster 1 headed by 0x/],
+      ["enroll m1", /✓ enroll +m1 .* on chain: tx 0x/],
+      ["enroll m2", /✓ enroll +m2 .* on chain: tx 0x/],
+      ["grant", /✓ grant +m1 asked m2, the head verified both/],
+      ["m1 → m2", /✓ message +m1 → m2 "hello m2, this is m1"/],
+      ["m2 → m1", /✓ message +m2 → m1 "hi m1, m2 here"/],
+      [
+        "intruder at the broker",
+        /✗ intruder +unenrolled device .* refused by the broker \(E_BROKER_REFUSED\)/,
+      ],
+      ["intruder warning", /✗ intruder +.*warned m2: E_NOT_MEMBER/],
+      ["tampered", /✗ tampered/],
+      ["replayed", /✗ replayed/],
+      ["revoked", /✓ revoke +m1 revoked on chain/],
+      ["refused after revocation", /✗ revoke +m1 tries to join again: refused with E_REVOKED/],
+      ["done", /✓ done +everything stopped cleanly/],
+    ];
+    for (const [name, pattern] of expected)
+      expect(
+        steps.some((l) => pattern.test(l)),
+        `${name}\n${stdout}`,
+      ).toBe(true);
+    for (const step of steps) expect(step).toMatch(/^\[ *\d+\.\ds\] [✓✗] .*\(\d+ ms\)$/);
+  }, 120_000);
+});
