@@ -190,6 +190,22 @@ export function procUsage(pid: number): { cpuS: number; rssMB: number } {
   return { cpuS: ticks / 100, rssMB: rssKB / 1024 };
 }
 
+/** RSS (MB) of an idle `node` and an idle `node --import tsx`, to tell the loader from the head. */
+export async function loaderRssMB(): Promise<{ node: number; tsx: number }> {
+  const measure = (args: string[]) =>
+    new Promise<number>((resolvePromise, reject) => {
+      const child = spawn(
+        process.execPath,
+        [...args, "-e", "setTimeout(() => console.log(process.memoryUsage().rss / 2 ** 20), 500)"],
+        { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] },
+      );
+      let out = "";
+      child.stdout?.on("data", (c: Buffer) => void (out += c.toString()));
+      child.once("exit", (code) => (code === 0 ? resolvePromise(Number(out.trim())) : reject(new Error(`exit ${code}`))));
+    });
+  return { node: await measure([]), tsx: await measure(["--import", "tsx"]) };
+}
+
 export interface BrokerProcess {
   name: "aedes" | "mosquitto";
   url: string;
