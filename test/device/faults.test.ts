@@ -1,0 +1,149 @@
+/**
+ * Device-side faults with real processes: a device killed with SIGKILL mid-stream never reuses a
+ * sequence number (every nonce on the wire is checked), and a broker killed and restarted loses
+ * and duplicates nothing the application sees.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Device } from "../../device/sdk";
+import { MessageType } from "../../protocol/constants";
+import { decodeEnvelope } from "../../transport/mqtt/envelope";
+import { startTestChain, type TestChain } from "../helpers/chain";
+import { joinedDevice, removeDir, tempDeviceDir, waitUntil } from "../helpers/device";
+import { startTestHead, type TestHead } from "../helpers/head";
+import { randomPrefix, startPrivateMosquitto } from "../transport/mqtt/brokers";
+
+const ROOT = resolve(__dirname, "../..");
+/** Envelope sender (32) + version, type, suite (3) + short session ID (4) + sequence number (8). */
+const SEQ_OFFSET = 32 + 3 + 4;
+
+function startSender(dataDir: string, peer: string, label: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "test/device/fixtures/sender.ts", dataDir, peer, label],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return new Promise((resolveReady, reject) => {
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.stdout?.on("data", (d: Buffer) => {
+      if (d.toString().includes("ready")) resolveReady(child);
+    });
+    child.once("exit", (code) => reject(new Error(`sender exited (${code}) before it was ready: ${stderr}`)));
+  });
+}
+
+function killed(child: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    child.once("exit", () => r());
+    child.kill("SIGKILL");
+  });
+}
+
+describe("device faults", () => {
+  let chain: TestChain;
+  beforeAll(async () => {
+    chain = await startTestChain();
+  }, 60_000);
+  afterAll(async () => {
+    await chain?.stop();
+  });
+
+  it("a device killed with SIGKILL and restarted never reuses a sequence number", async () => {
+    const head: TestHead = await startTestHead(chain, { clusterId: "11" });
+    const senderDir = tempDeviceDir();
+    const sender = await joinedDevice(head, { dataDir: senderDir });
+    await sender.close(); // the sender runs in its own process from here on
+    const receiver = await joinedDevice(head);
+    await receiver.connect();
+    const embedded = head.broker.embedded!;
+    const nonces = new Map<string, number>();
+    embedded.broker.on("publish", (packet: { topic: string; payload: Buffer }) => {
+      if (!packet.topic.endsWith(`${receiver.deviceId}/inbox`)) return;
+      const { type } = decodeEnvelope(packet.payload);
+      if (type !== MessageType.FRAME_I2R && type !== MessageType.FRAME_R2I) return;
+      // Short session ID, direction and sequence number determine the AEAD nonce.
+      const key = `${packet.payload.subarray(32 + 3, SEQ_OFFSET).toString("hex")}/${type}/${packet.payload.readBigUInt64BE(SEQ_OFFSET)}`;
+      nonces.set(key, (nonces.get(key) ?? 0) + 1);
+    });
+    let delivered = 0;
+    receiver.on("message", () => {
+      delivered++;
+    });
+    try {
+      for (let run = 0; run < 3; run++) {
+        const child = await startSender(senderDir, receiver.deviceId, `run${run}`);
+        const before = nonces.size;
+        await waitUntil(() => nonces.size >= before + 150, "frames from the sender", 30_000);
+        await killed(child);
+      }
+      const reused = [...nonces.values()].filter((n) => n > 1).length;
+      console.info(
+        `device kill: ${nonces.size} frames seen on the wire over 3 kills, reused nonces ${reused}, delivered ${delivered}`,
+      );
+      expect(reused).toBe(0);
+      expect(nonces.size).toBeGreaterThanOrEqual(450);
+    } finally {
+      await receiver.close();
+      await head.destroy();
+      removeDir(senderDir);
+    }
+  }, 120_000);
+
+  it("a broker killed with SIGKILL and restarted: every message arrives once, the session continues", async () => {
+    const mosquitto = await startPrivateMosquitto(true);
+    const topicPrefix = randomPrefix();
+    const head = await startTestHead(chain, { clusterId: "12", brokerUrl: mosquitto.url, topicPrefix });
+    const a: Device = await joinedDevice(head, { topicPrefix });
+    const b: Device = await joinedDevice(head, { topicPrefix });
+    try {
+      await a.connect();
+      await b.connect();
+      const counts = new Map<string, number>();
+      b.on("message", (m) => {
+        const text = new TextDecoder().decode(m.data);
+        counts.set(text, (counts.get(text) ?? 0) + 1);
+      });
+      await a.send(b.deviceId, "m 0");
+      await waitUntil(() => counts.has("m 0"), "the first message");
+      mosquitto.savePersistence(); // the broker knows b's subscription across the crash
+      await new Promise((r) => setTimeout(r, 300));
+
+      const total = 300;
+      const sending = (async () => {
+        for (let i = 1; i < total; i++) await a.send(b.deviceId, `m ${i}`);
+      })();
+      await waitUntil(() => counts.size >= 100, "traffic before the crash", 30_000);
+      await mosquitto.kill();
+      await new Promise((r) => setTimeout(r, 500));
+      await mosquitto.start();
+      await sending;
+      await waitUntil(
+        () => counts.size >= total,
+        `all ${total} messages (have ${counts.size})`,
+        30_000,
+      ).catch(() => undefined);
+
+      const lost = Array.from({ length: total }, (_, i) => `m ${i}`).filter((t) => !counts.has(t));
+      const duplicated = [...counts.values()].filter((n) => n > 1).length;
+      console.info(
+        `broker kill: ${total} sent, ${counts.size} delivered, lost ${lost.length}, duplicated to the application ${duplicated}, dropped as replays ${b.stats.replayed}`,
+      );
+      expect(duplicated).toBe(0);
+      expect(lost).toEqual([]);
+      // The session survived the crash: one more message on it, no new grant.
+      const sessionsBefore = (await a.status()).sessions.map((s) => s.sessionId);
+      await a.send(b.deviceId, "after");
+      await waitUntil(() => counts.has("after"), "a message after the crash");
+      expect((await a.status()).sessions.map((s) => s.sessionId)).toEqual(sessionsBefore);
+    } finally {
+      await a.close();
+      await b.close();
+      await head.destroy();
+      await mosquitto.stop();
+    }
+  }, 120_000);
+});
