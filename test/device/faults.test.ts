@@ -61,14 +61,14 @@ describe("device faults", () => {
     await receiver.connect();
     const embedded = head.broker.embedded!;
     const nonces = new Map<string, number>();
-    embedded.broker.on("publish", (packet: { topic: string; payload: Buffer }) => {
+    embedded.broker.on("publish", ((packet: { topic: string; payload: Buffer }) => {
       if (!packet.topic.endsWith(`${receiver.deviceId}/inbox`)) return;
       const { type } = decodeEnvelope(packet.payload);
       if (type !== MessageType.FRAME_I2R && type !== MessageType.FRAME_R2I) return;
       // Short session ID, direction and sequence number determine the AEAD nonce.
       const key = `${packet.payload.subarray(32 + 3, SEQ_OFFSET).toString("hex")}/${type}/${packet.payload.readBigUInt64BE(SEQ_OFFSET)}`;
       nonces.set(key, (nonces.get(key) ?? 0) + 1);
-    });
+    }) as never);
     let delivered = 0;
     receiver.on("message", () => {
       delivered++;
