@@ -87,6 +87,16 @@ export class HttpClient {
     body?: Uint8Array | string,
     headers: Record<string, string> = {},
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+    return this.#send(method, path, body, headers, true);
+  }
+
+  #send(
+    method: string,
+    path: string,
+    body: Uint8Array | string | undefined,
+    headers: Record<string, string>,
+    mayRetry: boolean,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
     const url = new URL(path, this.baseUrl);
     return new Promise((resolvePromise, reject) => {
       const req = request(
@@ -105,7 +115,13 @@ export class HttpClient {
           res.on("error", reject);
         },
       );
-      req.on("error", reject);
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        // The server closed an idle keep-alive socket just as we reused it: the request never
+        // reached it, so sending it again is safe (the pattern the Node http docs give).
+        if (mayRetry && req.reusedSocket && error.code === "ECONNRESET") {
+          this.#send(method, path, body, headers, false).then(resolvePromise, reject);
+        } else reject(error);
+      });
       req.end(body);
     });
   }
