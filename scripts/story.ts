@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { NonceManager, Wallet } from "ethers";
 import pino from "pino";
 import { Device, isDeviceError } from "../device/sdk";
+import { useNodeCrypto } from "../platform/node-symmetric-backend";
 import { toHex } from "../protocol/bytes";
 import { createSessionRequest } from "../protocol/grant/member";
 import { makeProvider } from "../services/cluster-head/chain/registry-contract";
@@ -59,6 +60,7 @@ function nextEvent<T>(
 }
 
 async function main(): Promise<void> {
+  useNodeCrypto(); // the devices' symmetric crypto (the head picks its own from its configuration)
   const workDir = mkdtempSync(join(tmpdir(), "iotguard-story-"));
   const cleanups: (() => Promise<unknown> | unknown)[] = [
     () => rmSync(workDir, { recursive: true, force: true }),

@@ -8,3 +8,4 @@ export type { DeviceEvents, DeviceStats, MessageEvent, SessionOpenedEvent } from
 export type { EnrollmentRequest } from "./head-client";
 export { HeadClient } from "./head-client";
 export type { HeadPin } from "./store/head-pin-store";
+export { useNodeCrypto } from "../../platform/node-symmetric-backend";

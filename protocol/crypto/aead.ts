@@ -4,13 +4,12 @@
  * this module never draws a random nonce.
  * @module
  */
-import { gcm } from "@noble/ciphers/aes.js";
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { abytes } from "../bytes";
 import { AeadSuite, Size } from "../constants";
 import { ProtocolError } from "../errors";
+import { symmetric } from "./backend";
 
-function cipher(suite: AeadSuite, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array) {
+function check(suite: AeadSuite, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array): void {
   abytes(nonce, Size.AEAD_NONCE, "nonce");
   abytes(aad, undefined, "aad");
   switch (suite) {
@@ -19,10 +18,10 @@ function cipher(suite: AeadSuite, key: Uint8Array, nonce: Uint8Array, aad: Uint8
       // wrapper; the key schedule always derives 32-byte keys.
       if (key.length !== 32 && key.length !== 16)
         throw new RangeError("key: expected 32 (or 16) bytes for AES-GCM");
-      return gcm(key, nonce, aad);
+      return;
     case AeadSuite.CHACHA20_POLY1305:
       abytes(key, 32, "key");
-      return chacha20poly1305(key, nonce, aad);
+      return;
     default:
       throw new ProtocolError("E_UNSUPPORTED", "unknown AEAD suite");
   }
@@ -45,7 +44,8 @@ export function aeadSeal(
   aad: Uint8Array,
 ): Uint8Array {
   abytes(plaintext, undefined, "plaintext");
-  return cipher(suite, key, nonce, aad).encrypt(plaintext);
+  check(suite, key, nonce, aad);
+  return symmetric().aeadSeal(suite, key, nonce, plaintext, aad);
 }
 
 /**
@@ -61,11 +61,9 @@ export function aeadOpen(
   aad: Uint8Array,
 ): Uint8Array {
   abytes(sealed, undefined, "sealed");
-  const c = cipher(suite, key, nonce, aad);
+  check(suite, key, nonce, aad);
   if (sealed.length < Size.TAG) throw new ProtocolError("E_BAD_TAG", "ciphertext shorter than tag");
-  try {
-    return c.decrypt(sealed);
-  } catch {
-    throw new ProtocolError("E_BAD_TAG", "authentication failed");
-  }
+  const plaintext = symmetric().aeadOpen(suite, key, nonce, sealed, aad);
+  if (plaintext === undefined) throw new ProtocolError("E_BAD_TAG", "authentication failed");
+  return plaintext;
 }

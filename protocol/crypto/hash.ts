@@ -2,13 +2,13 @@
  * Hash helpers: SHA-256 with a domain label, and Keccak-256 for Ethereum addresses.
  * @module
  */
-import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { concatBytes, utf8 } from "../bytes";
+import { symmetric } from "./backend";
 
 /** SHA-256 of the concatenation of `parts`. */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
-  return nobleSha256(concatBytes(...parts));
+  return symmetric().sha256(concatBytes(...parts));
 }
 
 /** SHA-256 of `label || parts`, so hashes for different purposes never collide by construction. */

@@ -2,9 +2,8 @@
  * HKDF-SHA256 (RFC 5869) with domain-separation labels.
  * @module
  */
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { abytes, concatBytes, utf8 } from "../bytes";
+import { symmetric } from "./backend";
 
 /** Largest HKDF-SHA256 output (RFC 5869 §2.3: 255 × HashLen). */
 export const HKDF_SHA256_MAX_OUTPUT = 255 * 32;
@@ -23,7 +22,7 @@ export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, 
   abytes(info, undefined, "info");
   if (!Number.isInteger(length) || length < 1 || length > HKDF_SHA256_MAX_OUTPUT)
     throw new RangeError("length: HKDF-SHA256 output must be 1..8160 bytes");
-  return hkdf(sha256, ikm, salt, info, length);
+  return symmetric().hkdfSha256(ikm, salt, info, length);
 }
 
 /**

@@ -2,11 +2,10 @@
  * HMAC-SHA256 truncated to 16 bytes (RFC 2104; truncation per RFC 2104 §5 keeps the leftmost bits).
  * @module
  */
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { abytes, concatBytes, equalBytes, utf8 } from "../bytes";
 import { Size } from "../constants";
 import { ProtocolError } from "../errors";
+import { symmetric } from "./backend";
 
 /**
  * MAC = first 16 bytes of HMAC-SHA256(key, label || data).
@@ -16,7 +15,9 @@ import { ProtocolError } from "../errors";
  */
 export function mac(key: Uint8Array, label: string, data: Uint8Array): Uint8Array {
   abytes(key, 32, "macKey");
-  return hmac(sha256, key, concatBytes(utf8(label), data)).slice(0, Size.MAC);
+  return symmetric()
+    .hmacSha256(key, concatBytes(utf8(label), data))
+    .slice(0, Size.MAC);
 }
 
 /**

@@ -167,6 +167,14 @@ export const SETTINGS = {
     default: "3600",
     description: "seconds a granted session key lasts",
   }),
+  cryptoBackend: setting({
+    flag: "--crypto-backend",
+    env: "IOTGUARD_CRYPTO_BACKEND",
+    schema: z.enum(["node", "noble"]),
+    default: "node",
+    description:
+      "symmetric crypto: node (node:crypto/OpenSSL, faster) or noble (pure JavaScript); both give identical bytes",
+  }),
   logLevel: setting({
     flag: "--log-level",
     env: "IOTGUARD_LOG_LEVEL",

@@ -9,7 +9,9 @@ import type { Server } from "node:http";
 import { join } from "node:path";
 import { formatEther, NonceManager, parseEther, Wallet } from "ethers";
 import pino, { type Logger } from "pino";
+import { nodeSymmetricBackend } from "../../platform/node-symmetric-backend";
 import { fromHex, toHex } from "../../protocol/bytes";
+import { nobleBackend, useSymmetricBackend } from "../../protocol/crypto/backend";
 import { type RandomSource, systemRandom } from "../../protocol/crypto/random";
 import { generateIdentity, type Identity, identityFromSecretKey } from "../../protocol/identity";
 import { readDeployment } from "../../scripts/chain/deployment-file";
@@ -82,6 +84,9 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
   };
 
   try {
+    // 0. Symmetric crypto backend (process-wide; both give identical bytes).
+    useSymmetricBackend(config.cryptoBackend === "node" ? nodeSymmetricBackend : nobleBackend);
+
     // 1. Secrets in the data directory.
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const identity = loadHeadIdentity(config.dataDir);
@@ -274,6 +279,9 @@ async function ensureCluster(
 function listen(app: ReturnType<typeof createApp>, host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
+    // Longer than clients' keep-alive (undici: 4 s), so an idle reused socket is never cut mid-request.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     server.once("listening", () => resolve(server));
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(

@@ -17,7 +17,8 @@ interface BodyParserError {
 /** Turns any thrown value into a HeadError a client may see. */
 export function toHeadError(error: unknown): HeadError {
   if (error instanceof HeadError) return error;
-  if (error instanceof ProtocolError) return new HeadError(error.code, error.message.replace(`${error.code}: `, ""));
+  if (error instanceof ProtocolError)
+    return new HeadError(error.code, error.message.replace(`${error.code}: `, ""));
   if (error instanceof ZodError) {
     const issue = error.issues[0];
     const where = issue?.path.length ? issue.path.join(".") : "body";

@@ -87,7 +87,7 @@ export async function grantSession(ctx: HeadContext, requestBytes: Uint8Array): 
     expiresAt: outcome.expiresAt,
   });
   ctx.metrics.grants.inc();
-  ctx.logger.info({ sessionId, initiator, responder, expiresAt: outcome.expiresAt }, "session granted");
+  ctx.logger.debug({ sessionId, initiator, responder, expiresAt: outcome.expiresAt }, "session granted");
   ctx.events.emit("granted", { sessionId, initiator, responder });
   return {
     kind: "grant",

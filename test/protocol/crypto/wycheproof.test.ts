@@ -5,10 +5,12 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nodeSymmetricBackend } from "../../../platform/node-symmetric-backend";
 import { fromHex, toHex } from "../../../protocol/bytes";
 import { AeadSuite } from "../../../protocol/constants";
 import { aeadOpen, aeadSeal } from "../../../protocol/crypto/aead";
+import { nobleBackend, type SymmetricBackend, useSymmetricBackend } from "../../../protocol/crypto/backend";
 import { ecdhSharedX, parseSpkiPublicKey } from "../../../protocol/crypto/ecdh";
 import { verifyDer } from "../../../protocol/crypto/ecdsa";
 import { hkdfSha256 } from "../../../protocol/crypto/kdf";
@@ -70,7 +72,16 @@ function aeadCases(file: string, suite: AeadSuite, groupFilter: (g: Group) => bo
   return { valid, invalid };
 }
 
-describe("Wycheproof", () => {
+// Every symmetric backend the product can run on goes through the same vectors.
+describe.each([nobleBackend, nodeSymmetricBackend])("Wycheproof with the $name backend", (backend) => {
+  let previous: SymmetricBackend;
+  beforeAll(() => {
+    previous = useSymmetricBackend(backend);
+  });
+  afterAll(() => {
+    useSymmetricBackend(previous);
+  });
+
   it("AES-GCM (keySize 128/256, ivSize 96, tagSize 128) through aeadSeal/aeadOpen", () => {
     const n = aeadCases(
       "aes_gcm_test.json",

@@ -1,0 +1,57 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { nodeSymmetricBackend } from "../../platform/node-symmetric-backend";
+import { AeadSuite } from "../../protocol/constants";
+import { nobleBackend } from "../../protocol/crypto/backend";
+
+const hex = (b: Uint8Array | undefined) => (b === undefined ? "undefined" : Buffer.from(b).toString("hex"));
+const suites = fc.constantFrom(AeadSuite.AES_256_GCM, AeadSuite.CHACHA20_POLY1305);
+const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+
+describe("node:crypto backend agrees with @noble byte for byte", () => {
+  it("SHA-256, HMAC-SHA256 and HKDF-SHA256", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ maxLength: 80 }),
+        fc.uint8Array({ maxLength: 80 }),
+        fc.integer({ min: 1, max: 255 * 32 }),
+        (data, key, info, length) => {
+          expect(hex(nodeSymmetricBackend.sha256(data))).toBe(hex(nobleBackend.sha256(data)));
+          expect(hex(nodeSymmetricBackend.hmacSha256(key, data))).toBe(
+            hex(nobleBackend.hmacSha256(key, data)),
+          );
+          const ikm = data.length > 0 ? data : Uint8Array.of(0);
+          expect(hex(nodeSymmetricBackend.hkdfSha256(ikm, key, info, length))).toBe(
+            hex(nobleBackend.hkdfSha256(ikm, key, info, length)),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("both AEADs: same ciphertext, each opens the other's, both refuse a flipped bit", () => {
+    fc.assert(
+      fc.property(
+        suites,
+        bytes(32),
+        bytes(12),
+        fc.uint8Array({ maxLength: 600 }),
+        fc.uint8Array({ maxLength: 64 }),
+        fc.nat(),
+        (suite, key, nonce, plaintext, aad, flip) => {
+          const sealed = nobleBackend.aeadSeal(suite, key, nonce, plaintext, aad);
+          expect(hex(nodeSymmetricBackend.aeadSeal(suite, key, nonce, plaintext, aad))).toBe(hex(sealed));
+          expect(hex(nodeSymmetricBackend.aeadOpen(suite, key, nonce, sealed, aad))).toBe(hex(plaintext));
+          const tampered = sealed.slice();
+          const bit = flip % (tampered.length * 8);
+          tampered[bit >> 3] = (tampered[bit >> 3] as number) ^ (1 << (bit & 7));
+          expect(nodeSymmetricBackend.aeadOpen(suite, key, nonce, tampered, aad)).toBeUndefined();
+          expect(nobleBackend.aeadOpen(suite, key, nonce, tampered, aad)).toBeUndefined();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
