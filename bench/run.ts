@@ -8,6 +8,8 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
+import { nodeSymmetricBackend } from "../platform/node-symmetric-backend";
+import { nobleBackend, useSymmetricBackend } from "../protocol/crypto/backend";
 import { renderSvg } from "./lib/plots";
 import { markdown } from "./lib/report";
 import { RESULTS_SCHEMA, type Results, resultsSchema, SUITE_NAMES, type SuiteName } from "./lib/schema";
@@ -32,22 +34,31 @@ const SUITES: Record<SuiteName, Suite> = {
   scale: scaleSuite,
 };
 
-const USAGE = `usage: npm run bench -- [--quick] [--out DIR] [suite ...]
+const USAGE = `usage: npm run bench -- [--quick] [--crypto node|noble] [--out DIR] [suite ...]
+--crypto: the symmetric backend of the head and the bench devices (default node, as the head runs)
 suites (default: all, in this order):
 ${SUITE_NAMES.map((n) => `  ${n.padEnd(10)} ${SUITES[n].description}`).join("\n")}`;
 
 interface Args {
   quick: boolean;
+  crypto: "node" | "noble";
   out: string;
   suites: SuiteName[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, out: resolve(__dirname, "results"), suites: [] };
+  const args: Args = { quick: false, crypto: "node", out: resolve(__dirname, "results"), suites: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === "--quick") args.quick = true;
-    else if (a === "--out") args.out = resolve(argv[++i] ?? "");
+    else if (a === "--crypto") {
+      const value = argv[++i];
+      if (value !== "node" && value !== "noble") {
+        console.error(`bench: --crypto takes node or noble\n${USAGE}`);
+        process.exit(2);
+      }
+      args.crypto = value;
+    } else if (a === "--out") args.out = resolve(argv[++i] ?? "");
     else if (a === "--help" || a === "-h") {
       console.log(USAGE);
       process.exit(0);
@@ -110,6 +121,10 @@ function progressPrinter(total: number) {
 
 export async function main(argv: string[]): Promise<Results> {
   const args = parseArgs(argv);
+  // One backend for the bench's devices and the head processes it starts (they read the env).
+  useSymmetricBackend(args.crypto === "node" ? nodeSymmetricBackend : nobleBackend);
+  process.env.IOTGUARD_CRYPTO_BACKEND = args.crypto;
+  console.error(`bench: symmetric crypto backend ${args.crypto}`);
   const started = new Date();
   const loadAvgStart = os.loadavg()[0] ?? 0;
   const results: Results = {

@@ -4,6 +4,7 @@
  * @module
  */
 import { toHex } from "../../protocol/bytes";
+import { MessageSize } from "../../protocol/constants";
 import {
   acceptGrant,
   createGrantRequest,
@@ -13,7 +14,6 @@ import {
 } from "../../protocol/grant/member";
 import { finishJoin, startJoin } from "../../protocol/join/device";
 import type { Membership } from "../../protocol/join/head";
-import { MessageSize } from "../../protocol/constants";
 import { makeTestDevice, type TestDevice } from "../../test/helpers/head";
 import type { HeadProcess } from "./processes";
 
@@ -43,7 +43,9 @@ export async function enrollDevices(
     const pending =
       batch.length === 1
         ? head.operator("POST", "/v1/devices", (batch[0] as TestDevice).enrollBody(head.clusterId))
-        : head.operator("POST", "/v1/devices/batch", { devices: batch.map((d) => d.enrollBody(head.clusterId)) });
+        : head.operator("POST", "/v1/devices/batch", {
+            devices: batch.map((d) => d.enrollBody(head.clusterId)),
+          });
     const remaining = count - devices.length - batch.length;
     next = make(Math.min(batchSize, remaining));
     const res = await pending;
@@ -65,7 +67,10 @@ export async function joinOverHttp(head: HeadProcess, device: TestDevice): Promi
  * One join over HTTP whose device-side verification (`finishJoin`: recover + ECDH) is left to
  * the caller, so a throughput run measures the head rather than the bench's own core.
  */
-export async function joinOverHttpDeferred(head: HeadProcess, device: TestDevice): Promise<{ finish(): Membership }> {
+export async function joinOverHttpDeferred(
+  head: HeadProcess,
+  device: TestDevice,
+): Promise<{ finish(): Membership }> {
   const challenge = await head.http.post("/v1/join/challenge");
   if (challenge.status !== 200) throw new Error(`challenge: ${challenge.status} ${challenge.body}`);
   const { request, state } = startJoin({
@@ -85,8 +90,18 @@ export async function joinOverHttpDeferred(head: HeadProcess, device: TestDevice
 export function grantRequest(m1: Membership, m2: Membership, clusterId: number) {
   const now = Date.now();
   const sr = createSessionRequest({ membership: m1, clusterId, peerId: m2.deviceId, now });
-  const gr = createGrantRequest({ membership: m2, clusterId, peerId: m1.deviceId, sessionRequest: sr.message, now });
-  return { message: gr.message, pending1: [sr.pending] as PendingGrant[], pending2: [gr.pending] as PendingGrant[] };
+  const gr = createGrantRequest({
+    membership: m2,
+    clusterId,
+    peerId: m1.deviceId,
+    sessionRequest: sr.message,
+    now,
+  });
+  return {
+    message: gr.message,
+    pending1: [sr.pending] as PendingGrant[],
+    pending2: [gr.pending] as PendingGrant[],
+  };
 }
 
 /** Splits the head's answer to a GrantRequest into both members' sessions. @throws on a warning */

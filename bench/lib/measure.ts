@@ -28,7 +28,9 @@ export function latency(samplesMs: readonly number[]): Latency {
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Milliseconds since an arbitrary origin, sub-millisecond resolution. */
@@ -58,7 +60,12 @@ export function opsPerSecond(fn: () => unknown, ms: number, minOps = 3): number 
  * Alternates `a` and `b` for `rounds` rounds of `ms` each (after one warm-up of each) and returns
  * the median ops/s of each.
  */
-export function compareSync(a: () => unknown, b: () => unknown, rounds: number, ms: number): { a: number; b: number } {
+export function compareSync(
+  a: () => unknown,
+  b: () => unknown,
+  rounds: number,
+  ms: number,
+): { a: number; b: number } {
   opsPerSecond(a, Math.min(50, ms));
   opsPerSecond(b, Math.min(50, ms));
   const ra: number[] = [];
@@ -115,7 +122,9 @@ export function row(suite: SuiteName, r: RowInput): Row {
   if (r.goal) {
     const subject = r.goal.on === "ratio" ? ratio : r.value;
     const met =
-      subject !== null && Number.isFinite(subject) && (r.goal.op === ">=" ? subject >= r.goal.target : subject <= r.goal.target);
+      subject !== null &&
+      Number.isFinite(subject) &&
+      (r.goal.op === ">=" ? subject >= r.goal.target : subject <= r.goal.target);
     g = { ...r.goal, met };
   }
   return {

@@ -10,7 +10,10 @@ import type { Channel } from "../../protocol/channel/session";
 import { decodeEnvelope, encodeEnvelope } from "../../transport/mqtt/envelope";
 import { nowMs } from "./measure";
 
-export async function connectClient(url: string, extra: Partial<mqtt.IClientOptions> = {}): Promise<MqttClient> {
+export async function connectClient(
+  url: string,
+  extra: Partial<mqtt.IClientOptions> = {},
+): Promise<MqttClient> {
   const client = await mqtt.connectAsync(url, {
     protocolVersion: 4,
     clientId: `bench-${randomBytes(6).toString("hex")}`,
@@ -68,7 +71,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           ? encodeEnvelope(o.channels.senderId, o.channels.initiator.sender.seal(plain, Date.now()))
           : plain;
         payloadBytes += payload.length;
-        o.pub.publish(o.topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: o.qos });
+        o.pub.publish(o.topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), {
+          qos: o.qos,
+        });
       }
     };
     const onMessage = (topic: string, payload: Buffer) => {

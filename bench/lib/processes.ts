@@ -34,7 +34,10 @@ function spawnTs(
   return new Promise((resolvePromise, reject) => {
     let buffered = "";
     let errors = "";
-    const timer = setTimeout(() => fail(new Error(`${script} not ready after ${timeoutMs} ms: ${errors.slice(-500)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`${script} not ready after ${timeoutMs} ms: ${errors.slice(-500)}`)),
+      timeoutMs,
+    );
     const fail = (error: Error) => {
       clearTimeout(timer);
       child.kill("SIGKILL");
@@ -106,12 +109,21 @@ export class HttpClient {
           hostname: url.hostname,
           port: url.port,
           path: url.pathname,
-          headers: { ...headers, ...(body !== undefined ? { "content-length": Buffer.byteLength(body) } : {}) },
+          headers: {
+            ...headers,
+            ...(body !== undefined ? { "content-length": Buffer.byteLength(body) } : {}),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on("end", () =>
+            resolvePromise({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+            }),
+          );
           res.on("error", reject);
         },
       );
@@ -157,20 +169,34 @@ export async function startHeadProcess(chain: TestChain, extraFlags: string[] = 
   const { child, match } = await spawnTs(
     "services/cluster-head/main.ts",
     [
-      "--rpc-url", chain.node.url,
-      "--deployment", deploymentFile,
-      "--data-dir", join(dir, "data"),
-      "--port", "0",
-      "--broker-port", "0",
-      "--admin-token", adminToken,
-      "--cluster-id", "1",
-      "--radius", "2000000",
+      "--rpc-url",
+      chain.node.url,
+      "--deployment",
+      deploymentFile,
+      "--data-dir",
+      join(dir, "data"),
+      "--port",
+      "0",
+      "--broker-port",
+      "0",
+      "--admin-token",
+      adminToken,
+      "--cluster-id",
+      "1",
+      "--radius",
+      "2000000",
       ...extraFlags,
     ],
     /cluster head for cluster (\d+) \((0x[0-9a-fA-F]{40})\) on (http:\/\/\S+), MQTT on (mqtt:\/\/\S+?)[;\s]/,
     "stderr",
   );
-  const [, clusterId, headAddress, url, brokerUrl] = match as unknown as [string, string, string, string, string];
+  const [, clusterId, headAddress, url, brokerUrl] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const http = new HttpClient(url);
   return {
     pid: child.pid as number,
@@ -217,7 +243,9 @@ export async function loaderRssMB(): Promise<{ node: number; tsx: number }> {
       );
       let out = "";
       child.stdout?.on("data", (c: Buffer) => void (out += c.toString()));
-      child.once("exit", (code) => (code === 0 ? resolvePromise(Number(out.trim())) : reject(new Error(`exit ${code}`))));
+      child.once("exit", (code) =>
+        code === 0 ? resolvePromise(Number(out.trim())) : reject(new Error(`exit ${code}`)),
+      );
     });
   return { node: await measure([]), tsx: await measure(["--import", "tsx"]) };
 }
@@ -232,7 +260,12 @@ export interface BrokerProcess {
 /** A bare aedes in its own process. */
 export async function startAedes(): Promise<BrokerProcess> {
   const { child, match } = await spawnTs("bench/brokers/aedes-broker.ts", [], /listening (\d+)/, "stdout");
-  return { name: "aedes", url: `mqtt://127.0.0.1:${match[1]}`, pid: child.pid as number, stop: () => stopChild(child) };
+  return {
+    name: "aedes",
+    url: `mqtt://127.0.0.1:${match[1]}`,
+    pid: child.pid as number,
+    stop: () => stopChild(child),
+  };
 }
 
 /**

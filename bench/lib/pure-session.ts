@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  type AeadSuite,
   acceptGrant,
   acceptJoin,
   type Channel,
@@ -20,7 +21,6 @@ import {
   issueChallenge,
   issueGrant,
   type Membership,
-  type AeadSuite,
   startJoin,
 } from "../../protocol";
 import { systemRandom } from "../../protocol/crypto/random";
@@ -98,14 +98,24 @@ export function startJoinFor(cluster: ClusterInfo, device: PureDevice, challenge
 }
 
 /** Two joined devices and a granted session between them, with every message's size. */
-export function pureSessionPair(suite?: AeadSuite): { initiator: Channel; responder: Channel; wire: WireLog } {
+export function pureSessionPair(suite?: AeadSuite): {
+  initiator: Channel;
+  responder: Channel;
+  wire: WireLog;
+} {
   const c = pureCluster();
   const d1 = pureDevice();
   const d2 = pureDevice();
   const now = Date.now();
   const j1 = c.join(d1, now);
   const j2 = c.join(d2, now);
-  const sr = createSessionRequest({ membership: j1.device, clusterId: c.cluster.clusterId, peerId: d2.id, now, ...(suite ? { suite } : {}) });
+  const sr = createSessionRequest({
+    membership: j1.device,
+    clusterId: c.cluster.clusterId,
+    peerId: d2.id,
+    now,
+    ...(suite ? { suite } : {}),
+  });
   const gr = createGrantRequest({
     membership: j2.device,
     clusterId: c.cluster.clusterId,

@@ -27,7 +27,9 @@ export function markdown(results: Results, svgFiles: string[]): string {
       `${m.cpus}× ${m.cpuModel}, ${fmt(m.totalMemMB)} MB, Node ${m.node}, load ${m.loadAvgStart.toFixed(2)} → ${m.loadAvgEnd.toFixed(2)}`,
   );
   out.push("");
-  out.push("Ratios compare `case` with `baseline`, both measured in this run (or a fixed reference, marked so).");
+  out.push(
+    "Ratios compare `case` with `baseline`, both measured in this run (or a fixed reference, marked so).",
+  );
   out.push("");
   const goals = results.rows.filter((r) => r.goal);
   if (goals.length) {
@@ -48,7 +50,9 @@ export function markdown(results: Results, svgFiles: string[]): string {
     const failure = results.failures.find((f) => f.suite === suite);
     if (failure) out.push(`**failed:** ${failure.error}`, "");
     if (rows.length === 0) continue;
-    out.push("| case | value | unit | baseline | baseline value | ratio | p50 ms | p95 ms | p99 ms | goal | note |");
+    out.push(
+      "| case | value | unit | baseline | baseline value | ratio | p50 ms | p95 ms | p99 ms | goal | note |",
+    );
     out.push("|---|---:|---|---|---:|---:|---:|---:|---:|---|---|");
     for (const r of rows) {
       out.push(
@@ -58,7 +62,9 @@ export function markdown(results: Results, svgFiles: string[]): string {
       );
     }
     out.push("");
-    for (const f of svgFiles.filter((f) => results.series.some((s) => s.suite === suite && f.endsWith(`-${s.name}.svg`)))) {
+    for (const f of svgFiles.filter((f) =>
+      results.series.some((s) => s.suite === suite && f.endsWith(`-${s.name}.svg`)),
+    )) {
       out.push(`![${f}](${f})`, "");
     }
   }

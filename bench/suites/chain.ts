@@ -12,7 +12,7 @@ import { startTestHead } from "../../test/helpers/head";
 import { enrollDevices, grantRequest, joinOverHttp } from "../lib/devices";
 import { latency, nowMs, row } from "../lib/measure";
 import { latencyHistogram } from "../lib/plots";
-import { HttpClient, type HeadProcess } from "../lib/processes";
+import { type HeadProcess, HttpClient } from "../lib/processes";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
 
@@ -21,7 +21,8 @@ const PRODUCT_POLL_INTERVAL_MS = 250;
 
 export const chainSuite: Suite = {
   name: "chain",
-  description: "gas per enrollment (1, batches of 10/100), index vs direct contract look-up, revoke → first refusal",
+  description:
+    "gas per enrollment (1, batches of 10/100), index vs direct contract look-up, revoke → first refusal",
   async run(ctx) {
     const lookups = ctx.quick ? 200 : 2000;
     const revocations = ctx.quick ? 2 : 6;
@@ -78,7 +79,14 @@ export const chainSuite: Suite = {
               value: (gas[size] as number) / size,
               baseline: { case: "enroll-gas/single", value: single },
               ...(size === 100
-                ? { goal: { text: "≤ 30,000 gas per device in a batch", on: "value" as const, op: "<=" as const, target: 30_000 } }
+                ? {
+                    goal: {
+                      text: "≤ 30,000 gas per device in a batch",
+                      on: "value" as const,
+                      op: "<=" as const,
+                      target: 30_000,
+                    },
+                  }
                 : {}),
               note: `${gas[size]} gas for the transaction`,
             }),
@@ -98,7 +106,8 @@ export const chainSuite: Suite = {
           t0 = nowMs();
           const onChain = await registry.getDevice(`0x${id}`);
           fromContract.push(nowMs() - t0);
-          if (!rec || Number(onChain.clusterId) !== rec.clusterId) throw new Error("index and contract disagree");
+          if (!rec || Number(onChain.clusterId) !== rec.clusterId)
+            throw new Error("index and contract disagree");
         }
         const li = latency(fromIndex);
         const lc = latency(fromContract);
@@ -113,7 +122,15 @@ export const chainSuite: Suite = {
             note: "RegistryIndexStore.getDevice (level) in the head vs registry.getDevice over JSON-RPC to the hardhat node",
           }),
         );
-        rows.push(row("chain", { case: "device-lookup/contract-eth_call", unit: "ms (p50)", better: "lower", value: lc.p50, latencyMs: lc }));
+        rows.push(
+          row("chain", {
+            case: "device-lookup/contract-eth_call",
+            unit: "ms (p50)",
+            better: "lower",
+            value: lc.p50,
+            latencyMs: lc,
+          }),
+        );
         series.push({
           suite: "chain",
           name: "chain-lookup-latency",
@@ -121,7 +138,10 @@ export const chainSuite: Suite = {
           kind: "histogram",
           x: { label: "latency (ms)", scale: "log" },
           y: { label: "look-ups", scale: "linear" },
-          points: [...latencyHistogram(fromIndex, "head index (level)"), ...latencyHistogram(fromContract, "contract eth_call")],
+          points: [
+            ...latencyHistogram(fromIndex, "head index (level)"),
+            ...latencyHistogram(fromContract, "contract eth_call"),
+          ],
         });
 
         // Revocation: a revoke transaction sent on chain with the head's key (not through the
@@ -138,7 +158,8 @@ export const chainSuite: Suite = {
           const m1 = await joinOverHttp(head, victim);
           const pre = grantRequest(m1, peer, head.clusterId);
           const ok = await http.post("/v1/sessions", pre.message);
-          if (ok.headers["x-iotguard-outcome"] !== "grant") throw new Error("expected a grant before the revocation");
+          if (ok.headers["x-iotguard-outcome"] !== "grant")
+            throw new Error("expected a grant before the revocation");
           const tSend = nowMs();
           const tx = await test.context.registry.revoke(`0x${victim.deviceIdHex}`);
           const receipt = await tx.wait();
@@ -166,7 +187,12 @@ export const chainSuite: Suite = {
             better: "lower",
             value: worst,
             latencyMs: latency(fromSend),
-            goal: { text: "≤ 1 block + 1 s (automine: the block is the receipt, so ≤ 1,000 ms + mining)", on: "value", op: "<=", target: 1000 + mining },
+            goal: {
+              text: "≤ 1 block + 1 s (automine: the block is the receipt, so ≤ 1,000 ms + mining)",
+              on: "value",
+              op: "<=",
+              target: 1000 + mining,
+            },
             note: `from sending the revoke transaction to the first refused grant, over ${revocations} revocations; sending and mining took ≤ ${mining.toFixed(0)} ms (the goal's "1 block"); head polls the chain every ${PRODUCT_POLL_INTERVAL_MS} ms (product default); ${Math.max(...attempts)} grant attempts at most`,
           }),
         );

@@ -48,7 +48,8 @@ export const GRANT_CONCURRENCY = 32;
 
 export const grantSuite: Suite = {
   name: "grant",
-  description: "session grants/s and latency through the real HTTP head vs the bare work of a grant (goals ≥ 5,000/s, ≥ 0.8)",
+  description:
+    "session grants/s and latency through the real HTTP head vs the bare work of a grant (goals ≥ 5,000/s, ≥ 0.8)",
   async run(ctx) {
     const members = ctx.quick ? 10 : 40;
     const loadGrants = ctx.quick ? 400 : 6000;
@@ -63,12 +64,17 @@ export const grantSuite: Suite = {
         const { devices } = await enrollDevices(head, members);
         const ms: Membership[] = [];
         for (const d of devices) ms.push(await joinOverHttp(head, d));
-        const pairOf = (i: number): [Membership, Membership] => [ms[i % members]!, ms[(i + 1 + (i % 3)) % members]!];
+        const pairOf = (i: number): [Membership, Membership] => [
+          ms[i % members]!,
+          ms[(i + 1 + (i % 3)) % members]!,
+        ];
         bareGrantRate(50);
         const bare: number[] = [bareGrantRate(bareCount)];
 
         ctx.progress(0.2, `${seqGrants} grants one at a time`);
-        const seqReqs = Array.from({ length: seqGrants }, (_, i) => grantRequest(...pairOf(i), head.clusterId));
+        const seqReqs = Array.from({ length: seqGrants }, (_, i) =>
+          grantRequest(...pairOf(i), head.clusterId),
+        );
         let refused = 0;
         const seq = await runPool(seqGrants, 1, async (i) => {
           const res = await head.http.post("/v1/sessions", seqReqs[i]!.message);
@@ -89,7 +95,10 @@ export const grantSuite: Suite = {
         let headCpuS = 0;
         for (let done = 0; done < loadGrants; done += chunk) {
           const n = Math.min(chunk, loadGrants - done);
-          const reqs = Array.from({ length: n }, (_, i) => grantRequest(...pairOf(done + i), head.clusterId).message);
+          const reqs = Array.from(
+            { length: n },
+            (_, i) => grantRequest(...pairOf(done + i), head.clusterId).message,
+          );
           const cpu0 = procUsage(head.pid).cpuS;
           const run = await runPool(n, GRANT_CONCURRENCY, async (i) => {
             const res = await head.http.post("/v1/sessions", reqs[i]);

@@ -19,7 +19,8 @@ const WINDOW = 100;
 
 export const m2mSuite: Suite = {
   name: "m2m",
-  description: "encrypted vs plaintext msg/s and e2e latency through aedes and Mosquitto, 64 B/256 B/4 KiB, QoS 0/1 (goal ≥ 0.9 at 256 B)",
+  description:
+    "encrypted vs plaintext msg/s and e2e latency through aedes and Mosquitto, 64 B/256 B/4 KiB, QoS 0/1 (goal ≥ 0.9 at 256 B)",
   async run(ctx) {
     const count = ctx.quick ? 300 : 3000;
     const rounds = ctx.quick ? 1 : 2;
@@ -45,10 +46,15 @@ export const m2mSuite: Suite = {
             const body = randomBytes(size);
             for (let r = 0; r < rounds; r++) {
               // ChaCha20-Poly1305 (the other grant suite) only at 256 B, to keep the run short.
-              const modes = size === 256 ? (["plain", "enc", "chacha"] as const) : (["plain", "enc"] as const);
+              const modes =
+                size === 256 ? (["plain", "enc", "chacha"] as const) : (["plain", "enc"] as const);
               for (const mode of modes) {
                 const pair =
-                  mode === "plain" ? undefined : pureSessionPair(mode === "chacha" ? AeadSuite.CHACHA20_POLY1305 : AeadSuite.AES_256_GCM);
+                  mode === "plain"
+                    ? undefined
+                    : pureSessionPair(
+                        mode === "chacha" ? AeadSuite.CHACHA20_POLY1305 : AeadSuite.AES_256_GCM,
+                      );
                 const res = await runLoad({
                   pub,
                   sub,
@@ -57,7 +63,15 @@ export const m2mSuite: Suite = {
                   count,
                   window: WINDOW,
                   message: () => Uint8Array.from(body),
-                  ...(pair ? { channels: { initiator: pair.initiator, responder: pair.responder, senderId: randomBytes(32) } } : {}),
+                  ...(pair
+                    ? {
+                        channels: {
+                          initiator: pair.initiator,
+                          responder: pair.responder,
+                          senderId: randomBytes(32),
+                        },
+                      }
+                    : {}),
                 });
                 lost += res.sent - res.received;
                 if (mode === "enc") encBytes = res.payloadBytes;
@@ -77,7 +91,14 @@ export const m2mSuite: Suite = {
                 baseline: { case: `${name}/plaintext`, value: plain },
                 latencyMs: latency(lat.enc),
                 ...(size === 256
-                  ? { goal: { text: "encrypted/plaintext ≥ 0.9 at 256 B", on: "ratio" as const, op: ">=" as const, target: 0.9 } }
+                  ? {
+                      goal: {
+                        text: "encrypted/plaintext ≥ 0.9 at 256 B",
+                        on: "ratio" as const,
+                        op: ">=" as const,
+                        target: 0.9,
+                      },
+                    }
                   : {}),
                 note: `AES-256-GCM; ${encBytes.toFixed(0)} B per publish (frame + 32 B sender envelope) vs ${size} B; ${WINDOW} in flight; publisher and subscriber share the bench process, so seal and open both cost its one core`,
               }),
@@ -95,13 +116,24 @@ export const m2mSuite: Suite = {
               );
             }
             rows.push(
-              row("m2m", { case: `${name}/plaintext`, unit: "msg/s", value: plain, latencyMs: latency(lat.plain) }),
+              row("m2m", {
+                case: `${name}/plaintext`,
+                unit: "msg/s",
+                value: plain,
+                latencyMs: latency(lat.plain),
+              }),
             );
             const g = `${broker.name} QoS ${qos}`;
-            throughput.push({ x: size, y: enc, group: `${g} encrypted` }, { x: size, y: plain, group: `${g} plaintext` });
+            throughput.push(
+              { x: size, y: enc, group: `${g} encrypted` },
+              { x: size, y: plain, group: `${g} plaintext` },
+            );
             ratios.push({ x: `${size} B`, y: enc / plain, group: g });
             if (size === 256 && qos === 1) {
-              hist.push(...latencyHistogram(lat.enc, `${broker.name} encrypted`), ...latencyHistogram(lat.plain, `${broker.name} plaintext`));
+              hist.push(
+                ...latencyHistogram(lat.enc, `${broker.name} encrypted`),
+                ...latencyHistogram(lat.plain, `${broker.name} plaintext`),
+              );
             }
           }
         }

@@ -32,10 +32,14 @@ interface Sample {
 
 export const scaleSuite: Suite = {
   name: "scale",
-  description: "10k devices enrolled in batches, 1k concurrent sessions with traffic; head RSS/CPU over time (goal ≤ 200 MB)",
+  description:
+    "10k devices enrolled in batches, 1k concurrent sessions with traffic; head RSS/CPU over time (goal ≤ 200 MB)",
   async run(ctx) {
     const size = ctx.quick ? QUICK : FULL;
-    if (ctx.quick) ctx.note(`quick mode: ${size.devices} devices, ${size.sessions} sessions, ${size.trafficS} s of traffic (full: 10,000 / 1,000 / 30 s)`);
+    if (ctx.quick)
+      ctx.note(
+        `quick mode: ${size.devices} devices, ${size.sessions} sessions, ${size.trafficS} s of traffic (full: 10,000 / 1,000 / 30 s)`,
+      );
     const rows: Row[] = [];
     const chain = await startTestChain();
     try {
@@ -47,7 +51,12 @@ export const scaleSuite: Suite = {
       const sample = () => {
         const u = procUsage(head.pid);
         const t = nowMs();
-        samples.push({ t: (t - t0) / 1000, rssMB: u.rssMB, cpuPct: (100 * (u.cpuS - last.cpuS) * 1000) / Math.max(1, t - last.t), phase });
+        samples.push({
+          t: (t - t0) / 1000,
+          rssMB: u.rssMB,
+          cpuPct: (100 * (u.cpuS - last.cpuS) * 1000) / Math.max(1, t - last.t),
+          phase,
+        });
         last = { t, cpuS: u.cpuS };
         return u;
       };
@@ -77,7 +86,15 @@ export const scaleSuite: Suite = {
           }),
         );
         if (rssAt1k !== undefined) {
-          rows.push(row("scale", { case: "head-rss/1000-devices", unit: "MB", better: "lower", value: rssAt1k, baseline: { case: "head-rss/idle", value: idle.rssMB } }));
+          rows.push(
+            row("scale", {
+              case: "head-rss/1000-devices",
+              unit: "MB",
+              better: "lower",
+              value: rssAt1k,
+              baseline: { case: "head-rss/idle", value: idle.rssMB },
+            }),
+          );
         }
         rows.push(
           row("scale", {
@@ -168,12 +185,14 @@ export const scaleSuite: Suite = {
               const a = clients[k]!;
               const b = clients[next]!;
               sent += 2;
-              a.publish(inboxTopic("iotguard", head.clusterId, ids[next]!), encodeEnvelope(members[k]!.deviceId, frame(sendTo[k]!))).catch(
-                () => void publishErrors++,
-              );
-              b.publish(inboxTopic("iotguard", head.clusterId, ids[k]!), encodeEnvelope(members[next]!.deviceId, frame(replyFrom[k]!))).catch(
-                () => void publishErrors++,
-              );
+              a.publish(
+                inboxTopic("iotguard", head.clusterId, ids[next]!),
+                encodeEnvelope(members[k]!.deviceId, frame(sendTo[k]!)),
+              ).catch(() => void publishErrors++);
+              b.publish(
+                inboxTopic("iotguard", head.clusterId, ids[k]!),
+                encodeEnvelope(members[next]!.deviceId, frame(replyFrom[k]!)),
+              ).catch(() => void publishErrors++);
             }
             await new Promise((r) => setTimeout(r, Math.max(0, 1000 / SLOTS - (nowMs() - slotStart))));
           }
@@ -187,7 +206,10 @@ export const scaleSuite: Suite = {
         const avgCpu = trafficSamples.reduce((a, x) => a + x.cpuPct, 0) / Math.max(1, trafficSamples.length);
         phase = "done";
         sample();
-        if (sent - delivered > 0) ctx.note(`traffic: ${sent - delivered} of ${sent} frames not delivered (${refused} refused on open, ${publishErrors} publish errors, ${transportErrors} transport errors)`);
+        if (sent - delivered > 0)
+          ctx.note(
+            `traffic: ${sent - delivered} of ${sent} frames not delivered (${refused} refused on open, ${publishErrors} publish errors, ${transportErrors} transport errors)`,
+          );
 
         const full = !ctx.quick;
         rows.push(
@@ -197,7 +219,16 @@ export const scaleSuite: Suite = {
             better: "lower",
             value: peakRss,
             baseline: { case: "head-rss/idle", value: idle.rssMB },
-            ...(full ? { goal: { text: "≤ 200 MB RSS at 10k devices / 1k sessions", on: "value" as const, op: "<=" as const, target: 200 } } : {}),
+            ...(full
+              ? {
+                  goal: {
+                    text: "≤ 200 MB RSS at 10k devices / 1k sessions",
+                    on: "value" as const,
+                    op: "<=" as const,
+                    target: 200,
+                  },
+                }
+              : {}),
             note: `peak of ${samples.length} samples (every 500 ms) over the whole run; head started with node --import tsx (its idle RSS includes the TypeScript loader)`,
           }),
         );

@@ -17,7 +17,8 @@ export const TELEMETRY_SEED = 20261123;
 
 export const telemetrySuite: Suite = {
   name: "telemetry",
-  description: "seeded heart rate / SpO2 / temperature data set replayed through a session vs plaintext JSON (msg/s, bytes)",
+  description:
+    "seeded heart rate / SpO2 / temperature data set replayed through a session vs plaintext JSON (msg/s, bytes)",
   async run(ctx) {
     const devices = 10;
     const seconds = ctx.quick ? 30 : 600;
@@ -27,7 +28,9 @@ export const telemetrySuite: Suite = {
       new TextEncoder().encode(`    ${JSON.stringify(r)}`),
     );
     const jsonBytes = records.reduce((n, r) => n + r.length - 4, 0) / records.length;
-    ctx.note(`data set: seed ${TELEMETRY_SEED}, ${devices} devices × ${seconds} s = ${records.length} records, mean ${jsonBytes.toFixed(1)} B of JSON`);
+    ctx.note(
+      `data set: seed ${TELEMETRY_SEED}, ${devices} devices × ${seconds} s = ${records.length} records, mean ${jsonBytes.toFixed(1)} B of JSON`,
+    );
     const broker = await startAedes();
     const pub = await connectClient(broker.url);
     const sub = await connectClient(broker.url);
@@ -48,9 +51,18 @@ export const telemetrySuite: Suite = {
             count: records.length,
             window: 100,
             message: (i) => (records[i] as Uint8Array).slice(),
-            ...(pair ? { channels: { initiator: pair.initiator, responder: pair.responder, senderId: randomBytes(32) } } : {}),
+            ...(pair
+              ? {
+                  channels: {
+                    initiator: pair.initiator,
+                    responder: pair.responder,
+                    senderId: randomBytes(32),
+                  },
+                }
+              : {}),
           });
-          if (res.received !== res.sent) ctx.note(`${mode} round ${r + 1}: ${res.sent - res.received} records lost`);
+          if (res.received !== res.sent)
+            ctx.note(`${mode} round ${r + 1}: ${res.sent - res.received} records lost`);
           rates[mode].push(res.rate);
           lat[mode].push(...res.latenciesMs);
           bytes[mode] = res.payloadBytes - 4;
@@ -71,7 +83,12 @@ export const telemetrySuite: Suite = {
         latencyMs: latency(lat.enc),
         note: `aedes, QoS 1, 100 in flight; ${records.length} records per run, ${rounds} run(s) each, alternating`,
       }),
-      row("telemetry", { case: "replay/plaintext-json", unit: "msg/s", value: plain, latencyMs: latency(lat.plain) }),
+      row("telemetry", {
+        case: "replay/plaintext-json",
+        unit: "msg/s",
+        value: plain,
+        latencyMs: latency(lat.plain),
+      }),
       row("telemetry", {
         case: "bytes-per-record/encrypted-session",
         unit: "B",

@@ -40,8 +40,16 @@ export const wireSuite: Suite = {
       maxOverhead = Math.max(maxOverhead, overhead);
       const envelope = encodeEnvelope(new Uint8Array(32), frame);
       points.push({ x: size, y: frame.length, group: "iotguard frame" });
-      points.push({ x: size, y: mqttPublishBytes(topic, envelope.length, 1), group: "MQTT PUBLISH (QoS 1, inbox envelope)" });
-      points.push({ x: size, y: mqttPublishBytes(topic, size, 1), group: "MQTT PUBLISH plaintext (same topic)" });
+      points.push({
+        x: size,
+        y: mqttPublishBytes(topic, envelope.length, 1),
+        group: "MQTT PUBLISH (QoS 1, inbox envelope)",
+      });
+      points.push({
+        x: size,
+        y: mqttPublishBytes(topic, size, 1),
+        group: "MQTT PUBLISH plaintext (same topic)",
+      });
     }
     ctx.progress(0.5, "frames");
     rows.push(
@@ -68,7 +76,8 @@ export const wireSuite: Suite = {
     );
 
     const join = wire.joinChallenge + wire.joinRequest + wire.joinResponse;
-    const grantTotal = wire.sessionRequest + wire.grantRequest + wire.grantsToResponder + wire.grantToInitiator;
+    const grantTotal =
+      wire.sessionRequest + wire.grantRequest + wire.grantsToResponder + wire.grantToInitiator;
     const grantPerMember = grantTotal / 2;
     rows.push(
       row("wire", {
