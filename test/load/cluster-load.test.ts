@@ -1,27 +1,16 @@
-/**
- * Load: many simulated devices (the real SDK, each with its own level store) enroll in batches,
- * join concurrently through one head, pair up in sessions and exchange traffic for a bounded number
- * of rounds through the embedded broker. Nothing may fail, be lost, be duplicated or reuse a nonce,
- * and the head's memory (a separate process, read from its /metrics) must not keep growing.
- * Size: IOTGUARD_LOAD_DEVICES (default 200) and IOTGUARD_LOAD_ROUNDS (default 3);
- * `npm run test:load` runs a larger one.
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Device } from "../../device/sdk";
-import { writeDeployment } from "../../scripts/chain/deployment-file";
-import { freePort } from "../../scripts/chain/free-port";
 import { startTestChain, type TestChain } from "../helpers/chain";
 import { INSIDE } from "../helpers/device";
+import { type HeadProcess, headProcess } from "../helpers/head-process";
 
 const DEVICES = Number(process.env.IOTGUARD_LOAD_DEVICES ?? 200);
 const ROUNDS = Number(process.env.IOTGUARD_LOAD_ROUNDS ?? 3);
 const MESSAGES_PER_ROUND = 10; // per direction per pair
-const ROOT = resolve(__dirname, "../..");
+const _ROOT = resolve(__dirname, "../..");
 
 async function pool<T>(
   items: T[],
@@ -48,7 +37,7 @@ async function headRssBytes(url: string): Promise<number> {
 
 describe(`load: ${DEVICES} devices through one head`, () => {
   let chain: TestChain;
-  let head: ChildProcess;
+  let head: HeadProcess;
   let url: string;
   let token: string;
   const dir = mkdtempSync(join(tmpdir(), "iotguard-load-"));
@@ -56,51 +45,13 @@ describe(`load: ${DEVICES} devices through one head`, () => {
 
   beforeAll(async () => {
     chain = await startTestChain();
-    const deploymentFile = join(dir, "deployment.json");
-    writeDeployment(deploymentFile, chain.deployment);
-    const port = await freePort();
-    token = randomBytes(32).toString("hex");
-    url = `http://127.0.0.1:${port}`;
-    head = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "services/cluster-head/main.ts",
-        "--rpc-url",
-        chain.node.url,
-        "--deployment",
-        deploymentFile,
-        "--data-dir",
-        join(dir, "head"),
-        "--port",
-        String(port),
-        "--broker-port",
-        "0",
-        "--admin-token",
-        token,
-        "--log-level",
-        "warn",
-        "--radius",
-        "2000000",
-      ],
-      { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
-    );
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const up = await fetch(`${url}/health`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (up) break;
-      if (Date.now() > deadline) throw new Error("the head did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    head = await headProcess(chain);
+    ({ url, token } = head);
   }, 60_000);
 
   afterAll(async () => {
     await Promise.all(devices.map((d) => d.close().catch(() => undefined)));
-    head?.kill("SIGTERM");
+    await head?.destroy();
     await chain?.stop();
     rmSync(dir, { recursive: true, force: true });
   });

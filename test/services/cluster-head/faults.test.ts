@@ -1,27 +1,20 @@
-/**
- * Faults with real processes: the head killed with SIGKILL mid-traffic and restarted, the chain
- * reset under a running head, the database failing or corrupt.
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fromHex, toHex } from "../../../protocol/bytes";
+import { fromHex } from "../../../protocol/bytes";
 import { createGrantRequest, createSessionRequest } from "../../../protocol/grant/member";
 import { finishJoin, startJoin } from "../../../protocol/join/device";
 import type { Membership } from "../../../protocol/join/head";
-import { writeDeployment } from "../../../scripts/chain/deployment-file";
-import { freePort } from "../../../scripts/chain/free-port";
 import { loadConfig } from "../../../services/cluster-head/config";
 import { startClusterHead } from "../../../services/cluster-head/head";
 import { DatabaseOpenError } from "../../../services/cluster-head/stores/database";
 import { startTestChain, type TestChain } from "../../helpers/chain";
 import { makeTestDevice, startTestHead, type TestDevice } from "../../helpers/head";
+import { headProcess } from "../../helpers/head-process";
 
-const ROOT = resolve(__dirname, "../../..");
+const _ROOT = resolve(__dirname, "../../..");
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -90,50 +83,9 @@ describe("cluster head faults", () => {
   });
 
   it("killed with SIGKILL mid-traffic and restarted: members survive, no grant is issued twice", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "iotguard-kill-"));
-    const deploymentFile = join(dataDir, "..", `${toHex(randomBytes(6))}.json`);
-    writeDeployment(deploymentFile, chain.deployment);
-    const port = await freePort();
-    const token = randomBytes(32).toString("hex");
-    const url = `http://127.0.0.1:${port}`;
-    const startChild = (): ChildProcess =>
-      spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          "services/cluster-head/main.ts",
-          "--rpc-url",
-          chain.node.url,
-          "--deployment",
-          deploymentFile,
-          "--data-dir",
-          dataDir,
-          "--port",
-          String(port),
-          "--broker-port",
-          "0",
-          "--admin-token",
-          token,
-          "--log-level",
-          "silent",
-          "--poll-interval-ms",
-          "50",
-        ],
-        { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
-      );
-    const ready = () =>
-      waitFor("head health", async () => ((await fetch(`${url}/health`)).status === 200 ? true : undefined));
-
-    let child = startChild();
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
+    const head = await headProcess(chain, ["--cluster-id", "1"]);
+    const { url, token } = head;
     try {
-      await ready().catch((error: Error) => {
-        throw new Error(`${error.message}: ${stderr}`);
-      });
       const headAddress = ((await (await fetch(`${url}/health`)).json()) as { headAddress: string })
         .headAddress;
       const a = makeTestDevice();
@@ -158,15 +110,14 @@ describe("cluster head faults", () => {
           const outcome = await postSession(url, requests[i]!).catch(() => "connection-lost");
           outcomes[i] = outcome;
           if (outcome === "grant") grants.set(i, (grants.get(i) ?? 0) + 1);
-          if (i === 40) child.kill("SIGKILL");
+          if (i === 40) void head.kill();
         }
       };
       await Promise.all([worker(), worker(), worker(), worker()]);
       expect(outcomes.filter((o) => o === "grant").length).toBeGreaterThan(20);
       expect(outcomes).toContain("connection-lost");
 
-      child = startChild();
-      await ready();
+      await head.start();
       // The same memberships work without a new join.
       expect(await postSession(url, grantRequest(ma, mb))).toBe("grant");
       // Every request again: an answered one is a replay; a lost one is granted at most once.
@@ -181,8 +132,7 @@ describe("cluster head faults", () => {
       ).json()) as { members: unknown[] };
       expect(members.members).toHaveLength(2);
     } finally {
-      child.kill("SIGKILL");
-      rmSync(dataDir, { recursive: true, force: true });
+      await head.destroy();
     }
   }, 120_000);
 

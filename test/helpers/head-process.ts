@@ -1,0 +1,100 @@
+/**
+ * The cluster head as a real child process (`services/cluster-head/main.ts`) on a fixed port and
+ * data directory, so a test can SIGKILL it and start it again with its state, or read its own RSS.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { writeDeployment } from "../../scripts/chain/deployment-file";
+import { freePort } from "../../scripts/chain/free-port";
+import type { TestChain } from "./chain";
+
+const ROOT = resolve(__dirname, "../..");
+
+export interface HeadProcess {
+  url: string;
+  token: string;
+  dataDir: string;
+  /** The running child (replaced by {@link start}). */
+  child: ChildProcess | undefined;
+  /** Starts the head (again) and resolves when /health answers 200; fails with its stderr. */
+  start(): Promise<void>;
+  /** SIGKILL, no chance to clean up. */
+  kill(): Promise<void>;
+  /** SIGKILL and delete the temp directory. */
+  destroy(): Promise<void>;
+}
+
+export async function headProcess(chain: TestChain, flags: string[] = []): Promise<HeadProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "iotguard-head-process-"));
+  const deploymentFile = join(dir, "deployment.json");
+  writeDeployment(deploymentFile, chain.deployment);
+  const port = await freePort();
+  const token = randomBytes(32).toString("hex");
+  const dataDir = join(dir, "data");
+  const url = `http://127.0.0.1:${port}`;
+  const args = [
+    "--import",
+    "tsx",
+    "services/cluster-head/main.ts",
+    "--rpc-url",
+    chain.node.url,
+    "--deployment",
+    deploymentFile,
+    "--data-dir",
+    dataDir,
+    "--port",
+    String(port),
+    "--broker-port",
+    "0",
+    "--admin-token",
+    token,
+    "--log-level",
+    "warn",
+    "--poll-interval-ms",
+    "50",
+    "--radius",
+    "2000000",
+    ...flags,
+  ];
+  const handle: HeadProcess = {
+    url,
+    token,
+    dataDir,
+    child: undefined,
+    async start() {
+      const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+      handle.child = child;
+      let stderr = "";
+      child.stderr?.on("data", (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString()).slice(-4000);
+      });
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`the head exited (${child.exitCode}): ${stderr}`);
+        const up = await fetch(`${url}/health`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
+        if (up) return;
+        if (Date.now() > deadline) throw new Error(`the head did not become healthy: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async kill() {
+      const child = handle.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+    },
+    async destroy() {
+      await handle.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await handle.start();
+  return handle;
+}
