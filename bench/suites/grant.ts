@@ -53,7 +53,7 @@ export const grantSuite: Suite = {
   async run(ctx) {
     const members = ctx.quick ? 10 : 40;
     const loadGrants = ctx.quick ? 400 : 6000;
-    const seqGrants = ctx.quick ? 50 : 300;
+    const seqGrants = ctx.quick ? 50 : 1000;
     const bareCount = ctx.quick ? 300 : 3000;
     const rows: Row[] = [];
     const chain = await startTestChain();

@@ -46,7 +46,7 @@ export const joinSuite: Suite = {
   description: "joins/s and p50/p99 through the real HTTP head vs the bare crypto of one join (goal ≥ 0.8)",
   async run(ctx) {
     const loadJoins = ctx.quick ? 40 : 400;
-    const seqJoins = ctx.quick ? 15 : 100;
+    const seqJoins = ctx.quick ? 15 : 1000;
     const bareCount = ctx.quick ? 30 : 200;
     const rows: Row[] = [];
     const chain = await startTestChain();

@@ -59,7 +59,7 @@ export function isClusterId(n: number): boolean {
 export function assertTopicPrefix(prefix: string): string {
   if (typeof prefix !== "string" || prefix.length === 0) throw new TopicArgumentError("prefix: empty");
   if (prefix.startsWith("$")) throw new TopicArgumentError("prefix: must not start with $");
-  if (/[+#\u0000]/.test(prefix)) throw new TopicArgumentError("prefix: must not contain + # or NUL");
+  if (/[+#]/.test(prefix) || prefix.includes("\0")) throw new TopicArgumentError("prefix: must not contain + # or NUL");
   if (prefix.split("/").some((level) => level.length === 0)) {
     throw new TopicArgumentError("prefix: empty topic level");
   }
@@ -120,7 +120,7 @@ export function clusterFilter(prefix: string, clusterId: number): string {
  *   a foreign prefix, unknown channels or extra levels.
  */
 export function parseTopic(prefix: string, topic: string): ParsedTopic | undefined {
-  if (typeof topic !== "string" || /[+#\u0000]/.test(topic)) return undefined;
+  if (typeof topic !== "string" || /[+#]/.test(topic) || topic.includes("\0")) return undefined;
   const head = `${prefix}/`;
   if (!topic.startsWith(head)) return undefined;
   const levels = topic.slice(head.length).split("/");
