@@ -71,8 +71,8 @@ export function device(
   };
 }
 
-/** Run a full join; returns both memberships and the wire messages. */
-export function join(d: TestDevice, seed = `join${d.id[0]}`, now = T0) {
+/** The first half of a join: challenge, device request, and the head's acceptJoin inputs. */
+export function beginJoin(d: TestDevice, seed: string, now = T0) {
   const random = seededRandom(seed);
   const ch = issueChallenge({ clusterId: cluster.clusterId, now, random });
   const start = startJoin({
@@ -84,7 +84,7 @@ export function join(d: TestDevice, seed = `join${d.id[0]}`, now = T0) {
     position: d.position,
     random,
   });
-  const res = acceptJoin({
+  const ctx = {
     request: decodeJoinRequest(start.request),
     challenge: ch.record,
     device: d.record,
@@ -92,7 +92,14 @@ export function join(d: TestDevice, seed = `join${d.id[0]}`, now = T0) {
     headSecretKey: head.secretKey,
     now,
     random,
-  });
+  };
+  return { ch, start, ctx };
+}
+
+/** Run a full join; returns both memberships and the wire messages. */
+export function join(d: TestDevice, seed = `join${d.id[0]}`, now = T0) {
+  const { ch, start, ctx } = beginJoin(d, seed, now);
+  const res = acceptJoin(ctx);
   const deviceMembership: Membership = finishJoin(res.response, start.state, now);
   return { challenge: ch, start, res, deviceMembership, headMembership: res.membership };
 }

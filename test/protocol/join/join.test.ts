@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import {
   acceptJoin,
   ChallengeState,
-  decodeJoinRequest,
   decodeJoinResponse,
   finishJoin,
   identityFromSecretKey,
@@ -14,7 +13,7 @@ import {
 } from "../../../protocol";
 import { encodeJoinResponse } from "../../../protocol/join/codec";
 import { joinRequestBody } from "../../../protocol/join/transcript";
-import { cluster, device, head, id32, join, key, seededRandom, T0 } from "../helpers";
+import { beginJoin, cluster, device, head, id32, join, key, seededRandom, T0 } from "../helpers";
 
 function expectCode(f: () => unknown, code: string) {
   try {
@@ -29,27 +28,7 @@ function expectCode(f: () => unknown, code: string) {
 
 function setup(n = 1, now = T0) {
   const d = device(n);
-  const random = seededRandom(`setup${n}`);
-  const ch = issueChallenge({ clusterId: cluster.clusterId, now, random });
-  const start = startJoin({
-    challengeMessage: ch.message,
-    clusterId: cluster.clusterId,
-    headAddress: head.address,
-    deviceId: d.id,
-    deviceSecretKey: d.identity.secretKey,
-    position: d.position,
-    random,
-  });
-  const ctx = {
-    request: decodeJoinRequest(start.request),
-    challenge: ch.record,
-    device: d.record,
-    cluster,
-    headSecretKey: head.secretKey,
-    now,
-    random,
-  };
-  return { d, ch, start, ctx };
+  return { d, ...beginJoin(d, `setup${n}`, now) };
 }
 
 describe("join", () => {
