@@ -7,16 +7,18 @@ import type { ChainIndexFollower } from "./chain/index-follower";
 import type { DeviceRegistry } from "./chain/registry-contract";
 import type { HeadConfig } from "./config";
 import type { HeadMetrics } from "./metrics";
+import type { AuditStore } from "./stores/audit-store";
 import type { ChallengeStore } from "./stores/challenge-store";
 import type { HeadDatabase } from "./stores/database";
 import type { MemberStore } from "./stores/member-store";
 import type { RegistryIndexStore } from "./stores/registry-index-store";
 import type { SessionStore } from "./stores/session-store";
+import type { EndReason } from "./use-cases/membership-standing";
 
 /** Things the head tells its transports (MQTT) about. */
 export interface HeadEvents {
-  /** A device was revoked on chain: end its sessions, tell its peers, disconnect it. */
-  revoked: [{ deviceId: string; peers: string[]; reason: "revoked" | "key-rotated" }];
+  /** A device's membership and sessions ended (revoked, re-keyed or moved on chain): tell its peers, disconnect it. */
+  revoked: [{ deviceId: string; peers: string[]; reason: EndReason }];
   /** A session request was refused; the forwarding member is warned. */
   warning: [{ toDeviceId: string; message: Uint8Array; reason: string }];
   /** A grant was issued; each member gets its sealed copy. */
@@ -32,6 +34,7 @@ export interface HeadContext {
   members: MemberStore;
   challenges: ChallengeStore;
   sessions: SessionStore;
+  audit: AuditStore;
   follower: ChainIndexFollower;
   /** The registry, connected to the head's own key (the cluster head identity on chain). */
   registry: DeviceRegistry;

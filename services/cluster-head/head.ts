@@ -24,18 +24,23 @@ import type { HeadContext, HeadEvents } from "./context";
 import { createApp } from "./http/app";
 import { createMetrics } from "./metrics";
 import { wireNotifications } from "./notifications";
+import { AuditStore } from "./stores/audit-store";
 import { ChallengeStore } from "./stores/challenge-store";
 import { HeadDatabase } from "./stores/database";
+import { MemberKeyVault } from "./stores/member-key-vault";
 import { MemberStore } from "./stores/member-store";
 import { RegistryIndexStore } from "./stores/registry-index-store";
 import { loadOrCreateSecret } from "./stores/secret-file";
 import { SessionStore } from "./stores/session-store";
 import { applyIndexChanges } from "./use-cases/apply-index-changes";
+import { runHousekeeping } from "./use-cases/housekeeping";
+import { reconcileWithIndex } from "./use-cases/reconcile-with-index";
 
 const VERSION: string = require("../../package.json").version;
 const LOCAL_CHAIN_ID = 31337;
 /** On the local chain the head is topped up to this balance so it can pay for enrollments. */
 const LOCAL_HEAD_FUNDING = parseEther("100");
+const HOUSEKEEPING_INTERVAL_MS = 60_000;
 
 /** A start-up problem with a one-line explanation for the operator. */
 export class HeadStartError extends Error {
@@ -123,7 +128,7 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     const signer = new NonceManager(new Wallet(`0x${toHex(identity.secretKey)}`, provider));
     const registry = connectRegistry(deployment, signer);
 
-    // 3. The open database and the registry index, caught up with the chain.
+    // 3. The open database, the registry index and the stores.
     const database = await HeadDatabase.open(join(config.dataDir, "db"));
     cleanups.push(() => database.close());
     const index = new RegistryIndexStore(database);
@@ -138,7 +143,13 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     });
     cleanups.push(() => follower.stop());
     await ensureCluster(config, chainId, deployment, provider, headAddress, logger);
-    await follower.start();
+    const { store: members, report: memberReport } = await MemberStore.open(
+      database,
+      MemberKeyVault.open(join(config.dataDir, "member-keys")),
+    );
+    if (memberReport.legacyDropped + memberReport.keyless + memberReport.orphanKeys > 0)
+      logger.warn(memberReport, "memberships repaired at start: the devices concerned join again");
+    const random = options.random ?? systemRandom;
 
     const ctx: HeadContext = {
       config,
@@ -146,27 +157,42 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       metrics,
       database,
       index,
-      members: await MemberStore.open(database),
+      members,
       challenges: new ChallengeStore(database),
       sessions: await SessionStore.open(database),
+      audit: new AuditStore(database, random),
       follower,
       registry,
       identity,
       now: options.now ?? Date.now,
-      random: options.random ?? systemRandom,
+      random,
       events: new EventEmitter<HeadEvents>(),
     };
     metrics.members.set(ctx.members.size);
-    follower.on("changes", (changes) => {
-      applyIndexChanges(ctx, changes).catch((error) =>
-        logger.error({ err: error }, "applying registry changes failed"),
-      );
+
+    // Ends of memberships found before MQTT is up are told to peers once it is (step 5).
+    const endedBeforeMqtt: HeadEvents["revoked"][0][] = [];
+    const holdEnded = (ended: HeadEvents["revoked"][0]) => void endedBeforeMqtt.push(ended);
+    ctx.events.on("revoked", holdEnded);
+
+    // 4. Catch up with the chain, applying each change to members and sessions as it is indexed
+    //    (the handler is attached first: changes made while the head was down count too), then
+    //    repair what a crash between an index batch and its clean-up may have left.
+    follower.onChanges(async (changes) => {
+      try {
+        await applyIndexChanges(ctx, changes);
+      } catch (error) {
+        logger.error({ err: error }, "applying registry changes failed: reconciling with the index");
+        await reconcileWithIndex(ctx);
+      }
     });
     follower.on("halted", (reason) =>
       logger.error({ reason }, "the chain no longer matches the index: refusing to serve"),
     );
+    await follower.start();
+    await reconcileWithIndex(ctx);
 
-    // 4. MQTT: embedded broker or external, and the head's own client.
+    // 5. MQTT: embedded broker or external, and the head's own client.
     let broker: HeadBroker;
     try {
       broker = await startHeadBroker(ctx);
@@ -176,17 +202,17 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     }
     cleanups.push(() => broker.close());
     wireNotifications(ctx, broker);
+    ctx.events.off("revoked", holdEnded);
+    for (const ended of endedBeforeMqtt) ctx.events.emit("revoked", ended);
 
-    // 5. Periodic clean-up of expired challenges.
-    const sweeper = setInterval(() => {
-      ctx.challenges
-        .sweep(ctx.now())
-        .catch((error) => logger.warn({ err: error.message }, "challenge sweep failed"));
-    }, 60_000);
-    sweeper.unref();
-    cleanups.push(() => clearInterval(sweeper));
+    // 6. Periodic clean-up: challenges, expired memberships, old sessions and replay keys, audit.
+    const housekeeping = setInterval(() => {
+      runHousekeeping(ctx).catch((error) => logger.warn({ err: error.message }, "housekeeping failed"));
+    }, HOUSEKEEPING_INTERVAL_MS);
+    housekeeping.unref();
+    cleanups.push(() => clearInterval(housekeeping));
 
-    // 6. HTTP.
+    // 7. HTTP.
     const app = createApp(ctx, { adminToken, brokerStatus: broker.status, version: VERSION });
     const server = await listen(app, config.host, config.port);
     cleanups.push(() => closeServer(server));

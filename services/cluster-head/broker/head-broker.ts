@@ -8,6 +8,7 @@ import { brokerPassword } from "../../../protocol/broker-credential";
 import { MqttTransport } from "../../../transport/mqtt/client";
 import { isDeviceIdHex } from "../../../transport/mqtt/topics";
 import type { HeadContext } from "../context";
+import { isCurrentMember } from "../use-cases/membership-standing";
 import { type EmbeddedBroker, type Principal, startEmbeddedBroker } from "./embedded-broker";
 import { mayPublishToInbox } from "./publish-policy";
 
@@ -30,14 +31,6 @@ function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** Whether `deviceId` is a current member: joined, unexpired, active in this cluster on chain. */
-export async function isCurrentMember(ctx: HeadContext, deviceId: string): Promise<boolean> {
-  const member = ctx.members.getByDevice(deviceId);
-  if (!member || member.expiresAt <= ctx.now()) return false;
-  const device = await ctx.index.getDevice(deviceId);
-  return device?.status === "active" && device.clusterId === ctx.config.clusterId;
 }
 
 export async function startHeadBroker(ctx: HeadContext): Promise<HeadBroker> {

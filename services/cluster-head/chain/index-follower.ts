@@ -56,10 +56,36 @@ export class ChainIndexFollower extends EventEmitter<FollowerEvents> {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly iface: Interface;
+  private changeHandler: ((changes: IndexChange[]) => Promise<void>) | undefined;
 
   constructor(private readonly options: FollowerOptions) {
     super();
     this.iface = new Interface(options.deployment.abi as never);
+  }
+
+  /**
+   * Sets what must happen to the head's state for each batch of index changes. The follower awaits
+   * it before indexing further blocks (and before `start()` resolves), so nothing is served from an
+   * index whose consequences were not applied. Set it before {@link start}.
+   */
+  onChanges(handler: (changes: IndexChange[]) => Promise<void>): void {
+    this.changeHandler = handler;
+  }
+
+  /**
+   * Resolves once the index holds block `blockNumber` (and its changes are applied), so that an
+   * answer about a transaction mined there is never older than the transaction.
+   * @throws ChainMismatchError when the follower halts meanwhile
+   */
+  async waitForIndexed(blockNumber: number): Promise<void> {
+    for (;;) {
+      await this.syncOnce();
+      if (this.state === "halted") throw new ChainMismatchError(this.haltReason ?? "index halted");
+      if (this.state === "stopped") throw new ChainMismatchError("the index follower is stopped");
+      if (this.indexedBlock !== undefined && this.indexedBlock >= blockNumber) return;
+      // Not mined deep enough for the confirmation depth yet: wait for the next block.
+      await new Promise((resolve) => setTimeout(resolve, this.options.pollIntervalMs));
+    }
   }
 
   /**
@@ -170,7 +196,10 @@ export class ChainIndexFollower extends EventEmitter<FollowerEvents> {
       if (!block?.hash) return this.halt(`block ${to} is not available from the RPC`);
       const changes = await store.apply(events, { blockNumber: to, blockHash: block.hash });
       this.indexedBlock = to;
-      if (changes.length > 0) this.emit("changes", changes);
+      if (changes.length > 0) {
+        this.emit("changes", changes);
+        await this.changeHandler?.(changes);
+      }
       from = to + 1;
     }
     this.emit("synced", this.indexedBlock ?? deployment.blockNumber);

@@ -1,7 +1,8 @@
 /**
  * Outstanding join challenges. A challenge is taken (removed) before it is checked, so it is
  * single-use even when the join fails, and two concurrent joins with one challenge cannot both
- * find it: the in-memory claim happens synchronously, before any await.
+ * find it: the in-memory claim happens synchronously, before any await. Nothing of a consumed
+ * challenge is kept, so using it again is answered like an unknown one (`E_UNKNOWN_CHALLENGE`).
  */
 import { fromHex, toHex } from "../../../protocol/bytes";
 import type { ChallengeRecord } from "../../../protocol/join/head";
@@ -38,7 +39,8 @@ export class ChallengeStore {
     try {
       const stored = await this.database.get<StoredChallenge>("challenges", key);
       if (!stored) return undefined;
-      await this.database.batch([{ type: "del", sublevel: "challenges", key }]);
+      // fsynced: a challenge that came back after a power cut could be used twice.
+      await this.database.batch([{ type: "del", sublevel: "challenges", key }], { durable: true });
       return { ...stored, challenge: fromHex(stored.challenge) };
     } finally {
       this.claimed.delete(key);

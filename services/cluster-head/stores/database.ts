@@ -62,8 +62,12 @@ export class HeadDatabase {
     return new HeadDatabase(db);
   }
 
-  /** Writes `operations` atomically: all or none survive a crash. */
-  async batch(operations: BatchOperation[]): Promise<void> {
+  /**
+   * Writes `operations` atomically: all or none survive a crash. With `durable`, the write is
+   * fsynced before it resolves, so it also survives a power cut: for what the protocol relies on
+   * (consumed challenges, grant replay keys, memberships and their ends).
+   */
+  async batch(operations: BatchOperation[], options: { durable?: boolean } = {}): Promise<void> {
     if (operations.length === 0) return;
     await this.db.batch(
       operations.map((op) =>
@@ -71,7 +75,20 @@ export class HeadDatabase {
           ? { type: "put" as const, sublevel: this.sub[op.sublevel], key: op.key, value: op.value }
           : { type: "del" as const, sublevel: this.sub[op.sublevel], key: op.key },
       ) as never,
+      // classic-level's `sync` (fsync of the write-ahead log); level's batch typings omit it.
+      { sync: options.durable === true } as object,
     );
+  }
+
+  /**
+   * Asks level to rewrite the files that hold `sublevel`, so that deleted values stop lingering in
+   * the write-ahead log and older tables (best effort: LevelDB decides what it rewrites).
+   */
+  async compact(sublevel: SublevelName): Promise<void> {
+    const prefix = `!${sublevel}!`;
+    // classic-level (level's Node backend) has compactRange; level's own typings do not list it.
+    const db = this.db as unknown as { compactRange?: (start: string, end: string) => Promise<void> };
+    await db.compactRange?.(prefix, `${prefix}\uffff`);
   }
 
   async get<T>(sublevel: SublevelName, key: string): Promise<T | undefined> {

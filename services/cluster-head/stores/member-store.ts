@@ -1,22 +1,33 @@
 /**
- * Members of the cluster (the result of a join): K_m, key id and expiry, kept in level so a
- * restart forgets nobody, and mirrored in memory because the broker asks on every packet.
+ * Members of the cluster (the result of a join): key id, expiry and the device key the join was
+ * verified against, kept in level so a restart forgets nobody, and mirrored in memory because the
+ * broker asks on every packet. K_m itself is kept apart, in the {@link MemberKeyVault}, so that
+ * ending a membership destroys its key.
  * A device has at most one membership: a new join replaces the old one and its key id.
  */
 import { fromHex, toHex } from "../../../protocol/bytes";
 import type { Membership } from "../../../protocol/join/head";
 import type { BatchOperation, HeadDatabase } from "./database";
+import type { MemberKeyVault } from "./member-key-vault";
 
 interface StoredMember {
   deviceId: string;
   kid: string;
-  memberKey: string;
   expiresAt: number;
   joinedAt: number;
+  /** The device key (address, lower-case hex with 0x) the join was verified against, and its version. */
+  keyAddress: string;
+  keyVersion: number;
+}
+
+/** The registry's view of the device key a membership was granted for. */
+export interface MemberKey {
+  keyAddress: string;
+  keyVersion: number;
 }
 
 /** A member as the head's use cases see it. */
-export interface Member {
+export interface Member extends MemberKey {
   deviceId: string;
   kid: string;
   expiresAt: number;
@@ -24,36 +35,63 @@ export interface Member {
   membership: Membership;
 }
 
-function toMember(stored: StoredMember): Member {
-  return {
-    deviceId: stored.deviceId,
-    kid: stored.kid,
-    expiresAt: stored.expiresAt,
-    joinedAt: stored.joinedAt,
-    membership: {
-      deviceId: fromHex(stored.deviceId),
-      kid: fromHex(stored.kid),
-      memberKey: fromHex(stored.memberKey),
-      expiresAt: stored.expiresAt,
-    },
-  };
+/** The ops that end some memberships, to be written in the caller's batch, then committed. */
+export interface MemberRemoval {
+  operations: BatchOperation[];
+  removed: Member[];
+  /** Forgets the removed members in memory and destroys their keys; call after the batch is written. */
+  commit(): Promise<void>;
+}
+
+/** What {@link MemberStore.open} found that it could not keep. */
+export interface MemberStoreOpenReport {
+  /** Records of an earlier version (K_m inside level, no device key): dropped; those devices join again. */
+  legacyDropped: number;
+  /** Records whose K_m is missing from the vault (a crash between the two writes): dropped. */
+  keyless: number;
+  /** Keys in the vault without a record (a crash between the two writes): destroyed. */
+  orphanKeys: number;
 }
 
 export class MemberStore {
   private readonly byKid = new Map<string, Member>();
   private readonly byDevice = new Map<string, Member>();
 
-  private constructor(private readonly database: HeadDatabase) {}
+  private constructor(
+    private readonly database: HeadDatabase,
+    private readonly vault: MemberKeyVault,
+  ) {}
 
-  /** Opens the store and loads every membership into memory. */
-  static async open(database: HeadDatabase): Promise<MemberStore> {
-    const store = new MemberStore(database);
-    for (const stored of await database.values<StoredMember>("members", 10_000_000)) {
-      const member = toMember(stored);
+  /** Opens the store, loads every membership into memory and repairs what a crash left half-written. */
+  static async open(
+    database: HeadDatabase,
+    vault: MemberKeyVault,
+  ): Promise<{ store: MemberStore; report: MemberStoreOpenReport }> {
+    const store = new MemberStore(database, vault);
+    const report: MemberStoreOpenReport = { legacyDropped: 0, keyless: 0, orphanKeys: 0 };
+    const drop: BatchOperation[] = [];
+    for (const stored of await database.values<StoredMember & { memberKey?: string }>("members", 10_000_000)) {
+      if (stored.memberKey !== undefined || stored.keyVersion === undefined) {
+        report.legacyDropped++;
+        drop.push({ type: "del", sublevel: "members", key: stored.kid });
+        continue;
+      }
+      const memberKey = vault.get(stored.kid);
+      if (!memberKey) {
+        report.keyless++;
+        drop.push({ type: "del", sublevel: "members", key: stored.kid });
+        continue;
+      }
+      const member = toMember(stored, memberKey);
       store.byKid.set(member.kid, member);
       store.byDevice.set(member.deviceId, member);
     }
-    return store;
+    await database.batch(drop, { durable: true });
+    if (report.legacyDropped > 0) await database.compact("members");
+    const orphans = vault.kids().filter((kid) => !store.byKid.has(kid));
+    report.orphanKeys = orphans.length;
+    await vault.delete(orphans);
+    return { store, report };
   }
 
   getByKid(kid: string): Member | undefined {
@@ -78,37 +116,85 @@ export class MemberStore {
   }
 
   /**
-   * Records a membership, replacing the device's previous one. Persisted before it is visible,
-   * and together with `extra` operations (the consumed challenge) in one atomic batch.
+   * Records a membership granted for the device key `key`, replacing the device's previous one.
+   * The key is in the vault and the record in level (fsynced) before the member is visible; the
+   * previous membership's key is destroyed afterwards. A crash in between leaves an orphan key or
+   * a keyless record, both repaired by {@link MemberStore.open}.
    */
-  async put(membership: Membership, joinedAt: number, extra: BatchOperation[] = []): Promise<Member> {
+  async put(membership: Membership, key: MemberKey, joinedAt: number): Promise<Member> {
     const stored: StoredMember = {
       deviceId: toHex(membership.deviceId),
       kid: toHex(membership.kid),
-      memberKey: toHex(membership.memberKey),
       expiresAt: membership.expiresAt,
       joinedAt,
+      keyAddress: key.keyAddress.toLowerCase(),
+      keyVersion: key.keyVersion,
     };
+    await this.vault.put(stored.kid, membership.memberKey);
     const previous = this.byDevice.get(stored.deviceId);
-    const operations: BatchOperation[] = [...extra];
+    const operations: BatchOperation[] = [];
     if (previous) operations.push({ type: "del", sublevel: "members", key: previous.kid });
     operations.push({ type: "put", sublevel: "members", key: stored.kid, value: stored });
-    await this.database.batch(operations);
-    if (previous) this.byKid.delete(previous.kid);
-    const member = toMember(stored);
+    await this.database.batch(operations, { durable: true });
+    const member = toMember(stored, membership.memberKey.slice());
     this.byKid.set(member.kid, member);
     this.byDevice.set(member.deviceId, member);
+    if (previous && previous.kid !== member.kid) {
+      this.byKid.delete(previous.kid);
+      previous.membership.memberKey.fill(0);
+      await this.vault.delete([previous.kid]);
+    }
     return member;
   }
 
-  /** Ends a device's membership (revocation). */
-  async remove(deviceId: string): Promise<Member | undefined> {
+  /** Prepares the end of `deviceId`'s membership (none: an empty removal). */
+  prepareRemove(deviceId: string): MemberRemoval {
     const member = this.byDevice.get(deviceId);
-    if (!member) return undefined;
-    await this.database.batch([{ type: "del", sublevel: "members", key: member.kid }]);
-    this.byKid.delete(member.kid);
-    this.byDevice.delete(deviceId);
-    member.membership.memberKey.fill(0);
-    return member;
+    return this.removal(member ? [member] : []);
   }
+
+  /** Prepares the end of every membership that expired at `now`. */
+  prepareRemoveExpired(now: number): MemberRemoval {
+    return this.removal(this.list().filter((member) => member.expiresAt <= now));
+  }
+
+  /** Ends `deviceId`'s membership on its own (a join that lost a race with a key change). */
+  async remove(member: Member): Promise<void> {
+    const removal = this.removal([member]);
+    await this.database.batch(removal.operations, { durable: true });
+    await removal.commit();
+  }
+
+  private removal(members: Member[]): MemberRemoval {
+    return {
+      operations: members.map((m) => ({ type: "del", sublevel: "members", key: m.kid })),
+      removed: members,
+      commit: async () => {
+        for (const member of members) {
+          // A join may have replaced the membership meanwhile: that one stays.
+          if (this.byDevice.get(member.deviceId) === member) this.byDevice.delete(member.deviceId);
+          if (this.byKid.get(member.kid) === member) this.byKid.delete(member.kid);
+        }
+        await this.vault.delete(members.map((m) => m.kid));
+        for (const member of members) member.membership.memberKey.fill(0);
+      },
+    };
+  }
+}
+
+function toMember(stored: StoredMember, memberKey: Uint8Array): Member {
+  return {
+    deviceId: stored.deviceId,
+    kid: stored.kid,
+    expiresAt: stored.expiresAt,
+    joinedAt: stored.joinedAt,
+    keyAddress: stored.keyAddress,
+    keyVersion: stored.keyVersion,
+    membership: {
+      deviceId: fromHex(stored.deviceId),
+      kid: fromHex(stored.kid),
+      memberKey,
+      expiresAt: stored.expiresAt,
+    },
+  };
 }

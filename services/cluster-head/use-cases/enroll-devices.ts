@@ -7,11 +7,11 @@ import { getBytes } from "ethers";
 import { fromHex } from "../../../protocol/bytes";
 import { verifyEnrollmentProof } from "../../../protocol/enrollment";
 import { isProtocolError } from "../../../protocol/errors";
-import { chainError } from "../chain/chain-errors";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import type { EnrollItem } from "../http/schemas";
 import { requireServingIndex } from "./require-serving-index";
+import { sendRegistryTransaction } from "./send-registry-transaction";
 
 export interface EnrollResult {
   transactionHash: string;
@@ -49,29 +49,22 @@ export async function enrollDevices(ctx: HeadContext, items: EnrollItem[]): Prom
     }
   }
 
-  let receipt: Awaited<ReturnType<Awaited<ReturnType<typeof ctx.registry.enroll>>["wait"]>>;
-  try {
-    const first = items[0]!;
-    const tx =
-      items.length === 1
-        ? await ctx.registry.enroll(clusterId, `0x${first.deviceId}`, first.keyAddress)
-        : await ctx.registry.enrollBatch(
-            clusterId,
-            items.map((i) => `0x${i.deviceId}`),
-            items.map((i) => i.keyAddress),
-          );
-    receipt = await tx.wait();
-  } catch (error) {
-    throw chainError(error);
-  }
-  if (receipt?.status !== 1) throw new HeadError("E_CHAIN_REJECTED", "the enrollment transaction failed");
-  await ctx.follower.syncOnce();
+  const first = items[0]!;
+  const receipt = await sendRegistryTransaction(ctx, () =>
+    items.length === 1
+      ? ctx.registry.enroll(clusterId, `0x${first.deviceId}`, first.keyAddress)
+      : ctx.registry.enrollBatch(
+          clusterId,
+          items.map((i) => `0x${i.deviceId}`),
+          items.map((i) => i.keyAddress),
+        ),
+  );
   ctx.logger.info(
-    { devices: items.length, tx: receipt.hash, block: receipt.blockNumber },
+    { devices: items.length, tx: receipt.transactionHash, block: receipt.blockNumber },
     "devices enrolled",
   );
   return {
-    transactionHash: receipt.hash,
+    transactionHash: receipt.transactionHash,
     blockNumber: receipt.blockNumber,
     devices: items.map(({ deviceId, keyAddress }) => ({ deviceId, keyAddress })),
   };

@@ -1,13 +1,15 @@
 /**
  * The session grant, head side (M2 forwards M1's request): verify both members against their
  * member keys and the registry index, then either grant a one-time key or warn M2 about M1.
- * The grant is recorded durably before it is returned, so it is never issued twice.
+ * The grant is recorded durably before it is returned, and its replay key is claimed while it is
+ * decided, so it is never issued twice, not even to concurrent copies of one request.
  */
 import { toHex } from "../../../protocol/bytes";
-import { decodeGrantRequest } from "../../../protocol/grant/codec";
+import { decodeGrantRequest, type GrantRequest } from "../../../protocol/grant/codec";
 import { grantReplayKey, issueGrant, type MemberRecord } from "../../../protocol/grant/head";
 import type { HeadContext } from "../context";
 import type { Member } from "../stores/member-store";
+import { memberStanding } from "./membership-standing";
 import { requireServingIndex } from "./require-serving-index";
 
 export type GrantOutcome =
@@ -21,11 +23,14 @@ export type GrantOutcome =
     }
   | { kind: "warning"; reason: string; toResponder: Uint8Array; responder: string };
 
+/**
+ * A member as the grant needs it: unknown when it joined under a key the registry has since
+ * replaced (or is not in this cluster), inactive when revoked. Expiry is the protocol's to check.
+ */
 async function memberRecord(ctx: HeadContext, member: Member | undefined): Promise<MemberRecord | undefined> {
-  if (!member) return undefined;
-  const device = await ctx.index.getDevice(member.deviceId);
-  const active = device?.status === "active" && device.clusterId === ctx.config.clusterId;
-  return { membership: member.membership, active };
+  const standing = await memberStanding(ctx, member);
+  if (!member || standing === "E_NOT_MEMBER") return undefined;
+  return { membership: member.membership, active: standing !== "E_REVOKED" };
 }
 
 /**
@@ -36,6 +41,22 @@ async function memberRecord(ctx: HeadContext, member: Member | undefined): Promi
 export async function grantSession(ctx: HeadContext, requestBytes: Uint8Array): Promise<GrantOutcome> {
   requireServingIndex(ctx);
   const request = decodeGrantRequest(requestBytes);
+  const replayKey = grantReplayKey(request);
+  // Claimed before the first await: concurrent copies of one request cannot all pass the check below.
+  const claimed = ctx.sessions.claim(replayKey);
+  try {
+    return await decideGrant(ctx, request, replayKey, !claimed);
+  } finally {
+    if (claimed) ctx.sessions.release(replayKey);
+  }
+}
+
+async function decideGrant(
+  ctx: HeadContext,
+  request: GrantRequest,
+  replayKey: string,
+  claimedElsewhere: boolean,
+): Promise<GrantOutcome> {
   const initiatorMember = ctx.members.getByKid(toHex(request.sessionRequest.kid));
   const responderMember = ctx.members.getByKid(toHex(request.kid));
   const now = ctx.now();
@@ -44,7 +65,7 @@ export async function grantSession(ctx: HeadContext, requestBytes: Uint8Array): 
     clusterId: ctx.config.clusterId,
     initiator: await memberRecord(ctx, initiatorMember),
     responder: await memberRecord(ctx, responderMember),
-    replayed: await ctx.sessions.wasGranted(grantReplayKey(request)),
+    replayed: claimedElsewhere || (await ctx.sessions.wasGranted(replayKey)),
     now,
     random: ctx.random,
     sessionTtlMs: ctx.config.sessionTtlS * 1000,
@@ -53,20 +74,13 @@ export async function grantSession(ctx: HeadContext, requestBytes: Uint8Array): 
 
   if (outcome.kind === "warning") {
     ctx.metrics.warnings.inc({ reason: outcome.reason });
-    await ctx.database.batch([
-      {
-        type: "put",
-        sublevel: "audit",
-        key: `${now.toString().padStart(15, "0")}-${toHex(ctx.random(4))}`,
-        value: {
-          at: now,
-          event: "grant-warning",
-          reason: outcome.reason,
-          responder,
-          initiatorKid: toHex(request.sessionRequest.kid),
-        },
-      },
-    ]);
+    await ctx.audit.record({
+      at: now,
+      event: "grant-warning",
+      reason: outcome.reason,
+      responder,
+      initiatorKid: toHex(request.sessionRequest.kid),
+    });
     ctx.logger.warn({ reason: outcome.reason, responder }, "session request refused: initiator not verified");
     ctx.events.emit("warning", {
       toDeviceId: responder,
@@ -85,6 +99,8 @@ export async function grantSession(ctx: HeadContext, requestBytes: Uint8Array): 
     suite: request.sessionRequest.suite,
     issuedAt: now,
     expiresAt: outcome.expiresAt,
+    initiatorKeyVersion: initiatorMember!.keyVersion,
+    responderKeyVersion: responderMember!.keyVersion,
   });
   ctx.metrics.grants.inc();
   ctx.logger.debug({ sessionId, initiator, responder, expiresAt: outcome.expiresAt }, "session granted");

@@ -4,10 +4,12 @@
  */
 import { getBytes } from "ethers";
 import { toHex } from "../../../protocol/bytes";
+import { ProtocolError } from "../../../protocol/errors";
 import { decodeJoinRequest } from "../../../protocol/join/codec";
 import { acceptJoin, type ClusterInfo, type DeviceRecord, issueChallenge } from "../../../protocol/join/head";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
+import { memberStanding } from "./membership-standing";
 import { requireServingIndex } from "./require-serving-index";
 
 /** Issues a JoinChallenge and stores it (single use, expires after the challenge TTL). */
@@ -66,7 +68,14 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
     membershipTtlMs: ctx.config.membershipTtlS * 1000,
     kid,
   });
-  await ctx.members.put(result.membership, now);
+  const member = await ctx.members.put(result.membership, indexed!, now); // acceptJoin throws when unknown
+  // The index may have moved on while this join was verified against it (a key rotated or the
+  // device revoked on chain): re-check the stored membership under the one rule before answering.
+  const standing = await memberStanding(ctx, member);
+  if (standing !== "current" && standing !== "E_EXPIRED") {
+    await ctx.members.remove(member);
+    throw new ProtocolError(standing, "the registry changed this device while it joined; join again");
+  }
   ctx.metrics.joins.inc();
   ctx.metrics.members.set(ctx.members.size);
   ctx.logger.info({ deviceId, expiresAt: result.membership.expiresAt }, "device joined");

@@ -6,11 +6,11 @@ import { getBytes } from "ethers";
 import { fromHex } from "../../../protocol/bytes";
 import { verifyEnrollmentProof } from "../../../protocol/enrollment";
 import { isProtocolError } from "../../../protocol/errors";
-import { chainError } from "../chain/chain-errors";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import type { DeviceRecord } from "../stores/registry-index-store";
 import { requireServingIndex } from "./require-serving-index";
+import { sendRegistryTransaction } from "./send-registry-transaction";
 
 /** The indexed record of a device of this cluster. */
 export async function getClusterDevice(ctx: HeadContext, deviceId: string): Promise<DeviceRecord> {
@@ -29,27 +29,10 @@ async function activeClusterDevice(ctx: HeadContext, deviceId: string): Promise<
   return device;
 }
 
-async function send(
-  ctx: HeadContext,
-  action: () => Promise<{
-    wait(): Promise<{ hash: string; blockNumber: number; status: number | null } | null>;
-  }>,
-) {
-  let receipt: Awaited<ReturnType<Awaited<ReturnType<typeof action>>["wait"]>>;
-  try {
-    receipt = await (await action()).wait();
-  } catch (error) {
-    throw chainError(error);
-  }
-  if (receipt?.status !== 1) throw new HeadError("E_CHAIN_REJECTED", "the registry transaction failed");
-  await ctx.follower.syncOnce();
-  return { transactionHash: receipt.hash, blockNumber: receipt.blockNumber };
-}
-
 /** Revokes a device on chain; the index follower then ends its membership and sessions. */
 export async function revokeDevice(ctx: HeadContext, deviceId: string) {
   await activeClusterDevice(ctx, deviceId);
-  const result = await send(ctx, () => ctx.registry.revoke(`0x${deviceId}`));
+  const result = await sendRegistryTransaction(ctx, () => ctx.registry.revoke(`0x${deviceId}`));
   ctx.logger.info({ deviceId, tx: result.transactionHash }, "device revoked");
   return result;
 }
@@ -77,7 +60,7 @@ export async function rotateDeviceKey(ctx: HeadContext, deviceId: string, keyAdd
       );
     throw error;
   }
-  const result = await send(ctx, () => ctx.registry.rotateKey(`0x${deviceId}`, keyAddress));
+  const result = await sendRegistryTransaction(ctx, () => ctx.registry.rotateKey(`0x${deviceId}`, keyAddress));
   ctx.logger.info({ deviceId, tx: result.transactionHash }, "device key rotated");
   return { ...result, keyVersion: device.keyVersion + 1 };
 }

@@ -20,65 +20,10 @@ import { NoticeKind, openHeadNotice } from "../../../protocol/notice";
 import { MqttTransport } from "../../../transport/mqtt/client";
 import { ctlTopic, warnTopic } from "../../../transport/mqtt/topics";
 import { startTestChain, type TestChain } from "../../helpers/chain";
-import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../helpers/head";
+import { makeTestDevice, startTestHead, type TestHead } from "../../helpers/head";
+import { errorCode, INSIDE, join, joined, requestSession } from "../../helpers/member-client";
 
 const CLUSTER = 1;
-const INSIDE = { lat: 500_000, lon: -300_000 };
-
-async function errorCode(response: Response): Promise<string> {
-  const body = (await response.json()) as { error?: { code?: string } };
-  return body.error?.code ?? `(no error; status ${response.status})`;
-}
-
-async function join(
-  head: TestHead,
-  device: TestDevice,
-  position = INSIDE,
-  signingKey = device.identity.secretKey,
-) {
-  const challenge = new Uint8Array(await (await head.post("/v1/join/challenge")).arrayBuffer());
-  const { request, state } = startJoin({
-    challengeMessage: challenge,
-    clusterId: head.clusterId,
-    headAddress: fromHex(head.headAddress.slice(2)),
-    deviceId: device.deviceId,
-    deviceSecretKey: signingKey,
-    position,
-  });
-  const response = await head.post("/v1/join", request);
-  return { response, request, state };
-}
-
-async function joined(head: TestHead, device: TestDevice): Promise<Membership> {
-  const { response, state } = await join(head, device);
-  expect(response.status, await response.clone().text()).toBe(200);
-  return finishJoin(new Uint8Array(await response.arrayBuffer()), state, Date.now());
-}
-
-/** M1 asks M2, M2 forwards to the head; returns the head's answer and both pending records. */
-async function requestSession(head: TestHead, m1: Membership, m2: Membership) {
-  const request = createSessionRequest({
-    membership: m1,
-    clusterId: CLUSTER,
-    peerId: m2.deviceId,
-    now: Date.now(),
-  });
-  const forward = createGrantRequest({
-    membership: m2,
-    clusterId: CLUSTER,
-    peerId: m1.deviceId,
-    sessionRequest: request.message,
-    now: Date.now(),
-  });
-  const response = await head.post("/v1/sessions", forward.message);
-  return {
-    response,
-    forward,
-    pending1: [request.pending] as PendingGrant[],
-    pending2: [forward.pending] as PendingGrant[],
-  };
-}
-
 describe("cluster head against a real chain", () => {
   let chain: TestChain;
   let head: TestHead;
