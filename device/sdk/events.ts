@@ -29,6 +29,17 @@ export interface DeviceEvents {
   "membership-ended": [info: { reason: string }];
   /** A failure in background work (an incoming session request the head could not answer, ...). */
   error: [error: Error];
+  /**
+   * An inbound message dropped unread by a per-sender limit (docs/device.md § Inbound limits):
+   * `setup-limit` a SessionRequest over the sender's set-up rate, `queue-full` the sender's queue
+   * was full. `from` is the sender's device ID, or `head` for ctl/warn traffic.
+   */
+  "inbound-dropped": [info: InboundDroppedEvent];
+}
+
+export interface InboundDroppedEvent {
+  from: string;
+  reason: "setup-limit" | "queue-full";
 }
 
 /** Counters of inbound and outbound traffic (no contents). */
@@ -39,4 +50,6 @@ export interface DeviceStats {
   replayed: number;
   /** Frames or control messages that failed verification (bad tag, wrong session, malformed). */
   refused: number;
+  /** Inbound messages dropped unread by a per-sender limit (`inbound-dropped`); set once connected. */
+  dropped?: number;
 }

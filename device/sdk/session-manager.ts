@@ -1,8 +1,10 @@
 /**
  * Sessions with peers over MQTT (docs/device.md § Sessions): M1 sends a SessionRequest to M2's
  * inbox; M2 wraps it, asks the head, keeps its Grant and forwards M1's; then both send channel
- * frames to each other's inbox. Inbound traffic is handled strictly in arrival order (one queue),
- * so a Grant is installed before the frames that follow it.
+ * frames to each other's inbox. Inbound traffic is handled in arrival order per sender (one bounded
+ * queue per peer, one for the head), so a Grant is installed before the frames that follow it, and
+ * a peer that floods us or waits on the head delays only itself. Session set-ups, which cost a
+ * level write and a call to the head, are rate-limited per peer (inbound-queue.ts).
  *
  * Nonces: every sender sequence number comes from a {@link SequenceReservation} persisted in
  * level before use, so a restart skips ahead instead of reusing one. Replays: the channel's
@@ -26,8 +28,9 @@ import type { Membership } from "../../protocol/join/head";
 import { NoticeKind, openHeadNotice } from "../../protocol/notice";
 import type { Envelope } from "../../transport/mqtt/envelope";
 import { DeviceError } from "./errors";
-import type { DeviceEvents, DeviceStats } from "./events";
+import type { DeviceEvents, DeviceStats, InboundDroppedEvent } from "./events";
 import type { HeadClient } from "./head-client";
+import { type InboundLimits, inboundLimits, KeyedQueues, TokenBuckets } from "./inbound-queue";
 import type { PendingStore } from "./store/pending-store";
 import type { LevelSequenceStore } from "./store/sequence-store";
 import type { SessionStore } from "./store/session-store";
@@ -39,6 +42,8 @@ const REGRANT_MARGIN_MS = 5_000;
 const REGRANT_MARGIN_SEQ = 1024n;
 /** Pending nonces older than this are forgotten. */
 const PENDING_TTL_MS = 5 * 60_000;
+/** Queue key of the head's ctl and warn traffic (sender keys are 64 hex). */
+const HEAD_QUEUE = "head";
 
 interface LiveSession {
   sessionId: string;
@@ -74,19 +79,29 @@ export interface SessionManagerDeps {
   grantTimeoutMs: number;
   /** K of the sequence reservation (default 1024). */
   sequenceBlock?: bigint;
+  /** Per-sender limits on inbound work; defaults in `DEFAULT_INBOUND_LIMITS` (inbound-queue.ts). */
+  inboundLimits?: Partial<InboundLimits>;
 }
 
 export class SessionManager {
-  readonly stats: DeviceStats = { sent: 0, received: 0, replayed: 0, refused: 0 };
+  readonly stats: Required<DeviceStats> = { sent: 0, received: 0, replayed: 0, refused: 0, dropped: 0 };
   private readonly byPeer = new Map<string, LiveSession[]>();
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly opening = new Map<string, Promise<LiveSession>>();
   private pendingGrants: PendingGrant[] = [];
-  private inbound: Promise<unknown> = Promise.resolve();
+  private readonly inbound: KeyedQueues;
+  private readonly setups: TokenBuckets;
   private outbound: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly d: SessionManagerDeps) {}
+  /** @throws DeviceError E_BAD_ARGUMENT for a bad `inboundLimits` setting */
+  constructor(private readonly d: SessionManagerDeps) {
+    const limits = inboundLimits(d.inboundLimits);
+    this.inbound = new KeyedQueues(limits.maxQueuedPerSender, (error) => {
+      if (!this.closed) this.d.emit("error", error as Error);
+    });
+    this.setups = new TokenBuckets(limits.setupBurst, limits.setupRefillMs);
+  }
 
   /** Loads stored sessions and pending nonces (after a restart). Expired sessions are deleted. */
   async restore(): Promise<void> {
@@ -208,19 +223,27 @@ export class SessionManager {
 
   // ----- inbound -------------------------------------------------------------------------------
 
-  /** Queues an inbox envelope; handled in arrival order. */
+  /**
+   * Queues an inbox envelope behind the same sender's earlier ones. A SessionRequest over the
+   * sender's set-up rate, or anything while its queue is full, is dropped before any work (no
+   * level write, no head call) and reported as `inbound-dropped`.
+   */
   handleInbox(envelope: Envelope): void {
-    this.enqueue(() => this.dispatch(envelope));
+    const from = envelope.senderId;
+    if (this.inbound.full(from)) return this.drop(from, "queue-full");
+    if (envelope.type === MessageType.SESSION_REQUEST && !this.setups.take(from, this.d.now()))
+      return this.drop(from, "setup-limit");
+    this.inbound.push(from, () => this.dispatch(envelope));
   }
 
   /** Queues a head notice from the ctl topic. */
   handleControl(message: Uint8Array): void {
-    this.enqueue(async () => this.onNotice(message));
+    this.enqueueHead(async () => this.onNotice(message));
   }
 
   /** Queues a GrantWarning from the warn topic (normally already handled from the HTTP answer). */
   handleWarning(message: Uint8Array): void {
-    this.enqueue(async () => {
+    this.enqueueHead(async () => {
       try {
         const reason = acceptGrantWarning(message, this.d.membership, this.pendingGrants);
         const p = this.pendingGrants.find((x) => x.used);
@@ -232,15 +255,18 @@ export class SessionManager {
     });
   }
 
-  /** Resolves when everything queued so far has been handled. */
+  /** Resolves when everything queued so far, from every sender, has been handled. */
   idle(): Promise<void> {
-    return this.inbound.then(() => undefined);
+    return this.inbound.idle();
   }
 
-  private enqueue(task: () => Promise<void>): void {
-    this.inbound = this.inbound.then(task).catch((error: unknown) => {
-      if (!this.closed) this.d.emit("error", error as Error);
-    });
+  private enqueueHead(task: () => Promise<void>): void {
+    if (!this.inbound.push(HEAD_QUEUE, task)) this.drop(HEAD_QUEUE, "queue-full");
+  }
+
+  private drop(from: string, reason: InboundDroppedEvent["reason"]): void {
+    this.stats.dropped++;
+    if (!this.closed) this.d.emit("inbound-dropped", { from, reason });
   }
 
   private async dispatch({ senderId, message }: Envelope): Promise<void> {
@@ -452,7 +478,7 @@ export class SessionManager {
     for (const list of this.waiters.values())
       for (const w of list) w.reject(new DeviceError("E_CLOSED", "the device was closed"));
     this.waiters.clear();
-    await this.inbound.catch(() => undefined);
+    await this.inbound.idle();
     await this.outbound.catch(() => undefined);
     for (const s of [...this.byPeer.values()].flat()) {
       s.sender.close();

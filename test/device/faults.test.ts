@@ -18,10 +18,18 @@ const ROOT = resolve(__dirname, "../..");
 /** Envelope sender (32) + version, type, suite (3) + short session ID (4) + sequence number (8). */
 const SEQ_OFFSET = 32 + 3 + 4;
 
-function startSender(dataDir: string, peer: string, label: string): Promise<ChildProcess> {
+function startSender(dataDir: string, peer: string, label: string, sequenceBlock?: bigint): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "test/device/fixtures/sender.ts", dataDir, peer, label],
+    [
+      "--import",
+      "tsx",
+      "test/device/fixtures/sender.ts",
+      dataDir,
+      peer,
+      label,
+      ...(sequenceBlock === undefined ? [] : [String(sequenceBlock)]),
+    ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   return new Promise((resolveReady, reject) => {
@@ -34,6 +42,20 @@ function startSender(dataDir: string, peer: string, label: string): Promise<Chil
     });
     child.once("exit", (code) => reject(new Error(`sender exited (${code}) before it was ready: ${stderr}`)));
   });
+}
+
+/** Counts every (short session ID, direction, sequence number) published to `receiverId`'s inbox. */
+function watchNonces(head: TestHead, receiverId: string): Map<string, number> {
+  const nonces = new Map<string, number>();
+  head.broker.embedded!.broker.on("publish", ((packet: { topic: string; payload: Buffer }) => {
+    if (!packet.topic.endsWith(`${receiverId}/inbox`)) return;
+    const { type } = decodeEnvelope(packet.payload);
+    if (type !== MessageType.FRAME_I2R && type !== MessageType.FRAME_R2I) return;
+    // Short session ID, direction and sequence number determine the AEAD nonce.
+    const key = `${packet.payload.subarray(32 + 3, SEQ_OFFSET).toString("hex")}/${type}/${packet.payload.readBigUInt64BE(SEQ_OFFSET)}`;
+    nonces.set(key, (nonces.get(key) ?? 0) + 1);
+  }) as never);
+  return nonces;
 }
 
 function killed(child: ChildProcess): Promise<void> {
@@ -59,16 +81,7 @@ describe("device faults", () => {
     await sender.close(); // the sender runs in its own process from here on
     const receiver = await joinedDevice(head);
     await receiver.connect();
-    const embedded = head.broker.embedded!;
-    const nonces = new Map<string, number>();
-    embedded.broker.on("publish", ((packet: { topic: string; payload: Buffer }) => {
-      if (!packet.topic.endsWith(`${receiver.deviceId}/inbox`)) return;
-      const { type } = decodeEnvelope(packet.payload);
-      if (type !== MessageType.FRAME_I2R && type !== MessageType.FRAME_R2I) return;
-      // Short session ID, direction and sequence number determine the AEAD nonce.
-      const key = `${packet.payload.subarray(32 + 3, SEQ_OFFSET).toString("hex")}/${type}/${packet.payload.readBigUInt64BE(SEQ_OFFSET)}`;
-      nonces.set(key, (nonces.get(key) ?? 0) + 1);
-    }) as never);
+    const nonces = watchNonces(head, receiver.deviceId);
     let delivered = 0;
     receiver.on("message", () => {
       delivered++;
@@ -86,6 +99,32 @@ describe("device faults", () => {
       );
       expect(reused).toBe(0);
       expect(nonces.size).toBeGreaterThanOrEqual(450);
+    } finally {
+      await receiver.close();
+      await head.destroy();
+      removeDir(senderDir);
+    }
+  }, 120_000);
+
+  it("a device killed and restarted with a smaller sequence block never reuses a sequence number", async () => {
+    const head: TestHead = await startTestHead(chain, { clusterId: "13" });
+    const senderDir = tempDeviceDir();
+    const sender = await joinedDevice(head, { dataDir: senderDir });
+    await sender.close();
+    const receiver = await joinedDevice(head);
+    await receiver.connect();
+    const nonces = watchNonces(head, receiver.deviceId);
+    try {
+      // K = 1024 first (the default), then K = 8 twice: the old format resumed at start + 8 here.
+      for (const [run, block] of [1024n, 8n, 8n].entries()) {
+        const child = await startSender(senderDir, receiver.deviceId, `block${run}`, block);
+        const before = nonces.size;
+        await waitUntil(() => nonces.size >= before + 100, "frames from the sender", 30_000);
+        await killed(child);
+      }
+      const reused = [...nonces.values()].filter((n) => n > 1).length;
+      console.info(`block change: ${nonces.size} frames seen over 3 kills (K 1024, 8, 8), reused nonces ${reused}`);
+      expect(reused).toBe(0);
     } finally {
       await receiver.close();
       await head.destroy();

@@ -12,7 +12,7 @@ export const DEVICE_SUBLEVELS = [
   "meta", // kdf parameters, identity, pinned head, membership
   "sessions", // one record per peer session (Sk wrapped)
   "pending", // grant nonces sent and not yet answered
-  "sequence", // SequenceReservation block starts
+  "sequence", // SequenceReservation bounds (first format: block starts)
   "receive", // highest accepted sequence number per session and direction
 ] as const;
 export type DeviceSublevelName = (typeof DEVICE_SUBLEVELS)[number];

@@ -1,23 +1,39 @@
 /**
- * {@link SequenceReservationStore} on level (RFC 8613 Appendix B.1): a block start is written
- * (and level's write resolves after the write-ahead log has it) before any number of the block
- * is used, so a restart resumes past every number that may have been sent.
+ * {@link SequenceReservationStore} on level (RFC 8613 Appendix B.1): the bound of each reserved
+ * block is written with `sync: true` before any number below it is used, so a restart (or a power
+ * cut) resumes past every number that may have been sent.
+ *
+ * Value format, per key `<sessionId>/<direction>` of the `sequence` sublevel:
+ * - this format: `{ "bound": "<decimal>" }` (a JSON object);
+ * - the first format: `"<decimal>"`, a bare JSON string holding a block *start*. It is reported as
+ *   a `block-start` record, which the protocol treats as a spent key (protocol/channel/sequence.ts
+ *   `resumePoint`), and replaced by the first `save`.
  */
-import type { SequenceReservationStore } from "../../../protocol/channel/sequence";
+import type { SequenceReservationStore, StoredSequence } from "../../../protocol/channel/sequence";
+import { DeviceError } from "../errors";
 import type { DeviceDatabase } from "./database";
+
+interface BoundRecord {
+  bound: string;
+}
 
 export class LevelSequenceStore implements SequenceReservationStore {
   constructor(private readonly db: DeviceDatabase) {}
 
-  async load(key: string): Promise<bigint | undefined> {
-    const v = await this.db.get<string>("sequence", key);
-    return v === undefined ? undefined : BigInt(v);
+  async load(key: string): Promise<StoredSequence | undefined> {
+    const v = await this.db.get<BoundRecord | string>("sequence", key);
+    if (v === undefined) return undefined;
+    if (typeof v === "string") return { kind: "block-start", value: BigInt(v) };
+    if (typeof v?.bound !== "string")
+      throw new DeviceError("E_STORAGE", `the sequence reservation record ${key} is not readable`);
+    return { kind: "bound", value: BigInt(v.bound) };
   }
 
-  async save(key: string, value: bigint): Promise<void> {
+  async save(key: string, bound: bigint): Promise<void> {
+    const record: BoundRecord = { bound: bound.toString() };
     // level's default put is not fsync'ed; classic-level's `sync: true` makes the reservation
     // survive a power cut, not only a process crash (the sublevel's types do not list the option).
-    await this.db.sub.sequence.put(key, value.toString(), { sync: true } as object);
+    await this.db.sub.sequence.put(key, record, { sync: true } as object);
   }
 
   async remove(key: string): Promise<void> {

@@ -1,6 +1,10 @@
 /**
  * Granted sessions (Sk wrapped by the {@link SecretBox}) and the highest sequence number accepted
  * per session, so that after a restart neither side reuses a nonce nor accepts an old frame again.
+ *
+ * Sk stays here, wrapped, for as long as the session record lives (until the session is retired:
+ * revoked, superseded or found expired), because a restarted device rebuilds the channel from it
+ * (docs/protocol.md § Restart safety). The channel itself wipes its in-memory copy.
  */
 import { fromHex, toHex } from "../../../protocol/bytes";
 import type { AeadSuite, Role } from "../../../protocol/constants";
@@ -67,9 +71,12 @@ export class SessionStore {
     return (await this.db.entries<SessionRecord>("sessions")).map(([, { sessionKey: _k, ...rest }]) => rest);
   }
 
+  /** Deletes the session and its replay floor in one atomic batch. */
   async remove(sessionIdHex: string): Promise<void> {
-    await this.db.sub.sessions.del(sessionIdHex);
-    await this.db.sub.receive.del(sessionIdHex);
+    await this.db.db.batch([
+      { type: "del", sublevel: this.db.sub.sessions, key: sessionIdHex },
+      { type: "del", sublevel: this.db.sub.receive, key: sessionIdHex },
+    ]);
   }
 
   /** Highest accepted sequence number of the peer's direction, or -1n. */
@@ -78,7 +85,13 @@ export class SessionStore {
     return v === undefined ? -1n : BigInt(v);
   }
 
-  setReceiveFloor(sessionIdHex: string, seq: bigint): Promise<void> {
-    return this.db.put("receive", sessionIdHex, seq.toString());
+  /**
+   * Persists the highest accepted sequence number before the frame is delivered. Written with
+   * `sync: true` (fsync): without it a power cut can lose the write, and a frame the application
+   * already saw would be accepted again after the restart (level's default put is only in the OS
+   * cache when it resolves; the sublevel's types do not list classic-level's option).
+   */
+  async setReceiveFloor(sessionIdHex: string, seq: bigint): Promise<void> {
+    await this.db.sub.receive.put(sessionIdHex, seq.toString(), { sync: true } as object);
   }
 }

@@ -1,0 +1,202 @@
+/**
+ * The session manager's inbound limits (issue 19) with its real dependencies: level stores in a
+ * temp directory, the real HeadClient over HTTP, the protocol core for every message. The head is
+ * either down (a closed port: every call fails fast, so calls can be counted as `error` events) or
+ * hung (a TCP listener that accepts and never answers, as a stopped head process would).
+ * test/device/inbound-limits.test.ts runs the same scenario on a real head, broker and devices.
+ */
+import { EventEmitter } from "node:events";
+import { createServer, type Server, type Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { toHex } from "../../../protocol/bytes";
+import { createChannel } from "../../../protocol/channel/session";
+import { createSessionRequest } from "../../../protocol/grant/member";
+import { decodeEnvelope, encodeEnvelope } from "../../../transport/mqtt/envelope";
+import type { DeviceEvents, InboundDroppedEvent, MessageEvent } from "../../../device/sdk/events";
+import { HeadClient } from "../../../device/sdk/head-client";
+import type { InboundLimits } from "../../../device/sdk/inbound-queue";
+import { SessionManager } from "../../../device/sdk/session-manager";
+import { DeviceDatabase } from "../../../device/sdk/store/database";
+import { PendingStore } from "../../../device/sdk/store/pending-store";
+import { SecretBox } from "../../../device/sdk/store/secret-box";
+import { LevelSequenceStore } from "../../../device/sdk/store/sequence-store";
+import { SessionStore } from "../../../device/sdk/store/session-store";
+import { freePort } from "../../../scripts/chain/free-port";
+import { nextEvent, removeDir, tempDeviceDir, waitUntil } from "../../helpers/device";
+import { fullSession } from "../../protocol/grant-fixture";
+import { cluster } from "../../protocol/helpers";
+
+/** A head that accepts connections and never answers. */
+async function hungHead(): Promise<{ url: string; connections: () => number; release: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((s) => sockets.add(s));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => sockets.size,
+    async release() {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/**
+ * V (member 2) with a live session to Y (member 1); X (member 3) is the flooding member.
+ * Frames from Y and set-ups from X go through the real envelope codec into `handleInbox`.
+ */
+async function victim(headUrl: string, limits: Partial<InboundLimits> = {}) {
+  const f = fullSession({ seed: "inbound-limits" });
+  const dir = tempDeviceDir();
+  const db = await DeviceDatabase.open(dir);
+  const box = await SecretBox.open(dir, SecretBox.newKdf(undefined), undefined);
+  const sessions = new SessionStore(db, box);
+  await sessions.put(f.s2);
+  const events = new EventEmitter();
+  const record = { messages: [] as MessageEvent[], dropped: [] as InboundDroppedEvent[], errors: [] as Error[] };
+  events.on("message", (m: MessageEvent) => record.messages.push(m));
+  events.on("inbound-dropped", (e: InboundDroppedEvent) => record.dropped.push(e));
+  events.on("error", (e: Error) => record.errors.push(e));
+  let now = f.now;
+  const discard = async () => {
+    box.close();
+    await db.close();
+    removeDir(dir);
+  };
+  let manager: SessionManager;
+  try {
+    manager = new SessionManager({
+    clusterId: cluster.clusterId,
+    membership: f.j2.deviceMembership,
+    head: new HeadClient(headUrl),
+    sendTo: async () => undefined,
+    sessions,
+    pending: new PendingStore(db),
+    sequences: new LevelSequenceStore(db),
+    emit: <K extends keyof DeviceEvents>(e: K, ...args: DeviceEvents[K]) => void events.emit(e, ...args),
+    now: () => now,
+    grantTimeoutMs: 1000,
+    inboundLimits: limits,
+    });
+  } catch (error) {
+    await discard();
+    throw error;
+  }
+  await manager.restore();
+  const ySender = createChannel({ ...f.s1, sessionKey: f.s1.sessionKey.slice() }).sender;
+  const pendingWrites: unknown[] = [];
+  db.db.on("write", (ops: { key: string; type: string }[]) => {
+    for (const op of ops) if (op.type === "put" && op.key.startsWith("!pending!")) pendingWrites.push(op.key);
+  });
+  const X = toHex(f.d3.id);
+  const Y = toHex(f.d1.id);
+  return {
+    manager,
+    events,
+    record,
+    pendingWrites,
+    X,
+    Y,
+    advance(ms: number) {
+      now += ms;
+    },
+    /** A fresh, well-formed SessionRequest from X (a member: its MAC only the head can check). */
+    setupFromX() {
+      const { message } = createSessionRequest({
+        membership: f.j3.deviceMembership,
+        clusterId: cluster.clusterId,
+        peerId: f.d2.id,
+        now,
+      });
+      manager.handleInbox(decodeEnvelope(encodeEnvelope(f.d3.id, message)));
+    },
+    /** A frame from X that no session of V matches. */
+    junkFromX() {
+      const frame = createChannel({ ...f.s1, sessionKey: new Uint8Array(32).fill(9) }).sender.seal(new Uint8Array(4), now);
+      manager.handleInbox(decodeEnvelope(encodeEnvelope(f.d3.id, frame)));
+    },
+    frameFromY(text: string) {
+      const frame = ySender.seal(new TextEncoder().encode(text), now);
+      manager.handleInbox(decodeEnvelope(encodeEnvelope(f.d1.id, frame)));
+    },
+    async close() {
+      await manager.close();
+      await discard();
+    },
+  };
+}
+
+const text = (m: MessageEvent) => new TextDecoder().decode(m.data);
+
+describe("SessionManager inbound limits", () => {
+  const cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  it("drops a peer's set-ups beyond its burst before any level write or head call, and counts them", async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const v = await victim(down, { setupBurst: 3, setupRefillMs: 10_000 });
+    cleanup.push(() => v.close());
+    for (let i = 0; i < 30; i++) v.setupFromX();
+    await v.manager.idle();
+    // Each admitted set-up wrote its pending nonce and called the (unreachable) head once.
+    expect(v.pendingWrites).toHaveLength(3);
+    expect(v.record.errors.map((e) => (e as { code?: string }).code)).toEqual(Array(3).fill("E_HEAD_UNREACHABLE"));
+    expect(v.record.dropped).toHaveLength(27);
+    expect(v.record.dropped.every((d) => d.from === v.X && d.reason === "setup-limit")).toBe(true);
+    expect(v.manager.stats.dropped).toBe(27);
+
+    // One more set-up per refill interval.
+    v.advance(10_000);
+    v.setupFromX();
+    v.setupFromX();
+    await v.manager.idle();
+    expect(v.pendingWrites).toHaveLength(4);
+    expect(v.record.errors).toHaveLength(4);
+    expect(v.manager.stats.dropped).toBe(28);
+  });
+
+  it("delivers another peer's frames while a set-up waits on a hung head", async () => {
+    const head = await hungHead();
+    const v = await victim(head.url);
+    cleanup.push(() => v.close(), () => head.release());
+    v.setupFromX();
+    await waitUntil(() => head.connections() === 1, "the set-up's call to the head");
+    const delivered = nextEvent<MessageEvent>(v.events, "message", (m) => text(m) === "from y", 5000);
+    v.frameFromY("from y");
+    expect((await delivered).from).toBe(v.Y);
+  });
+
+  it("a sender's full queue drops its further messages, not another sender's", async () => {
+    const head = await hungHead();
+    const v = await victim(head.url, { maxQueuedPerSender: 4, setupBurst: 1 });
+    cleanup.push(() => v.close(), () => head.release());
+    v.setupFromX(); // occupies X's queue while the head hangs
+    await waitUntil(() => head.connections() === 1, "the set-up's call to the head");
+    v.setupFromX(); // over the set-up burst
+    for (let i = 0; i < 10; i++) v.junkFromX(); // 3 fit behind the set-up, 7 do not
+    for (let i = 0; i < 4; i++) v.frameFromY(`y ${i}`); // Y's own queue holds 4
+    await waitUntil(() => v.record.messages.length === 4, "Y's four frames");
+    expect(v.record.messages.map(text)).toEqual(["y 0", "y 1", "y 2", "y 3"]);
+    expect(v.record.dropped.map((d) => `${d.from === v.X ? "X" : d.from} ${d.reason}`)).toEqual([
+      "X setup-limit",
+      ...Array(7).fill("X queue-full"),
+    ]);
+    // Once the head call fails, X's queued junk is handled (and refused) in order.
+    const refusedBefore = v.manager.stats.refused;
+    await head.release();
+    await v.manager.idle();
+    expect(v.manager.stats.refused - refusedBefore).toBe(3);
+    expect(v.record.errors.map((e) => (e as { code?: string }).code)).toEqual(["E_HEAD_UNREACHABLE"]);
+  });
+
+  it("refuses a limit that is not a positive integer, naming it", async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    await expect(victim(down, { setupBurst: 0 })).rejects.toMatchObject({
+      code: "E_BAD_ARGUMENT",
+      message: expect.stringContaining("inboundLimits.setupBurst"),
+    });
+  });
+});
