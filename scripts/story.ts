@@ -2,8 +2,9 @@
  * `npm start`: the whole used-by story on embedded defaults, each step a line with its timing.
  *
  * A local chain, the registry deployed with the deploy script's code, a cluster head with its
- * embedded broker, two devices enrolled through the REST API, joined, granted a one-time session
- * key and talking both ways; then the refusals that matter. Nothing needs to be installed or
+ * embedded broker, two devices enrolled through the REST API, reading their head from the chain
+ * (a head of another cluster is refused), joined, granted a one-time session key and talking both
+ * ways; then the refusals that matter. Nothing needs to be installed or
  * running; every port is a free one; everything lives in a temp directory removed at the end.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,6 +19,7 @@ import { createSessionRequest } from "../protocol/grant/member";
 import { makeProvider } from "../services/cluster-head/chain/registry-contract";
 import { loadConfig } from "../services/cluster-head/config";
 import { type RunningHead, startClusterHead } from "../services/cluster-head/head";
+import { redactBrokerUrl } from "../transport/mqtt/broker-url";
 import { MqttTransport } from "../transport/mqtt/client";
 import { encodeEnvelope } from "../transport/mqtt/envelope";
 import { inboxTopic } from "../transport/mqtt/topics";
@@ -87,34 +89,39 @@ async function main(): Promise<void> {
 
     // 3. Cluster head with its embedded broker.
     const adminToken = toHex(crypto.getRandomValues(new Uint8Array(32)));
-    const head: RunningHead = await startClusterHead(
-      loadConfig(
-        {
-          rpcUrl: node.url,
-          deploymentFile,
-          dataDir: join(workDir, "head"),
-          port: "0",
-          brokerPort: "0",
-          pollIntervalMs: "100",
-          adminToken,
-          latitude: String(POSITION.lat),
-          longitude: String(POSITION.lon),
-          radius: "500000",
-        },
-        {},
-      ),
-      { logger: pino({ level: "silent" }) },
-    );
+    const startHead = (clusterId: string, dataDir: string): Promise<RunningHead> =>
+      startClusterHead(
+        loadConfig(
+          {
+            rpcUrl: node.url,
+            deploymentFile,
+            dataDir: join(workDir, dataDir),
+            clusterId,
+            port: "0",
+            brokerPort: "0",
+            pollIntervalMs: "100",
+            adminToken,
+            latitude: String(POSITION.lat),
+            longitude: String(POSITION.lon),
+            radius: "500000",
+          },
+          {},
+        ),
+        { logger: pino({ level: "silent" }) },
+      );
+    const head = await startHead("1", "head");
     cleanups.push(() => head.stop());
     ok(
       "head",
-      `cluster ${head.clusterId} headed by ${short(head.headAddress)} on ${head.url}, MQTT ${head.brokerUrl}`,
+      `cluster ${head.clusterId} headed by ${short(head.headAddress)} on ${head.url}, MQTT ${redactBrokerUrl(head.brokerUrl)}`,
     );
 
-    // 4. Two devices, enrolled through the REST API as an operator does it.
+    // 4. Two devices, enrolled through the REST API as an operator does it. Each reads its head's
+    //    address from the registry (its trust anchor), never from what a head says about itself.
+    const registry = { rpcUrl: node.url, address: deployment.address, chainId: deployment.chainId };
     const devices: Device[] = [];
     for (const name of ["m1", "m2"]) {
-      const device = await Device.open(join(workDir, name));
+      const device = await Device.open(join(workDir, name), { registry });
       cleanups.push(() => device.close());
       await device.init();
       devices.push(device);
@@ -136,6 +143,20 @@ async function main(): Promise<void> {
         `${name} ${short(device.deviceId)} on chain: tx ${short(receipt.transactionHash)} in block ${receipt.blockNumber}`,
       );
     }
+
+    // 4b. m1 is sent to a head that is not its cluster's on chain (here: cluster 2's genuine head).
+    const otherHead = await startHead("2", "head-2");
+    cleanups.push(() => otherHead.stop());
+    const wrongHead = await m1.join(otherHead.url, { position: POSITION }).then(
+      () => "admitted",
+      (error: unknown) => (isDeviceError(error) ? error.code : String(error)),
+    );
+    if (wrongHead === "admitted") throw new Error("m1 joined a head the chain does not name");
+    await otherHead.stop();
+    refused(
+      "wrong head",
+      `m1 sent to ${short(otherHead.headAddress)} (cluster 2): the chain names ${short(head.headAddress)}; refused with ${wrongHead}`,
+    );
 
     // 5. Join, session grant, messages both ways.
     for (const [name, device] of [

@@ -5,11 +5,19 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
-import { Device } from "../sdk/device";
+import { deploymentPath, readDeployment } from "../../scripts/chain/deployment-file";
+import { Device, type DeviceOptions } from "../sdk/device";
 import { DeviceError } from "../sdk/errors";
+import type { RegistryAnchor } from "../sdk/registry-reader";
 
 export const DATA_DIR_ENV = "IOTGUARD_DEVICE_DIR";
 export const DEFAULT_DATA_DIR = ".data/device";
+/** The same variables the cluster head reads, so one shell set-up serves both. */
+export const RPC_URL_ENV = "IOTGUARD_RPC_URL";
+export const DEPLOYMENT_ENV = "IOTGUARD_DEPLOYMENT";
+export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
+/** Written by `npm run deploy` for the local chain; used by default when it exists. */
+export const DEFAULT_DEPLOYMENT_FILE = deploymentPath("localhost");
 
 export interface CommonOptions {
   dataDir?: string;
@@ -39,7 +47,7 @@ export function passphraseOf(o: CommonOptions): string | undefined {
   return value;
 }
 
-export function openDevice(o: CommonOptions, extra: { grantTimeoutMs?: number } = {}): Promise<Device> {
+export function openDevice(o: CommonOptions, extra: Pick<DeviceOptions, "grantTimeoutMs" | "registry"> = {}): Promise<Device> {
   const passphrase = passphraseOf(o);
   return Device.open(dataDirOf(o), { ...(passphrase === undefined ? {} : { passphrase }), ...extra });
 }
@@ -67,4 +75,55 @@ export function microdegrees(value: string, name: string): number {
   const n = Number(value);
   if (!Number.isFinite(n)) throw new DeviceError("E_BAD_ARGUMENT", `${name}: not a number (${value})`);
   return Math.round(n * 1e6);
+}
+
+/** The flags that say where the device reads its head from (see {@link registryOf}). */
+export interface ChainFlags {
+  rpcUrl?: string;
+  deployment?: string;
+  registry?: string;
+  headAddress?: string;
+}
+
+/** Adds --rpc-url, --deployment and --registry to a command. */
+export function withChain(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option("--rpc-url <url>", `JSON-RPC URL of the chain holding the registry (default: $${RPC_URL_ENV} or ${DEFAULT_RPC_URL})`),
+    )
+    .addOption(
+      new Option(
+        "--deployment <file>",
+        `deployment file naming the registry (default: $${DEPLOYMENT_ENV}, or deployments/localhost.json when it exists)`,
+      ).conflicts("registry"),
+    )
+    .addOption(new Option("--registry <0x…>", "address of the DeviceRegistry (instead of --deployment)"));
+}
+
+/**
+ * The registry the device reads its head from. `--registry`, `--deployment` (or
+ * `$IOTGUARD_DEPLOYMENT`) and `--rpc-url` choose it; with none of them, deployments/localhost.json
+ * is used when it exists — unless `--head-address` is given, which is then the only anchor.
+ * Never a fallback to `/health`: with no registry and no head address the SDK refuses to join.
+ * @throws DeviceError E_BAD_ARGUMENT for a named deployment file that is missing or invalid
+ */
+export function registryOf(f: ChainFlags): RegistryAnchor | undefined {
+  const rpcUrl = f.rpcUrl ?? process.env[RPC_URL_ENV] ?? DEFAULT_RPC_URL;
+  if (f.registry !== undefined) return { rpcUrl, address: f.registry };
+  const named = f.deployment ?? process.env[DEPLOYMENT_ENV];
+  if (named === undefined && f.rpcUrl === undefined && f.headAddress !== undefined) return undefined;
+  const file = resolve(named ?? DEFAULT_DEPLOYMENT_FILE);
+  let deployment: ReturnType<typeof readDeployment>;
+  try {
+    deployment = readDeployment(file);
+  } catch (error) {
+    throw new DeviceError("E_BAD_ARGUMENT", `--deployment ${file}: ${(error as Error).message}`);
+  }
+  if (deployment) return { rpcUrl, address: deployment.address, chainId: deployment.chainId };
+  if (named !== undefined || f.rpcUrl !== undefined)
+    throw new DeviceError(
+      "E_BAD_ARGUMENT",
+      `--deployment ${file}: no such file; deploy the registry (\`npm run deploy\`) or name it with --deployment FILE or --registry ADDRESS`,
+    );
+  return undefined;
 }

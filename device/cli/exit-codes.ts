@@ -22,11 +22,13 @@ const BY_CODE: Record<DeviceErrorCode, ExitCode> = {
   E_BROKER_REFUSED: ExitCode.REFUSED,
   E_HEAD_UNREACHABLE: ExitCode.UNREACHABLE,
   E_BROKER_UNREACHABLE: ExitCode.UNREACHABLE,
+  E_CHAIN_UNREACHABLE: ExitCode.UNREACHABLE,
   E_NOT_INITIALISED: ExitCode.USAGE,
   E_ALREADY_INITIALISED: ExitCode.USAGE,
   E_BAD_PASSPHRASE: ExitCode.USAGE,
   E_NOT_JOINED: ExitCode.USAGE,
   E_NO_HEAD: ExitCode.USAGE,
+  E_NO_TRUST_ANCHOR: ExitCode.USAGE,
   E_BAD_ARGUMENT: ExitCode.USAGE,
   E_CLOSED: ExitCode.USAGE,
   E_STORAGE: ExitCode.USAGE,
@@ -35,6 +37,7 @@ const BY_CODE: Record<DeviceErrorCode, ExitCode> = {
 const HINTS: Partial<Record<DeviceErrorCode, string>> = {
   E_HEAD_UNREACHABLE: "start a cluster head with `npm run chain`, `npm run deploy` and `npm run cluster-head`, or check --head",
   E_BROKER_UNREACHABLE: "the embedded broker runs inside the cluster head (`npm run cluster-head`); for Mosquitto: `mosquitto -d`",
+  E_CHAIN_UNREACHABLE: "start a local chain with `npm run chain` and `npm run deploy`, or check --rpc-url and --deployment/--registry",
 };
 
 /** The exit code and the one-line message (with the code, and a hint when there is one) for `error`. */

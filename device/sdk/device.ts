@@ -4,8 +4,12 @@
  * see store/secret-box.ts), talks REST to the cluster head and MQTT to its peers, and uses the
  * protocol core for every byte (docs/device.md).
  *
+ * The head is trusted only through the chain (the `registry` option) or the operator's
+ * `headAddress`, never through what `/health` says (docs/device.md § Head pinning).
+ *
  * @example
- * const device = await Device.open(".data/device", { passphrase });
+ * const registry = { rpcUrl: "http://127.0.0.1:8545", address: deployment.address };
+ * const device = await Device.open(".data/device", { passphrase, registry });
  * if (!device.initialised) await device.init();
  * await device.join("http://127.0.0.1:8080", { position: { lat: 0, lon: 0 } });
  * await device.connect();
@@ -19,6 +23,7 @@ import { signEnrollmentProof } from "../../protocol/enrollment";
 import type { Position } from "../../protocol/geo";
 import { finishJoin, startJoin } from "../../protocol/join/device";
 import type { Membership } from "../../protocol/join/head";
+import { redactBrokerUrl } from "../../transport/mqtt/broker-url";
 import { isDeviceIdHex } from "../../transport/mqtt/topics";
 import { DeviceError } from "./errors";
 import type { DeviceEvents, DeviceStats } from "./events";
@@ -26,16 +31,18 @@ import { type EnrollmentRequest, HeadClient } from "./head-client";
 import { MqttLink } from "./mqtt-link";
 import { SessionManager } from "./session-manager";
 import { DeviceDatabase } from "./store/database";
-import type { HeadPin } from "./store/head-pin-store";
 import { HeadPinStore } from "./store/head-pin-store";
 import { type DeviceIdentity, IdentityStore } from "./store/identity-store";
 import { MembershipStore } from "./store/membership-store";
+import { deviceBrokerUrl, type HeadSource, type PinnedHead, pinnedBrokerUrl, trustAnchor, trustedHead } from "./head-trust";
+import type { RegistryAnchor } from "./registry-reader";
 import { PendingStore } from "./store/pending-store";
 import { SecretBox } from "./store/secret-box";
 import { LevelSequenceStore } from "./store/sequence-store";
 import { SessionStore } from "./store/session-store";
 
 export const DEFAULT_TOPIC_PREFIX = "iotguard";
+export type { HeadSource, PinnedHead };
 
 /** Options of {@link Device.open}. */
 export interface DeviceOptions {
@@ -47,16 +54,36 @@ export interface DeviceOptions {
   grantTimeoutMs?: number;
   /** Sequence reservation block K; default 1024 (OSCORE B.1). */
   sequenceBlock?: bigint;
+  /**
+   * The DeviceRegistry to learn the head from (trust anchor): at every pin and join the device
+   * reads `getDevice(deviceId).clusterId`, then `getCluster(clusterId).head`, and follows it.
+   */
+  registry?: RegistryAnchor;
 }
 
 /** Where and how to reach the head, for {@link Device.pinHead}, {@link Device.join}, {@link Device.enroll}. */
 export interface HeadOptions {
-  /** Expected head address (0x…); without it the address from `/health` is pinned on first use. */
+  /**
+   * The head address given by the operator (0x…), a trust anchor when there is no `registry`;
+   * with one, it must equal the chain's.
+   */
   headAddress?: string;
   /** Topic prefix the head uses; default `iotguard` (or the pinned one). */
   topicPrefix?: string;
-  /** Broker URL override; default the one the head reports in `/health`. */
+  /**
+   * The broker URL given by the operator; default: the broker port the head reports, on the head
+   * URL's own host. Userinfo (someone else's credential) is dropped: the device sends its own.
+   */
   brokerUrl?: string;
+}
+
+/** What a join returns. */
+export interface JoinResult {
+  clusterId: number;
+  expiresAt: number;
+  /** The head that signed the JoinResponse (0x…), and where its address came from. */
+  headAddress: string;
+  headSource: HeadSource;
 }
 
 /** What `status()` reports. Never secrets. */
@@ -64,7 +91,7 @@ export interface DeviceStatus {
   deviceId: string;
   keyAddress: string;
   keyProtection: "passphrase" | "keyfile";
-  head?: HeadPin;
+  head?: PinnedHead;
   membership?: { kid: string; joinedAt: number; expiresAt: number; current: boolean };
   sessions: { peerId: string; sessionId: string; role: number; expiresAt: number }[];
   connected: boolean;
@@ -171,60 +198,70 @@ export class Device extends EventEmitter<DeviceEvents> {
   }
 
   /**
-   * Reads the head's `/health` and pins its address, cluster, broker URL and topic prefix.
-   * Trust on first use: a pinned address never changes silently.
-   * @throws DeviceError E_HEAD_MISMATCH when the head's address differs from the pinned or given one
+   * Verifies the head at `headUrl` and pins it. Its address and cluster come from the chain (the
+   * `registry` option: the device follows the chain, so a head replaced on chain replaces the
+   * pin), from `o.headAddress`, or from an earlier verified pin — never from `/health`, whose
+   * answer only has to agree. The broker URL is pinned with it (see {@link HeadOptions.brokerUrl}).
+   * A device not enrolled yet is pinned to the on-chain head of the cluster `/health` names.
+   * @throws DeviceError E_NO_TRUST_ANCHOR, E_HEAD_MISMATCH, E_CHAIN_UNREACHABLE, E_NO_HEAD,
+   *   E_HEAD_UNREACHABLE, E_BAD_ARGUMENT
    */
-  async pinHead(headUrl: string, o: HeadOptions = {}): Promise<HeadPin> {
-    this.#id();
+  pinHead(headUrl: string, o: HeadOptions = {}): Promise<PinnedHead> {
+    return this.#pinHead(headUrl, o, false);
+  }
+
+  async #pinHead(headUrl: string, o: HeadOptions, mustBeEnrolled: boolean): Promise<PinnedHead> {
+    const id = this.#id();
+    const pinned = await this.#pinned();
+    const anchor = trustAnchor(this.options.registry, o.headAddress, pinned);
     const client = new HeadClient(headUrl);
     const health = await client.health();
-    const reported = health.headAddress.toLowerCase();
-    const pinned = await this.#pins.get();
-    const expected = o.headAddress?.toLowerCase() ?? pinned?.headAddress;
-    if (expected !== undefined && expected !== reported) {
-      throw new DeviceError(
-        "E_HEAD_MISMATCH",
-        `the head at ${client.url} reports address ${reported}, but ${expected} is ${o.headAddress ? "expected" : "pinned"}; ` +
-          "if the head was legitimately replaced, start over with a new data directory",
-      );
-    }
-    const pin: HeadPin = {
-      headAddress: reported,
-      clusterId: health.clusterId,
+    const expected = await trustedHead(anchor, id.deviceIdHex, health, client.url, mustBeEnrolled);
+    const pin: PinnedHead = {
+      headAddress: expected.headAddress,
+      clusterId: expected.clusterId,
       headUrl: client.url,
-      brokerUrl: o.brokerUrl ?? health.broker.url,
+      brokerUrl: pinnedBrokerUrl(client.url, health.broker.url, o.brokerUrl),
       topicPrefix: o.topicPrefix ?? pinned?.topicPrefix ?? health.broker.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
-      source: o.headAddress || pinned?.source === "configured" ? "configured" : "first-use",
-      pinnedAt: pinned?.pinnedAt ?? this.#now(),
+      source: expected.source,
+      pinnedAt: anchor.pin?.headAddress === expected.headAddress ? anchor.pin.pinnedAt : this.#now(),
     };
     await this.#pins.put(pin);
     return pin;
   }
 
+  async #pinned(): Promise<PinnedHead | undefined> {
+    return this.#pins.get();
+  }
+
   /**
-   * Operator convenience: pin the head and enroll this device with the operator token.
-   * @throws DeviceError E_HEAD_REFUSED (e.g. E_ALREADY_ENROLLED, E_UNAUTHORIZED), E_HEAD_UNREACHABLE
+   * Operator convenience: verify and pin the head ({@link pinHead}), then enroll this device with
+   * the operator token.
+   * @throws DeviceError E_HEAD_REFUSED (e.g. E_ALREADY_ENROLLED, E_UNAUTHORIZED), E_HEAD_UNREACHABLE,
+   *   and those of {@link pinHead}
    */
   async enroll(headUrl: string, adminToken: string, o: HeadOptions = {}): Promise<{ transactionHash: string; blockNumber: number }> {
-    const pin = await this.pinHead(headUrl, o);
+    const pin = await this.#pinHead(headUrl, o, false);
     return new HeadClient(pin.headUrl).enroll(await this.enrollmentRequest(pin.clusterId), adminToken);
   }
 
   /**
-   * Joins the cluster: challenge, signed JoinRequest, head's signed JoinResponse verified against
-   * the pinned address, K_m stored. Emits `joined`.
-   * @throws DeviceError E_HEAD_REFUSED (E_NOT_MEMBER, E_REVOKED, E_OUTSIDE_RADIUS, ...), E_HEAD_MISMATCH
+   * Joins the cluster: verifies and pins the head ({@link pinHead}; with a registry the device must
+   * be enrolled on chain), then challenge, signed JoinRequest, and the head's signed JoinResponse
+   * verified against that address; K_m stored. Emits `joined`.
+   * @throws DeviceError E_HEAD_REFUSED (E_NOT_MEMBER, E_REVOKED, E_OUTSIDE_RADIUS, ...), and those of
+   *   {@link pinHead}
    */
-  async join(headUrl: string | undefined, o: HeadOptions & { position: Position }): Promise<{ expiresAt: number; clusterId: number }> {
+  async join(headUrl: string | undefined, o: HeadOptions & { position: Position }): Promise<JoinResult> {
     const id = this.#id();
-    const url = headUrl ?? (await this.#pins.get())?.headUrl;
+    const url = headUrl ?? (await this.#pinned())?.headUrl;
     if (!url) throw new DeviceError("E_NO_HEAD", "no head URL given and none pinned");
-    const pin = await this.pinHead(url, o);
+    const pin = await this.#pinHead(url, o, true);
     const client = new HeadClient(pin.headUrl);
     const { request, state } = startJoin({
       challengeMessage: await client.joinChallenge(),
       clusterId: pin.clusterId,
+      // docs/protocol.md §1: the JoinResponse must verify against this address, from the chain or the operator.
       headAddress: fromHex(pin.headAddress),
       deviceId: id.deviceId,
       deviceSecretKey: id.identity.secretKey,
@@ -242,7 +279,7 @@ export class Device extends EventEmitter<DeviceEvents> {
     await new MembershipStore(this.db, this.#secrets()).put(membership, this.#now());
     this.#membership = membership;
     this.emit("joined", { clusterId: pin.clusterId, expiresAt: membership.expiresAt });
-    return { expiresAt: membership.expiresAt, clusterId: pin.clusterId };
+    return { expiresAt: membership.expiresAt, clusterId: pin.clusterId, headAddress: pin.headAddress, headSource: pin.source };
   }
 
   /**
@@ -276,7 +313,8 @@ export class Device extends EventEmitter<DeviceEvents> {
     await manager.restore();
     this.#manager = manager;
     const link = await MqttLink.connect({
-      brokerUrl: o.brokerUrl ?? pin.brokerUrl,
+      // Pins written by earlier versions may hold the head's userinfo: never send or show it.
+      brokerUrl: deviceBrokerUrl(o.brokerUrl ?? pin.brokerUrl, "brokerUrl"),
       topicPrefix: pin.topicPrefix,
       clusterId: pin.clusterId,
       deviceId: id.deviceId,
@@ -341,7 +379,8 @@ export class Device extends EventEmitter<DeviceEvents> {
     const kdf = await this.#identities.kdf();
     const membership = await new MembershipStore(this.db, this.#secrets()).get();
     membership?.memberKey.fill(0);
-    const head = await this.#pins.get();
+    const pinned = await this.#pinned();
+    const head = pinned ? { ...pinned, brokerUrl: redactBrokerUrl(pinned.brokerUrl) } : undefined;
     const sessions = await new SessionStore(this.db, this.#secrets()).summaries();
     return {
       deviceId: id.deviceIdHex,

@@ -78,7 +78,10 @@ export class HeadClient {
     return new Uint8Array(await res.arrayBuffer());
   }
 
-  /** `GET /health` (answers 200 or 503; both carry the fields the device needs). */
+  /**
+   * `GET /health` (answers 200 or 503; both carry the fields the device needs). Unauthenticated:
+   * its head address is only compared with the one the chain or the operator names, never trusted.
+   */
   async health(): Promise<HeadHealth> {
     const res = await this.#request("GET", "/health");
     const parsed = healthSchema.safeParse(await res.json().catch(() => undefined));

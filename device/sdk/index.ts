@@ -2,10 +2,20 @@
  * iotguard device SDK: the public surface (docs/device.md).
  * @module
  */
-export { DEFAULT_TOPIC_PREFIX, Device, type DeviceOptions, type DeviceStatus, type HeadOptions } from "./device";
+export {
+  DEFAULT_TOPIC_PREFIX,
+  Device,
+  type DeviceOptions,
+  type DeviceStatus,
+  type HeadOptions,
+  type HeadSource,
+  type JoinResult,
+  type PinnedHead,
+} from "./device";
 export { DEVICE_ERROR_CODES, DeviceError, type DeviceErrorCode, isDeviceError } from "./errors";
 export type { DeviceEvents, DeviceStats, MessageEvent, SessionOpenedEvent } from "./events";
 export type { EnrollmentRequest } from "./head-client";
 export { HeadClient } from "./head-client";
+export { type ChainHead, type RegistryAnchor, readChainHead } from "./registry-reader";
 export type { HeadPin } from "./store/head-pin-store";
 export { useNodeCrypto } from "../../platform/node-symmetric-backend";

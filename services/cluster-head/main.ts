@@ -1,8 +1,11 @@
+#!/usr/bin/env node
 /**
- * `npm run cluster-head -- [flags]`: starts a cluster head. Every flag also has an environment
+ * `npm run cluster-head -- [flags]` (built: dist/services/cluster-head/main.js, the package's
+ * `iotguard-cluster-head` bin): starts a cluster head. Every flag also has an environment
  * variable (see `--help` or the README's configuration table).
  */
 import { Command } from "commander";
+import { redactBrokerUrl } from "../../transport/mqtt/broker-url";
 import { ConfigError, loadConfig, SETTINGS, type SettingName } from "./config";
 import { HeadStartError, startClusterHead } from "./head";
 
@@ -46,7 +49,7 @@ program.action(async (options: Record<string, string | undefined>) => {
     throw error;
   }
   console.error(
-    `cluster head for cluster ${head.clusterId} (${head.headAddress}) on ${head.url}, MQTT on ${head.brokerUrl}` +
+    `cluster head for cluster ${head.clusterId} (${head.headAddress}) on ${head.url}, MQTT on ${redactBrokerUrl(head.brokerUrl)}` +
       (head.adminTokenFile ? `; operator token in ${head.adminTokenFile}` : ""),
   );
   let stopping = false;

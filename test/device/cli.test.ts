@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeDeployment } from "../../scripts/chain/deployment-file";
 import { startTestChain, type TestChain } from "../helpers/chain";
 import { JsonLines, runCli, spawnCli } from "../helpers/cli";
 import { removeDir, requireMosquitto, tempDeviceDir } from "../helpers/device";
@@ -16,10 +17,17 @@ import { observeWithMosquittoSub } from "../helpers/observe-broker";
 let chain: TestChain;
 const heads: TestHead[] = [];
 const dirs: string[] = [];
+/** Where devices read their head from: this test's chain and registry (never a default file). */
+let chainFlags: string[];
 
 beforeAll(async () => {
   await requireMosquitto();
   chain = await startTestChain();
+  const dir = tempDeviceDir();
+  dirs.push(dir);
+  const deploymentFile = join(dir, "deployment.json");
+  writeDeployment(deploymentFile, chain.deployment);
+  chainFlags = ["--rpc-url", chain.node.url, "--deployment", deploymentFile];
 }, 60_000);
 
 afterAll(async () => {
@@ -40,8 +48,8 @@ async function ok(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Record<s
 async function cliDevice(dir: string, head: TestHead, tokenFile: string, prefix: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const common = ["--data-dir", dir, ...(env.DEVICE_PASS ? ["--passphrase-env", "DEVICE_PASS"] : [])];
   const { deviceId } = await ok(["device", "init", ...common], env);
-  await ok(["device", "enroll", "--head", head.url, "--token-file", tokenFile, ...prefix, ...common], env);
-  await ok(["device", "join", "--lat", "0.5", "--lon", "-0.3", ...common], env);
+  await ok(["device", "enroll", "--head", head.url, "--token-file", tokenFile, ...chainFlags, ...prefix, ...common], env);
+  await ok(["device", "join", "--lat", "0.5", "--lon", "-0.3", ...chainFlags, ...common], env);
   return deviceId as string;
 }
 
@@ -113,7 +121,7 @@ describe.each(BROKERS)("two CLI devices through $name", ({ clusterId, external }
 });
 
 describe("CLI exit codes and help", () => {
-  it("0 for --help, 2 for usage and missing identity, 3 with a hint for an unreachable head, 1 with the code for a refusal", async () => {
+  it("0 for --help, 2 for usage and missing identity, 3 with a hint for an unreachable head or chain, 1 with the code for a refusal", async () => {
     const dir = tempDeviceDir();
     dirs.push(dir);
     const helps = [["--help"], ["device", "--help"], ["device", "send", "--help"], ["operator", "revoke", "--help"]];
@@ -136,9 +144,14 @@ describe("CLI exit codes and help", () => {
     const wrongToken = join(dir, "wrong-token");
     writeFileSync(wrongToken, "not-the-token");
     // One process at a time per data directory (level holds a lock).
-    const unreachable = await runCli(["device", "join", "--head", "http://127.0.0.1:1", "--data-dir", dir]);
-    const refused = await runCli(["device", "enroll", "--head", head.url, "--token-file", wrongToken, "--data-dir", dir]);
+    const anyAddress = ["--head-address", `0x${"11".repeat(20)}`];
+    const unreachable = await runCli(["device", "join", "--head", "http://127.0.0.1:1", ...anyAddress, "--data-dir", dir]);
+    const refused = await runCli(["device", "enroll", "--head", head.url, "--token-file", wrongToken, ...chainFlags, "--data-dir", dir]);
     const notJoined = await runCli(["device", "send", "--data-dir", dir, "--to", "ab".repeat(32), "hi"]);
+    const noChain = ["--rpc-url", "http://127.0.0.1:1", "--registry", chain.deployment.address];
+    const chainUnreachable = await runCli(["device", "join", "--head", head.url, ...noChain, "--data-dir", dir]);
+    expect(chainUnreachable.code).toBe(3);
+    expect(chainUnreachable.stderr).toMatch(/E_CHAIN_UNREACHABLE[\s\S]*hint: start a local chain/);
     expect(unreachable.code).toBe(3);
     expect(unreachable.stderr).toMatch(/E_HEAD_UNREACHABLE[\s\S]*hint: start a cluster head/);
     expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining("E_UNAUTHORIZED")]);

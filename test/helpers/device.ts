@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tcpConnect } from "node:net";
-import { Device, type DeviceOptions } from "../../device/sdk";
+import { Device, type DeviceOptions, type RegistryAnchor } from "../../device/sdk";
 import type { TestHead } from "./head";
 
 /** A position inside the test head's cluster (centre 0,0, radius 2,000,000 µdeg). */
@@ -36,12 +36,17 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Opens a new device, creates its identity, enrolls it through the head and joins. */
+/** The registry `head` runs against: the device's trust anchor for that head. */
+export function headRegistry(head: TestHead): RegistryAnchor {
+  return { rpcUrl: head.context.config.rpcUrl, address: String(head.context.registry.target) };
+}
+
+/** Opens a new device (reading its head from `head`'s registry), enrolls it through the head and joins. */
 export async function joinedDevice(
   head: TestHead,
   options: DeviceOptions & { dataDir?: string; topicPrefix?: string } = {},
 ): Promise<Device> {
-  const device = await Device.open(options.dataDir ?? tempDeviceDir(), options);
+  const device = await Device.open(options.dataDir ?? tempDeviceDir(), { registry: headRegistry(head), ...options });
   await device.init();
   const o = options.topicPrefix ? { topicPrefix: options.topicPrefix } : {};
   await device.enroll(head.url, head.adminToken, o);

@@ -59,7 +59,10 @@ describe(`load: ${DEVICES} devices through one head`, () => {
   it("enrolls, joins concurrently and exchanges traffic with no error, loss, duplicate or reused nonce", async () => {
     const started = performance.now();
     await pool(Array.from({ length: DEVICES }), 8, async (_, i) => {
-      const device = await Device.open(join(dir, `d${i}`));
+      // The devices read their head from the registry (their trust anchor), as real ones do.
+      const device = await Device.open(join(dir, `d${i}`), {
+        registry: { rpcUrl: chain.node.url, address: chain.deployment.address, chainId: chain.deployment.chainId },
+      });
       await device.init();
       devices[i] = device;
     });

@@ -19,6 +19,7 @@ describe("npm start (scripts/story.ts)", () => {
       ["head", /✓ head +cluster 1 headed by 0x/],
       ["enroll m1", /✓ enroll +m1 .* on chain: tx 0x/],
       ["enroll m2", /✓ enroll +m2 .* on chain: tx 0x/],
+      ["wrong head", /✗ wrong head +m1 sent to .* the chain names .* refused with E_HEAD_MISMATCH/],
       ["grant", /✓ grant +m1 asked m2, the head verified both/],
       ["m1 → m2", /✓ message +m1 → m2 "hello m2, this is m1"/],
       ["m2 → m1", /✓ message +m2 → m1 "hi m1, m2 here"/],

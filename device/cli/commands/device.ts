@@ -1,11 +1,23 @@
 /** `iotguard device …`: what runs on the device (docs/device.md § CLI). */
 import { writeFileSync } from "node:fs";
 import { Command } from "commander";
-import type { Device } from "../../sdk/device";
+import type { Device, DeviceOptions } from "../../sdk/device";
 import { DeviceError } from "../../sdk/errors";
-import { type CommonOptions, dataDirOf, microdegrees, openDevice, print, readToken, withCommon } from "../context";
+import { redactBrokerUrl } from "../../../transport/mqtt/broker-url";
+import {
+  type ChainFlags,
+  type CommonOptions,
+  dataDirOf,
+  microdegrees,
+  openDevice,
+  print,
+  readToken,
+  registryOf,
+  withChain,
+  withCommon,
+} from "../context";
 
-interface HeadFlags {
+interface HeadFlags extends ChainFlags {
   head?: string;
   headAddress?: string;
   topicPrefix?: string;
@@ -22,13 +34,21 @@ function headOptions(f: HeadFlags) {
 
 function withHead(cmd: Command, required: boolean): Command {
   const head = "cluster head URL, e.g. http://127.0.0.1:8080";
-  return (required ? cmd.requiredOption("--head <url>", head) : cmd.option("--head <url>", `${head} (default: the pinned one)`))
-    .option("--head-address <0x…>", "expected head address (default: trust the one /health reports on first use)")
-    .option("--topic-prefix <prefix>", "MQTT topic prefix the head uses (default: iotguard)")
-    .option("--broker-url <url>", "MQTT broker (default: the one the head reports)");
+  return withChain(
+    (required ? cmd.requiredOption("--head <url>", head) : cmd.option("--head <url>", `${head} (default: the pinned one)`))
+      .option("--head-address <0x…>", "the head's address, when not read from the chain (never taken from /health)")
+      .option("--topic-prefix <prefix>", "MQTT topic prefix the head uses (default: iotguard)")
+      .option("--broker-url <url>", "MQTT broker (default: the broker port the head reports, on the head's host)"),
+  );
 }
 
-async function withDevice<T>(o: CommonOptions, run: (device: Device) => Promise<T>, extra = {}): Promise<T> {
+/** Device options for the commands that verify the head: the registry to read it from. */
+function trustOptions(f: HeadFlags): Pick<DeviceOptions, "registry"> {
+  const registry = registryOf(f);
+  return registry ? { registry } : {};
+}
+
+async function withDevice<T>(o: CommonOptions, run: (device: Device) => Promise<T>, extra: Partial<DeviceOptions> = {}): Promise<T> {
   const device = await openDevice(o, extra);
   try {
     return await run(device);
@@ -59,13 +79,17 @@ export function deviceCommand(): Command {
       .option("--cluster-id <n>", "cluster to enroll in (default: the head's)")
       .option("--out <file>", "write the request to a file instead of stdout"),
   ).action(async (o: CommonOptions & HeadFlags & { clusterId?: string; out?: string }) =>
-    withDevice(o, async (device) => {
-      if (o.head) await device.pinHead(o.head, headOptions(o));
-      const request = await device.enrollmentRequest(o.clusterId === undefined ? undefined : Number(o.clusterId));
-      const text = `${JSON.stringify(request, null, 2)}\n`;
-      if (o.out) writeFileSync(o.out, text);
-      else process.stdout.write(text);
-    }),
+    withDevice(
+      o,
+      async (device) => {
+        if (o.head) await device.pinHead(o.head, headOptions(o));
+        const request = await device.enrollmentRequest(o.clusterId === undefined ? undefined : Number(o.clusterId));
+        const text = `${JSON.stringify(request, null, 2)}\n`;
+        if (o.out) writeFileSync(o.out, text);
+        else process.stdout.write(text);
+      },
+      o.head ? trustOptions(o) : {},
+    ),
   );
 
   withCommon(
@@ -73,14 +97,18 @@ export function deviceCommand(): Command {
       .description("operator convenience: enroll this device with the operator token")
       .requiredOption("--token-file <file>", "file holding the operator token (e.g. <head data dir>/admin-token)"),
   ).action(async (o: CommonOptions & HeadFlags & { tokenFile: string }) =>
-    withDevice(o, async (device) => {
-      const receipt = await device.enroll(o.head!, readToken(o.tokenFile), headOptions(o));
-      print(o, `enrolled ${device.deviceId} in block ${receipt.blockNumber} (tx ${receipt.transactionHash})`, {
-        event: "enrolled",
-        deviceId: device.deviceId,
-        ...receipt,
-      });
-    }),
+    withDevice(
+      o,
+      async (device) => {
+        const receipt = await device.enroll(o.head!, readToken(o.tokenFile), headOptions(o));
+        print(o, `enrolled ${device.deviceId} in block ${receipt.blockNumber} (tx ${receipt.transactionHash})`, {
+          event: "enrolled",
+          deviceId: device.deviceId,
+          ...receipt,
+        });
+      },
+      trustOptions(o),
+    ),
   );
 
   withCommon(
@@ -89,15 +117,20 @@ export function deviceCommand(): Command {
       .option("--lat <degrees>", "latitude in decimal degrees", "0")
       .option("--lon <degrees>", "longitude in decimal degrees", "0"),
   ).action(async (o: CommonOptions & HeadFlags & { lat: string; lon: string }) =>
-    withDevice(o, async (device) => {
-      const position = { lat: microdegrees(o.lat, "--lat"), lon: microdegrees(o.lon, "--lon") };
-      const joined = await device.join(o.head, { position, ...headOptions(o) });
-      print(o, `joined cluster ${joined.clusterId} until ${new Date(joined.expiresAt).toISOString()}`, {
-        event: "joined",
-        deviceId: device.deviceId,
-        ...joined,
-      });
-    }),
+    withDevice(
+      o,
+      async (device) => {
+        const position = { lat: microdegrees(o.lat, "--lat"), lon: microdegrees(o.lon, "--lon") };
+        const joined = await device.join(o.head, { position, ...headOptions(o) });
+        const from = joined.headSource === "chain" ? "read from the chain" : joined.headSource;
+        print(
+          o,
+          `joined cluster ${joined.clusterId} until ${new Date(joined.expiresAt).toISOString()} (head ${joined.headAddress}, ${from})`,
+          { event: "joined", deviceId: device.deviceId, ...joined },
+        );
+      },
+      trustOptions(o),
+    ),
   );
 
   withCommon(
@@ -165,7 +198,7 @@ export function deviceCommand(): Command {
           `device      ${s.deviceId}`,
           `key address ${s.keyAddress} (${s.keyProtection})`,
           s.head
-            ? `head        ${s.head.headUrl} ${s.head.headAddress} cluster ${s.head.clusterId} (${s.head.source})\nbroker      ${s.head.brokerUrl} prefix ${s.head.topicPrefix}`
+            ? `head        ${s.head.headUrl} ${s.head.headAddress} cluster ${s.head.clusterId} (${s.head.source})\nbroker      ${redactBrokerUrl(s.head.brokerUrl)} prefix ${s.head.topicPrefix}`
             : "head        (none pinned)",
           s.membership
             ? `membership  ${s.membership.current ? "current" : "expired"} until ${new Date(s.membership.expiresAt).toISOString()}`

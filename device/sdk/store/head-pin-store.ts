@@ -1,9 +1,12 @@
 /**
- * The pinned cluster head: its address (trust on first use, or given by the operator), cluster,
+ * The pinned cluster head: its address (read from the chain, or given by the operator), cluster,
  * REST URL, broker URL and topic prefix. `finishJoin` verifies the head's signature against the
  * pinned address, so a different head, or a man in the middle, cannot answer a join.
  */
 import type { DeviceDatabase } from "./database";
+
+/** Where a pinned head address came from. */
+export type HeadSource = "chain" | "configured" | "first-use";
 
 /** What the device knows about its head. Not secret. */
 export interface HeadPin {
@@ -13,8 +16,11 @@ export interface HeadPin {
   headUrl: string;
   brokerUrl: string;
   topicPrefix: string;
-  /** How the address was learned: from the operator (`--head-address`) or from `/health` on first use. */
-  source: "configured" | "first-use";
+  /**
+   * How the address was learned: read from the registry on chain, given by the operator
+   * (`--head-address`), or (version 0.1 only, no longer trusted) from `/health` on first use.
+   */
+  source: HeadSource;
   pinnedAt: number;
 }
 

@@ -1,6 +1,7 @@
 /** Operations routes: health, Prometheus metrics, and operator listings of members and sessions. */
 import { Router } from "express";
 import { toHex } from "../../../../protocol/bytes";
+import { redactBrokerUrl } from "../../../../transport/mqtt/broker-url";
 import type { HeadContext } from "../../context";
 import { requireOperator } from "../operator-auth";
 
@@ -37,7 +38,8 @@ export function operationsRouter(
       clusterId: ctx.config.clusterId,
       headAddress: `0x${toHex(ctx.identity.address)}`,
       chain: { reachable: chainReachable, ...index },
-      broker: { ...broker, topicPrefix: ctx.config.topicPrefix },
+      // Unauthenticated route: the broker URL may carry the head's broker credential (userinfo).
+      broker: { ...broker, url: redactBrokerUrl(broker.url), topicPrefix: ctx.config.topicPrefix },
       members: ctx.members.size,
     });
   });
