@@ -64,3 +64,22 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): HeadM
     }),
   };
 }
+
+/**
+ * Exposes the embedded broker's counters (admissions, refusals by reason, connections waiting
+ * for their CONNACK) as `iotguard_broker_events{counter}`, read at each scrape.
+ */
+export function exposeBrokerCounters(
+  metrics: HeadMetrics,
+  read: () => Readonly<Record<string, number>> | undefined,
+): void {
+  new Gauge({
+    name: "iotguard_broker_events",
+    help: "embedded MQTT broker counters: connections, connected, pending, refused* and dropped* since start",
+    labelNames: ["counter"],
+    registers: [metrics.registry],
+    collect() {
+      for (const [counter, value] of Object.entries(read() ?? {})) this.set({ counter }, value);
+    },
+  });
+}

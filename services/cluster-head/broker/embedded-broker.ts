@@ -6,17 +6,23 @@
  * aedes speaks MQTT 3.1.1 only: clients must use `protocolVersion: 4`.
  */
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
-import type { Aedes, AuthenticateError, Client, PublishPacket, Subscription } from "aedes" with {
+import type { Aedes, AuthenticateError, Client, ConnackPacket, PublishPacket } from "aedes" with {
   "resolution-mode": "import",
 };
+import { FRAME_OVERHEAD, MAX_FRAME_PLAINTEXT } from "../../../protocol/constants";
+import { SENDER_ID_BYTES } from "../../../transport/mqtt/envelope";
 import {
   assertTopicPrefix,
   DEFAULT_TOPIC_PREFIX,
+  DEVICE_ID_HEX_LENGTH,
+  inboxTopic,
   isClusterId,
   isDeviceIdHex,
   isValidTopicFilter,
+  MAX_CLUSTER_ID,
   parseTopic,
 } from "../../../transport/mqtt/topics";
+import { type GateRefusal, PacketGate, PendingConnections } from "./connection-guard";
 
 /** Who a broker connection belongs to, as decided by the injected `authenticate`. */
 export type Principal =
@@ -38,7 +44,63 @@ export interface EmbeddedBrokerOptions {
   mayPublishTo: (fromDeviceId: string, toDeviceId: string, payload: Buffer) => MaybePromise<boolean>;
   /** Is the device still a current member? Re-checked on every publish and subscribe. Default: always true. */
   isCurrent?: (deviceId: string) => MaybePromise<boolean>;
+  /**
+   * Largest Remaining Length of a CONNECT, the only packet read before the CONNACK; a longer one
+   * closes the connection unanswered. Default 1024; at least {@link MIN_CONNECT_BYTES}.
+   */
+  maxConnectBytes?: number;
+  /**
+   * Largest Remaining Length of any packet after the CONNACK. Default and minimum:
+   * {@link largestFramePublishBytes} of the topic prefix (65,697 for `iotguard`).
+   */
+  maxPacketBytes?: number;
+  /** Connections without a CONNACK yet, in total; one more is closed on accept. Default 256. */
+  maxPendingConnections?: number;
+  /** Connections without a CONNACK yet from one source address; one more is closed on accept. Default 64. */
+  maxPendingPerAddress?: number;
+  /** A connection without a CONNACK after this long is closed (aedes' own default: 30 s). Default 5000. */
+  connectTimeoutMs?: number;
 }
+
+/** The limits in force, defaults applied (see {@link EmbeddedBrokerOptions}). */
+export interface EmbeddedBrokerLimits {
+  maxConnectBytes: number;
+  maxPacketBytes: number;
+  maxPendingConnections: number;
+  maxPendingPerAddress: number;
+  connectTimeoutMs: number;
+}
+
+/**
+ * The smallest `maxConnectBytes` allowed: the Remaining Length of the largest CONNECT iotguard sends
+ * (MQTT 3.1.1 §3.1), a device's: a 10-byte variable header, then client ID, user name and password,
+ * each a 2-byte length and 64 hex characters.
+ */
+export const MIN_CONNECT_BYTES = 10 + 3 * (2 + DEVICE_ID_HEX_LENGTH);
+
+/**
+ * Remaining Length of the largest PUBLISH iotguard sends: a full channel frame
+ * ({@link MAX_FRAME_PLAINTEXT} plus {@link FRAME_OVERHEAD}) in an inbox envelope, at QoS 1, to the
+ * longest inbox topic under `prefix` (MQTT 3.1.1 §3.3.2: 2-byte topic length, topic, 2-byte packet
+ * identifier; §3.3.3: payload).
+ */
+export function largestFramePublishBytes(prefix: string): number {
+  const topic = inboxTopic(prefix, MAX_CLUSTER_ID, "0".repeat(DEVICE_ID_HEX_LENGTH));
+  return 2 + Buffer.byteLength(topic) + 2 + SENDER_ID_BYTES + FRAME_OVERHEAD + MAX_FRAME_PLAINTEXT;
+}
+
+/**
+ * Default limits. Before its CONNACK a connection holds at most one CONNECT in aedes' parser and one
+ * socket read (64 KiB) in its gate, so 256 of them hold a few tens of MiB at worst.
+ */
+const DEFAULTS = {
+  maxConnectBytes: 1024,
+  maxPendingConnections: 256,
+  maxPendingPerAddress: 64,
+  connectTimeoutMs: 5000,
+} as const;
+/** Node's timers overflow above 2^31 - 1 ms. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** Counters for metrics; a snapshot, never credentials. */
 export interface EmbeddedBrokerCounters {
@@ -54,6 +116,16 @@ export interface EmbeddedBrokerCounters {
   refusedPublishes: number;
   /** Publishes to a peer inbox acknowledged but dropped because `mayPublishTo` said no. */
   droppedPublishes: number;
+  /** Connections open now that have no CONNACK yet. */
+  pending: number;
+  /** Connections closed on accept: too many without a CONNACK, in total or from their address. */
+  refusedPending: number;
+  /** Connections closed because a packet announced more than `maxConnectBytes` / `maxPacketBytes`. */
+  refusedOversize: number;
+  /** Connections closed because the first packet was not a CONNECT or a length field was malformed. */
+  refusedMalformed: number;
+  /** Connections closed because they had no CONNACK after `connectTimeoutMs`. */
+  connectTimeouts: number;
 }
 
 /** A running embedded broker. */
@@ -65,6 +137,8 @@ export interface EmbeddedBroker {
   readonly broker: Aedes;
   /** A snapshot of the counters. */
   readonly counters: EmbeddedBrokerCounters;
+  /** The limits in force. */
+  readonly limits: Readonly<EmbeddedBrokerLimits>;
   /**
    * Closes the connection of `deviceIdHex` (used at revocation).
    * @returns true if a connection was open
@@ -103,7 +177,24 @@ function authError(returnCode: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
-function validateOptions(options: EmbeddedBrokerOptions): { port: number; prefix: string } {
+function integerOption(
+  options: EmbeddedBrokerOptions,
+  name: keyof EmbeddedBrokerLimits,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const value = options[name] ?? fallback;
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new EmbeddedBrokerConfigError(`${name}: expected an integer in [${min}, ${max}]`);
+  return value;
+}
+
+function validateOptions(options: EmbeddedBrokerOptions): {
+  port: number;
+  prefix: string;
+  limits: EmbeddedBrokerLimits;
+} {
   if (typeof options !== "object" || options === null)
     throw new EmbeddedBrokerConfigError("options: expected an object");
   const port = options.port ?? 0;
@@ -126,7 +217,23 @@ function validateOptions(options: EmbeddedBrokerOptions): { port: number; prefix
   } catch (err) {
     throw new EmbeddedBrokerConfigError(`topicPrefix: ${(err as Error).message}`);
   }
-  return { port, prefix };
+  const largestFrame = largestFramePublishBytes(prefix);
+  // MQTT 3.1.1 §2.2.3: a Remaining Length is at most 268,435,455.
+  const maxPacketBytes = integerOption(options, "maxPacketBytes", largestFrame, largestFrame, 268_435_455);
+  const limits: EmbeddedBrokerLimits = {
+    maxConnectBytes: integerOption(
+      options,
+      "maxConnectBytes",
+      DEFAULTS.maxConnectBytes,
+      MIN_CONNECT_BYTES,
+      maxPacketBytes,
+    ),
+    maxPacketBytes,
+    maxPendingConnections: integerOption(options, "maxPendingConnections", DEFAULTS.maxPendingConnections, 1, 1e6),
+    maxPendingPerAddress: integerOption(options, "maxPendingPerAddress", DEFAULTS.maxPendingPerAddress, 1, 1e6),
+    connectTimeoutMs: integerOption(options, "connectTimeoutMs", DEFAULTS.connectTimeoutMs, 1, MAX_TIMEOUT_MS),
+  };
+  return { port, prefix, limits };
 }
 
 function isPrincipal(p: unknown): p is Principal {
@@ -145,7 +252,7 @@ function isPrincipal(p: unknown): p is Principal {
  * // devices connect to b.url with clientId = deviceIdHex, protocolVersion 4
  */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
-  const { port, prefix } = validateOptions(options);
+  const { port, prefix, limits } = validateOptions(options);
   const isCurrent = options.isCurrent ?? (() => true);
   const counters: EmbeddedBrokerCounters = {
     connections: 0,
@@ -154,12 +261,20 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     refusedSubscribes: 0,
     refusedPublishes: 0,
     droppedPublishes: 0,
+    pending: 0,
+    refusedPending: 0,
+    refusedOversize: 0,
+    refusedMalformed: 0,
+    connectTimeouts: 0,
   };
   const principals = new WeakMap<Client, Principal>();
   const devices = new Map<string, Client>();
 
   const { Aedes } = await import("aedes");
   const broker = await Aedes.createBroker({
+    // A backstop only: each PacketGate closes a connection without a CONNACK after connectTimeoutMs,
+    // and counts it; aedes' timer (cleared once a CONNECT is parsed) fires a little later.
+    connectTimeout: Math.min(limits.connectTimeoutMs + 1000, MAX_TIMEOUT_MS),
     authenticate(client, username, password, done) {
       const refuse = (code: number, why: string): void => {
         counters.refusedAuth++;
@@ -197,9 +312,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       };
       const principal = principals.get(client);
       if (principal === undefined) return refuse();
+      // iotguard uses QoS 1 at most. A lower grant (MQTT-3.8.4-6) cannot be expressed: aedes 1.2
+      // writes the *requested* QoS into the SUBACK whatever this hook returns, so QoS 2 is refused.
+      if (sub.qos > 1) return refuse();
       if (principal.kind === "head") {
         const base = `${prefix}/c/${principal.clusterId}/`;
-        if (sub.topic.startsWith(base) && isValidTopicFilter(sub.topic)) done(null, capQos(sub));
+        if (sub.topic.startsWith(base) && isValidTopicFilter(sub.topic)) done(null, sub);
         else refuse();
         return;
       }
@@ -214,7 +332,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       Promise.resolve()
         .then(() => isCurrent(principal.deviceId))
         .then(
-          (current) => (current ? done(null, capQos(sub)) : refuse()),
+          (current) => (current ? done(null, sub) : refuse()),
           () => refuse(),
         );
     },
@@ -276,11 +394,39 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       devices.delete(principal.deviceId);
   });
 
+  // Connections without a CONNACK: bounded in number here, in size and time by their PacketGate.
+  const pending = new PendingConnections(limits.maxPendingConnections, limits.maxPendingPerAddress);
+  const gates = new WeakMap<Client, { gate: PacketGate; release: () => void }>();
+  const refusalCounter: Record<GateRefusal, "refusedOversize" | "refusedMalformed" | "connectTimeouts"> = {
+    oversize: "refusedOversize",
+    malformed: "refusedMalformed",
+    timeout: "connectTimeouts",
+  };
+  broker.on("connackSent", (packet: ConnackPacket, client: Client) => {
+    if (packet.returnCode !== 0) return;
+    const entry = gates.get(client);
+    entry?.release();
+    entry?.gate.admit();
+  });
+
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    broker.handle(socket);
+    const release = pending.tryAcquire(socket.remoteAddress ?? "unknown");
+    if (release === undefined) {
+      counters.refusedPending++;
+      socket.destroy();
+      return;
+    }
+    socket.once("close", release);
+    const gate = new PacketGate(socket, {
+      maxConnectBytes: limits.maxConnectBytes,
+      maxPacketBytes: limits.maxPacketBytes,
+      connectTimeoutMs: limits.connectTimeoutMs,
+      onRefuse: (why) => counters[refusalCounter[why]]++,
+    });
+    gates.set(broker.handle(gate), { gate, release });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -296,8 +442,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     port: actualPort,
     url: `mqtt://127.0.0.1:${actualPort}`,
     broker,
+    limits: Object.freeze({ ...limits }),
     get counters() {
-      return { ...counters };
+      return { ...counters, pending: pending.size };
     },
     disconnect(deviceIdHex) {
       const client = devices.get(deviceIdHex);
@@ -315,11 +462,6 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return closing;
     },
   };
-}
-
-/** iotguard uses QoS 1 at most; a QoS 2 request is granted QoS 1 (MQTT-3.8.4-6 allows a lower grant). */
-function capQos(sub: Subscription): Subscription {
-  return sub.qos > 1 ? { ...sub, qos: 1 } : sub;
 }
 
 function dropPacket(packet: PublishPacket): void {

@@ -107,10 +107,10 @@ async function refusedCode(
   throw new Error("connection was accepted");
 }
 
-async function granted(conn: Conn, topic: string): Promise<number> {
+async function granted(conn: Conn, topic: string, qos: 0 | 1 | 2 = 1): Promise<number> {
   // MQTT.js reports the requested QoS in its second argument on a refusal; the SUBACK is the third.
   return new Promise<number>((resolve) =>
-    conn.client.subscribe(topic, { qos: 1 }, (_err, _subs, suback) =>
+    conn.client.subscribe(topic, { qos }, (_err, _subs, suback) =>
       resolve(Number(suback?.granted?.[0] ?? -1)),
     ),
   );
@@ -225,6 +225,19 @@ describe("embedded broker: authorizeSubscribe", () => {
     expect(await granted(head, clusterFilter(prefix, OTHER_CLUSTER))).toBe(128);
     expect(await granted(head, "#")).toBe(128);
     expect(await granted(head, `${prefix}/c/+/head/in`)).toBe(128);
+  });
+
+  it("never grants QoS 2: a QoS 2 subscription is refused (granted 128) for a device and for the head; QoS 0 and 1 are granted as asked", async () => {
+    const a = await connectAs(A);
+    const head = await connectAs(HEAD_USER);
+    const before = broker.counters.refusedSubscribes;
+    expect(await granted(a, inboxTopic(prefix, CLUSTER, A), 2)).toBe(128);
+    expect(await granted(head, clusterFilter(prefix, CLUSTER), 2)).toBe(128);
+    expect(broker.counters.refusedSubscribes).toBe(before + 2);
+    expect(await granted(a, inboxTopic(prefix, CLUSTER, A), 0)).toBe(0);
+    expect(await granted(a, inboxTopic(prefix, CLUSTER, A), 1)).toBe(1);
+    expect(await granted(head, clusterFilter(prefix, CLUSTER), 0)).toBe(0);
+    expect(a.client.connected && head.client.connected).toBe(true);
   });
 
   it("reports refusals through MqttTransport as E_SUBSCRIBE_REFUSED naming the topics", async () => {
