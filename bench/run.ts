@@ -15,6 +15,7 @@ import { markdown } from "./lib/report";
 import { RESULTS_SCHEMA, type Results, resultsSchema, SUITE_NAMES, type SuiteName } from "./lib/schema";
 import type { Suite } from "./lib/suite";
 import { chainSuite } from "./suites/chain";
+import { cliSuite } from "./suites/cli";
 import { cryptoSuite } from "./suites/crypto";
 import { grantSuite } from "./suites/grant";
 import { joinSuite } from "./suites/join";
@@ -32,6 +33,7 @@ const SUITES: Record<SuiteName, Suite> = {
   telemetry: telemetrySuite,
   chain: chainSuite,
   scale: scaleSuite,
+  cli: cliSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--crypto node|noble] [--out DIR] [suite ...]

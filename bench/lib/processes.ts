@@ -1,8 +1,9 @@
 /**
- * Child processes the suites measure against: the cluster head (`services/cluster-head/main.ts`),
- * a bare aedes broker and a private Mosquitto with limits raised for bursts. Each runs in its own
- * process so the bench's client work and the server's work use different cores, and so the
- * server's RSS and CPU can be sampled from /proc.
+ * Child processes the suites measure against: the cluster head as `npm run cluster-head` runs it
+ * (the built `dist/services/cluster-head/main.js`; under tsx on request, for comparison), a bare
+ * aedes broker and a private Mosquitto with limits raised for bursts. Each runs in its own process
+ * so the bench's client work and the server's work use different cores, and so the server's RSS
+ * and CPU can be sampled from /proc.
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -13,20 +14,32 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { writeDeployment } from "../../scripts/chain/deployment-file";
 import { freePort } from "../../scripts/chain/free-port";
+import { built } from "../../test/helpers/build";
 import type { TestChain } from "../../test/helpers/chain";
 import { canConnect } from "../../test/transport/mqtt/brokers";
 
 const ROOT = resolve(__dirname, "../..");
 
-/** Spawns `node --import tsx <script>` and resolves with the first stdout/stderr line matching `ready`. */
-function spawnTs(
+/** How a TypeScript entry point is run: from the build output, or its source through tsx. */
+export type Runner = "built" | "tsx";
+
+/** Node's arguments to run `script` (a path to a .ts file from the repository root) with `runner`. */
+export function nodeArgs(script: string, runner: Runner): string[] {
+  return runner === "built"
+    ? [built(script.replace(/\.ts$/, ".js"))]
+    : ["--import", "tsx", resolve(ROOT, script)];
+}
+
+/** Spawns `script` with `runner` and resolves with the first stdout/stderr line matching `ready`. */
+function spawnScript(
   script: string,
+  runner: Runner,
   args: string[],
   ready: RegExp,
   stream: "stdout" | "stderr",
   timeoutMs = 60_000,
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, ["--import", "tsx", resolve(ROOT, script), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs(script, runner), ...args], {
     cwd: ROOT,
     stdio: ["ignore", stream === "stdout" ? "pipe" : "ignore", "pipe"],
     env: { ...process.env, NODE_ENV: "production" },
@@ -160,14 +173,22 @@ export interface HeadProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `services/cluster-head/main.ts` as a child process against `chain`, with product defaults except ports and paths. */
-export async function startHeadProcess(chain: TestChain, extraFlags: string[] = []): Promise<HeadProcess> {
+/**
+ * Starts the cluster head as a child process against `chain`, with product defaults except ports
+ * and paths: built (as `npm run cluster-head` runs it) unless `runner` says tsx.
+ */
+export async function startHeadProcess(
+  chain: TestChain,
+  extraFlags: string[] = [],
+  runner: Runner = "built",
+): Promise<HeadProcess> {
   const dir = mkdtempSync(join(tmpdir(), "iotguard-bench-head-"));
   const deploymentFile = join(dir, "deployment.json");
   writeDeployment(deploymentFile, chain.deployment);
   const adminToken = randomBytes(32).toString("base64url");
-  const { child, match } = await spawnTs(
+  const { child, match } = await spawnScript(
     "services/cluster-head/main.ts",
+    runner,
     [
       "--rpc-url",
       chain.node.url,
@@ -259,7 +280,7 @@ export interface BrokerProcess {
 
 /** A bare aedes in its own process. */
 export async function startAedes(): Promise<BrokerProcess> {
-  const { child, match } = await spawnTs("bench/brokers/aedes-broker.ts", [], /listening (\d+)/, "stdout");
+  const { child, match } = await spawnScript("bench/brokers/aedes-broker.ts", "tsx", [], /listening (\d+)/, "stdout");
   return {
     name: "aedes",
     url: `mqtt://127.0.0.1:${match[1]}`,

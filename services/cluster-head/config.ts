@@ -5,8 +5,10 @@
  */
 import { resolve } from "node:path";
 import { z } from "zod";
+import { packageRoot } from "../../platform/package-root";
 
-const REPO_ROOT = resolve(__dirname, "../..");
+// The defaults live at the package root, also when this runs from the build output (dist/…).
+const REPO_ROOT = packageRoot(__dirname, resolve(__dirname, "../.."));
 
 const port = z.coerce.number().int().min(0).max(65535);
 const seconds = z.coerce

@@ -1,9 +1,9 @@
-/** Runs the `iotguard` CLI as real child processes (`node --import tsx device/cli/main.ts …`). */
+/**
+ * Runs the `iotguard` CLI as real child processes, as a user does: the package's bin
+ * (device/cli/iotguard.cjs) on the built JavaScript in dist/, rebuilt first when stale.
+ */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { resolve } from "node:path";
-
-const REPO = resolve(__dirname, "../..");
-const MAIN = resolve(REPO, "device/cli/main.ts");
+import { CLI_BIN, ensureBuilt, REPO_ROOT } from "./build";
 
 export interface CliResult {
   code: number | null;
@@ -32,8 +32,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
 
 /** Spawns the CLI and returns the running process (for `device listen`). */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    cwd: REPO,
+  ensureBuilt(); // before runCli's timer starts; the launcher then finds dist/ fresh
+  return spawn(process.execPath, [CLI_BIN, ...args], {
+    cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["pipe", "pipe", "pipe"],
   });

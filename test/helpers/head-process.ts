@@ -1,17 +1,18 @@
 /**
- * The cluster head as a real child process (`services/cluster-head/main.ts`) on a fixed port and
- * data directory, so a test can SIGKILL it and start it again with its state, or read its own RSS.
+ * The cluster head as a real child process on a fixed port and data directory, so a test can
+ * SIGKILL it and start it again with its state, or read its own RSS. It runs the built JavaScript
+ * (`node dist/services/cluster-head/main.js`, what `npm run cluster-head` runs), rebuilt first
+ * when a source is newer than dist/.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { writeDeployment } from "../../scripts/chain/deployment-file";
 import { freePort } from "../../scripts/chain/free-port";
+import { built, REPO_ROOT } from "./build";
 import type { TestChain } from "./chain";
-
-const ROOT = resolve(__dirname, "../..");
 
 export interface HeadProcess {
   url: string;
@@ -36,9 +37,7 @@ export async function headProcess(chain: TestChain, flags: string[] = []): Promi
   const dataDir = join(dir, "data");
   const url = `http://127.0.0.1:${port}`;
   const args = [
-    "--import",
-    "tsx",
-    "services/cluster-head/main.ts",
+    built("services/cluster-head/main.js"),
     "--rpc-url",
     chain.node.url,
     "--deployment",
@@ -65,7 +64,7 @@ export async function headProcess(chain: TestChain, flags: string[] = []): Promi
     dataDir,
     child: undefined,
     async start() {
-      const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
       handle.child = child;
       let stderr = "";
       child.stderr?.on("data", (chunk: Buffer) => {
