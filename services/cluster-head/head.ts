@@ -16,13 +16,14 @@ import { type RandomSource, systemRandom } from "../../protocol/crypto/random";
 import { generateIdentity, type Identity, identityFromSecretKey } from "../../protocol/identity";
 import { readDeployment } from "../../scripts/chain/deployment-file";
 import { HARDHAT_DEV_ACCOUNT_0_KEY } from "../../scripts/chain/local-node";
+import { redactBrokerUrl } from "../../transport/mqtt/broker-url";
 import { type HeadBroker, startHeadBroker } from "./broker/head-broker";
 import { ChainIndexFollower } from "./chain/index-follower";
 import { connectRegistry, makeProvider } from "./chain/registry-contract";
 import type { HeadConfig } from "./config";
 import type { HeadContext, HeadEvents } from "./context";
 import { createApp } from "./http/app";
-import { createMetrics } from "./metrics";
+import { createMetrics, exposeBrokerCounters } from "./metrics";
 import { wireNotifications } from "./notifications";
 import { AuditStore } from "./stores/audit-store";
 import { ChallengeStore } from "./stores/challenge-store";
@@ -54,6 +55,7 @@ export class HeadStartError extends Error {
 export interface RunningHead {
   url: string;
   port: number;
+  /** Where devices connect, as configured: it may carry the broker credential, so show it only through `redactBrokerUrl`. */
   brokerUrl: string;
   headAddress: string;
   clusterId: number;
@@ -197,10 +199,11 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     try {
       broker = await startHeadBroker(ctx);
     } catch (error) {
-      const where = config.brokerUrl ?? `embedded broker port ${config.brokerPort}`;
+      const where = config.brokerUrl ? redactBrokerUrl(config.brokerUrl) : `embedded broker port ${config.brokerPort}`;
       throw new HeadStartError(`cannot start MQTT (${where}): ${(error as Error).message}`);
     }
     cleanups.push(() => broker.close());
+    exposeBrokerCounters(metrics, () => (broker.embedded ? { ...broker.embedded.counters } : undefined));
     wireNotifications(ctx, broker);
     ctx.events.off("revoked", holdEnded);
     for (const ended of endedBeforeMqtt) ctx.events.emit("revoked", ended);
@@ -219,7 +222,7 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const url = `http://${config.host}:${port}`;
-    logger.info({ url, broker: broker.url, headAddress, clusterId: config.clusterId }, "cluster head ready");
+    logger.info({ url, broker: redactBrokerUrl(broker.url), headAddress, clusterId: config.clusterId }, "cluster head ready");
 
     return {
       url,

@@ -9,9 +9,15 @@ import { verifyEnrollmentProof } from "../../../protocol/enrollment";
 import { isProtocolError } from "../../../protocol/errors";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
-import type { EnrollItem } from "../http/schemas";
 import { requireServingIndex } from "./require-serving-index";
 import { sendRegistryTransaction } from "./send-registry-transaction";
+
+/** One device to enroll, as validated by the transport: hex without 0x, a 0x address, a 0x proof. */
+export interface EnrollItem {
+  deviceId: string;
+  keyAddress: string;
+  proof: string;
+}
 
 export interface EnrollResult {
   transactionHash: string;

@@ -4,16 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { brokerPassword } from "../../../protocol/broker-credential";
-import { fromHex, toHex } from "../../../protocol/bytes";
+import { toHex } from "../../../protocol/bytes";
 import { createChannel } from "../../../protocol/channel/session";
 import { MessageSize } from "../../../protocol/constants";
-import {
-  acceptGrant,
-  acceptGrantWarning,
-  createGrantRequest,
-  createSessionRequest,
-  type PendingGrant,
-} from "../../../protocol/grant/member";
+import { acceptGrant, acceptGrantWarning, createSessionRequest } from "../../../protocol/grant/member";
 import { finishJoin, startJoin } from "../../../protocol/join/device";
 import type { Membership } from "../../../protocol/join/head";
 import { NoticeKind, openHeadNotice } from "../../../protocol/notice";
@@ -284,6 +278,8 @@ describe("cluster head against a real chain", () => {
       const metrics = await (await fetch(`${head.url}/metrics`)).text();
       expect(metrics).toMatch(/iotguard_grants_total \d+/);
       expect(metrics).toMatch(/iotguard_refusals_total\{code="E_REPLAY"\} \d+/);
+      expect(metrics).toMatch(/iotguard_broker_events\{counter="connections"\} [1-9]\d*/);
+      expect(metrics).toMatch(/iotguard_broker_events\{counter="refusedOversize"\} 0/);
       const openapi = (await (await fetch(`${head.url}/openapi.json`)).json()) as {
         paths: Record<string, unknown>;
       };

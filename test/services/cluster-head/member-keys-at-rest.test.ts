@@ -80,7 +80,8 @@ describe("member keys at rest", () => {
 
   it("purges expired memberships with their keys, and prunes ended sessions, stale replay keys and old audit rows", async () => {
     const [a, b] = [await enrolled(), await enrolled()];
-    const [ma, mb]: Membership[] = [await joined(head, a), await joined(head, b)];
+    const ma: Membership = await joined(head, a);
+    const mb: Membership = await joined(head, b);
     expect((await requestSession(head, ma, mb)).response.status).toBe(200);
     const intruder = { ...ma, kid: new Uint8Array([1, 2, 3, 4]) };
     expect((await requestSession(head, intruder, mb)).response.headers.get("x-iotguard-outcome")).toBe("warning");
