@@ -38,7 +38,7 @@ const INPUTS = [
   "platform",
   "services",
   "device",
-  "scripts/chain",
+  "chain",
   "contracts",
   "package.json",
   "tsconfig.json",

@@ -7,13 +7,13 @@
  * `--force` is given.
  */
 import { Command } from "commander";
-import { checkDeployment, deployRegistry } from "./chain/deploy-registry";
+import { checkDeployment, deployRegistry } from "../chain/deploy-registry";
 import {
   DEFAULT_DEPLOYMENTS_DIR,
   deploymentPath,
   readDeployment,
   writeDeployment,
-} from "./chain/deployment-file";
+} from "../chain/deployment-file";
 
 interface DeployOptions {
   network: string;

@@ -13,8 +13,8 @@ import {
   type PendingGrant,
 } from "../../protocol/grant/member";
 import { finishJoin, startJoin } from "../../protocol/join/device";
-import type { Membership } from "../../protocol/join/head";
-import { makeTestDevice, type TestDevice } from "../../test/helpers/head";
+import type { Membership } from "../../protocol/membership";
+import { makeTestDevice, type TestDevice } from "../../testkit/head";
 import type { HeadProcess } from "./processes";
 
 /** Where bench devices say they are: inside the head's default centre (0, 0) and radius 2,000,000. */

@@ -12,11 +12,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { writeDeployment } from "../../scripts/chain/deployment-file";
-import { freePort } from "../../scripts/chain/free-port";
-import { built } from "../../test/helpers/build";
-import type { TestChain } from "../../test/helpers/chain";
-import { canConnect } from "../../test/transport/mqtt/brokers";
+import { writeDeployment } from "../../chain/deployment-file";
+import { freePort } from "../../platform/free-port";
+import { built } from "../../testkit/build";
+import type { TestChain } from "../../testkit/chain";
+import { canConnect } from "../../testkit/brokers";
 
 const ROOT = resolve(__dirname, "../..");
 

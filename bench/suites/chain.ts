@@ -6,9 +6,9 @@
  * @module
  */
 import { fromHex } from "../../protocol/bytes";
-import { connectRegistry } from "../../services/cluster-head/chain/registry-contract";
-import { startTestChain } from "../../test/helpers/chain";
-import { startTestHead } from "../../test/helpers/head";
+import { connectRegistry } from "../../chain/registry-contract";
+import { startTestChain } from "../../testkit/chain";
+import { startTestHead } from "../../testkit/head";
 import { enrollDevices, grantRequest, joinOverHttp } from "../lib/devices";
 import { latency, nowMs, row } from "../lib/measure";
 import { latencyHistogram } from "../lib/plots";

@@ -7,8 +7,8 @@
 import { decodeGrantRequest } from "../../protocol/grant/codec";
 import { issueGrant } from "../../protocol/grant/head";
 import { createGrantRequest, createSessionRequest } from "../../protocol/grant/member";
-import type { Membership } from "../../protocol/join/head";
-import { startTestChain } from "../../test/helpers/chain";
+import type { Membership } from "../../protocol/membership";
+import { startTestChain } from "../../testkit/chain";
 import { acceptGrants, enrollDevices, grantRequest, joinOverHttp } from "../lib/devices";
 import { latency, median, nowMs, row, runPool } from "../lib/measure";
 import { latencyHistogram } from "../lib/plots";

@@ -6,7 +6,7 @@
  */
 import { decodeJoinRequest } from "../../protocol/join/codec";
 import { acceptJoin, issueChallenge } from "../../protocol/join/head";
-import { startTestChain } from "../../test/helpers/chain";
+import { startTestChain } from "../../testkit/chain";
 import { enrollDevices, joinOverHttp, joinOverHttpDeferred } from "../lib/devices";
 import { latency, median, nowMs, row, runPool } from "../lib/measure";
 import { latencyHistogram } from "../lib/plots";

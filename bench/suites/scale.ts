@@ -7,8 +7,8 @@
  */
 import { brokerPassword } from "../../protocol/broker-credential";
 import { type Channel, createChannel } from "../../protocol/channel/session";
-import type { Membership } from "../../protocol/join/head";
-import { startTestChain } from "../../test/helpers/chain";
+import type { Membership } from "../../protocol/membership";
+import { startTestChain } from "../../testkit/chain";
 import { MqttTransport } from "../../transport/mqtt/client";
 import { decodeEnvelope, encodeEnvelope } from "../../transport/mqtt/envelope";
 import { inboxTopic } from "../../transport/mqtt/topics";

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
-import { deploymentPath, readDeployment } from "../../scripts/chain/deployment-file";
+import { deploymentPath, readDeployment } from "../../chain/deployment-file";
 import { Device, type DeviceOptions } from "../sdk/device";
 import { DeviceError } from "../sdk/errors";
 import type { RegistryAnchor } from "../sdk/registry-reader";

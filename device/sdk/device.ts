@@ -22,7 +22,7 @@ import { fromHex, toHex } from "../../protocol/bytes";
 import { signEnrollmentProof } from "../../protocol/enrollment";
 import type { Position } from "../../protocol/geo";
 import { finishJoin, startJoin } from "../../protocol/join/device";
-import type { Membership } from "../../protocol/join/head";
+import type { Membership } from "../../protocol/membership";
 import { redactBrokerUrl } from "../../transport/mqtt/broker-url";
 import { isDeviceIdHex } from "../../transport/mqtt/topics";
 import { DeviceError } from "./errors";

@@ -24,7 +24,7 @@ import {
   type GrantedSession,
   type PendingGrant,
 } from "../../protocol/grant/member";
-import type { Membership } from "../../protocol/join/head";
+import type { Membership } from "../../protocol/membership";
 import { NoticeKind, openHeadNotice } from "../../protocol/notice";
 import type { Envelope } from "../../transport/mqtt/envelope";
 import { DeviceError } from "./errors";

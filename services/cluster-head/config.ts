@@ -5,6 +5,7 @@
  */
 import { resolve } from "node:path";
 import { z } from "zod";
+import { HARDHAT_DEV_ACCOUNT_0_KEY, LOCAL_CHAIN_ID } from "../../chain/local-development";
 import { packageRoot } from "../../platform/package-root";
 
 // The defaults live at the package root, also when this runs from the build output (dist/…).
@@ -220,4 +221,13 @@ export function loadConfig(
     config[name] = parsed.data;
   }
   return config as HeadConfig;
+}
+
+/**
+ * The registry admin key the head may use to create its cluster and fund itself: the configured
+ * one, or on the local development chain (31337) only, Hardhat's first account, which deployed
+ * the registry there. Undefined elsewhere: a real network never gets a well-known key.
+ */
+export function chainAdminKeyFor(config: HeadConfig, chainId: number): string | undefined {
+  return config.chainAdminKey ?? (chainId === LOCAL_CHAIN_ID ? HARDHAT_DEV_ACCOUNT_0_KEY : undefined);
 }

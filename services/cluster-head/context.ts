@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { RandomSource } from "../../protocol/crypto/random";
 import type { Identity } from "../../protocol/identity";
 import type { ChainIndexFollower } from "./chain/index-follower";
-import type { DeviceRegistry } from "./chain/registry-contract";
+import type { DeviceRegistry } from "../../chain/registry-contract";
 import type { HeadConfig } from "./config";
 import type { HeadMetrics } from "./metrics";
 import type { AuditStore } from "./stores/audit-store";

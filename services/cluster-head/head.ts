@@ -14,13 +14,13 @@ import { fromHex, toHex } from "../../protocol/bytes";
 import { nobleBackend, useSymmetricBackend } from "../../protocol/crypto/backend";
 import { type RandomSource, systemRandom } from "../../protocol/crypto/random";
 import { generateIdentity, type Identity, identityFromSecretKey } from "../../protocol/identity";
-import { readDeployment } from "../../scripts/chain/deployment-file";
-import { HARDHAT_DEV_ACCOUNT_0_KEY } from "../../scripts/chain/local-node";
+import { readDeployment } from "../../chain/deployment-file";
+import { LOCAL_CHAIN_ID } from "../../chain/local-development";
 import { redactBrokerUrl } from "../../transport/mqtt/broker-url";
 import { type HeadBroker, startHeadBroker } from "./broker/head-broker";
 import { ChainIndexFollower } from "./chain/index-follower";
-import { connectRegistry, makeProvider } from "./chain/registry-contract";
-import type { HeadConfig } from "./config";
+import { connectRegistry, makeProvider } from "../../chain/registry-contract";
+import { chainAdminKeyFor, type HeadConfig } from "./config";
 import type { HeadContext, HeadEvents } from "./context";
 import { createApp } from "./http/app";
 import { createMetrics, exposeBrokerCounters } from "./metrics";
@@ -38,7 +38,6 @@ import { runHousekeeping } from "./use-cases/housekeeping";
 import { reconcileWithIndex } from "./use-cases/reconcile-with-index";
 
 const VERSION: string = require("../../package.json").version;
-const LOCAL_CHAIN_ID = 31337;
 /** On the local chain the head is topped up to this balance so it can pay for enrollments. */
 const LOCAL_HEAD_FUNDING = parseEther("100");
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
@@ -266,8 +265,7 @@ async function ensureCluster(
   headAddress: string,
   logger: Logger,
 ): Promise<void> {
-  const adminKey =
-    config.chainAdminKey ?? (chainId === LOCAL_CHAIN_ID ? HARDHAT_DEV_ACCOUNT_0_KEY : undefined);
+  const adminKey = chainAdminKeyFor(config, chainId);
   const admin = adminKey ? new NonceManager(new Wallet(adminKey, provider)) : undefined;
   const reader = connectRegistry(deployment, provider);
   const cluster = await reader.getCluster(config.clusterId);

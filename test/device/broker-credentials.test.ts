@@ -11,11 +11,11 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Device } from "../../device/sdk";
-import { writeDeployment } from "../../scripts/chain/deployment-file";
-import { startTestChain, type TestChain } from "../helpers/chain";
-import { runCli } from "../helpers/cli";
-import { removeDir, tempDeviceDir, waitUntil } from "../helpers/device";
-import { startTestHead, type TestHead } from "../helpers/head";
+import { writeDeployment } from "../../chain/deployment-file";
+import { startTestChain, type TestChain } from "../../testkit/chain";
+import { runCli } from "../../testkit/cli";
+import { removeDir, tempDeviceDir, waitUntil } from "../../testkit/device";
+import { startTestHead, type TestHead } from "../../testkit/head";
 
 const HEAD_PASSWORD = `secret-${randomBytes(6).toString("hex")}`;
 const OTHER_PASSWORD = `hunter2-${randomBytes(6).toString("hex")}`;

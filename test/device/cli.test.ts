@@ -7,12 +7,12 @@ import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeDeployment } from "../../scripts/chain/deployment-file";
-import { startTestChain, type TestChain } from "../helpers/chain";
-import { JsonLines, runCli, spawnCli } from "../helpers/cli";
-import { removeDir, requireMosquitto, tempDeviceDir } from "../helpers/device";
-import { startTestHead, type TestHead } from "../helpers/head";
-import { observeWithMosquittoSub } from "../helpers/observe-broker";
+import { writeDeployment } from "../../chain/deployment-file";
+import { startTestChain, type TestChain } from "../../testkit/chain";
+import { JsonLines, runCli, spawnCli } from "../../testkit/cli";
+import { removeDir, requireMosquitto, tempDeviceDir } from "../../testkit/device";
+import { startTestHead, type TestHead } from "../../testkit/head";
+import { observeWithMosquittoSub } from "../../testkit/observe-broker";
 
 let chain: TestChain;
 const heads: TestHead[] = [];

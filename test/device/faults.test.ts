@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Device } from "../../device/sdk";
 import { MessageType } from "../../protocol/constants";
 import { decodeEnvelope } from "../../transport/mqtt/envelope";
-import { startTestChain, type TestChain } from "../helpers/chain";
-import { joinedDevice, removeDir, tempDeviceDir, waitUntil } from "../helpers/device";
-import { startTestHead, type TestHead } from "../helpers/head";
-import { randomPrefix, startPrivateMosquitto } from "../transport/mqtt/brokers";
+import { startTestChain, type TestChain } from "../../testkit/chain";
+import { joinedDevice, removeDir, tempDeviceDir, waitUntil } from "../../testkit/device";
+import { startTestHead, type TestHead } from "../../testkit/head";
+import { randomPrefix, startPrivateMosquitto } from "../../testkit/brokers";
 
 const ROOT = resolve(__dirname, "../..");
 /** Envelope sender (32) + version, type, suite (3) + short session ID (4) + sequence number (8). */

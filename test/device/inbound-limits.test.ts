@@ -14,9 +14,9 @@ import { encodeSessionRequest } from "../../protocol/grant/codec";
 import { MqttTransport } from "../../transport/mqtt/client";
 import { encodeEnvelope } from "../../transport/mqtt/envelope";
 import { inboxTopic } from "../../transport/mqtt/topics";
-import { startTestChain, type TestChain } from "../helpers/chain";
-import { INSIDE, nextEvent, removeDir, requireMosquitto, tempDeviceDir, waitUntil } from "../helpers/device";
-import { type HeadProcess, headProcess } from "../helpers/head-process";
+import { startTestChain, type TestChain } from "../../testkit/chain";
+import { INSIDE, nextEvent, removeDir, requireMosquitto, tempDeviceDir, waitUntil } from "../../testkit/device";
+import { type HeadProcess, headProcess } from "../../testkit/head-process";
 
 const FLOOD = 40;
 const text = (m: MessageEvent) => new TextDecoder().decode(m.data);

@@ -10,9 +10,9 @@ import { MessageType } from "../../protocol/constants";
 import { MqttTransport } from "../../transport/mqtt/client";
 import { decodeEnvelope } from "../../transport/mqtt/envelope";
 import { inboxTopic } from "../../transport/mqtt/topics";
-import { startTestChain, type TestChain } from "../helpers/chain";
-import { joinedDevice, nextEvent, removeDir, requireMosquitto, waitUntil } from "../helpers/device";
-import { startTestHead, type TestHead } from "../helpers/head";
+import { startTestChain, type TestChain } from "../../testkit/chain";
+import { joinedDevice, nextEvent, removeDir, requireMosquitto, waitUntil } from "../../testkit/device";
+import { startTestHead, type TestHead } from "../../testkit/head";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);

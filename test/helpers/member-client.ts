@@ -6,8 +6,8 @@ import { expect } from "vitest";
 import { fromHex } from "../../protocol/bytes";
 import { createGrantRequest, createSessionRequest, type PendingGrant } from "../../protocol/grant/member";
 import { finishJoin, startJoin } from "../../protocol/join/device";
-import type { Membership } from "../../protocol/join/head";
-import type { TestDevice, TestHead } from "./head";
+import type { Membership } from "../../protocol/membership";
+import type { TestDevice, TestHead } from "../../testkit/head";
 
 /** A position inside the test heads' cluster (radius 2,000,000 µ° around 0, 0). */
 export const INSIDE = { lat: 500_000, lon: -300_000 };

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Device } from "../../device/sdk";
-import { startTestChain, type TestChain } from "../helpers/chain";
-import { INSIDE } from "../helpers/device";
-import { type HeadProcess, headProcess } from "../helpers/head-process";
+import { startTestChain, type TestChain } from "../../testkit/chain";
+import { INSIDE } from "../../testkit/device";
+import { type HeadProcess, headProcess } from "../../testkit/head-process";
 
 const DEVICES = Number(process.env.IOTGUARD_LOAD_DEVICES ?? 200);
 const ROUNDS = Number(process.env.IOTGUARD_LOAD_ROUNDS ?? 3);

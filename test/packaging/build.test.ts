@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { built, ensureBuilt, REPO_ROOT } from "../helpers/build";
+import { built, ensureBuilt, REPO_ROOT } from "../../testkit/build";
 
 const run = promisify(execFile);
 const DIST = join(REPO_ROOT, "dist");
@@ -40,7 +40,7 @@ describe("the build output in dist/", () => {
   it("looks for deployment files in the package root's deployments/, as the CLI's --deployment default", async () => {
     const { stdout } = await run(process.execPath, [
       "-p",
-      `require(${JSON.stringify(built("scripts/chain/deployment-file.js"))}).DEFAULT_DEPLOYMENTS_DIR`,
+      `require(${JSON.stringify(built("chain/deployment-file.js"))}).DEFAULT_DEPLOYMENTS_DIR`,
     ]);
     expect(stdout.trim()).toBe(join(REPO_ROOT, "deployments"));
   });

@@ -13,9 +13,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeDeployment } from "../../scripts/chain/deployment-file";
-import { ensureBuilt, REPO_ROOT } from "../helpers/build";
-import { startTestChain, type TestChain } from "../helpers/chain";
+import { writeDeployment } from "../../chain/deployment-file";
+import { ensureBuilt, REPO_ROOT } from "../../testkit/build";
+import { startTestChain, type TestChain } from "../../testkit/chain";
 
 const exec = promisify(execFile);
 const CLUSTER_ID = "21";

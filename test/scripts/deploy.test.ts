@@ -5,9 +5,9 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { JsonRpcProvider } from "ethers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkDeployment } from "../../scripts/chain/deploy-registry";
-import { DeploymentFileError, deploymentPath, readDeployment } from "../../scripts/chain/deployment-file";
-import { type LocalNode, startLocalNode } from "../../scripts/chain/local-node";
+import { checkDeployment } from "../../chain/deploy-registry";
+import { DeploymentFileError, deploymentPath, readDeployment } from "../../chain/deployment-file";
+import { type LocalNode, startLocalNode } from "../../chain/local-node";
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, "../..");

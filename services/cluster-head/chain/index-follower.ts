@@ -6,10 +6,10 @@
  */
 import { EventEmitter } from "node:events";
 import { Interface, type Provider } from "ethers";
-import { checkDeployment } from "../../../scripts/chain/deploy-registry";
-import type { Deployment } from "../../../scripts/chain/deployment-file";
+import { checkDeployment } from "../../../chain/deploy-registry";
+import type { Deployment } from "../../../chain/deployment-file";
 import type { IndexChange, RegistryIndexStore } from "../stores/registry-index-store";
-import { decodeRegistryLog, type RegistryEvent } from "./registry-events";
+import { decodeRegistryLog, type RegistryEvent } from "../../../chain/registry-events";
 
 export type FollowerState = "stopped" | "syncing" | "live" | "halted";
 

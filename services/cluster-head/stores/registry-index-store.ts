@@ -2,7 +2,7 @@
  * The head's index of the on-chain registry, kept in level and rebuilt from events. Verifying a
  * member reads this index, never the chain.
  */
-import type { RegistryEvent } from "../chain/registry-events";
+import type { RegistryEvent } from "../../../chain/registry-events";
 import type { BatchOperation, HeadDatabase } from "./database";
 
 export interface DeviceRecord {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_RPC_URL, DEPLOYMENT_ENV, registryOf, RPC_URL_ENV } from "../../../device/cli/context";
-import { type Deployment, writeDeployment } from "../../../scripts/chain/deployment-file";
+import { type Deployment, writeDeployment } from "../../../chain/deployment-file";
 
 const REGISTRY = `0x${"5f".repeat(20)}`;
 const deployment: Deployment = {

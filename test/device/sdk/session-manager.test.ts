@@ -21,8 +21,8 @@ import { PendingStore } from "../../../device/sdk/store/pending-store";
 import { SecretBox } from "../../../device/sdk/store/secret-box";
 import { LevelSequenceStore } from "../../../device/sdk/store/sequence-store";
 import { SessionStore } from "../../../device/sdk/store/session-store";
-import { freePort } from "../../../scripts/chain/free-port";
-import { nextEvent, removeDir, tempDeviceDir, waitUntil } from "../../helpers/device";
+import { freePort } from "../../../platform/free-port";
+import { nextEvent, removeDir, tempDeviceDir, waitUntil } from "../../../testkit/device";
 import { fullSession } from "../../protocol/grant-fixture";
 import { cluster } from "../../protocol/helpers";
 

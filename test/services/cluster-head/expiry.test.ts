@@ -6,8 +6,8 @@ import { acceptGrantWarning, createGrantRequest, createSessionRequest } from "..
 import { finishJoin, startJoin } from "../../../protocol/join/device";
 import type { Membership } from "../../../protocol/join/head";
 import { MqttTransport } from "../../../transport/mqtt/client";
-import { startTestChain, type TestChain } from "../../helpers/chain";
-import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../helpers/head";
+import { startTestChain, type TestChain } from "../../../testkit/chain";
+import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../../testkit/head";
 
 const CLUSTER = 4;
 

@@ -10,9 +10,9 @@ import type { Membership } from "../../../protocol/join/head";
 import { loadConfig } from "../../../services/cluster-head/config";
 import { startClusterHead } from "../../../services/cluster-head/head";
 import { DatabaseOpenError } from "../../../services/cluster-head/stores/database";
-import { startTestChain, type TestChain } from "../../helpers/chain";
-import { makeTestDevice, startTestHead, type TestDevice } from "../../helpers/head";
-import { headProcess } from "../../helpers/head-process";
+import { startTestChain, type TestChain } from "../../../testkit/chain";
+import { makeTestDevice, startTestHead, type TestDevice } from "../../../testkit/head";
+import { headProcess } from "../../../testkit/head-process";
 
 const _ROOT = resolve(__dirname, "../../..");
 

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGrantRequest, createSessionRequest } from "../../../protocol/grant/member";
-import { startTestChain, type TestChain } from "../../helpers/chain";
-import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../helpers/head";
+import { startTestChain, type TestChain } from "../../../testkit/chain";
+import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../../testkit/head";
 import { errorCode, joined, requestSession } from "../../helpers/member-client";
 
 const CLUSTER = 1;

@@ -13,8 +13,8 @@ import type { Membership } from "../../../protocol/join/head";
 import { NoticeKind, openHeadNotice } from "../../../protocol/notice";
 import { MqttTransport } from "../../../transport/mqtt/client";
 import { ctlTopic, warnTopic } from "../../../transport/mqtt/topics";
-import { startTestChain, type TestChain } from "../../helpers/chain";
-import { makeTestDevice, startTestHead, type TestHead } from "../../helpers/head";
+import { startTestChain, type TestChain } from "../../../testkit/chain";
+import { makeTestDevice, startTestHead, type TestHead } from "../../../testkit/head";
 import { errorCode, INSIDE, join, joined, requestSession } from "../../helpers/member-client";
 
 const CLUSTER = 1;

@@ -14,14 +14,14 @@ import type { Membership } from "../../../protocol/join/head";
 import { NoticeKind, openHeadNotice } from "../../../protocol/notice";
 import { signEnrollmentProof } from "../../../protocol/enrollment";
 import { generateIdentity } from "../../../protocol/identity";
-import { connectRegistry } from "../../../services/cluster-head/chain/registry-contract";
+import { connectRegistry } from "../../../chain/registry-contract";
 import { HeadDatabase } from "../../../services/cluster-head/stores/database";
 import { RegistryIndexStore } from "../../../services/cluster-head/stores/registry-index-store";
 import { MqttTransport } from "../../../transport/mqtt/client";
 import { ctlTopic } from "../../../transport/mqtt/topics";
-import { startTestChain, type TestChain } from "../../helpers/chain";
-import { randomPrefix, requireMachineMosquitto } from "../../transport/mqtt/brokers";
-import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../helpers/head";
+import { startTestChain, type TestChain } from "../../../testkit/chain";
+import { randomPrefix, requireMachineMosquitto } from "../../../testkit/brokers";
+import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../../testkit/head";
 import { errorCode, join, joined, requestSession } from "../../helpers/member-client";
 
 const CLUSTER = 1;

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toHex } from "../../../protocol/bytes";
 import type { Membership } from "../../../protocol/join/head";
 import { AUDIT_RETENTION_MS, runHousekeeping } from "../../../services/cluster-head/use-cases/housekeeping";
-import { startTestChain, type TestChain } from "../../helpers/chain";
-import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../helpers/head";
+import { startTestChain, type TestChain } from "../../../testkit/chain";
+import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../../testkit/head";
 import { joined, requestSession } from "../../helpers/member-client";
 
 const CLUSTER = 3;

@@ -13,7 +13,7 @@ import {
   randomPrefix,
   startPrivateMosquitto,
   waitFor,
-} from "./brokers";
+} from "../../../testkit/brokers";
 
 let mosq: PrivateMosquitto | undefined;
 const open: MqttTransport[] = [];

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SequenceReservation } from "../../../../protocol/channel/sequence";
 import { DeviceDatabase } from "../../../../device/sdk/store/database";
 import { LevelSequenceStore } from "../../../../device/sdk/store/sequence-store";
-import { removeDir, tempDeviceDir } from "../../../helpers/device";
+import { removeDir, tempDeviceDir } from "../../../../testkit/device";
 
 const LIMIT = 2n ** 32n;
 

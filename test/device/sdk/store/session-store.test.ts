@@ -10,7 +10,7 @@ import { toHex } from "../../../../protocol/bytes";
 import { DeviceDatabase } from "../../../../device/sdk/store/database";
 import { SecretBox } from "../../../../device/sdk/store/secret-box";
 import { SessionStore } from "../../../../device/sdk/store/session-store";
-import { removeDir, tempDeviceDir } from "../../../helpers/device";
+import { removeDir, tempDeviceDir } from "../../../../testkit/device";
 import { fullSession } from "../../../protocol/grant-fixture";
 
 describe("SessionStore", () => {

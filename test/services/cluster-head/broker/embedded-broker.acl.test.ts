@@ -19,7 +19,7 @@ import {
   inboxTopic,
   warnTopic,
 } from "../../../../transport/mqtt/topics";
-import { randomDeviceId, randomPrefix, waitFor } from "../../../transport/mqtt/brokers";
+import { randomDeviceId, randomPrefix, waitFor } from "../../../../testkit/brokers";
 
 const CLUSTER = 7;
 const OTHER_CLUSTER = 8;

@@ -23,7 +23,7 @@ import {
 } from "../../../../services/cluster-head/broker/embedded-broker";
 import { encodeEnvelope, SENDER_ID_BYTES } from "../../../../transport/mqtt/envelope";
 import { inboxTopic, MAX_CLUSTER_ID } from "../../../../transport/mqtt/topics";
-import { randomDeviceId, randomPrefix, waitFor } from "../../../transport/mqtt/brokers";
+import { randomDeviceId, randomPrefix, waitFor } from "../../../../testkit/brokers";
 
 /** The longest cluster ID gives the longest inbox topic, so the largest legitimate PUBLISH. */
 const CLUSTER = MAX_CLUSTER_ID;

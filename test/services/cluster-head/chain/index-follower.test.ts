@@ -7,11 +7,11 @@ import {
   ChainIndexFollower,
   ChainMismatchError,
 } from "../../../../services/cluster-head/chain/index-follower";
-import { connectRegistry } from "../../../../services/cluster-head/chain/registry-contract";
+import { connectRegistry } from "../../../../chain/registry-contract";
 import { HeadDatabase } from "../../../../services/cluster-head/stores/database";
 import type { IndexChange } from "../../../../services/cluster-head/stores/registry-index-store";
 import { RegistryIndexStore } from "../../../../services/cluster-head/stores/registry-index-store";
-import { adminRegistry, startTestChain, type TestChain } from "../../../helpers/chain";
+import { adminRegistry, startTestChain, type TestChain } from "../../../../testkit/chain";
 
 const hex = (bytes32: string) => bytes32.slice(2).toLowerCase();
 

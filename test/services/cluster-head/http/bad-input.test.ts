@@ -5,10 +5,10 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toHex } from "../../../../protocol/bytes";
-import { connectRegistry } from "../../../../services/cluster-head/chain/registry-contract";
+import { connectRegistry } from "../../../../chain/registry-contract";
 import { ALL_HEAD_ERROR_CODES } from "../../../../services/cluster-head/errors";
-import { startTestChain, type TestChain } from "../../../helpers/chain";
-import { makeTestDevice, startTestHead, type TestHead } from "../../../helpers/head";
+import { startTestChain, type TestChain } from "../../../../testkit/chain";
+import { makeTestDevice, startTestHead, type TestHead } from "../../../../testkit/head";
 
 const RUNS_PER_ENDPOINT = 10_000;
 const CODES = new Set<string>(ALL_HEAD_ERROR_CODES);

@@ -4,10 +4,8 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
-import { freePort } from "./free-port";
+import { freePort } from "../platform/free-port";
 
-/** Hardhat's well-known first development account: public test key, never for real funds. */
-export const HARDHAT_DEV_ACCOUNT_0_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 export interface LocalNode {
   url: string;
@@ -18,7 +16,7 @@ export interface LocalNode {
   process: ChildProcess;
 }
 
-const REPO_ROOT = resolve(__dirname, "../..");
+const REPO_ROOT = resolve(__dirname, "..");
 
 /**
  * Starts `hardhat node` on `port` (a free one by default) and resolves once its RPC answers.

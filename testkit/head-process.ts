@@ -9,8 +9,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeDeployment } from "../../scripts/chain/deployment-file";
-import { freePort } from "../../scripts/chain/free-port";
+import { writeDeployment } from "../chain/deployment-file";
+import { freePort } from "../platform/free-port";
 import { built, REPO_ROOT } from "./build";
 import type { TestChain } from "./chain";
 

@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../../scripts/chain/free-port";
+import { freePort } from "../platform/free-port";
 
 export const MACHINE_MOSQUITTO = { host: "127.0.0.1", port: 1883 } as const;
 

@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 
 /** The repository root. */
-export const REPO_ROOT = resolve(__dirname, "../..");
+export const REPO_ROOT = resolve(__dirname, "..");
 
 const build = require(resolve(REPO_ROOT, "scripts/build.cjs")) as {
   ensureBuilt(options?: { force?: boolean; check?: boolean }): boolean;

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import { packageRoot } from "../../platform/package-root";
+import { packageRoot } from "../platform/package-root";
 
 const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 20-byte 0x address");
 const hexHash = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte 0x hash");
@@ -26,7 +26,7 @@ export const deploymentSchema = z.object({
 export type Deployment = z.infer<typeof deploymentSchema>;
 
 /** The default folder for deployment files, at the repository root (also from the build output in dist/). */
-export const DEFAULT_DEPLOYMENTS_DIR = join(packageRoot(__dirname, resolve(__dirname, "../..")), "deployments");
+export const DEFAULT_DEPLOYMENTS_DIR = join(packageRoot(__dirname, resolve(__dirname, "..")), "deployments");
 
 /** Thrown when a deployment file is missing or does not match its schema. */
 export class DeploymentFileError extends Error {

@@ -3,8 +3,8 @@
  * file, so the cluster head needs no build step at run time; the types come from typechain.
  */
 import { Contract, type ContractRunner, JsonRpcProvider } from "ethers";
-import type { Deployment } from "../../../scripts/chain/deployment-file";
-import type { DeviceRegistry } from "../../../typechain-types";
+import type { Deployment } from "./deployment-file";
+import type { DeviceRegistry } from "../typechain-types";
 
 export type { DeviceRegistry };
 

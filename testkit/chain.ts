@@ -1,9 +1,10 @@
 /** A real `hardhat node` with a freshly deployed DeviceRegistry, for integration tests. */
 import { NonceManager, Wallet } from "ethers";
-import { deployRegistry } from "../../scripts/chain/deploy-registry";
-import type { Deployment } from "../../scripts/chain/deployment-file";
-import { HARDHAT_DEV_ACCOUNT_0_KEY, type LocalNode, startLocalNode } from "../../scripts/chain/local-node";
-import { connectRegistry, makeProvider } from "../../services/cluster-head/chain/registry-contract";
+import { deployRegistry } from "../chain/deploy-registry";
+import type { Deployment } from "../chain/deployment-file";
+import { HARDHAT_DEV_ACCOUNT_0_KEY } from "../chain/local-development";
+import { type LocalNode, startLocalNode } from "../chain/local-node";
+import { connectRegistry, makeProvider } from "../chain/registry-contract";
 
 export interface TestChain {
   node: LocalNode;

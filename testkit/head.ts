@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { toHex } from "../../protocol/bytes";
-import { signEnrollmentProof } from "../../protocol/enrollment";
-import { generateIdentity, type Identity } from "../../protocol/identity";
-import { writeDeployment } from "../../scripts/chain/deployment-file";
-import { loadConfig, type SettingName } from "../../services/cluster-head/config";
-import { type RunningHead, startClusterHead } from "../../services/cluster-head/head";
+import { toHex } from "../protocol/bytes";
+import { signEnrollmentProof } from "../protocol/enrollment";
+import { generateIdentity, type Identity } from "../protocol/identity";
+import { writeDeployment } from "../chain/deployment-file";
+import { loadConfig, type SettingName } from "../services/cluster-head/config";
+import { type RunningHead, startClusterHead } from "../services/cluster-head/head";
 import type { TestChain } from "./chain";
 
 export interface TestHead extends RunningHead {

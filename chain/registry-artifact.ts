@@ -10,7 +10,7 @@ export interface RegistryArtifact {
 /** Where `hardhat compile` writes the DeviceRegistry artifact. */
 export const REGISTRY_ARTIFACT_PATH = resolve(
   __dirname,
-  "../../artifacts/contracts/DeviceRegistry.sol/DeviceRegistry.json",
+  "../artifacts/contracts/DeviceRegistry.sol/DeviceRegistry.json",
 );
 
 /**

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tcpConnect } from "node:net";
-import { Device, type DeviceOptions, type RegistryAnchor } from "../../device/sdk";
+import { Device, type DeviceOptions, type RegistryAnchor } from "../device/sdk";
 import type { TestHead } from "./head";
 
 /** A position inside the test head's cluster (centre 0,0, radius 2,000,000 µdeg). */
