@@ -47,9 +47,16 @@ export async function main(argv: string[]): Promise<number> {
 export function run(): void {
   // Devices that run Node use OpenSSL for the symmetric primitives: identical bytes, several times faster.
   useNodeCrypto();
-  main(process.argv).then((code) => {
-    process.exitCode = code;
-  });
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      // main() maps every known failure to an exit code; anything else is a bug worth its stack.
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
 }
 
 if (require.main === module) run();

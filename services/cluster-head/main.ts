@@ -59,8 +59,8 @@ program.action(async (options: Record<string, string | undefined>) => {
     await head.stop();
     process.exit(0);
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  process.on("SIGINT", () => void stop());
+  process.on("SIGTERM", () => void stop());
 });
 
 program.parseAsync().catch((error: Error) => {

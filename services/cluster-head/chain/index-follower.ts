@@ -215,13 +215,10 @@ export class ChainIndexFollower extends EventEmitter<FollowerEvents> {
 
   private schedule(): void {
     if (this.state !== "live") return;
-    this.timer = setTimeout(async () => {
-      try {
-        await this.syncOnce();
-      } catch (error) {
-        this.options.onError?.(error as Error);
-      }
-      this.schedule();
+    this.timer = setTimeout(() => {
+      this.syncOnce()
+        .catch((error: unknown) => this.options.onError?.(error instanceof Error ? error : new Error(String(error))))
+        .finally(() => this.schedule());
     }, this.options.pollIntervalMs);
   }
 }
