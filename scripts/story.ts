@@ -40,7 +40,8 @@ function line(symbol: string, step: string, text: string): void {
   stepStarted = now;
 }
 const ok = (step: string, text: string) => line("✓", step, text);
-const refused = (step: string, text: string) => line("✗", step, text);
+// An attack or a misuse that was refused, as it must be: a success of the story, not a failure.
+const refused = (step: string, text: string) => line("⊘", step, text);
 const short = (hex: string) => `${hex.slice(0, 8)}…`;
 
 /** Resolves with the first event `name` that `match` accepts, or fails after `ms`. */

@@ -320,6 +320,10 @@ export class Device extends EventEmitter<DeviceEvents> {
       deviceId: id.deviceId,
       deviceIdHex: id.deviceIdHex,
       password: brokerPassword(membership),
+    }).catch(async (error: unknown) => {
+      throw error instanceof DeviceError && error.code === "E_BROKER_REFUSED"
+        ? new DeviceError("E_BROKER_REFUSED", await this.#whyRefused(pin.headUrl, id.deviceIdHex), { cause: error })
+        : error;
     });
     link.on("inbox", (envelope) => manager.handleInbox(envelope));
     link.on("ctl", (message) => manager.handleControl(message));
@@ -328,6 +332,17 @@ export class Device extends EventEmitter<DeviceEvents> {
       this.#emit("membership-ended", { reason: `the broker refused our credential (${error.message}): join again` }),
     );
     this.#link = link;
+  }
+
+  /**
+   * What to do after the broker refused our credential: our membership ended. Joining again helps
+   * unless the registry revoked this device, which the head's public device record tells.
+   */
+  async #whyRefused(headUrl: string, deviceIdHex: string): Promise<string> {
+    const record = await new HeadClient(headUrl).device(deviceIdHex).catch(() => undefined);
+    if (record?.status === "revoked")
+      return "the broker refused our credential: this device is revoked on chain and can never join again; the operator enrolls a new device ID";
+    return "the broker refused our credential: our membership ended (expired, re-keyed or replaced); join again (`iotguard device join`)";
   }
 
   #requireLink(): MqttLink {
