@@ -7,7 +7,7 @@ import { fromHex } from "../../protocol/bytes";
 import { createGrantRequest, createSessionRequest, type PendingGrant } from "../../protocol/grant/member";
 import { finishJoin, startJoin } from "../../protocol/join/device";
 import type { Membership } from "../../protocol/membership";
-import type { TestDevice, TestHead } from "../../testkit/head";
+import { makeTestDevice, type TestDevice, type TestHead } from "../../testkit/head";
 
 /** A position inside the test heads' cluster (radius 2,000,000 µ° around 0, 0). */
 export const INSIDE = { lat: 500_000, lon: -300_000 };
@@ -67,4 +67,12 @@ export async function requestSession(head: TestHead, m1: Membership, m2: Members
     pending1: [request.pending] as PendingGrant[],
     pending2: [forward.pending] as PendingGrant[],
   };
+}
+
+/** A fresh device enrolled through the operator API of `head`, in its cluster. */
+export async function enrolled(head: TestHead): Promise<TestDevice> {
+  const device = makeTestDevice();
+  const response = await head.operator("POST", "/v1/devices", device.enrollBody(head.clusterId));
+  expect(response.status, await response.clone().text()).toBe(201);
+  return device;
 }

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGrantRequest, createSessionRequest } from "../../../protocol/grant/member";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
-import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../../testkit/head";
-import { errorCode, joined, requestSession } from "../../helpers/member-client";
+import { makeTestDevice, startTestHead, type TestHead } from "../../../testkit/head";
+import { enrolled, errorCode, joined, requestSession } from "../../helpers/member-client";
 
 const CLUSTER = 1;
 
@@ -23,14 +23,9 @@ describe("grant replay and index freshness", () => {
     await chain?.stop();
   });
 
-  async function enrolled(): Promise<TestDevice> {
-    const device = makeTestDevice();
-    expect((await head.operator("POST", "/v1/devices", device.enrollBody(CLUSTER))).status).toBe(201);
-    return device;
-  }
 
   it("refuses every later copy of a granted request with E_REPLAY, 8 at once", async () => {
-    const [a, b] = [await enrolled(), await enrolled()];
+    const [a, b] = [await enrolled(head), await enrolled(head)];
     const [ma, mb] = [await joined(head, a), await joined(head, b)];
     const { response, forward } = await requestSession(head, ma, mb);
     expect(response.status).toBe(200);
@@ -39,7 +34,7 @@ describe("grant replay and index freshness", () => {
   });
 
   it("grants exactly one of 8 copies that all arrive before any is decided (20 requests)", async () => {
-    const [a, b] = [await enrolled(), await enrolled()];
+    const [a, b] = [await enrolled(head), await enrolled(head)];
     const [ma, mb] = [await joined(head, a), await joined(head, b)];
     const grantedPerRequest: number[] = [];
     const sessionsBefore = head.context.sessions.list().length;

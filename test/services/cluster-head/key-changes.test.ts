@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { brokerPassword } from "../../../protocol/broker-credential";
 import { toHex } from "../../../protocol/bytes";
 import { finishJoin } from "../../../protocol/join/device";
-import type { Membership } from "../../../protocol/join/head";
+import type { Membership } from "../../../protocol/membership";
 import { NoticeKind, openHeadNotice } from "../../../protocol/notice";
 import { signEnrollmentProof } from "../../../protocol/enrollment";
 import { generateIdentity } from "../../../protocol/identity";
@@ -22,7 +22,7 @@ import { ctlTopic } from "../../../transport/mqtt/topics";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
 import { randomPrefix, requireMachineMosquitto } from "../../../testkit/brokers";
 import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../../testkit/head";
-import { errorCode, join, joined, requestSession } from "../../helpers/member-client";
+import { enrolled, errorCode, join, joined, requestSession } from "../../helpers/member-client";
 
 const CLUSTER = 1;
 
@@ -69,11 +69,6 @@ describe("key changes on chain", () => {
     await chain?.stop();
   });
 
-  async function enrolled(): Promise<TestDevice> {
-    const device = makeTestDevice();
-    expect((await head.operator("POST", "/v1/devices", device.enrollBody(CLUSTER))).status).toBe(201);
-    return device;
-  }
 
   /** The registry as this cluster's head (the only one allowed to revoke and rotate its devices). */
   function headRegistry() {
@@ -81,7 +76,7 @@ describe("key changes on chain", () => {
   }
 
   it("a rotation and a revocation made while the head was down end the old memberships before it serves", async () => {
-    const [a, b, c] = [await enrolled(), await enrolled(), await enrolled()];
+    const [a, b, c] = [await enrolled(head), await enrolled(head), await enrolled(head)];
     const [ma, mb, mc] = [await joined(head, a), await joined(head, b), await joined(head, c)];
     expect((await requestSession(head, ma, mb)).response.headers.get("x-iotguard-outcome")).toBe("grant");
     expect((await requestSession(head, mc, mb)).response.headers.get("x-iotguard-outcome")).toBe("grant");
@@ -151,7 +146,7 @@ describe("key changes on chain", () => {
   it("a rotation racing joins in flight never leaves a usable old-key membership (12 trials)", async () => {
     let oldKeyMemberships = 0;
     for (let trial = 0; trial < 12; trial++) {
-      const a = await enrolled();
+      const a = await enrolled(head);
       await joined(head, a);
       // Joins with the old key, four at a time, for as long as the rotation takes to be applied.
       let rotating = true;
@@ -179,7 +174,7 @@ describe("key changes on chain", () => {
   }, 120_000);
 
   it("a crash between the index write and the membership clean-up is repaired at the next start", async () => {
-    const [a, b] = [await enrolled(), await enrolled()];
+    const [a, b] = [await enrolled(head), await enrolled(head)];
     const [ma, mb] = [await joined(head, a), await joined(head, b)];
     expect((await requestSession(head, ma, mb)).response.status).toBe(200);
 

@@ -7,11 +7,11 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join as joinPath } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toHex } from "../../../protocol/bytes";
-import type { Membership } from "../../../protocol/join/head";
+import type { Membership } from "../../../protocol/membership";
 import { AUDIT_RETENTION_MS, runHousekeeping } from "../../../services/cluster-head/use-cases/housekeeping";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
-import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../../testkit/head";
-import { joined, requestSession } from "../../helpers/member-client";
+import { startTestHead, type TestHead } from "../../../testkit/head";
+import { enrolled, joined, requestSession } from "../../helpers/member-client";
 
 const CLUSTER = 3;
 
@@ -46,14 +46,9 @@ describe("member keys at rest", () => {
     await chain?.stop();
   });
 
-  async function enrolled(): Promise<TestDevice> {
-    const device = makeTestDevice();
-    expect((await head.operator("POST", "/v1/devices", device.enrollBody(CLUSTER))).status).toBe(201);
-    return device;
-  }
 
   it("keeps no member key in the level database, and none of a superseded or revoked membership anywhere", async () => {
-    const [a, b] = [await enrolled(), await enrolled()];
+    const [a, b] = [await enrolled(head), await enrolled(head)];
     const superseded = await joined(head, a);
     const current = await joined(head, a);
     const revoked = await joined(head, b);
@@ -74,12 +69,12 @@ describe("member keys at rest", () => {
 
     head = await startTestHead(chain, flags, undefined, () => clock);
     // ...and the restarted head still serves the current membership with it.
-    const c = await enrolled();
+    const c = await enrolled(head);
     expect((await requestSession(head, current, await joined(head, c))).response.status).toBe(200);
   });
 
   it("purges expired memberships with their keys, and prunes ended sessions, stale replay keys and old audit rows", async () => {
-    const [a, b] = [await enrolled(), await enrolled()];
+    const [a, b] = [await enrolled(head), await enrolled(head)];
     const ma: Membership = await joined(head, a);
     const mb: Membership = await joined(head, b);
     expect((await requestSession(head, ma, mb)).response.status).toBe(200);
