@@ -51,7 +51,7 @@ export async function deployRegistry(
 ): Promise<Deployment> {
   const provider = signer.provider;
   if (!provider) throw new Error("the deployer signer has no provider");
-  const factory = new ContractFactory(artifact.abi as never, artifact.bytecode, signer);
+  const factory = new ContractFactory(artifact.abi, artifact.bytecode, signer);
   const contract = await factory.deploy();
   const tx = contract.deploymentTransaction();
   if (!tx) throw new Error("deployment transaction missing");

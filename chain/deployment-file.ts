@@ -4,11 +4,16 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import type { JsonFragment } from "ethers";
 import { z } from "zod";
 import { packageRoot } from "../platform/package-root";
 
 const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 20-byte 0x address");
 const hexHash = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte 0x hash");
+/** A JSON ABI: entries ethers' Interface reads (it checks each entry's shape when it parses them). */
+export const abiSchema = z
+  .array(z.custom<JsonFragment>((entry) => typeof entry === "object" && entry !== null && !Array.isArray(entry), "an ABI entry"))
+  .min(1);
 
 /** Schema of `deployments/<network>.json`; it is also the type. */
 export const deploymentSchema = z.object({
@@ -21,7 +26,7 @@ export const deploymentSchema = z.object({
   blockNumber: z.number().int().nonnegative(),
   blockHash: hexHash,
   deployedAt: z.string(),
-  abi: z.array(z.unknown()).min(1),
+  abi: abiSchema,
 });
 export type Deployment = z.infer<typeof deploymentSchema>;
 

@@ -1,9 +1,11 @@
 /** The compiled DeviceRegistry (ABI and bytecode) from Hardhat's artifacts folder. */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import type { JsonFragment } from "ethers";
+import { abiSchema } from "./deployment-file";
 
 export interface RegistryArtifact {
-  abi: unknown[];
+  abi: JsonFragment[];
   bytecode: string;
 }
 
@@ -24,8 +26,9 @@ export function loadRegistryArtifact(path = REGISTRY_ARTIFACT_PATH): RegistryArt
   } catch {
     throw new Error(`DeviceRegistry artifact not found at ${path}: run \`npm run compile\` first`);
   }
-  if (!Array.isArray(json.abi) || typeof json.bytecode !== "string" || json.bytecode.length < 4) {
+  const abi = abiSchema.safeParse(json.abi);
+  if (!abi.success || typeof json.bytecode !== "string" || json.bytecode.length < 4) {
     throw new Error(`DeviceRegistry artifact at ${path} is incomplete: run \`npm run compile\``);
   }
-  return { abi: json.abi, bytecode: json.bytecode };
+  return { abi: abi.data, bytecode: json.bytecode };
 }

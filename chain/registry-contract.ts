@@ -2,7 +2,7 @@
  * Connecting to the DeviceRegistry named by a deployment file. The ABI comes from the deployment
  * file, so the cluster head needs no build step at run time; the types come from typechain.
  */
-import { Contract, type ContractRunner, JsonRpcProvider } from "ethers";
+import { type BaseContract, Contract, type ContractRunner, JsonRpcProvider } from "ethers";
 import type { Deployment } from "./deployment-file";
 import type { DeviceRegistry } from "../typechain-types";
 
@@ -24,5 +24,7 @@ export function makeProvider(url: string, pollingIntervalMs = 250): JsonRpcProvi
 
 /** The registry of `deployment`, connected to `runner` (a provider to read, a signer to write). */
 export function connectRegistry(deployment: Deployment, runner: ContractRunner): DeviceRegistry {
-  return new Contract(deployment.address, deployment.abi as never, runner) as unknown as DeviceRegistry;
+  // The typechain type describes the compiled contract; the ABI comes from the deployment file at
+  // run time (no artifacts needed). Deploying writes the compiled ABI there, so the two agree.
+  return new Contract(deployment.address, deployment.abi, runner) as BaseContract as DeviceRegistry;
 }

@@ -4,11 +4,13 @@
  * `useNodeCrypto()`; tests cross-check it against @noble and run Wycheproof through it.
  */
 import {
+  type CipherChaCha20Poly1305,
   type CipherGCM,
   createCipheriv,
   createDecipheriv,
   createHash,
   createHmac,
+  type DecipherChaCha20Poly1305,
   type DecipherGCM,
   hkdfSync,
 } from "node:crypto";
@@ -17,9 +19,26 @@ import { type SymmetricBackend, useSymmetricBackend } from "../protocol/crypto/b
 
 const TAG_BYTES = 16;
 
-function algorithm(suite: AeadSuite, key: Uint8Array): "aes-256-gcm" | "aes-128-gcm" | "chacha20-poly1305" {
-  if (suite === AeadSuite.CHACHA20_POLY1305) return "chacha20-poly1305";
+/** AES-GCM and ChaCha20-Poly1305 ciphers share the AEAD methods used here (setAAD, getAuthTag). */
+type AeadCipher = CipherGCM | CipherChaCha20Poly1305;
+type AeadDecipher = DecipherGCM | DecipherChaCha20Poly1305;
+
+function aesName(key: Uint8Array): "aes-128-gcm" | "aes-256-gcm" {
   return key.length === 16 ? "aes-128-gcm" : "aes-256-gcm";
+}
+
+function aeadCipher(suite: AeadSuite, key: Uint8Array, nonce: Uint8Array): AeadCipher {
+  const options = { authTagLength: TAG_BYTES };
+  return suite === AeadSuite.CHACHA20_POLY1305
+    ? createCipheriv("chacha20-poly1305", key, nonce, options)
+    : createCipheriv(aesName(key), key, nonce, options);
+}
+
+function aeadDecipher(suite: AeadSuite, key: Uint8Array, nonce: Uint8Array): AeadDecipher {
+  const options = { authTagLength: TAG_BYTES };
+  return suite === AeadSuite.CHACHA20_POLY1305
+    ? createDecipheriv("chacha20-poly1305", key, nonce, options)
+    : createDecipheriv(aesName(key), key, nonce, options);
 }
 
 function bytes(buffer: Buffer): Uint8Array {
@@ -32,17 +51,12 @@ export const nodeSymmetricBackend: SymmetricBackend = {
   hmacSha256: (key, data) => bytes(createHmac("sha256", key).update(data).digest()),
   hkdfSha256: (ikm, salt, info, length) => new Uint8Array(hkdfSync("sha256", ikm, salt, info, length)),
   aeadSeal(suite, key, nonce, plaintext, aad) {
-    // GCM and ChaCha20-Poly1305 ciphers share the AEAD methods used here.
-    const cipher = createCipheriv(algorithm(suite, key), key, nonce, {
-      authTagLength: TAG_BYTES,
-    } as never) as unknown as CipherGCM;
+    const cipher = aeadCipher(suite, key, nonce);
     cipher.setAAD(aad, { plaintextLength: plaintext.length });
     return bytes(Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]));
   },
   aeadOpen(suite, key, nonce, sealed, aad) {
-    const decipher = createDecipheriv(algorithm(suite, key), key, nonce, {
-      authTagLength: TAG_BYTES,
-    } as never) as unknown as DecipherGCM;
+    const decipher = aeadDecipher(suite, key, nonce);
     const body = sealed.subarray(0, sealed.length - TAG_BYTES);
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
     decipher.setAAD(aad, { plaintextLength: body.length });

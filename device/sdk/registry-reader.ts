@@ -53,10 +53,11 @@ export async function readChainHead(
 ): Promise<ChainHead> {
   const rpc = new JsonRpc(anchor);
   await rpc.checkRegistry();
-  const [device] = views.decodeFunctionResult(
+  // ethers decodes into an untyped Result: name the fields the REGISTRY_VIEWS_ABI tuple declares.
+  const device: { clusterId: bigint; status: bigint } = views.decodeFunctionResult(
     "getDevice",
     await rpc.call(views.encodeFunctionData("getDevice", [`0x${deviceIdHex}`])),
-  ) as unknown as [{ clusterId: bigint; status: bigint }];
+  )[0];
   const enrolled = Number(device.status) !== STATUS_NONE;
   const clusterId = enrolled ? Number(device.clusterId) : unenrolledClusterId;
   if (clusterId === undefined)
@@ -65,10 +66,10 @@ export async function readChainHead(
       `device ${deviceIdHex.slice(0, 12)}… is not enrolled in the registry ${rpc.where}: enroll it first ` +
         "(`iotguard device enroll` or `iotguard operator enroll`)",
     );
-  const [cluster] = views.decodeFunctionResult(
+  const cluster: { head: string; radius: bigint } = views.decodeFunctionResult(
     "getCluster",
     await rpc.call(views.encodeFunctionData("getCluster", [clusterId])),
-  ) as unknown as [{ head: string; radius: bigint }];
+  )[0];
   if (cluster.radius === 0n || cluster.head === ZERO_ADDRESS)
     throw new DeviceError(
       "E_NO_HEAD",

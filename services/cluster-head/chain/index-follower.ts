@@ -60,7 +60,7 @@ export class ChainIndexFollower extends EventEmitter<FollowerEvents> {
 
   constructor(private readonly options: FollowerOptions) {
     super();
-    this.iface = new Interface(options.deployment.abi as never);
+    this.iface = new Interface(options.deployment.abi);
   }
 
   /**
