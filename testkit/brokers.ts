@@ -1,6 +1,7 @@
 /**
  * Broker fixtures for the MQTT tests: the machine's Mosquitto on 127.0.0.1:1883 (required, never
- * skipped), a private Mosquitto on a free port that a test may SIGKILL and restart, waiting helpers.
+ * skipped), a private Mosquitto on a free port that a test may SIGKILL and restart (the bench's
+ * Mosquitto too, with its limits raised), waiting helpers.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -9,6 +10,8 @@ import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../platform/free-port";
+import { signalled } from "./spawn";
+import { waitUntil } from "./wait";
 
 export const MACHINE_MOSQUITTO = { host: "127.0.0.1", port: 1883 } as const;
 
@@ -46,24 +49,16 @@ export async function requireMachineMosquitto(): Promise<void> {
   }
 }
 
-/** Polls `cond` every 10 ms until true; throws naming `what` after `timeoutMs`. */
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Polls `cond` every 10 ms until it holds; throws naming `what` after `timeoutMs`. */
+export { waitUntil as waitFor } from "./wait";
 
 /** A private Mosquitto process on a free port that can be killed and restarted on the same port. */
 export interface PrivateMosquitto {
   readonly port: number;
   readonly url: string;
   readonly dir: string;
+  /** The running process's pid, for /proc sampling. @throws when it is not running */
+  readonly pid: number;
   /** SIGKILL (no chance to save anything) and wait for exit. */
   kill(): Promise<void>;
   /** Start again on the same port with the same config; resolves when it accepts TCP. */
@@ -74,12 +69,22 @@ export interface PrivateMosquitto {
   stop(): Promise<void>;
 }
 
+export interface PrivateMosquittoOptions {
+  /** Sessions stored in the temp directory (saved on SIGUSR1); default false. */
+  persistence?: boolean;
+  /** `max_queued_messages`; default 100,000 (Mosquitto's own 1000 cuts QoS 1 bursts). */
+  maxQueuedMessages?: number;
+  /** `max_packet_size` in bytes; default Mosquitto's (none). */
+  maxPacketSize?: number;
+}
+
 /**
- * Starts `mosquitto -c <temp config>` on a free 127.0.0.1 port.
- * @param persistence when true, sessions are stored in the temp directory (saved on SIGUSR1)
+ * Starts `mosquitto -c <temp config>` on a free 127.0.0.1 port, with no in-flight limit.
+ * @throws Error with Mosquitto's stderr when it does not start; nothing is left running or on disk
  */
-export async function startPrivateMosquitto(persistence = false): Promise<PrivateMosquitto> {
+export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {}): Promise<PrivateMosquitto> {
   if (spawnSync("mosquitto", ["-h"]).error) throw new Error(`mosquitto binary not found: ${START_HINT}`);
+  const persistence = options.persistence ?? false;
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "iotguard-mosquitto-"));
   // Started as root, mosquitto drops to the `mosquitto` user, which must be able to write the database.
@@ -92,42 +97,55 @@ export async function startPrivateMosquitto(persistence = false): Promise<Privat
       "allow_anonymous true",
       `persistence ${persistence}`,
       ...(persistence ? [`persistence_location ${dir}/`, "autosave_interval 3600"] : []),
-      "max_queued_messages 100000",
+      `max_queued_messages ${options.maxQueuedMessages ?? 100_000}`,
       "max_inflight_messages 0",
+      ...(options.maxPacketSize === undefined ? [] : [`max_packet_size ${options.maxPacketSize}`]),
       "log_dest none",
       "",
     ].join("\n"),
   );
   let child: ChildProcess | undefined;
+  const kill = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (proc) await signalled(proc, "SIGKILL");
+  };
   const start = async (): Promise<void> => {
     const proc = spawn("mosquitto", ["-c", config], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     proc.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     child = proc;
-    await waitFor(async () => {
-      if (proc.exitCode !== null) throw new Error(`private mosquitto exited (${proc.exitCode}): ${stderr}`);
-      return canConnect("127.0.0.1", port, 200);
-    }, `private mosquitto on port ${port}`);
+    try {
+      await waitUntil(async () => {
+        if (proc.exitCode !== null) throw new Error(`private mosquitto exited (${proc.exitCode}): ${stderr}`);
+        return canConnect("127.0.0.1", port, 200);
+      }, `private mosquitto on port ${port}`);
+    } catch (error) {
+      await kill();
+      throw error;
+    }
   };
-  const kill = async (): Promise<void> => {
-    const proc = child;
-    child = undefined;
-    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once("exit", r));
-    proc.kill("SIGKILL");
-    await exited;
+  const stop = async (): Promise<void> => {
+    await kill();
+    rmSync(dir, { recursive: true, force: true });
   };
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
     dir,
+    get pid() {
+      if (child?.pid === undefined) throw new Error("the private mosquitto is not running");
+      return child.pid;
+    },
     kill,
     start,
     savePersistence: () => child?.kill("SIGUSR1"),
-    async stop() {
-      await kill();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

@@ -2,34 +2,20 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect as tcpConnect } from "node:net";
 import { Device, type DeviceOptions, type RegistryAnchor } from "../device/sdk";
-import type { TestHead } from "./head";
+import { INSIDE, type TestHead } from "./head";
 
-/** A position inside the test head's cluster (centre 0,0, radius 2,000,000 µdeg). */
-export const INSIDE = { lat: 500_000, lon: -300_000 } as const;
+export { INSIDE } from "./head";
+/** The machine's Mosquitto (127.0.0.1:1883), required by the device tests: they never skip. */
+export { requireMachineMosquitto as requireMosquitto } from "./brokers";
+export { waitUntil } from "./wait";
 
-const MOSQUITTO_HINT =
-  "start it with `mosquitto -d -c /etc/mosquitto/mosquitto.conf` (install with `apt-get install mosquitto`); the device tests never skip";
-
-/** Throws with a how-to-start message when the machine's Mosquitto (127.0.0.1:1883) is unreachable. */
-export async function requireMosquitto(): Promise<void> {
-  const ok = await new Promise<boolean>((resolve) => {
-    const socket = tcpConnect({ host: "127.0.0.1", port: 1883 });
-    const done = (v: boolean) => {
-      socket.destroy();
-      resolve(v);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-  if (!ok) throw new Error(`Mosquitto is not reachable on 127.0.0.1:1883: ${MOSQUITTO_HINT}`);
-}
-
-/** A fresh temp data directory. */
-export function tempDeviceDir(): string {
-  return mkdtempSync(join(tmpdir(), "iotguard-device-"));
+/**
+ * A fresh temp data directory; inside `head`'s own temp directory when given, so the head's
+ * destroy() deletes it too. Without a head, the caller removes it ({@link removeDir}).
+ */
+export function tempDeviceDir(head?: Pick<TestHead, "dir">): string {
+  return mkdtempSync(join(head?.dir ?? tmpdir(), "iotguard-device-"));
 }
 
 export function removeDir(dir: string): void {
@@ -41,12 +27,16 @@ export function headRegistry(head: TestHead): RegistryAnchor {
   return { rpcUrl: head.context.config.rpcUrl, address: String(head.context.registry.target) };
 }
 
-/** Opens a new device (reading its head from `head`'s registry), enrolls it through the head and joins. */
+/**
+ * Opens a new device (reading its head from `head`'s registry), enrolls it through the head and
+ * joins. Without `dataDir`, the device lives inside the head's temp directory: close the device
+ * before the head's destroy() deletes it.
+ */
 export async function joinedDevice(
   head: TestHead,
   options: DeviceOptions & { dataDir?: string; topicPrefix?: string } = {},
 ): Promise<Device> {
-  const device = await Device.open(options.dataDir ?? tempDeviceDir(), { registry: headRegistry(head), ...options });
+  const device = await Device.open(options.dataDir ?? tempDeviceDir(head), { registry: headRegistry(head), ...options });
   await device.init();
   const o = options.topicPrefix ? { topicPrefix: options.topicPrefix } : {};
   await device.enroll(head.url, head.adminToken, o);
@@ -77,13 +67,4 @@ export function nextEvent<T>(
     }, timeoutMs);
     emitter.on(event, listener);
   });
-}
-
-/** Polls `cond` every 10 ms until true; throws naming `what` after `timeoutMs`. */
-export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -1,4 +1,4 @@
-/** A real cluster head on free ports with its own temp data directory, for integration tests. */
+/** A real cluster head in this process, on free ports, with one temp directory of its own, for integration tests. */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,27 +12,46 @@ import { loadConfig, type SettingName } from "../services/cluster-head/config";
 import { type RunningHead, startClusterHead } from "../services/cluster-head/head";
 import type { TestChain } from "./chain";
 
+/** A position inside the test heads' cluster (centre 0, 0, radius 2,000,000 µ°; see {@link startTestHead}). */
+export const INSIDE = { lat: 500_000, lon: -300_000 } as const;
+
 export interface TestHead extends RunningHead {
   adminToken: string;
+  /**
+   * The head's own temp directory: its deployment file, its data directory (unless the caller
+   * gave one) and any scratch file a test puts there; deleted by {@link TestHead.destroy}.
+   */
+  dir: string;
   dataDir: string;
   flags: Partial<Record<SettingName, string>>;
   /** Operator request to the head. */
   operator(method: string, path: string, body?: unknown): Promise<Response>;
   /** Binary protocol request to the head. */
   post(path: string, bytes?: Uint8Array): Promise<Response>;
-  /** Stops the head and deletes its data directory. */
+  /** Stops the head and deletes its temp directory and its data directory. */
   destroy(): Promise<void>;
 }
 
+/**
+ * Starts a real cluster head in this process on free ports, with every file it writes inside one
+ * new temp directory. Test defaults: the index polls every 50 ms, radius 2,000,000 µ° around (0, 0).
+ * @param flags settings that replace the defaults (a `dataDir` given here is deleted by destroy too)
+ * @param logLines when given, the head's log lines (debug and up) are pushed here
+ * @throws what {@link startClusterHead} throws, after deleting the temp directory
+ */
 export async function startTestHead(
   chain: TestChain,
   flags: Partial<Record<SettingName, string>> = {},
   logLines?: string[],
   now?: () => number,
 ): Promise<TestHead> {
-  const dataDir = flags.dataDir ?? mkdtempSync(join(tmpdir(), "iotguard-head-"));
-  const deploymentFile = join(dataDir, "..", `${toHex(randomBytes(6))}-deployment.json`);
-  writeDeployment(deploymentFile, chain.deployment);
+  const dir = mkdtempSync(join(tmpdir(), "iotguard-head-"));
+  const dataDir = flags.dataDir ?? join(dir, "data");
+  const remove = () => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const deploymentFile = join(dir, "deployment.json");
   const adminToken = flags.adminToken ?? randomBytes(32).toString("base64url");
   const allFlags: Partial<Record<SettingName, string>> = {
     rpcUrl: chain.node.url,
@@ -49,10 +68,18 @@ export async function startTestHead(
   const logger = logLines
     ? pino({ level: "debug" }, { write: (line: string) => void logLines.push(line) })
     : pino({ level: "silent" });
-  const head = await startClusterHead(loadConfig(allFlags, {}), { logger, ...(now ? { now } : {}) });
+  let head: RunningHead;
+  try {
+    writeDeployment(deploymentFile, chain.deployment);
+    head = await startClusterHead(loadConfig(allFlags, {}), { logger, ...(now ? { now } : {}) });
+  } catch (error) {
+    remove();
+    throw error;
+  }
   return {
     ...head,
     adminToken,
+    dir,
     dataDir,
     flags: allFlags,
     operator: (method, path, body) =>
@@ -72,7 +99,7 @@ export async function startTestHead(
       }),
     async destroy() {
       await head.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      remove();
     },
   };
 }

@@ -14,11 +14,11 @@ import {
 } from "../../protocol/grant/member";
 import { finishJoin, startJoin } from "../../protocol/join/device";
 import type { Membership } from "../../protocol/membership";
-import { makeTestDevice, type TestDevice } from "../../testkit/head";
-import type { HeadProcess } from "./processes";
+import { INSIDE, makeTestDevice, type TestDevice } from "../../testkit/head";
+import type { BenchHead } from "./processes";
 
-/** Where bench devices say they are: inside the head's default centre (0, 0) and radius 2,000,000. */
-export const INSIDE = { lat: 500_000, lon: -300_000 };
+/** Where bench devices say they are: inside the launched heads' cluster (testkit/head.ts). */
+export { INSIDE };
 /** Largest batch POST /v1/devices/batch accepts. */
 export const MAX_BATCH = 200;
 
@@ -28,7 +28,7 @@ export const MAX_BATCH = 200;
  * @returns the devices and the wall time of each batch request
  */
 export async function enrollDevices(
-  head: Pick<HeadProcess, "operator" | "clusterId">,
+  head: Pick<BenchHead, "operator" | "clusterId">,
   count: number,
   batchSize = MAX_BATCH,
   onBatch?: (done: number, ms: number) => void,
@@ -59,7 +59,7 @@ export async function enrollDevices(
 }
 
 /** One join over HTTP: challenge, JoinRequest, JoinResponse, verified by the device. */
-export async function joinOverHttp(head: HeadProcess, device: TestDevice): Promise<Membership> {
+export async function joinOverHttp(head: BenchHead, device: TestDevice): Promise<Membership> {
   return (await joinOverHttpDeferred(head, device)).finish();
 }
 
@@ -68,7 +68,7 @@ export async function joinOverHttp(head: HeadProcess, device: TestDevice): Promi
  * the caller, so a throughput run measures the head rather than the bench's own core.
  */
 export async function joinOverHttpDeferred(
-  head: HeadProcess,
+  head: BenchHead,
   device: TestDevice,
 ): Promise<{ finish(): Membership }> {
   const challenge = await head.http.post("/v1/join/challenge");

@@ -77,28 +77,9 @@ export function compareSync(
   return { a: median(ra), b: median(rb) };
 }
 
-/** Runs `count` async jobs with at most `concurrency` in flight; returns per-job latencies (ms) and the wall time. */
-export async function runPool(
-  count: number,
-  concurrency: number,
-  job: (i: number) => Promise<void>,
-): Promise<{ latenciesMs: number[]; wallMs: number }> {
-  const latenciesMs: number[] = new Array(count);
-  let next = 0;
-  const start = nowMs();
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      const t0 = nowMs();
-      await job(i);
-      latenciesMs[i] = nowMs() - t0;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return { latenciesMs, wallMs: nowMs() - start };
-}
+/** Runs `count` async jobs with at most `concurrency` in flight; per-job latencies (ms) and the wall time. */
+export { runPool } from "../../testkit/pool";
 
-/** Checks `goal` against a row's value or ratio. */
 export function goal(text: string, on: Goal["on"], op: Goal["op"], target: number) {
   return { text, on, op, target };
 }

@@ -1,90 +1,23 @@
 /**
- * Child processes the suites measure against: the cluster head as `npm run cluster-head` runs it
- * (the built `dist/services/cluster-head/main.js`; under tsx on request, for comparison), a bare
- * aedes broker and a private Mosquitto with limits raised for bursts. Each runs in its own process
- * so the bench's client work and the server's work use different cores, and so the server's RSS
- * and CPU can be sampled from /proc.
+ * What the suites measure against and with: the cluster head as a child process through the
+ * testkit's one launcher (built, as `npm run cluster-head` runs it, or under tsx for comparison;
+ * the head's own product settings), a bare aedes broker, a private Mosquitto with limits raised
+ * for bursts (testkit/brokers.ts), a keep-alive HTTP client, and CPU/RSS sampling from /proc.
+ * Each server runs in its own process so the bench's client work and the server's work use
+ * different cores, and so the server's RSS and CPU can be sampled.
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { writeDeployment } from "../../chain/deployment-file";
-import { freePort } from "../../platform/free-port";
-import { built } from "../../testkit/build";
+import { fromHex } from "../../protocol/bytes";
+import { REPO_ROOT } from "../../testkit/build";
+import { startPrivateMosquitto } from "../../testkit/brokers";
 import type { TestChain } from "../../testkit/chain";
-import { canConnect } from "../../testkit/brokers";
+import { headProcess, type Runner } from "../../testkit/head-process";
+import { nodeArgs, spawnReady, stopped } from "../../testkit/spawn";
 
-const ROOT = resolve(__dirname, "../..");
-
-/** How a TypeScript entry point is run: from the build output, or its source through tsx. */
-export type Runner = "built" | "tsx";
-
-/** Node's arguments to run `script` (a path to a .ts file from the repository root) with `runner`. */
-export function nodeArgs(script: string, runner: Runner): string[] {
-  return runner === "built"
-    ? [built(script.replace(/\.ts$/, ".js"))]
-    : ["--import", "tsx", resolve(ROOT, script)];
-}
-
-/** Spawns `script` with `runner` and resolves with the first stdout/stderr line matching `ready`. */
-function spawnScript(
-  script: string,
-  runner: Runner,
-  args: string[],
-  ready: RegExp,
-  stream: "stdout" | "stderr",
-  timeoutMs = 60_000,
-): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [...nodeArgs(script, runner), ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", stream === "stdout" ? "pipe" : "ignore", "pipe"],
-    env: { ...process.env, NODE_ENV: "production" },
-  });
-  return new Promise((resolvePromise, reject) => {
-    let buffered = "";
-    let errors = "";
-    const timer = setTimeout(
-      () => fail(new Error(`${script} not ready after ${timeoutMs} ms: ${errors.slice(-500)}`)),
-      timeoutMs,
-    );
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      child.kill("SIGKILL");
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const match = buffered.match(ready);
-      if (match) {
-        clearTimeout(timer);
-        child[stream]?.off("data", onData);
-        child[stream]?.resume();
-        resolvePromise({ child, match });
-      }
-    };
-    child[stream]?.on("data", onData);
-    if (stream === "stdout") child.stderr?.on("data", (c: Buffer) => void (errors += c.toString()));
-    else child.stderr?.on("data", (c: Buffer) => void (errors += c.toString()));
-    child.once("exit", (code) => fail(new Error(`${script} exited with ${code}: ${errors.slice(-800)}`)));
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolvePromise) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    child.removeAllListeners("exit");
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolvePromise();
-    });
-    child.kill("SIGTERM");
-  });
-}
+export type { Runner } from "../../testkit/head-process";
 
 /** Minimal keep-alive HTTP client: the bench's own overhead per request stays small and constant. */
 export class HttpClient {
@@ -161,7 +94,9 @@ export class HttpClient {
   }
 }
 
-export interface HeadProcess {
+/** A head as the suites drive it: over {@link HttpClient}, its address as bytes, its process's pid. */
+export interface BenchHead {
+  /** The process to sample with {@link procUsage}. */
   pid: number;
   url: string;
   brokerUrl: string;
@@ -170,65 +105,30 @@ export interface HeadProcess {
   http: HttpClient;
   /** Operator JSON request with the bearer token. */
   operator(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }>;
+  /** Stops the head and deletes its files. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts the cluster head as a child process against `chain`, with product defaults except ports
- * and paths: built (as `npm run cluster-head` runs it) unless `runner` says tsx.
+ * Wraps a running head (a process from {@link startHeadProcess}, or the testkit's in-process head)
+ * for the suites; `stop` ends the head.
  */
-export async function startHeadProcess(
-  chain: TestChain,
-  extraFlags: string[] = [],
-  runner: Runner = "built",
-): Promise<HeadProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "iotguard-bench-head-"));
-  const deploymentFile = join(dir, "deployment.json");
-  writeDeployment(deploymentFile, chain.deployment);
-  const adminToken = randomBytes(32).toString("base64url");
-  const { child, match } = await spawnScript(
-    "services/cluster-head/main.ts",
-    runner,
-    [
-      "--rpc-url",
-      chain.node.url,
-      "--deployment",
-      deploymentFile,
-      "--data-dir",
-      join(dir, "data"),
-      "--port",
-      "0",
-      "--broker-port",
-      "0",
-      "--admin-token",
-      adminToken,
-      "--cluster-id",
-      "1",
-      "--radius",
-      "2000000",
-      ...extraFlags,
-    ],
-    /cluster head for cluster (\d+) \((0x[0-9a-fA-F]{40})\) on (http:\/\/\S+), MQTT on (mqtt:\/\/\S+?)[;\s]/,
-    "stderr",
-  );
-  const [, clusterId, headAddress, url, brokerUrl] = match as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  const http = new HttpClient(url);
+export function benchHead(
+  head: { url: string; brokerUrl: string; headAddress: string; clusterId: number; adminToken: string },
+  pid: number,
+  stop: () => Promise<void>,
+): BenchHead {
+  const http = new HttpClient(head.url);
   return {
-    pid: child.pid as number,
-    url,
-    brokerUrl,
-    headAddress: Buffer.from(headAddress.slice(2), "hex"),
-    clusterId: Number(clusterId),
+    pid,
+    url: head.url,
+    brokerUrl: head.brokerUrl,
+    headAddress: fromHex(head.headAddress.slice(2)),
+    clusterId: head.clusterId,
     http,
     async operator(method, path, body) {
       const res = await http.send(method, path, body === undefined ? undefined : JSON.stringify(body), {
-        authorization: `Bearer ${adminToken}`,
+        authorization: `Bearer ${head.adminToken}`,
         ...(body === undefined ? {} : { "content-type": "application/json" }),
       });
       const text = res.body.toString();
@@ -236,10 +136,28 @@ export async function startHeadProcess(
     },
     async stop() {
       http.close();
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
+      await stop();
     },
   };
+}
+
+/**
+ * Starts the cluster head as a child process against `chain` (testkit/head-process.ts), with
+ * product defaults except ports and paths: built (as `npm run cluster-head` runs it) unless
+ * `runner` says tsx. Cluster 1 unless `extraFlags` names another.
+ */
+export async function startHeadProcess(
+  chain: TestChain,
+  extraFlags: string[] = [],
+  runner: Runner = "built",
+): Promise<BenchHead> {
+  const head = await headProcess(chain, {
+    runner,
+    settings: "product",
+    port: 0,
+    flags: ["--cluster-id", "1", ...extraFlags],
+  });
+  return benchHead(head, head.pid, () => head.destroy());
 }
 
 /** CPU seconds (user + system) and RSS in MB of a process, from /proc. */
@@ -260,7 +178,7 @@ export async function loaderRssMB(): Promise<{ node: number; tsx: number }> {
       const child = spawn(
         process.execPath,
         [...args, "-e", "setTimeout(() => console.log(process.memoryUsage().rss / 2 ** 20), 500)"],
-        { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] },
+        { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "ignore"] },
       );
       let out = "";
       child.stdout?.on("data", (c: Buffer) => void (out += c.toString()));
@@ -278,51 +196,27 @@ export interface BrokerProcess {
   stop(): Promise<void>;
 }
 
-/** A bare aedes in its own process. */
+/** A bare aedes in its own process (bench/brokers/aedes-broker.ts under tsx). */
 export async function startAedes(): Promise<BrokerProcess> {
-  const { child, match } = await spawnScript("bench/brokers/aedes-broker.ts", "tsx", [], /listening (\d+)/, "stdout");
+  const { child, match } = await spawnReady(nodeArgs("bench/brokers/aedes-broker.ts", "tsx"), {
+    name: "the aedes broker",
+    ready: /listening (\d+)/,
+    stream: "stdout",
+    env: { NODE_ENV: "production" },
+  });
   return {
     name: "aedes",
     url: `mqtt://127.0.0.1:${match[1]}`,
     pid: child.pid as number,
-    stop: () => stopChild(child),
+    stop: () => stopped(child),
   };
 }
 
 /**
- * A private Mosquitto on a free port with queue limits raised, so a burst is measured rather than
- * cut at the default max_queued_messages (1000). The machine's Mosquitto is never touched.
+ * A private Mosquitto on a free port with queue and packet limits raised, so a burst is measured
+ * rather than cut at the default max_queued_messages (1000). The machine's Mosquitto is never touched.
  */
 export async function startMosquitto(): Promise<BrokerProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "iotguard-bench-mosq-"));
-  const port = await freePort();
-  const conf = join(dir, "mosquitto.conf");
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      "allow_anonymous true",
-      "persistence false",
-      "max_queued_messages 1000000",
-      "max_inflight_messages 0",
-      "max_packet_size 1048576",
-      "log_type error",
-      "",
-    ].join("\n"),
-  );
-  const child = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect("127.0.0.1", port, 200))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error("private mosquitto did not start");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    name: "mosquitto",
-    url: `mqtt://127.0.0.1:${port}`,
-    pid: child.pid as number,
-    async stop() {
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const mosquitto = await startPrivateMosquitto({ maxQueuedMessages: 1_000_000, maxPacketSize: 1_048_576 });
+  return { name: "mosquitto", url: mosquitto.url, pid: mosquitto.pid, stop: () => mosquitto.stop() };
 }

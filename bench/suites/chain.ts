@@ -5,14 +5,13 @@
  * refusal of that device.
  * @module
  */
-import { fromHex } from "../../protocol/bytes";
 import { connectRegistry } from "../../chain/registry-contract";
 import { startTestChain } from "../../testkit/chain";
 import { startTestHead } from "../../testkit/head";
 import { enrollDevices, grantRequest, joinOverHttp } from "../lib/devices";
 import { latency, nowMs, row } from "../lib/measure";
 import { latencyHistogram } from "../lib/plots";
-import { type HeadProcess, HttpClient } from "../lib/processes";
+import { benchHead } from "../lib/processes";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
 
@@ -31,20 +30,8 @@ export const chainSuite: Suite = {
     const chain = await startTestChain();
     try {
       const test = await startTestHead(chain, { pollIntervalMs: String(PRODUCT_POLL_INTERVAL_MS) });
-      const http = new HttpClient(test.url);
-      const head: HeadProcess = {
-        pid: process.pid,
-        url: test.url,
-        brokerUrl: test.brokerUrl,
-        headAddress: fromHex(test.headAddress.slice(2)),
-        clusterId: test.clusterId,
-        http,
-        async operator(method, path, body) {
-          const res = await test.operator(method, path, body);
-          return { status: res.status, json: await res.json() };
-        },
-        stop: () => test.destroy(),
-      };
+      // In this process (pid: the bench's own), so the index can be read directly.
+      const head = benchHead(test, process.pid, () => test.destroy());
       try {
         // Gas, from the receipts of the head's own enrollment transactions.
         ctx.progress(0.05, "gas");
@@ -157,7 +144,7 @@ export const chainSuite: Suite = {
           const victim = devices[r]!;
           const m1 = await joinOverHttp(head, victim);
           const pre = grantRequest(m1, peer, head.clusterId);
-          const ok = await http.post("/v1/sessions", pre.message);
+          const ok = await head.http.post("/v1/sessions", pre.message);
           if (ok.headers["x-iotguard-outcome"] !== "grant")
             throw new Error("expected a grant before the revocation");
           const tSend = nowMs();
@@ -168,7 +155,7 @@ export const chainSuite: Suite = {
           let tries = 0;
           for (;;) {
             tries++;
-            const res = await http.post("/v1/sessions", grantRequest(m1, peer, head.clusterId).message);
+            const res = await head.http.post("/v1/sessions", grantRequest(m1, peer, head.clusterId).message);
             if (res.headers["x-iotguard-outcome"] === "warning") break;
             if (nowMs() - tMined > 30_000) throw new Error("no refusal within 30 s of the revocation");
           }
@@ -207,7 +194,6 @@ export const chainSuite: Suite = {
         );
         return { rows, series };
       } finally {
-        http.close();
         await head.stop();
       }
     } finally {

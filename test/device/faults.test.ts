@@ -3,8 +3,9 @@
  * sequence number (every nonce on the wire is checked), and a broker killed and restarted loses
  * and duplicates nothing the application sees.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { resolve } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Device } from "../../device/sdk";
 import { MessageType } from "../../protocol/constants";
@@ -13,35 +14,19 @@ import { startTestChain, type TestChain } from "../../testkit/chain";
 import { joinedDevice, removeDir, tempDeviceDir, waitUntil } from "../../testkit/device";
 import { startTestHead, type TestHead } from "../../testkit/head";
 import { randomPrefix, startPrivateMosquitto } from "../../testkit/brokers";
+import { nodeArgs, signalled, spawnReady } from "../../testkit/spawn";
 
-const ROOT = resolve(__dirname, "../..");
 /** Envelope sender (32) + version, type, suite (3) + short session ID (4) + sequence number (8). */
 const SEQ_OFFSET = 32 + 3 + 4;
 
-function startSender(dataDir: string, peer: string, label: string, sequenceBlock?: bigint): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "test/device/fixtures/sender.ts",
-      dataDir,
-      peer,
-      label,
-      ...(sequenceBlock === undefined ? [] : [String(sequenceBlock)]),
-    ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  return new Promise((resolveReady, reject) => {
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.stdout?.on("data", (d: Buffer) => {
-      if (d.toString().includes("ready")) resolveReady(child);
-    });
-    child.once("exit", (code) => reject(new Error(`sender exited (${code}) before it was ready: ${stderr}`)));
+async function startSender(dataDir: string, peer: string, label: string, sequenceBlock?: bigint): Promise<ChildProcess> {
+  const extra = sequenceBlock === undefined ? [] : [String(sequenceBlock)];
+  const { child } = await spawnReady([...nodeArgs("test/device/fixtures/sender.ts", "tsx"), dataDir, peer, label, ...extra], {
+    name: "the sender",
+    ready: /ready/,
+    stream: "stdout",
   });
+  return child;
 }
 
 /** Counts every (short session ID, direction, sequence number) published to `receiverId`'s inbox. */
@@ -56,13 +41,6 @@ function watchNonces(head: TestHead, receiverId: string): Map<string, number> {
     nonces.set(key, (nonces.get(key) ?? 0) + 1);
   }) as never);
   return nonces;
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((r) => {
-    child.once("exit", () => r());
-    child.kill("SIGKILL");
-  });
 }
 
 describe("device faults", () => {
@@ -91,7 +69,7 @@ describe("device faults", () => {
         const child = await startSender(senderDir, receiver.deviceId, `run${run}`);
         const before = nonces.size;
         await waitUntil(() => nonces.size >= before + 150, "frames from the sender", 30_000);
-        await killed(child);
+        await signalled(child, "SIGKILL");
       }
       const reused = [...nonces.values()].filter((n) => n > 1).length;
       console.info(
@@ -120,7 +98,7 @@ describe("device faults", () => {
         const child = await startSender(senderDir, receiver.deviceId, `block${run}`, block);
         const before = nonces.size;
         await waitUntil(() => nonces.size >= before + 100, "frames from the sender", 30_000);
-        await killed(child);
+        await signalled(child, "SIGKILL");
       }
       const reused = [...nonces.values()].filter((n) => n > 1).length;
       console.info(`block change: ${nonces.size} frames seen over 3 kills (K 1024, 8, 8), reused nonces ${reused}`);
@@ -133,7 +111,7 @@ describe("device faults", () => {
   }, 120_000);
 
   it("a broker killed with SIGKILL and restarted: every message arrives once, the session continues", async () => {
-    const mosquitto = await startPrivateMosquitto(true);
+    const mosquitto = await startPrivateMosquitto({ persistence: true });
     const topicPrefix = randomPrefix();
     const head = await startTestHead(chain, { clusterId: "12", brokerUrl: mosquitto.url, topicPrefix });
     const a: Device = await joinedDevice(head, { topicPrefix });
@@ -149,7 +127,8 @@ describe("device faults", () => {
       await a.send(b.deviceId, "m 0");
       await waitUntil(() => counts.has("m 0"), "the first message");
       mosquitto.savePersistence(); // the broker knows b's subscription across the crash
-      await new Promise((r) => setTimeout(r, 300));
+      // Mosquitto writes mosquitto.db.new and renames it: the name appears once the save is whole.
+      await waitUntil(() => existsSync(join(mosquitto.dir, "mosquitto.db")), "the broker's saved sessions");
 
       const total = 300;
       const sending = (async () => {

@@ -45,7 +45,7 @@ describe("inbound limits over Mosquitto with a real head", () => {
     const registry = { rpcUrl: chain.node.url, address: chain.deployment.address };
     const device = await Device.open(tempDeviceDir(), { registry, grantTimeoutMs: 5000 });
     await device.init();
-    await device.enroll(head.url, head.token, { topicPrefix: prefix });
+    await device.enroll(head.url, head.adminToken, { topicPrefix: prefix });
     await device.join(head.url, { position: INSIDE, topicPrefix: prefix });
     return device;
   }

@@ -1,32 +1,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Device } from "../../device/sdk";
 import { startTestChain, type TestChain } from "../../testkit/chain";
 import { INSIDE } from "../../testkit/device";
 import { type HeadProcess, headProcess } from "../../testkit/head-process";
+import { runPool } from "../../testkit/pool";
 
 const DEVICES = Number(process.env.IOTGUARD_LOAD_DEVICES ?? 200);
 const ROUNDS = Number(process.env.IOTGUARD_LOAD_ROUNDS ?? 3);
 const MESSAGES_PER_ROUND = 10; // per direction per pair
-const _ROOT = resolve(__dirname, "../..");
-
-async function pool<T>(
-  items: T[],
-  concurrency: number,
-  work: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await work(items[i] as T, i);
-      }
-    }),
-  );
-}
 
 async function headRssBytes(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -46,7 +30,7 @@ describe(`load: ${DEVICES} devices through one head`, () => {
   beforeAll(async () => {
     chain = await startTestChain();
     head = await headProcess(chain);
-    ({ url, token } = head);
+    ({ url, adminToken: token } = head);
   }, 60_000);
 
   afterAll(async () => {
@@ -58,7 +42,7 @@ describe(`load: ${DEVICES} devices through one head`, () => {
 
   it("enrolls, joins concurrently and exchanges traffic with no error, loss, duplicate or reused nonce", async () => {
     const started = performance.now();
-    await pool(Array.from({ length: DEVICES }), 8, async (_, i) => {
+    await runPool(DEVICES, 8, async (i) => {
       // The devices read their head from the registry (their trust anchor), as real ones do.
       const device = await Device.open(join(dir, `d${i}`), {
         registry: { rpcUrl: chain.node.url, address: chain.deployment.address, chainId: chain.deployment.chainId },
@@ -79,13 +63,14 @@ describe(`load: ${DEVICES} devices through one head`, () => {
 
     // Every device joins at once.
     await Promise.all(devices.map((d) => d.join(url, { position: INSIDE })));
-    await pool(devices, 20, (d) => d.connect());
+    await runPool(devices.length, 20, (i) => devices[i]!.connect());
     const joinedAt = performance.now();
 
     // Pairs (0,1), (2,3), ...: the even one asks for the session.
     const pairs: [Device, Device][] = [];
     for (let i = 0; i + 1 < DEVICES; i += 2) pairs.push([devices[i]!, devices[i + 1]!]);
-    await pool(pairs, 25, async ([a, b]) => {
+    await runPool(pairs.length, 25, async (i) => {
+      const [a, b] = pairs[i]!;
       await a.openSession(b.deviceId);
     });
     const sessionsAt = performance.now();
@@ -105,7 +90,8 @@ describe(`load: ${DEVICES} devices through one head`, () => {
     const sentKeys = new Set<string>();
     const rss: number[] = [await headRssBytes(url)];
     for (let round = 0; round < ROUNDS; round++) {
-      await pool(pairs, 50, async ([a, b]) => {
+      await runPool(pairs.length, 50, async (i) => {
+        const [a, b] = pairs[i]!;
         for (let m = 0; m < MESSAGES_PER_ROUND; m++) {
           for (const [from, to] of [
             [a, b],

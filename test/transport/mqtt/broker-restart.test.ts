@@ -37,7 +37,7 @@ const frame = (i: number): Buffer => {
 
 describe("broker restart (private Mosquitto, SIGKILL)", () => {
   it("re-sends every frame whose PUBACK had not arrived; counts MQTT-layer duplicates and broker-side losses", async () => {
-    mosq = await startPrivateMosquitto(true);
+    mosq = await startPrivateMosquitto({ persistence: true });
     const topic = inboxTopic(randomPrefix(), 1, randomDeviceId());
     const sub = await transport(mosq.url, randomDeviceId());
     const counts = new Map<number, number>();
@@ -83,7 +83,7 @@ describe("broker restart (private Mosquitto, SIGKILL)", () => {
   });
 
   it("re-subscribes when the restarted broker has lost the session (persistence false)", async () => {
-    mosq = await startPrivateMosquitto(false);
+    mosq = await startPrivateMosquitto();
     const topic = inboxTopic(randomPrefix(), 1, randomDeviceId());
     const sub = await transport(mosq.url, randomDeviceId());
     const got: Buffer[] = [];
