@@ -3,9 +3,11 @@
  * grants. Protocol messages travel as `application/octet-stream`; refusals come back as
  * `{error:{code,message}}` and become {@link DeviceError} E_HEAD_REFUSED with the head's code.
  */
+import { randomInt } from "node:crypto";
+import { Agent, fetch, type Response } from "undici";
 import { z } from "zod";
-import { MessageSize, MessageType } from "../../protocol/constants";
-import { peekType } from "../../protocol/bytes";
+import { isProtocolError } from "../../protocol/errors";
+import { decodeSessionAnswer, type SessionAnswer } from "../../protocol/grant/session-answer";
 import { DeviceError } from "./errors";
 
 const OCTET = "application/octet-stream";
@@ -25,37 +27,121 @@ export interface EnrollmentRequest {
   proof: string;
 }
 
-/** Answer of `POST /v1/sessions`. */
-export type SessionAnswer =
-  | { kind: "grant"; toResponder: Uint8Array; toInitiator: Uint8Array }
-  | { kind: "warning"; warning: Uint8Array };
+/** An operator of the head as `GET /v1/operators` lists it. */
+export interface OperatorSummary {
+  name: string;
+  scopes: string[];
+  createdAt?: number;
+  createdBy?: string;
+  bootstrap: boolean;
+}
+
+/** Answer of `POST /v1/sessions`: the protocol's session answer, decoded. */
+export type { SessionAnswer };
+
+/** Unauthenticated hint the head sets on session answers; the body alone decides. */
+const OUTCOME_HEADER = "x-iotguard-outcome";
+
+/** How long protocol calls keep retrying a head that answers busy or rate-limited. */
+const RETRY_BUDGET_MS = 30_000;
+/** A `Retry-After` longer than this is not waited for: the refusal is returned. */
+const MAX_RETRY_AFTER_S = 10;
+
+/**
+ * How long to wait before retrying a 429 or 503 answer that carries `Retry-After` in seconds
+ * (docs/api.md § Limits: the head refused before doing or consuming anything), plus up to a
+ * second of jitter so refused devices do not all come back at once; undefined when not to retry.
+ */
+function retryWaitMs(res: Response): number | undefined {
+  if (res.status !== 429 && res.status !== 503) return undefined;
+  const header = res.headers.get("retry-after");
+  if (header === null || !/^\d{1,4}$/.test(header)) return undefined;
+  const seconds = Number(header);
+  if (seconds > MAX_RETRY_AFTER_S) return undefined;
+  return seconds * 1000 + randomInt(1000);
+}
+
+/** How the client reaches the head. */
+export interface HeadClientOptions {
+  /**
+   * PEM of the certificate authority (or authorities) that issued the head's HTTPS certificate, or
+   * the head's own self-signed certificate: the only roots trusted for this head (the system's
+   * are not). Required for an `https:` head with a private CA; refused with an `http:` URL.
+   */
+  ca?: string | Uint8Array;
+}
+
+/** Node's codes for a server certificate that does not verify (tls.checkServerIdentity, OpenSSL). */
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+/** One connection pool per pinned CA, shared by the clients that pin it. */
+const pinnedAgents = new Map<string, Agent>();
+
+function agentPinning(ca: string | Uint8Array): Agent {
+  const pem = typeof ca === "string" ? ca : Buffer.from(ca).toString("utf8");
+  let agent = pinnedAgents.get(pem);
+  if (!agent) {
+    agent = new Agent({ connect: { ca: pem } });
+    pinnedAgents.set(pem, agent);
+  }
+  return agent;
+}
 
 export class HeadClient {
   readonly url: string;
+  readonly #dispatcher: Agent | undefined;
 
-  constructor(url: string) {
+  /**
+   * @param url - the head's base URL (`https://…`, or `http://…` on loopback)
+   * @throws DeviceError E_BAD_ARGUMENT for a URL that does not parse, or a CA with an `http:` URL
+   */
+  constructor(url: string, options: HeadClientOptions = {}) {
+    let parsed: URL;
     try {
-      this.url = new URL(url).toString().replace(/\/$/, "");
+      parsed = new URL(url);
     } catch {
       throw new DeviceError("E_BAD_ARGUMENT", `head URL: not a URL (${url})`);
     }
+    this.url = parsed.toString().replace(/\/$/, "");
+    if (options.ca !== undefined && parsed.protocol !== "https:")
+      throw new DeviceError("E_BAD_ARGUMENT", `head URL: a CA to pin was given, but ${this.url} is not https`);
+    this.#dispatcher = options.ca === undefined ? undefined : agentPinning(options.ca);
   }
 
-  async #request(method: string, path: string, init: { body?: Uint8Array | string; headers?: Record<string, string> } = {}): Promise<Response> {
+  async #request(
+    method: string,
+    path: string,
+    init: { body?: Uint8Array | string; headers?: Record<string, string>; retryBusy?: boolean } = {},
+  ): Promise<Response> {
+    const deadline = Date.now() + RETRY_BUDGET_MS;
     let res: Response;
-    try {
-      res = await fetch(`${this.url}${path}`, {
-        method,
-        headers: init.headers ?? {},
-        ...(init.body === undefined ? {} : { body: init.body }),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
-      });
-    } catch (error) {
-      throw new DeviceError(
-        "E_HEAD_UNREACHABLE",
-        `cannot reach the cluster head at ${this.url} (${(error as Error).cause ? ((error as Error).cause as Error).message : (error as Error).message})`,
-        { cause: error },
-      );
+    for (;;) {
+      try {
+        res = await fetch(`${this.url}${path}`, {
+          ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+          method,
+          headers: init.headers ?? {},
+          ...(init.body === undefined ? {} : { body: init.body }),
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
+      } catch (error) {
+        const cause = (error as Error).cause as (Error & { code?: string }) | undefined;
+        if (cause?.code !== undefined && CERTIFICATE_ERROR.test(cause.code))
+          throw new DeviceError(
+            "E_HEAD_UNREACHABLE",
+            `the cluster head at ${this.url} has a certificate this device does not trust (${cause.message}): pin the CA that issued it (--head-ca)`,
+            { cause: error },
+          );
+        throw new DeviceError(
+          "E_HEAD_UNREACHABLE",
+          `cannot reach the cluster head at ${this.url} (${cause ? cause.message : (error as Error).message})`,
+          { cause: error },
+        );
+      }
+      const waitMs = init.retryBusy ? retryWaitMs(res) : undefined;
+      if (waitMs === undefined || Date.now() + waitMs > deadline) break;
+      await res.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
     if (!res.ok && path !== "/health") {
       let code = `HTTP_${res.status}`;
@@ -106,38 +192,75 @@ export class HeadClient {
     return res.json();
   }
 
+  /** Operator (`admin` scope): `GET /v1/operators`, the operators and their scopes (never tokens). */
+  async operators(adminToken: string): Promise<OperatorSummary[]> {
+    const res = await this.#request("GET", "/v1/operators", { headers: { authorization: `Bearer ${adminToken}` } });
+    return ((await res.json()) as { operators: OperatorSummary[] }).operators;
+  }
+
+  /**
+   * Operator (`admin` scope): `POST /v1/operators`. The answer holds the new operator's token:
+   * the caller stores it and shows it nowhere.
+   */
+  async addOperator(adminToken: string, name: string, scopes: readonly string[]): Promise<{ operator: OperatorSummary; token: string }> {
+    const res = await this.#request("POST", "/v1/operators", {
+      body: JSON.stringify({ name, scopes }),
+      headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
+    });
+    return (await res.json()) as { operator: OperatorSummary; token: string };
+  }
+
+  /** Operator (`admin` scope): `DELETE /v1/operators/:name`. */
+  async removeOperator(adminToken: string, name: string): Promise<void> {
+    await this.#request("DELETE", `/v1/operators/${encodeURIComponent(name)}`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+  }
+
   /** `GET /v1/devices/:id`. */
   async device(deviceIdHex: string): Promise<Record<string, unknown>> {
     return (await (await this.#request("GET", `/v1/devices/${deviceIdHex}`)).json()) as Record<string, unknown>;
   }
 
   async joinChallenge(): Promise<Uint8Array> {
-    return this.#binary(await this.#request("POST", "/v1/join/challenge"));
+    return this.#binary(await this.#request("POST", "/v1/join/challenge", { retryBusy: true }));
   }
 
   async join(request: Uint8Array): Promise<Uint8Array> {
     return this.#binary(
-      await this.#request("POST", "/v1/join", { body: request, headers: { "content-type": OCTET } }),
+      await this.#request("POST", "/v1/join", { body: request, headers: { "content-type": OCTET }, retryBusy: true }),
     );
   }
 
-  /** `POST /v1/sessions` with M2's GrantRequest. */
+  /**
+   * `POST /v1/sessions` with M2's GrantRequest.
+   * @returns the decoded session answer (structure checked; Grants and warning not yet opened)
+   * @throws DeviceError E_HEAD_REFUSED with the head's code, or with `E_MALFORMED` when the answer
+   *   is not a session answer or contradicts its `x-iotguard-outcome` hint
+   */
   async grant(grantRequest: Uint8Array): Promise<SessionAnswer> {
     const res = await this.#request("POST", "/v1/sessions", {
       body: grantRequest,
       headers: { "content-type": OCTET },
+      retryBusy: true,
     });
     const body = await this.#binary(res);
-    const outcome = res.headers.get("x-iotguard-outcome");
-    if (outcome === "grant" && body.length === 2 * MessageSize.GRANT) {
-      return {
-        kind: "grant",
-        toResponder: body.slice(0, MessageSize.GRANT),
-        toInitiator: body.slice(MessageSize.GRANT),
-      };
+    let answer: SessionAnswer;
+    try {
+      answer = decodeSessionAnswer(body);
+    } catch (error) {
+      if (!isProtocolError(error)) throw error;
+      throw new DeviceError("E_HEAD_REFUSED", "the head's session answer is malformed", {
+        headCode: error.code,
+        cause: error,
+      });
     }
-    if (outcome === "warning" && body.length === MessageSize.GRANT_WARNING && peekType(body) === MessageType.GRANT_WARNING)
-      return { kind: "warning", warning: body };
-    throw new DeviceError("E_HEAD_REFUSED", "the head's session answer is malformed", { headCode: "E_MALFORMED" });
+    // The body is self-describing; a hint that contradicts it means a broken head or proxy.
+    const hint = res.headers.get(OUTCOME_HEADER);
+    if (hint !== null && hint !== answer.kind)
+      throw new DeviceError("E_HEAD_REFUSED", "the head's session answer contradicts its outcome header", {
+        headCode: "E_MALFORMED",
+      });
+    return answer;
   }
 }

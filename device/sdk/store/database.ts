@@ -1,10 +1,10 @@
 /**
  * The device's level database: one per data directory, one sublevel per kind of record, JSON
  * values. Secrets inside records are wrapped by {@link SecretBox} before they reach this layer.
+ * The generic parts live in platform/level-database.ts.
  */
-import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Level } from "level";
+import { type JsonLevel, LevelDatabase, LevelOpenError, openJsonLevel } from "../../../platform/level-database";
 import { DeviceError } from "../errors";
 
 /** Every sublevel the device uses. */
@@ -17,17 +17,40 @@ export const DEVICE_SUBLEVELS = [
 ] as const;
 export type DeviceSublevelName = (typeof DEVICE_SUBLEVELS)[number];
 
-type JsonLevel = Level<string, unknown>;
-type Sublevel = ReturnType<JsonLevel["sublevel"]>;
+/** A level failure (disk full, database closed) as the device's one storage error; others unchanged. */
+function storageError(error: unknown): unknown {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code !== "string" || !code.startsWith("LEVEL_")) return error;
+  return new DeviceError(
+    "E_STORAGE",
+    `the device database could not be ${code === "LEVEL_IO_ERROR" ? "written (is the disk full?)" : "used"}`,
+    { cause: error },
+  );
+}
 
-/** An open device database. */
-export class DeviceDatabase {
-  readonly sub: Record<DeviceSublevelName, Sublevel>;
+/**
+ * An open device database: typed `get` / `put` / `del` / `entries` and atomic `batch`. A level
+ * failure surfaces as DeviceError E_STORAGE.
+ */
+export class DeviceDatabase extends LevelDatabase<DeviceSublevelName> {
+  private constructor(db: JsonLevel) {
+    super(db, DEVICE_SUBLEVELS);
+  }
 
-  private constructor(readonly db: JsonLevel) {
-    this.sub = Object.fromEntries(
-      DEVICE_SUBLEVELS.map((name) => [name, db.sublevel<string, unknown>(name, { valueEncoding: "json" })]),
-    ) as Record<DeviceSublevelName, Sublevel>;
+  override async batch(...args: Parameters<LevelDatabase<DeviceSublevelName>["batch"]>): Promise<void> {
+    try {
+      await super.batch(...args);
+    } catch (error) {
+      throw storageError(error);
+    }
+  }
+
+  override async get<T>(sublevel: DeviceSublevelName, key: string): Promise<T | undefined> {
+    try {
+      return await super.get<T>(sublevel, key);
+    } catch (error) {
+      throw storageError(error);
+    }
   }
 
   /**
@@ -36,38 +59,15 @@ export class DeviceDatabase {
    * @throws DeviceError E_STORAGE (locked by another process, corrupt, unreadable)
    */
   static async open(dataDir: string): Promise<DeviceDatabase> {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    chmodSync(dataDir, 0o700);
-    const db = new Level<string, unknown>(join(dataDir, "db"), { valueEncoding: "json" });
     try {
-      await db.open();
+      return new DeviceDatabase(await openJsonLevel(join(dataDir, "db"), { privateDir: dataDir }));
     } catch (error) {
-      const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+      if (!(error instanceof LevelOpenError)) throw error;
       throw new DeviceError(
         "E_STORAGE",
-        `the device database in ${dataDir} cannot be opened (${cause}); is another iotguard process using this data directory?`,
+        `the device database in ${dataDir} cannot be opened (${error.reason}); is another iotguard process using this data directory?`,
+        { cause: error },
       );
     }
-    return new DeviceDatabase(db);
-  }
-
-  async get<T>(sublevel: DeviceSublevelName, key: string): Promise<T | undefined> {
-    return (await this.sub[sublevel].get(key)) as T | undefined;
-  }
-
-  async put(sublevel: DeviceSublevelName, key: string, value: unknown): Promise<void> {
-    await this.sub[sublevel].put(key, value);
-  }
-
-  async del(sublevel: DeviceSublevelName, key: string): Promise<void> {
-    await this.sub[sublevel].del(key);
-  }
-
-  async entries<T>(sublevel: DeviceSublevelName): Promise<[string, T][]> {
-    return (await this.sub[sublevel].iterator().all()) as [string, T][];
-  }
-
-  close(): Promise<void> {
-    return this.db.close();
   }
 }

@@ -1,0 +1,203 @@
+/**
+ * One level database on disk with a fixed set of JSON sublevels: the storage layer of the cluster
+ * head and of the device. A state change that spans sublevels is one atomic batch; a write the
+ * protocol relies on across a power cut is `durable` (LevelDB's fsync of its log).
+ *
+ * level 10 on Node is classic-level 3; its `sync` write option and `compactRange` are used here.
+ * @module
+ */
+import { chmodSync, mkdirSync } from "node:fs";
+import type { ClassicLevel } from "classic-level";
+import { Level } from "level";
+
+/** The root database: string keys, JSON values. */
+export type JsonLevel = Level<string, unknown>;
+
+function jsonSublevel(db: JsonLevel, name: string) {
+  return db.sublevel<string, unknown>(name, { valueEncoding: "json" });
+}
+
+/** One JSON sublevel of a {@link JsonLevel}. */
+export type JsonSublevel = ReturnType<typeof jsonSublevel>;
+
+/** One write of a {@link LevelDatabase.batch}, addressed by sublevel name. */
+export type LevelBatchOperation<N extends string> =
+  | { type: "put"; sublevel: N; key: string; value: unknown }
+  | { type: "del"; sublevel: N; key: string };
+
+/** Options of every write. */
+export interface LevelWriteOptions {
+  /**
+   * fsync before resolving, so the write also survives a power cut (not only a crash of the
+   * process). Slower: for what the protocol relies on (consumed challenges, replay keys,
+   * sequence reservations, memberships and their ends).
+   */
+  durable?: boolean;
+}
+
+/** The database could not be opened: corrupt, locked by another process, or unreadable. */
+export class LevelOpenError extends Error {
+  readonly code = "E_STORAGE";
+
+  /**
+   * @param location - the database directory
+   * @param reason - level's own explanation (from the error's cause when it has one)
+   */
+  constructor(
+    readonly location: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the level database at ${location} cannot be opened (${reason})`, options);
+    this.name = "LevelOpenError";
+  }
+}
+
+/** level on Node is classic-level; its universal typings leave out classic-level's own methods. */
+function isClassicLevel(db: JsonLevel): db is JsonLevel & ClassicLevel<string, unknown> {
+  return "compactRange" in db && typeof db.compactRange === "function";
+}
+
+/**
+ * Open (creating when needed) a JSON level database at `location`. `privateDir` (default:
+ * `location` itself) is created and made 0700 first: level creates its files with the process
+ * umask, and these databases hold member keys and wrapped secrets.
+ * @throws LevelOpenError when level cannot open it (another process holds its lock, corrupt files)
+ */
+export async function openJsonLevel(location: string, options: { privateDir?: string } = {}): Promise<JsonLevel> {
+  const privateDir = options.privateDir ?? location;
+  mkdirSync(privateDir, { recursive: true, mode: 0o700 });
+  chmodSync(privateDir, 0o700); // mkdir leaves an existing directory's mode alone
+  const db = new Level<string, unknown>(location, { valueEncoding: "json" });
+  try {
+    await db.open();
+  } catch (error) {
+    // level's open error says only "Database failed to open"; the backend's reason is its cause.
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    throw new LevelOpenError(location, cause instanceof Error ? cause.message : String(cause), { cause: error });
+  }
+  return db;
+}
+
+/**
+ * An open level database and its JSON sublevels, generic over the sublevel names `N`.
+ * Subclasses add a domain `open` (where the database lives, which error to raise).
+ * @example
+ * const db = new LevelDatabase(await openJsonLevel(dir), ["users", "audit"] as const);
+ * await db.batch([{ type: "put", sublevel: "users", key: "a", value: { n: 1 } }], { durable: true });
+ */
+export class LevelDatabase<N extends string> {
+  /** The sublevels by name (for iterators and ranges the typed helpers below do not cover). */
+  readonly sub: Readonly<Record<N, JsonSublevel>>;
+  /**
+   * Set when a write failed with an I/O error (a full disk): LevelDB may have left a torn record
+   * at the end of its log, and records appended after it would be dropped when the log is
+   * replayed at the next open, so acknowledged writes would vanish at a restart (seen on a full
+   * tmpfs). Nothing is written until the database has been reopened onto a fresh log.
+   */
+  #writeFailed = false;
+  #reopening: Promise<void> | undefined;
+
+  /**
+   * @param db - an open database (see {@link openJsonLevel}); closed by {@link close}
+   * @param sublevels - every sublevel name; values are JSON
+   */
+  constructor(
+    readonly db: JsonLevel,
+    sublevels: readonly N[],
+  ) {
+    // fromEntries loses the key type; the keys are exactly `sublevels`.
+    this.sub = Object.fromEntries(sublevels.map((name) => [name, jsonSublevel(db, name)])) as Record<N, JsonSublevel>;
+  }
+
+  /** The value under `key`, or undefined. `T` is the caller's record type (JSON is not checked). */
+  async get<T>(sublevel: N, key: string): Promise<T | undefined> {
+    if (this.#writeFailed) await this.#reopen();
+    return (await this.sub[sublevel].get(key)) as T | undefined;
+  }
+
+  /** Write one value. */
+  async put(sublevel: N, key: string, value: unknown, options: LevelWriteOptions = {}): Promise<void> {
+    await this.batch([{ type: "put", sublevel, key, value }], options);
+  }
+
+  /** Delete one key (absent keys are fine). */
+  async del(sublevel: N, key: string, options: LevelWriteOptions = {}): Promise<void> {
+    await this.batch([{ type: "del", sublevel, key }], options);
+  }
+
+  /** Write `operations` atomically: all or none survive a crash (and a power cut when durable). */
+  async batch(operations: readonly LevelBatchOperation<N>[], options: LevelWriteOptions = {}): Promise<void> {
+    if (operations.length === 0) return;
+    if (this.#writeFailed) await this.#reopen();
+    try {
+      await this.db.batch(
+        operations.map((op) =>
+          op.type === "put"
+            ? { type: "put" as const, sublevel: this.sub[op.sublevel], key: op.key, value: op.value }
+            : { type: "del" as const, sublevel: this.sub[op.sublevel], key: op.key },
+        ),
+        // classic-level's WriteOptions.sync: LevelDB fsyncs its log before the batch resolves.
+        { sync: options.durable === true },
+      );
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "LEVEL_IO_ERROR") this.#writeFailed = true;
+      throw error;
+    }
+  }
+
+  /** Whether a write failed and the database waits to be reopened (by the next write). */
+  get writeFailed(): boolean {
+    return this.#writeFailed;
+  }
+
+  /**
+   * Closes and reopens the database after a failed write: LevelDB replays its log up to the torn
+   * record and starts a fresh one. While the disk is still full the open fails and the database
+   * stays closed (reads through `sub` fail too, with LEVEL_DATABASE_NOT_OPEN); the next `get`,
+   * `values`, `entries` or `batch` tries again.
+   * Concurrent callers share one attempt.
+   * @throws the open error while the disk is still full
+   */
+  async #reopen(): Promise<void> {
+    this.#reopening ??= (async () => {
+      try {
+        if (this.db.status === "open") await this.db.close();
+        await this.db.open();
+        // A sublevel closed with its parent does not reopen with it.
+        for (const sub of Object.values<JsonSublevel>(this.sub)) if (sub.status !== "open") await sub.open();
+        this.#writeFailed = false;
+      } finally {
+        this.#reopening = undefined;
+      }
+    })();
+    await this.#reopening;
+  }
+
+  /** Every entry of a sublevel in key order (small sublevels only). */
+  async entries<T>(sublevel: N): Promise<[string, T][]> {
+    if (this.#writeFailed) await this.#reopen();
+    return (await this.sub[sublevel].iterator().all()) as [string, T][];
+  }
+
+  /** Up to `limit` values of a sublevel in key order (for listings; not on hot paths). */
+  async values<T>(sublevel: N, limit = 10_000): Promise<T[]> {
+    if (this.#writeFailed) await this.#reopen();
+    return (await this.sub[sublevel].values({ limit }).all()) as T[];
+  }
+
+  /**
+   * Ask LevelDB to rewrite the files that hold `sublevel`, so that deleted values stop lingering
+   * in the write-ahead log and older tables (best effort: LevelDB decides what it rewrites).
+   */
+  async compact(sublevel: N): Promise<void> {
+    if (!isClassicLevel(this.db)) return; // another backend: nothing to ask
+    const prefix = this.sub[sublevel].prefix; // "!name!": every key of the sublevel starts with it
+    await this.db.compactRange(prefix, `${prefix}\uffff`);
+  }
+
+  /** Close the database (and its sublevels). */
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The session answer (head → M2): fixed vectors, fast-check round-trips, strict lengths, and every
+ * single-bit flip refused by the codec or by the member that opens the part it hits.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  acceptGrant,
+  acceptGrantWarning,
+  decodeSessionAnswer,
+  encodeSessionAnswer,
+  fromHex,
+  issueGrant,
+  MessageSize,
+  ProtocolError,
+  type SessionAnswer,
+  SessionAnswerKind,
+  SessionAnswerSize,
+  toHex,
+} from "../../../protocol";
+import { concatBytes } from "../../../protocol/bytes";
+import { encodeGrant, encodeGrantWarning } from "../../../protocol/grant/codec";
+import { expectCode } from "../expect-code";
+import { grantFlow } from "../grant-fixture";
+
+const VECTORS = JSON.parse(
+  readFileSync(path.join(__dirname, "../vectors/iotguard-v1.json"), "utf8"),
+) as Record<string, string>;
+/** The answer to the fixed grant flow of iotguard-v1.json: the responder's Grant, then the initiator's. */
+const GRANT_ANSWER_HEX = `${VECTORS.grantToResponder}${VECTORS.grantToInitiator}`;
+/** grantFlow({ seed: "vectors-warning" }) with M1 revoked: a GrantWarning naming E_REVOKED. */
+const WARNING_ANSWER_HEX = "011309a357e0dae7a37c0e09ac8ac53ba330d6000001a3185c53e8054c587587a422d189e0d2b03611d4d5";
+
+const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+const time = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+/** Two well-formed Grants of one session (random fields; not sealed under any real key). */
+const grantPair = fc
+  .record({
+    suite: fc.constantFrom(1 as const, 2 as const),
+    sessionId: bytes(8),
+    issuedAt: time,
+    expiresAt: time,
+    n1: bytes(16),
+    n2: bytes(16),
+    sealed1: bytes(48),
+    sealed2: bytes(48),
+  })
+  .map(
+    (g): SessionAnswer => ({
+      kind: SessionAnswerKind.GRANT,
+      toResponder: encodeGrant({ ...g, role: 2, nonce: g.n2, sealed: g.sealed2 }),
+      toInitiator: encodeGrant({ ...g, role: 1, nonce: g.n1, sealed: g.sealed1 }),
+    }),
+  );
+const warning = fc
+  .record({
+    reason: fc.constantFrom("E_NOT_MEMBER" as const, "E_REVOKED" as const, "E_EXPIRED" as const, "E_BAD_MAC" as const),
+    nonce: bytes(16),
+    issuedAt: time,
+    mac: bytes(16),
+  })
+  .map((w): SessionAnswer => ({ kind: SessionAnswerKind.WARNING, warning: encodeGrantWarning(w) }));
+
+function flip(b: Uint8Array, bit: number): Uint8Array {
+  const c = b.slice();
+  c[bit >> 3] = (c[bit >> 3] as number) ^ (1 << (bit & 7));
+  return c;
+}
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ProtocolError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+describe("session answer codec", () => {
+  it("has named sizes: two Grants (184 bytes) or one GrantWarning (43 bytes)", () => {
+    expect(SessionAnswerSize.GRANT).toBe(184);
+    expect(SessionAnswerSize.WARNING).toBe(43);
+  });
+
+  it("decodes and re-encodes the fixed grant answer byte for byte", () => {
+    const answer = decodeSessionAnswer(fromHex(GRANT_ANSWER_HEX));
+    expect(answer.kind).toBe("grant");
+    if (answer.kind !== "grant") return;
+    expect(toHex(answer.toResponder)).toBe(VECTORS.grantToResponder);
+    expect(toHex(answer.toInitiator)).toBe(VECTORS.grantToInitiator);
+    expect(toHex(encodeSessionAnswer(answer))).toBe(GRANT_ANSWER_HEX);
+  });
+
+  it("decodes and re-encodes the fixed warning answer byte for byte", () => {
+    const f = grantFlow({ seed: "vectors-warning" });
+    const out = issueGrant({ ...f.ctx, initiator: { ...f.initiator, active: false } });
+    if (out.kind !== "warning") throw new Error("expected a warning");
+    expect(toHex(encodeSessionAnswer({ kind: "warning", warning: out.toResponder }))).toBe(WARNING_ANSWER_HEX);
+    const answer = decodeSessionAnswer(fromHex(WARNING_ANSWER_HEX));
+    expect(answer).toEqual({ kind: "warning", warning: fromHex(WARNING_ANSWER_HEX) });
+  });
+
+  it("round-trips any well-formed grant pair or warning", () => {
+    fc.assert(
+      fc.property(fc.oneof(grantPair, warning), (answer) => {
+        const encoded = encodeSessionAnswer(answer);
+        expect(encoded.length).toBe(answer.kind === "grant" ? SessionAnswerSize.GRANT : SessionAnswerSize.WARNING);
+        expect(decodeSessionAnswer(encoded)).toEqual(answer);
+      }),
+    );
+  });
+
+  it("throws only E_MALFORMED on arbitrary bytes, and what it accepts re-encodes identically", () => {
+    const arbitrary = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      // A valid header makes the decoder look further than the version byte.
+      fc.tuple(fc.constantFrom(0x12, 0x13), fc.uint8Array({ maxLength: 200 })).map(([t, rest]) =>
+        Uint8Array.of(1, t, ...rest),
+      ),
+    );
+    fc.assert(
+      fc.property(arbitrary, (b) => {
+        let answer: SessionAnswer;
+        try {
+          answer = decodeSessionAnswer(b);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ProtocolError);
+          expect((e as ProtocolError).code).toBe("E_MALFORMED");
+          return;
+        }
+        expect(toHex(encodeSessionAnswer(answer))).toBe(toHex(b));
+      }),
+    );
+  });
+
+  it("refuses non-bytes as E_MALFORMED", () => {
+    expectCode(() => decodeSessionAnswer("0112" as unknown as Uint8Array), "E_MALFORMED");
+    expectCode(() => decodeSessionAnswer(undefined as unknown as Uint8Array), "E_MALFORMED");
+  });
+
+  it("refuses every truncation and every extension by one byte of both answers", () => {
+    for (const hex of [GRANT_ANSWER_HEX, WARNING_ANSWER_HEX]) {
+      const full = fromHex(hex);
+      for (let n = 0; n < full.length; n++) expectCode(() => decodeSessionAnswer(full.subarray(0, n)), "E_MALFORMED");
+      for (const extra of [0x00, 0x01, 0xff])
+        expectCode(() => decodeSessionAnswer(concatBytes(full, Uint8Array.of(extra))), "E_MALFORMED");
+    }
+  });
+
+  it("refuses a lone Grant, the Grants in the wrong order, or Grants of two different sessions", () => {
+    const toResponder = fromHex(VECTORS.grantToResponder as string);
+    const toInitiator = fromHex(VECTORS.grantToInitiator as string);
+    expectCode(() => decodeSessionAnswer(toResponder), "E_MALFORMED");
+    expectCode(() => decodeSessionAnswer(concatBytes(toInitiator, toResponder)), "E_MALFORMED");
+    expectCode(() => decodeSessionAnswer(concatBytes(toResponder, toResponder)), "E_MALFORMED");
+    const other = toInitiator.slice();
+    other[4] = (other[4] as number) ^ 0x80; // first byte of the sessionId
+    expectCode(() => decodeSessionAnswer(concatBytes(toResponder, other)), "E_MALFORMED");
+    expectCode(() => decodeSessionAnswer(concatBytes(fromHex(WARNING_ANSWER_HEX), toResponder)), "E_MALFORMED");
+  });
+
+  it("refuses to encode parts of the wrong size or in the wrong roles (head programming errors)", () => {
+    const toResponder = fromHex(VECTORS.grantToResponder as string);
+    const toInitiator = fromHex(VECTORS.grantToInitiator as string);
+    expect(() =>
+      encodeSessionAnswer({ kind: "grant", toResponder, toInitiator: toInitiator.subarray(1) }),
+    ).toThrow(RangeError);
+    expect(() => encodeSessionAnswer({ kind: "warning", warning: toResponder })).toThrow(RangeError);
+    const swapped = { kind: "grant" as const, toResponder: toInitiator, toInitiator: toResponder };
+    expectCode(() => encodeSessionAnswer(swapped), "E_MALFORMED");
+  });
+});
+
+describe("every single-bit flip of a session answer is refused", () => {
+  it("grant answer: by the codec (headers and shared fields) or by the member whose Grant it hits", () => {
+    const f = grantFlow({ seed: "flip-answer" });
+    const issued = issueGrant(f.ctx);
+    if (issued.kind !== "grant") throw new Error("expected a grant");
+    const answer = encodeSessionAnswer({
+      kind: "grant",
+      toResponder: issued.toResponder,
+      toInitiator: issued.toInitiator,
+    });
+    const seen = new Map<string, number>();
+    for (let bit = 0; bit < answer.length * 8; bit++) {
+      const byte = bit >> 3;
+      const offset = byte % MessageSize.GRANT; // offset inside the Grant it hits
+      const code = codeOf(() => {
+        const a = decodeSessionAnswer(flip(answer, bit));
+        if (a.kind !== "grant") throw new Error(`bit ${bit}: decoded as a warning`);
+        // M2 opens its own Grant, then M1 the one M2 forwards: fresh pending state for each flip.
+        acceptGrant(a.toResponder, f.j2.deviceMembership, [{ ...f.gr.pending, used: false }], f.now);
+        acceptGrant(a.toInitiator, f.j1.deviceMembership, [{ ...f.sr.pending, used: false }], f.now);
+      });
+      expect(code, `bit ${bit} accepted`).toBeDefined();
+      // Version, type, role, suite, sessionId and times of either Grant: the codec alone refuses.
+      if (offset < 28) expect(code, `bit ${bit}`).toBe("E_MALFORMED");
+      else if (offset < 44) expect(["E_UNKNOWN_NONCE"], `bit ${bit}`).toContain(code);
+      else expect(["E_BAD_TAG"], `bit ${bit}`).toContain(code);
+      seen.set(code as string, (seen.get(code as string) ?? 0) + 1);
+    }
+    expect([...seen.keys()].sort()).toEqual(["E_BAD_TAG", "E_MALFORMED", "E_UNKNOWN_NONCE"]);
+  });
+
+  it("warning answer: by the codec or by M2's check of the warning", () => {
+    const f = grantFlow({ seed: "flip-answer-warning" });
+    const out = issueGrant({ ...f.ctx, initiator: undefined });
+    if (out.kind !== "warning") throw new Error("expected a warning");
+    const answer = encodeSessionAnswer({ kind: "warning", warning: out.toResponder });
+    for (let bit = 0; bit < answer.length * 8; bit++) {
+      const byte = bit >> 3;
+      const code = codeOf(() => {
+        const a = decodeSessionAnswer(flip(answer, bit));
+        if (a.kind !== "warning") throw new Error(`bit ${bit}: decoded as a grant`);
+        acceptGrantWarning(a.warning, f.j2.deviceMembership, [{ ...f.gr.pending, used: false }]);
+      });
+      expect(code, `bit ${bit} accepted`).toBeDefined();
+      // Header; reason (another registered code fails the MAC); N2; issuedAt and MAC.
+      const allowed =
+        byte < 2
+          ? ["E_MALFORMED"]
+          : byte === 2
+            ? ["E_MALFORMED", "E_BAD_MAC"]
+            : byte < 19
+              ? ["E_UNKNOWN_NONCE"]
+              : ["E_BAD_MAC", "E_MALFORMED"];
+      expect(allowed, `bit ${bit}`).toContain(code);
+    }
+  });
+});
