@@ -17,6 +17,7 @@ import type { Suite } from "./lib/suite";
 import { chainSuite } from "./suites/chain";
 import { cliSuite } from "./suites/cli";
 import { cryptoSuite } from "./suites/crypto";
+import { floodSuite } from "./suites/flood";
 import { grantSuite } from "./suites/grant";
 import { joinSuite } from "./suites/join";
 import { m2mSuite } from "./suites/m2m";
@@ -34,6 +35,7 @@ const SUITES: Record<SuiteName, Suite> = {
   chain: chainSuite,
   scale: scaleSuite,
   cli: cliSuite,
+  flood: floodSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--crypto node|noble] [--out DIR] [suite ...]

@@ -31,6 +31,8 @@ export type RegistryEvent = EventPosition &
         keyVersion: number;
       }
     | { kind: "admin-transferred"; previousAdmin: string; newAdmin: string }
+    | { kind: "admin-transfer-started"; admin: string; newAdmin: string }
+    | { kind: "admin-transfer-cancelled"; admin: string; cancelledAdmin: string }
   );
 
 /** Addresses are kept lowercase throughout the head, so comparisons never depend on checksums. */
@@ -102,6 +104,15 @@ export function decodeRegistryLog(iface: Interface, log: Log): RegistryEvent | u
         kind: "admin-transferred",
         previousAdmin: lower(a.previousAdmin),
         newAdmin: lower(a.newAdmin),
+      };
+    case "AdminTransferStarted":
+      return { ...position, kind: "admin-transfer-started", admin: lower(a.admin), newAdmin: lower(a.newAdmin) };
+    case "AdminTransferCancelled":
+      return {
+        ...position,
+        kind: "admin-transfer-cancelled",
+        admin: lower(a.admin),
+        cancelledAdmin: lower(a.cancelledAdmin),
       };
     default:
       return undefined;

@@ -6,7 +6,8 @@ import {IDeviceRegistry} from "./IDeviceRegistry.sol";
 /**
  * @title DeviceRegistry
  * @notice Records enrolled IoT devices, their secp256k1 key addresses, their clusters and the
- * cluster heads. The admin (the deployer) creates clusters and appoints or removes their heads;
+ * cluster heads. The admin (the deployer; handed on in two steps, offer then accept) creates
+ * clusters and appoints or removes their heads;
  * only a cluster's head enrolls, revokes or rotates the keys of devices in its cluster.
  * @dev Errors and events live in {IDeviceRegistry}. A device record fits in one storage slot and
  * the per-cluster counters share the head's slot, so one enrollment writes one new slot and
@@ -22,6 +23,8 @@ contract DeviceRegistry is IDeviceRegistry {
     mapping(uint32 clusterId => Cluster) private _clusters;
     mapping(address head => uint32 clusterId) private _clusterOfHead;
     uint32[] private _clusterIds;
+    // Declared last so the slots above keep their numbers.
+    address private _pendingAdmin;
 
     /// @dev Makes the deployer the admin. May emit an {AdminTransferred} event.
     constructor() {
@@ -41,16 +44,47 @@ contract DeviceRegistry is IDeviceRegistry {
         return _admin;
     }
 
+    /// @inheritdoc IDeviceRegistry
+    function pendingAdmin() external view returns (address) {
+        return _pendingAdmin;
+    }
+
     /**
-     * @notice Hands the admin role to `newAdmin`.
-     * @dev Requirements: the caller is the admin; `newAdmin` is not zero.
-     * May emit an {AdminTransferred} event.
+     * @notice Offers the admin role to `newAdmin`; the role moves only when `newAdmin` calls
+     * {acceptAdmin}, so a mistyped address can never take it (OpenZeppelin's Ownable2Step).
+     * @dev Requirements: the caller is the admin; `newAdmin` is not zero. A second offer replaces
+     * the first. The caller stays admin until the offer is accepted.
+     * May emit an {AdminTransferStarted} event.
      */
     function transferAdmin(address newAdmin) external onlyAdmin {
         if (newAdmin == address(0)) revert DeviceRegistryZeroAddress();
+        _pendingAdmin = newAdmin;
+        emit AdminTransferStarted(_admin, newAdmin);
+    }
+
+    /**
+     * @notice Takes the admin role offered to the caller by {transferAdmin}.
+     * @dev Requirements: the caller is the pending admin. Clears the offer.
+     * May emit an {AdminTransferred} event.
+     */
+    function acceptAdmin() external {
+        if (msg.sender != _pendingAdmin) revert DeviceRegistryNotPendingAdmin(msg.sender);
         address previous = _admin;
-        _admin = newAdmin;
-        emit AdminTransferred(previous, newAdmin);
+        _admin = msg.sender;
+        delete _pendingAdmin;
+        emit AdminTransferred(previous, msg.sender);
+    }
+
+    /**
+     * @notice Withdraws the pending offer of the admin role.
+     * @dev Requirements: the caller is the admin; an offer is pending.
+     * May emit an {AdminTransferCancelled} event.
+     */
+    function cancelAdminTransfer() external onlyAdmin {
+        address pending = _pendingAdmin;
+        if (pending == address(0)) revert DeviceRegistryNoPendingAdmin();
+        delete _pendingAdmin;
+        emit AdminTransferCancelled(_admin, pending);
     }
 
     /**

@@ -37,6 +37,10 @@ interface IDeviceRegistry {
     // ---- errors ----
     /// @notice The caller is not the registry admin.
     error DeviceRegistryNotAdmin(address caller);
+    /// @notice The caller is not the pending admin, the only account that may accept the role.
+    error DeviceRegistryNotPendingAdmin(address caller);
+    /// @notice There is no admin transfer to cancel.
+    error DeviceRegistryNoPendingAdmin();
     /// @notice The caller is not the head of `clusterId`.
     error DeviceRegistryNotClusterHead(uint32 clusterId, address caller);
     /// @notice `clusterId` has never been created.
@@ -69,6 +73,10 @@ interface IDeviceRegistry {
     // ---- events ----
     /// @notice Emitted when the admin role moves (also at deployment, from the zero address).
     event AdminTransferred(address indexed previousAdmin, address indexed newAdmin);
+    /// @notice Emitted when the admin offers the role to `newAdmin`, who must accept it.
+    event AdminTransferStarted(address indexed admin, address indexed newAdmin);
+    /// @notice Emitted when the admin withdraws the offer made to `cancelledAdmin`.
+    event AdminTransferCancelled(address indexed admin, address indexed cancelledAdmin);
     /// @notice Emitted when a cluster is created with its head, centre and radius.
     event ClusterCreated(uint32 indexed clusterId, address indexed head, int32 latitude, int32 longitude, uint32 radius);
     /// @notice Emitted when a cluster's head is appointed, replaced or removed (`newHead` zero).
@@ -84,7 +92,10 @@ interface IDeviceRegistry {
 
     // ---- admin ----
     function admin() external view returns (address);
+    function pendingAdmin() external view returns (address);
     function transferAdmin(address newAdmin) external;
+    function acceptAdmin() external;
+    function cancelAdminTransfer() external;
     function createCluster(uint32 clusterId, address head, int32 latitude, int32 longitude, uint32 radius) external;
     function setClusterHead(uint32 clusterId, address newHead) external;
 

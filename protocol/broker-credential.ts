@@ -7,7 +7,7 @@
 import { abytes, toHex } from "./bytes";
 import { Size } from "./constants";
 import { deriveKey } from "./crypto/kdf";
-import type { Membership } from "./join/head";
+import type { Membership } from "./membership";
 
 /** Domain label of the broker credential derivation. */
 export const BROKER_CREDENTIAL_LABEL = "iotguard/v1/broker-credential";

@@ -9,8 +9,8 @@ export const PROTOCOL_VERSION = 1;
 
 /**
  * Message type registry (byte 1 of every message). Ranges leave room to grow:
- * 0x01–0x0f join, 0x10–0x1f grant, 0x20–0x2f channel. A post-quantum hybrid join
- * reuses the join types with a new {@link JoinSuite}.
+ * 0x01–0x0f join, 0x10–0x1f grant, 0x20–0x2f channel. The post-quantum hybrid join
+ * reuses the join types with its own {@link JoinSuite}.
  */
 export const MessageType = {
   JOIN_CHALLENGE: 0x01,
@@ -28,9 +28,15 @@ export const MessageType = {
 /** A registered message type code. */
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
-/** Key-agreement suites for the join. 2 is reserved for X25519/secp256k1 + ML-KEM-768 hybrid. */
+/**
+ * Key-agreement suites for the join (docs/protocol.md § Join suites). Signatures are ECDSA
+ * secp256k1 in both; the hybrid adds an ML-KEM-768 (FIPS 203) encapsulation to the ECDH.
+ */
 export const JoinSuite = {
+  /** Ephemeral secp256k1 ECDH + HKDF-SHA256: the version-0.1 join, byte for byte. */
   SECP256K1_ECDH_HKDF_SHA256: 1,
+  /** Ephemeral secp256k1 ECDH and ML-KEM-768 to an ephemeral key, combined by HKDF-SHA256. */
+  MLKEM768_SECP256K1_HKDF_SHA256: 2,
 } as const;
 /** A join suite code. */
 export type JoinSuite = (typeof JoinSuite)[keyof typeof JoinSuite];
@@ -80,6 +86,20 @@ export const Size = {
   AEAD_NONCE: 12,
   TAG: 16,
   HASH: 32,
+  /** Join-suite offer: one bit per suite (bit s − 1 for suite s). */
+  OFFER: 1,
+  /** ML-KEM-768 encapsulation key ek (FIPS 203 Table 3). */
+  KEM_PUBLIC_KEY: 1184,
+  /** ML-KEM-768 decapsulation key dk (FIPS 203 Table 3); never leaves the device. */
+  KEM_SECRET_KEY: 2400,
+  /** ML-KEM-768 ciphertext c (FIPS 203 Table 3). */
+  KEM_CIPHERTEXT: 1088,
+  /** ML-KEM shared secret K. */
+  KEM_SHARED_SECRET: 32,
+  /** ML-KEM key-generation seed d || z (FIPS 203 Algorithm 16). */
+  KEM_SEED: 64,
+  /** ML-KEM encapsulation randomness m (FIPS 203 Algorithm 17). */
+  KEM_MESSAGE: 32,
 } as const;
 
 /** Exact message sizes (fixed-length messages only). */
@@ -87,6 +107,10 @@ export const MessageSize = {
   JOIN_CHALLENGE: 2 + 4 + 16, // 22
   JOIN_REQUEST: 2 + 1 + 32 + 16 + 4 + 4 + 33 + 65, // 157
   JOIN_RESPONSE: 2 + 1 + 4 + 8 + 33 + 65, // 113
+  /** JoinRequest of the hybrid suite: the classic fields plus the offer byte and ML-KEM ek. */
+  JOIN_REQUEST_HYBRID: 2 + 1 + 1 + 32 + 16 + 4 + 4 + 33 + 1184 + 65, // 1342
+  /** JoinResponse of the hybrid suite: the classic fields plus the ML-KEM ciphertext. */
+  JOIN_RESPONSE_HYBRID: 2 + 1 + 4 + 8 + 33 + 1088 + 65, // 1201
   SESSION_REQUEST: 2 + 1 + 4 + 16 + 8 + 16, // 47
   GRANT_REQUEST: 2 + 4 + 16 + 16 + 47, // 85
   GRANT: 2 + 1 + 1 + 8 + 8 + 8 + 16 + 32 + 16, // 92

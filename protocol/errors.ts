@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   E_WRONG_DIRECTION: 16,
   E_LIMIT: 17,
   E_BAD_STATE: 18,
+  /** No join suite both sides accept: the head's policy refuses the offer, or the head chose one not offered. */
+  E_SUITE_REFUSED: 19,
 } as const;
 
 /** One of the stable protocol error codes. */

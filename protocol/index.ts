@@ -67,11 +67,22 @@ export {
   type GrantedSession,
   type PendingGrant,
 } from "./grant/member";
+export {
+  decodeSessionAnswer,
+  encodeSessionAnswer,
+  type SessionAnswer,
+  SessionAnswerKind,
+  SessionAnswerSize,
+} from "./grant/session-answer";
 export { generateIdentity, type Identity, identityFromSecretKey } from "./identity";
 export {
+  type ClassicJoinRequest,
+  type ClassicJoinResponse,
   decodeJoinChallenge,
   decodeJoinRequest,
   decodeJoinResponse,
+  type HybridJoinRequest,
+  type HybridJoinResponse,
   type JoinChallenge,
   type JoinRequest,
   type JoinResponse,
@@ -86,5 +97,12 @@ export {
   type ClusterInfo,
   type DeviceRecord,
   issueChallenge,
-  type Membership,
 } from "./join/head";
+export {
+  DEFAULT_JOIN_SUITES,
+  JOIN_SUITE_NAMES,
+  type JoinSuiteName,
+  joinSuiteName,
+  parseJoinSuites,
+} from "./join/suites";
+export type { Membership } from "./membership";

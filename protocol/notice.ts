@@ -11,7 +11,7 @@ import { mac, verifyMac } from "./crypto/mac";
 import { ProtocolError } from "./errors";
 import { macKey } from "./grant/keys";
 import { assertClusterId } from "./identity";
-import type { Membership } from "./join/head";
+import type { Membership } from "./membership";
 
 /** Message type of a HeadNotice (0x30–0x3f: control). */
 export const HEAD_NOTICE_TYPE = 0x30;

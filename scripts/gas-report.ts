@@ -1,6 +1,6 @@
 /**
- * `npm run gas`: gas for one enrollment and per device in batches of 10 and 100, on Hardhat's
- * in-process network. Gas is deterministic, so these are figures, not samples.
+ * `npm run gas`: gas for one enrollment and per device in batches of 10 and 100, revocation,
+ * rotation and the two-step admin transfer, on Hardhat's in-process network. Gas is deterministic, so these are figures, not samples.
  */
 import hre from "hardhat";
 
@@ -27,9 +27,19 @@ async function main(): Promise<void> {
     await asHead.rotateKey(ethers.id("batch-10-0"), ethers.Wallet.createRandom().address)
   ).wait();
   rows.push(["rotateKey", rotate!.gasUsed, rotate!.gasUsed]);
+  // Two-step admin transfer: offer (and a cancel), offer again, accept.
+  const [admin, , next] = await ethers.getSigners();
+  if (!admin || !next) throw new Error("need three accounts");
+  const offer = await (await registry.transferAdmin(next.address)).wait();
+  rows.push(["transferAdmin (offer)", offer!.gasUsed, 0n]);
+  const cancel = await (await registry.cancelAdminTransfer()).wait();
+  rows.push(["cancelAdminTransfer", cancel!.gasUsed, 0n]);
+  await (await registry.transferAdmin(next.address)).wait();
+  const accept = await (await registry.connect(next).acceptAdmin()).wait();
+  rows.push(["acceptAdmin", accept!.gasUsed, 0n]);
 
   console.log("| operation | gas (tx) | gas per device |\n|---|---:|---:|");
-  for (const [name, total, perDevice] of rows) console.log(`| ${name} | ${total} | ${perDevice} |`);
+  for (const [name, total, perDevice] of rows) console.log(`| ${name} | ${total} | ${perDevice || "—"} |`);
   console.log("\ngoals: enroll ≤ 55,000; per device in a batch of 100 ≤ 30,000");
 }
 

@@ -3,9 +3,10 @@
  *
  * A local chain, the registry deployed with the deploy script's code, a cluster head with its
  * embedded broker, two devices enrolled through the REST API, reading their head from the chain
- * (a head of another cluster is refused), joined, granted a one-time session key and talking both
- * ways; then the refusals that matter. Nothing needs to be installed or
- * running; every port is a free one; everything lives in a temp directory removed at the end.
+ * (a head of another cluster is refused), joined with the hybrid (ML-KEM-768 + ECDH) join suite,
+ * granted a one-time session key and talking both ways; then the refusals that matter. Nothing
+ * needs to be installed or running; every port is a free one; everything lives in a temp
+ * directory removed at the end.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -165,11 +166,12 @@ async function main(): Promise<void> {
       ["m1", m1],
       ["m2", m2],
     ] as const) {
-      const { expiresAt } = await device.join(head.url, { position: POSITION });
+      const { expiresAt, suite } = await device.join(head.url, { position: POSITION });
       await device.connect();
+      const how = suite === "hybrid" ? "hybrid ML-KEM-768 + ECDH join (post-quantum)" : "classic ECDH join";
       ok(
         "join",
-        `${name} mutually authenticated with the head; member key until ${new Date(expiresAt).toISOString()}`,
+        `${name} mutually authenticated with the head, ${how}; member key until ${new Date(expiresAt).toISOString()}`,
       );
     }
     const session = await m1.openSession(m2.deviceId);

@@ -47,7 +47,10 @@ export function passphraseOf(o: CommonOptions): string | undefined {
   return value;
 }
 
-export function openDevice(o: CommonOptions, extra: Pick<DeviceOptions, "grantTimeoutMs" | "registry"> = {}): Promise<Device> {
+export function openDevice(
+  o: CommonOptions,
+  extra: Pick<DeviceOptions, "grantTimeoutMs" | "registry" | "headCa"> = {},
+): Promise<Device> {
   const passphrase = passphraseOf(o);
   return Device.open(dataDirOf(o), { ...(passphrase === undefined ? {} : { passphrase }), ...extra });
 }
@@ -62,6 +65,30 @@ export function readToken(file: string): string {
   }
   if (token.length === 0) throw new DeviceError("E_BAD_ARGUMENT", `--token-file ${file}: empty`);
   return token;
+}
+
+/** Environment variable naming the head's CA file when `--head-ca` is not given. */
+export const HEAD_CA_ENV = "IOTGUARD_HEAD_CA";
+
+/** The help line of `--head-ca`. */
+export const HEAD_CA_HELP = `PEM file of the CA that issued the head's HTTPS certificate, or the head's self-signed certificate: the only root trusted for it (default: $${HEAD_CA_ENV})`;
+
+/**
+ * The PEM text of `--head-ca FILE` (or `$IOTGUARD_HEAD_CA`), or undefined when neither is set.
+ * @throws DeviceError E_BAD_ARGUMENT when the file is unreadable or holds no PEM certificate
+ */
+export function readHeadCa(file: string | undefined): string | undefined {
+  const path = file ?? process.env[HEAD_CA_ENV];
+  if (path === undefined || path === "") return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new DeviceError("E_BAD_ARGUMENT", `--head-ca ${path}: ${(error as NodeJS.ErrnoException).code ?? "unreadable"}`);
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+    throw new DeviceError("E_BAD_ARGUMENT", `--head-ca ${path}: no PEM certificate in it`);
+  return pem;
 }
 
 /** Prints one result: `human` as is, or `json` as one JSON line (bigints as strings). */

@@ -22,6 +22,8 @@ import { fromHex, toHex } from "../../protocol/bytes";
 import { signEnrollmentProof } from "../../protocol/enrollment";
 import type { Position } from "../../protocol/geo";
 import { finishJoin, startJoin } from "../../protocol/join/device";
+import type { JoinSuite } from "../../protocol/constants";
+import { type JoinSuiteName, joinSuiteName, parseJoinSuites } from "../../protocol/join/suites";
 import type { Membership } from "../../protocol/membership";
 import { redactBrokerUrl } from "../../transport/mqtt/broker-url";
 import { isDeviceIdHex } from "../../transport/mqtt/topics";
@@ -55,6 +57,11 @@ export interface DeviceOptions {
   /** Sequence reservation block K; default 1024 (OSCORE B.1). */
   sequenceBlock?: bigint;
   /**
+   * PEM of the CA that issued the head's HTTPS certificate (or the head's self-signed
+   * certificate): the only root trusted for the head's `https:` URL (`HeadClientOptions.ca`).
+   */
+  headCa?: string;
+  /**
    * The DeviceRegistry to learn the head from (trust anchor): at every pin and join the device
    * reads `getDevice(deviceId).clusterId`, then `getCluster(clusterId).head`, and follows it.
    */
@@ -77,10 +84,29 @@ export interface HeadOptions {
   brokerUrl?: string;
 }
 
+/**
+ * The join suites a device offers unless told otherwise: hybrid (ML-KEM-768 + ECDH, keeps K_m
+ * secret against a future quantum attacker) preferred by the head's default policy, classic allowed.
+ */
+export const DEFAULT_DEVICE_JOIN_SUITES: readonly JoinSuiteName[] = ["hybrid", "classic"];
+
+/** Options of {@link Device.join}. */
+export interface JoinOptions extends HeadOptions {
+  position: Position;
+  /**
+   * The join suites to offer (docs/protocol.md § Join suites); default
+   * {@link DEFAULT_DEVICE_JOIN_SUITES}. Pin a device with `["hybrid"]` (it then refuses a head
+   * that would only join classically) or `["classic"]` (a head from before the hybrid suite).
+   */
+  joinSuites?: readonly JoinSuiteName[];
+}
+
 /** What a join returns. */
 export interface JoinResult {
   clusterId: number;
   expiresAt: number;
+  /** The join suite the head chose from the offer (`hybrid` or `classic`). */
+  suite: JoinSuiteName;
   /** The head that signed the JoinResponse (0x…), and where its address came from. */
   headAddress: string;
   headSource: HeadSource;
@@ -210,11 +236,18 @@ export class Device extends EventEmitter<DeviceEvents> {
     return this.#pinHead(headUrl, o, false);
   }
 
+  /** A client for the head at `url`, pinning `ca` (by default {@link DeviceOptions.headCa}) when given. */
+  #headClient(url: string, ca: string | undefined = this.options.headCa): HeadClient {
+    return new HeadClient(url, ca === undefined ? {} : { ca });
+  }
+
   async #pinHead(headUrl: string, o: HeadOptions, mustBeEnrolled: boolean): Promise<PinnedHead> {
     const id = this.#id();
     const pinned = await this.#pinned();
     const anchor = trustAnchor(this.options.registry, o.headAddress, pinned);
-    const client = new HeadClient(headUrl);
+    // The CA given now, else the one pinned with the head before.
+    const ca = this.options.headCa ?? pinned?.headCa;
+    const client = this.#headClient(headUrl, ca);
     const health = await client.health();
     const expected = await trustedHead(anchor, id.deviceIdHex, health, client.url, mustBeEnrolled);
     const pin: PinnedHead = {
@@ -225,6 +258,7 @@ export class Device extends EventEmitter<DeviceEvents> {
       topicPrefix: o.topicPrefix ?? pinned?.topicPrefix ?? health.broker.topicPrefix ?? DEFAULT_TOPIC_PREFIX,
       source: expected.source,
       pinnedAt: anchor.pin?.headAddress === expected.headAddress ? anchor.pin.pinnedAt : this.#now(),
+      ...(ca === undefined ? {} : { headCa: ca }),
     };
     await this.#pins.put(pin);
     return pin;
@@ -242,22 +276,29 @@ export class Device extends EventEmitter<DeviceEvents> {
    */
   async enroll(headUrl: string, adminToken: string, o: HeadOptions = {}): Promise<{ transactionHash: string; blockNumber: number }> {
     const pin = await this.#pinHead(headUrl, o, false);
-    return new HeadClient(pin.headUrl).enroll(await this.enrollmentRequest(pin.clusterId), adminToken);
+    return this.#headClient(pin.headUrl, pin.headCa).enroll(await this.enrollmentRequest(pin.clusterId), adminToken);
   }
 
   /**
    * Joins the cluster: verifies and pins the head ({@link pinHead}; with a registry the device must
    * be enrolled on chain), then challenge, signed JoinRequest, and the head's signed JoinResponse
-   * verified against that address; K_m stored. Emits `joined`.
-   * @throws DeviceError E_HEAD_REFUSED (E_NOT_MEMBER, E_REVOKED, E_OUTSIDE_RADIUS, ...), and those of
-   *   {@link pinHead}
+   * verified against that address; K_m stored. Offers the hybrid and classic join suites unless
+   * `o.joinSuites` says otherwise; the result names the suite the head chose. Emits `joined`.
+   * @throws DeviceError E_HEAD_REFUSED (E_NOT_MEMBER, E_REVOKED, E_OUTSIDE_RADIUS, E_SUITE_REFUSED,
+   *   ...), E_BAD_ARGUMENT (unknown join suite), and those of {@link pinHead}
    */
-  async join(headUrl: string | undefined, o: HeadOptions & { position: Position }): Promise<JoinResult> {
+  async join(headUrl: string | undefined, o: JoinOptions): Promise<JoinResult> {
     const id = this.#id();
+    let suites: JoinSuite[];
+    try {
+      suites = parseJoinSuites((o.joinSuites ?? DEFAULT_DEVICE_JOIN_SUITES).join(","));
+    } catch (error) {
+      throw new DeviceError("E_BAD_ARGUMENT", `joinSuites: ${(error as Error).message}`);
+    }
     const url = headUrl ?? (await this.#pinned())?.headUrl;
     if (!url) throw new DeviceError("E_NO_HEAD", "no head URL given and none pinned");
     const pin = await this.#pinHead(url, o, true);
-    const client = new HeadClient(pin.headUrl);
+    const client = this.#headClient(pin.headUrl, pin.headCa);
     const { request, state } = startJoin({
       challengeMessage: await client.joinChallenge(),
       clusterId: pin.clusterId,
@@ -266,6 +307,7 @@ export class Device extends EventEmitter<DeviceEvents> {
       deviceId: id.deviceId,
       deviceSecretKey: id.identity.secretKey,
       position: o.position,
+      suites,
     });
     const response = await client.join(request);
     let membership: Membership;
@@ -279,7 +321,13 @@ export class Device extends EventEmitter<DeviceEvents> {
     await new MembershipStore(this.db, this.#secrets()).put(membership, this.#now());
     this.#membership = membership;
     this.emit("joined", { clusterId: pin.clusterId, expiresAt: membership.expiresAt });
-    return { expiresAt: membership.expiresAt, clusterId: pin.clusterId, headAddress: pin.headAddress, headSource: pin.source };
+    return {
+      expiresAt: membership.expiresAt,
+      clusterId: pin.clusterId,
+      suite: joinSuiteName(state.suite as NonNullable<typeof state.suite>),
+      headAddress: pin.headAddress,
+      headSource: pin.source,
+    };
   }
 
   /**
@@ -300,7 +348,7 @@ export class Device extends EventEmitter<DeviceEvents> {
     const manager = new SessionManager({
       clusterId: pin.clusterId,
       membership,
-      head: new HeadClient(pin.headUrl),
+      head: this.#headClient(pin.headUrl, pin.headCa),
       sendTo: (peer, message) => this.#requireLink().sendTo(peer, message),
       sessions,
       pending: new PendingStore(this.db),
@@ -322,7 +370,7 @@ export class Device extends EventEmitter<DeviceEvents> {
       password: brokerPassword(membership),
     }).catch(async (error: unknown) => {
       throw error instanceof DeviceError && error.code === "E_BROKER_REFUSED"
-        ? new DeviceError("E_BROKER_REFUSED", await this.#whyRefused(pin.headUrl, id.deviceIdHex), { cause: error })
+        ? new DeviceError("E_BROKER_REFUSED", await this.#whyRefused(this.#headClient(pin.headUrl, pin.headCa), id.deviceIdHex), { cause: error })
         : error;
     });
     link.on("inbox", (envelope) => manager.handleInbox(envelope));
@@ -338,8 +386,8 @@ export class Device extends EventEmitter<DeviceEvents> {
    * What to do after the broker refused our credential: our membership ended. Joining again helps
    * unless the registry revoked this device, which the head's public device record tells.
    */
-  async #whyRefused(headUrl: string, deviceIdHex: string): Promise<string> {
-    const record = await new HeadClient(headUrl).device(deviceIdHex).catch(() => undefined);
+  async #whyRefused(head: HeadClient, deviceIdHex: string): Promise<string> {
+    const record = await head.device(deviceIdHex).catch(() => undefined);
     if (record?.status === "revoked")
       return "the broker refused our credential: this device is revoked on chain and can never join again; the operator enrolls a new device ID";
     return "the broker refused our credential: our membership ended (expired, re-keyed or replaced); join again (`iotguard device join`)";

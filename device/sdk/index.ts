@@ -3,15 +3,18 @@
  * @module
  */
 export {
+  DEFAULT_DEVICE_JOIN_SUITES,
   DEFAULT_TOPIC_PREFIX,
   Device,
   type DeviceOptions,
   type DeviceStatus,
   type HeadOptions,
   type HeadSource,
+  type JoinOptions,
   type JoinResult,
   type PinnedHead,
 } from "./device";
+export type { JoinSuiteName } from "../../protocol/join/suites";
 export { DEVICE_ERROR_CODES, DeviceError, type DeviceErrorCode, isDeviceError } from "./errors";
 export type { DeviceEvents, DeviceStats, MessageEvent, SessionOpenedEvent } from "./events";
 export type { EnrollmentRequest } from "./head-client";

@@ -10,7 +10,7 @@ import { labelledHash } from "../crypto/hash";
 import { mac, verifyMac } from "../crypto/mac";
 import { draw, type RandomSource, systemRandom } from "../crypto/random";
 import { type ErrorCode, ProtocolError } from "../errors";
-import type { Membership } from "../join/head";
+import type { Membership } from "../membership";
 import { encodeGrant, encodeGrantWarning, type GrantRequest } from "./codec";
 import {
   grantAad,

@@ -10,7 +10,7 @@ import { mac, verifyMac } from "../crypto/mac";
 import { draw, type RandomSource, systemRandom } from "../crypto/random";
 import { type ErrorCode, ProtocolError } from "../errors";
 import { assertClusterId } from "../identity";
-import type { Membership } from "../join/head";
+import type { Membership } from "../membership";
 import {
   decodeGrant,
   decodeGrantWarning,

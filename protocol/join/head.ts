@@ -7,11 +7,20 @@ import { abytes, equalBytes, wipe } from "../bytes";
 import { Defaults, JoinSuite, Label, Size } from "../constants";
 import { ecdhSharedX, generateKeyPair } from "../crypto/ecdh";
 import { recoverAddress, signLabelled } from "../crypto/ecdsa";
+import { kemEncapsulate } from "../crypto/kem";
 import { draw, type RandomSource, systemRandom } from "../crypto/random";
 import { ProtocolError } from "../errors";
 import { type Position, withinRadius } from "../geo";
 import { assertClusterId } from "../identity";
-import { encodeJoinChallenge, encodeJoinResponse, type JoinRequest } from "./codec";
+import type { Membership } from "../membership";
+import {
+  type DistributiveOmit,
+  encodeJoinChallenge,
+  encodeJoinResponse,
+  type JoinRequest,
+  type JoinResponse,
+} from "./codec";
+import { assertJoinSuites, chooseJoinSuite, DEFAULT_JOIN_SUITES } from "./suites";
 import { deriveMemberKey, joinRequestBody, joinResponseBody } from "./transcript";
 
 /** Lifecycle of a challenge record. */
@@ -47,17 +56,6 @@ export interface ClusterInfo {
   centre: Position;
   /** uint32 micro-degrees of arc. */
   radius: number;
-}
-
-/** A member key established by a join; stored by both sides. */
-export interface Membership {
-  deviceId: Uint8Array;
-  /** 4-byte key id. */
-  kid: Uint8Array;
-  /** 32-byte K_m; secret. */
-  memberKey: Uint8Array;
-  /** unix ms. */
-  expiresAt: number;
 }
 
 /** Options for {@link issueChallenge}. */
@@ -108,6 +106,11 @@ export interface AcceptJoinContext {
   membershipTtlMs?: number;
   /** Key id to assign; default 4 random bytes. The caller must ensure it is unused. */
   kid?: Uint8Array;
+  /**
+   * The head's join-suite policy in preference order: the first suite the device offered is
+   * chosen. Default {@link DEFAULT_JOIN_SUITES} (hybrid preferred, classic allowed).
+   */
+  suites?: readonly JoinSuite[];
 }
 
 /** Result of a successful join. */
@@ -118,19 +121,25 @@ export interface AcceptJoinResult {
   membership: Membership;
   /** The challenge record, now CONSUMED. */
   challenge: ChallengeRecord;
+  /** The join suite the head chose. */
+  suite: JoinSuite;
 }
 
 /**
  * Verify a join request and answer it. Checks, in this order: challenge known, unused and not
- * expired; device known; active; in this cluster; within radius; signature.
+ * expired; device known; active; in this cluster; within radius; signature; a suite of the
+ * offer allowed by the policy. The signature comes before the suite so that a refusal by policy
+ * is about a genuine device's offer, and a rewritten offer is a bad signature.
  * The caller must remove the challenge from its store before calling (single use even on failure).
  * @throws ProtocolError E_UNKNOWN_CHALLENGE, E_REPLAY, E_EXPIRED, E_NOT_MEMBER, E_REVOKED,
- *   E_WRONG_CLUSTER, E_OUTSIDE_RADIUS, E_BAD_SIGNATURE, E_MALFORMED (bad ephemeral point)
+ *   E_WRONG_CLUSTER, E_OUTSIDE_RADIUS, E_BAD_SIGNATURE, E_SUITE_REFUSED, E_MALFORMED (bad
+ *   ephemeral point or ML-KEM key); RangeError for an empty or unknown `suites` policy
  */
 export function acceptJoin(ctx: AcceptJoinContext): AcceptJoinResult {
   const { request: req, cluster, now } = ctx;
   abytes(ctx.headSecretKey, Size.SECRET_KEY, "headSecretKey");
   abytes(cluster.headAddress, Size.ADDRESS, "cluster.headAddress");
+  const policy = assertJoinSuites(ctx.suites ?? DEFAULT_JOIN_SUITES, "suites");
   const rec = ctx.challenge;
   if (rec === undefined || !equalBytes(rec.challenge, req.challenge) || rec.clusterId !== cluster.clusterId)
     throw new ProtocolError("E_UNKNOWN_CHALLENGE", "unknown challenge");
@@ -147,29 +156,41 @@ export function acceptJoin(ctx: AcceptJoinContext): AcceptJoinResult {
   const signer = recoverAddress(Label.JOIN_REQUEST, requestBody, req.signature);
   if (!equalBytes(signer, device.keyAddress))
     throw new ProtocolError("E_BAD_SIGNATURE", "signer is not the device");
+  const offer = req.suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256 ? req.offer : [req.suite];
+  const suite = chooseJoinSuite(policy, offer);
+  if (suite === undefined) throw new ProtocolError("E_SUITE_REFUSED", "no offered join suite is allowed here");
 
   const random = ctx.random ?? systemRandom;
   const eph = generateKeyPair(random);
   let sharedX: Uint8Array | undefined;
+  let kemSecret: Uint8Array | undefined;
   try {
     sharedX = ecdhSharedX(eph.secretKey, req.ephemeralPublicKey);
     const kid = ctx.kid ? abytes(ctx.kid, Size.KID, "kid").slice() : draw(random, Size.KID, "kid");
-    const fields = {
-      suite: JoinSuite.SECP256K1_ECDH_HKDF_SHA256,
+    const head = {
       kid,
       expiresAt: now + (ctx.membershipTtlMs ?? Defaults.MEMBERSHIP_TTL_MS),
       ephemeralPublicKey: eph.publicKey,
     };
+    let fields: DistributiveOmit<JoinResponse, "signature">;
+    // Only a hybrid request can offer hybrid; the second test narrows the type.
+    if (suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256 && req.suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256) {
+      // FIPS 203 §7.2: the device's key passes the input checks or the join is refused (E_MALFORMED).
+      const enc = kemEncapsulate(req.kemPublicKey, random);
+      kemSecret = enc.sharedSecret;
+      fields = { suite, ...head, kemCiphertext: enc.cipherText };
+    } else fields = { suite: JoinSuite.SECP256K1_ECDH_HKDF_SHA256, ...head };
     const responseBody = joinResponseBody(requestBody, req.signature, fields);
     const signature = signLabelled(ctx.headSecretKey, Label.JOIN_RESPONSE, responseBody);
-    const memberKey = deriveMemberKey(sharedX, responseBody, kid);
+    const memberKey = deriveMemberKey(sharedX, responseBody, kid, kemSecret);
     return {
       response: encodeJoinResponse({ ...fields, signature }),
-      membership: { deviceId: req.deviceId.slice(), kid, memberKey, expiresAt: fields.expiresAt },
+      membership: { deviceId: req.deviceId.slice(), kid, memberKey, expiresAt: head.expiresAt },
       challenge: { ...rec, state: ChallengeState.CONSUMED },
+      suite,
     };
   } finally {
-    // Forward secrecy: the ephemeral scalar and the raw shared secret never outlive the join.
-    wipe(eph.secretKey, sharedX);
+    // Forward secrecy: the ephemeral scalar and the raw shared secrets never outlive the join.
+    wipe(eph.secretKey, sharedX, kemSecret);
   }
 }

@@ -3,10 +3,12 @@
  * works for the local set-up. It is validated once at start; a bad value stops the head with one
  * line naming the setting.
  */
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { HARDHAT_DEV_ACCOUNT_0_KEY, LOCAL_CHAIN_ID } from "../../chain/local-development";
 import { packageRoot } from "../../platform/package-root";
+import { parseJoinSuites } from "../../protocol/join/suites";
 
 // The defaults live at the package root, also when this runs from the build output (dist/…).
 const REPO_ROOT = packageRoot(__dirname, resolve(__dirname, "../.."));
@@ -18,6 +20,29 @@ const seconds = z.coerce
   .min(1)
   .max(365 * 24 * 3600);
 const microdegrees = (max: number) => z.coerce.number().int().min(-max).max(max);
+/** Requests per second refilled into a per-source bucket (fractions allowed: 0.5 = one every 2 s). */
+const perSecond = z.coerce.number().positive().max(1_000_000);
+const burst = z.coerce.number().int().min(1).max(1_000_000);
+/** A comma-separated list of IP addresses, or `none`. */
+const ipList = z.string().transform((text, ctx) => {
+  if (text.trim() === "none") return [];
+  const addresses = text.split(",").map((a) => a.trim());
+  const bad = addresses.find((a) => isIP(a) === 0);
+  if (bad !== undefined) {
+    ctx.addIssue({ code: "custom", message: `not an IP address: "${bad}"` });
+    return z.NEVER;
+  }
+  return addresses;
+});
+/** A comma-separated list of join-suite names in preference order (protocol/join/suites.ts). */
+const joinSuites = z.string().transform((text, ctx) => {
+  try {
+    return parseJoinSuites(text);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 /** One setting: its flag, environment variable, default and meaning (the README table comes from here). */
 interface Setting<T extends z.ZodType> {
@@ -68,6 +93,27 @@ export const SETTINGS = {
     schema: port,
     default: "8080",
     description: "HTTP port (0 = a free port)",
+  }),
+  tlsCert: setting({
+    flag: "--tls-cert",
+    env: "IOTGUARD_TLS_CERT",
+    schema: z.string().min(1).optional(),
+    description:
+      "PEM certificate file (chain, leaf first) for HTTPS; with --tls-key the head serves HTTPS only. Read at start",
+  }),
+  tlsKey: setting({
+    flag: "--tls-key",
+    env: "IOTGUARD_TLS_KEY",
+    schema: z.string().min(1).optional(),
+    description: "PEM private key file of --tls-cert (mode 0600)",
+  }),
+  allowPlainHttp: setting({
+    flag: "--allow-plain-http",
+    env: "IOTGUARD_ALLOW_PLAIN_HTTP",
+    schema: z.enum(["true", "false"]).transform((v) => v === "true"),
+    default: "false",
+    description:
+      "serve plain HTTP on a --host that is not loopback (the operator token and enrollments then cross the network in clear); without it such a head refuses to start",
   }),
   clusterId: setting({
     flag: "--cluster-id",
@@ -170,6 +216,14 @@ export const SETTINGS = {
     default: "3600",
     description: "seconds a granted session key lasts",
   }),
+  joinSuites: setting({
+    flag: "--join-suites",
+    env: "IOTGUARD_JOIN_SUITES",
+    schema: joinSuites,
+    default: "hybrid,classic",
+    description:
+      "join suites this head accepts, preferred first: hybrid (ML-KEM-768 + ECDH), classic (ECDH only); `hybrid` alone refuses classic-only devices (E_SUITE_REFUSED)",
+  }),
   cryptoBackend: setting({
     flag: "--crypto-backend",
     env: "IOTGUARD_CRYPTO_BACKEND",
@@ -177,6 +231,66 @@ export const SETTINGS = {
     default: "node",
     description:
       "symmetric crypto: node (node:crypto/OpenSSL, faster) or noble (pure JavaScript); both give identical bytes",
+  }),
+  joinRate: setting({
+    flag: "--join-rate",
+    env: "IOTGUARD_JOIN_RATE",
+    schema: perSecond,
+    default: "2",
+    description:
+      "per-source limit on POST /v1/join/challenge and POST /v1/join together: requests per second refilled (E_RATE_LIMITED past it)",
+  }),
+  joinBurst: setting({
+    flag: "--join-burst",
+    env: "IOTGUARD_JOIN_BURST",
+    schema: burst,
+    default: "20",
+    description: "per-source join bucket size: join requests a source may make at once (a join takes two)",
+  }),
+  apiRate: setting({
+    flag: "--api-rate",
+    env: "IOTGUARD_API_RATE",
+    schema: perSecond,
+    default: "20",
+    description: "per-source limit on every other route (sessions, device reads, health, metrics, operator): requests per second",
+  }),
+  apiBurst: setting({
+    flag: "--api-burst",
+    env: "IOTGUARD_API_BURST",
+    schema: burst,
+    default: "50",
+    description: "per-source bucket size for the other routes",
+  }),
+  rateLimitExempt: setting({
+    flag: "--rate-limit-exempt",
+    env: "IOTGUARD_RATE_LIMIT_EXEMPT",
+    schema: ipList,
+    default: "127.0.0.1,::1",
+    description:
+      "comma-separated peer addresses exempt from the per-source limits (`none` for no exemption); the head's own machine by default, so a local proxy must limit its clients itself",
+  }),
+  rateLimitSources: setting({
+    flag: "--rate-limit-sources",
+    env: "IOTGUARD_RATE_LIMIT_SOURCES",
+    schema: z.coerce.number().int().min(1).max(10_000_000),
+    default: "100000",
+    description: "sources whose buckets are remembered (the least recently seen is forgotten past it)",
+  }),
+  maxConcurrentJoins: setting({
+    flag: "--max-concurrent-joins",
+    env: "IOTGUARD_MAX_CONCURRENT_JOINS",
+    schema: z.coerce.number().int().min(1).max(100_000),
+    default: "32",
+    description:
+      "joins verified at once (signature work); past it POST /v1/join answers E_HEAD_BUSY (503, Retry-After) before any ECDSA",
+  }),
+  maxJsonBody: setting({
+    flag: "--max-json-body",
+    env: "IOTGUARD_MAX_JSON_BODY",
+    schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024),
+    default: "65536",
+    description:
+      "bytes of a JSON body (operator routes; a batch of 200 enrollments is about 50 KiB); protocol routes take exactly their message sizes",
   }),
   logLevel: setting({
     flag: "--log-level",

@@ -14,6 +14,7 @@ import type { MemberStore } from "./stores/member-store";
 import type { RegistryIndexStore } from "./stores/registry-index-store";
 import type { SessionStore } from "./stores/session-store";
 import type { EndReason } from "./use-cases/membership-standing";
+import type { OperatorRegistry } from "./use-cases/operators";
 
 /** Things the head tells its transports (MQTT) about. */
 export interface HeadEvents {
@@ -35,6 +36,8 @@ export interface HeadContext {
   challenges: ChallengeStore;
   sessions: SessionStore;
   audit: AuditStore;
+  /** Named operators and the bootstrap one: authentication and accounts. */
+  operators: OperatorRegistry;
   follower: ChainIndexFollower;
   /** The registry, connected to the head's own key (the cluster head identity on chain). */
   registry: DeviceRegistry;

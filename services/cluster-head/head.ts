@@ -5,7 +5,8 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
-import type { Server } from "node:http";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { join } from "node:path";
 import { formatEther, NonceManager, parseEther, Wallet } from "ethers";
 import pino, { type Logger } from "pino";
@@ -14,6 +15,7 @@ import { fromHex, toHex } from "../../protocol/bytes";
 import { nobleBackend, useSymmetricBackend } from "../../protocol/crypto/backend";
 import { type RandomSource, systemRandom } from "../../protocol/crypto/random";
 import { generateIdentity, type Identity, identityFromSecretKey } from "../../protocol/identity";
+import { CHALLENGE_KEY_SIZE } from "../../protocol/join/stateless-challenge";
 import { readDeployment } from "../../chain/deployment-file";
 import { LOCAL_CHAIN_ID } from "../../chain/local-development";
 import { redactBrokerUrl } from "../../transport/mqtt/broker-url";
@@ -30,11 +32,14 @@ import { ChallengeStore } from "./stores/challenge-store";
 import { HeadDatabase } from "./stores/database";
 import { MemberKeyVault } from "./stores/member-key-vault";
 import { MemberStore } from "./stores/member-store";
+import { OperatorStore } from "./stores/operator-store";
 import { RegistryIndexStore } from "./stores/registry-index-store";
 import { loadOrCreateSecret } from "./stores/secret-file";
 import { SessionStore } from "./stores/session-store";
 import { applyIndexChanges } from "./use-cases/apply-index-changes";
+import { loadTls, type TlsFiles, TlsSetupError } from "./tls";
 import { runHousekeeping } from "./use-cases/housekeeping";
+import { OperatorRegistry } from "./use-cases/operators";
 import { reconcileWithIndex } from "./use-cases/reconcile-with-index";
 
 const VERSION: string = require("../../package.json").version;
@@ -92,6 +97,15 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
   try {
     // 0. Symmetric crypto backend (process-wide; both give identical bytes).
     useSymmetricBackend(config.cryptoBackend === "node" ? nodeSymmetricBackend : nobleBackend);
+
+    // 0b. How HTTP will listen: checked first, so a head that would serve in clear never starts.
+    let tls: TlsFiles | undefined;
+    try {
+      tls = loadTls(config);
+    } catch (error) {
+      if (error instanceof TlsSetupError) throw new HeadStartError(error.message);
+      throw error;
+    }
 
     // 1. Secrets in the data directory.
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -152,6 +166,10 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       logger.warn(memberReport, "memberships repaired at start: the devices concerned join again");
     const random = options.random ?? systemRandom;
 
+    const audit = new AuditStore(database, random);
+    const now = options.now ?? Date.now;
+    const operators = new OperatorRegistry(await OperatorStore.open(database), adminToken, audit, now, random);
+
     const ctx: HeadContext = {
       config,
       logger,
@@ -159,13 +177,14 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       database,
       index,
       members,
-      challenges: new ChallengeStore(database),
+      challenges: new ChallengeStore(database, loadChallengeKey(config.dataDir)),
       sessions: await SessionStore.open(database),
-      audit: new AuditStore(database, random),
+      audit,
+      operators,
       follower,
       registry,
       identity,
-      now: options.now ?? Date.now,
+      now,
       random,
       events: new EventEmitter<HeadEvents>(),
     };
@@ -215,12 +234,12 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     cleanups.push(() => clearInterval(housekeeping));
 
     // 7. HTTP.
-    const app = createApp(ctx, { adminToken, brokerStatus: broker.status, version: VERSION });
-    const server = await listen(app, config.host, config.port);
+    const app = createApp(ctx, { brokerStatus: broker.status, version: VERSION });
+    const server = await listen(app, config.host, config.port, tls);
     cleanups.push(() => closeServer(server));
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
-    const url = `http://${config.host}:${port}`;
+    const url = `${tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, broker: redactBrokerUrl(broker.url), headAddress, clusterId: config.clusterId }, "cluster head ready");
 
     return {
@@ -238,6 +257,19 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     await stopAll();
     throw error;
   }
+}
+
+/** The key K_c that makes this head's join challenges recognisable to it alone (protocol/join/stateless-challenge.ts). */
+function loadChallengeKey(dataDir: string): Uint8Array {
+  return loadOrCreateSecret<Uint8Array>(
+    join(dataDir, "challenge.key"),
+    () => new Uint8Array(randomBytes(CHALLENGE_KEY_SIZE)),
+    (key) => toHex(key),
+    (text) => {
+      if (!/^[0-9a-f]{64}$/.test(text)) throw new Error("not a key");
+      return fromHex(text);
+    },
+  ).secret;
 }
 
 function loadHeadIdentity(dataDir: string): Identity {
@@ -303,9 +335,16 @@ async function ensureCluster(
   }
 }
 
-function listen(app: ReturnType<typeof createApp>, host: string, port: number): Promise<Server> {
+function listen(
+  app: ReturnType<typeof createApp>,
+  host: string,
+  port: number,
+  tls: TlsFiles | undefined,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    // HTTPS only when a key pair is configured: no plain listener beside it to downgrade to.
+    const server = tls ? createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, app) : createHttpServer(app);
+    server.listen(port, host);
     // Longer than clients' keep-alive (undici: 4 s), so an idle reused socket is never cut mid-request.
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;

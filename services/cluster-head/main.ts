@@ -48,10 +48,6 @@ program.action(async (options: Record<string, string | undefined>) => {
     }
     throw error;
   }
-  console.error(
-    `cluster head for cluster ${head.clusterId} (${head.headAddress}) on ${head.url}, MQTT on ${redactBrokerUrl(head.brokerUrl)}` +
-      (head.adminTokenFile ? `; operator token in ${head.adminTokenFile}` : ""),
-  );
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -59,8 +55,13 @@ program.action(async (options: Record<string, string | undefined>) => {
     await head.stop();
     process.exit(0);
   };
+  // Before the ready line: whoever waits for it may stop the head right away, and must get a clean stop.
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
+  console.error(
+    `cluster head for cluster ${head.clusterId} (${head.headAddress}) on ${head.url}, MQTT on ${redactBrokerUrl(head.brokerUrl)}` +
+      (head.adminTokenFile ? `; operator token in ${head.adminTokenFile}` : ""),
+  );
 });
 
 program.parseAsync().catch((error: Error) => {

@@ -6,6 +6,8 @@ export interface HeadMetrics {
   requests: Counter<"route" | "method" | "status">;
   requestSeconds: Histogram<"route">;
   refusals: Counter<"code">;
+  /** Requests refused by an abuse limit (http/limits.ts), by limit. */
+  limitRefusals: Counter<"limit">;
   joins: Counter;
   grants: Counter;
   warnings: Counter<"reason">;
@@ -37,6 +39,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): HeadM
       name: "iotguard_refusals_total",
       help: "refused requests by error code",
       labelNames: ["code"],
+      registers,
+    }),
+    limitRefusals: new Counter({
+      name: "iotguard_limit_refusals_total",
+      help: "requests refused by an abuse limit: rate_join, rate_api (per source), busy (concurrent joins), body (size)",
+      labelNames: ["limit"],
       registers,
     }),
     joins: new Counter({ name: "iotguard_joins_total", help: "successful joins", registers }),

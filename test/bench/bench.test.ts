@@ -53,6 +53,8 @@ describe("npm run bench -- --quick crypto wire", () => {
     const byCase = new Map(results.rows.map((r) => [r.case, r]));
     expect(byCase.get("frame-overhead")?.value).toBe(31);
     expect(byCase.get("join-bytes-per-member")?.value).toBe(22 + 157 + 113);
+    expect(byCase.get("join-bytes-per-member/hybrid")?.value).toBe(22 + 1342 + 1201);
+    expect(byCase.get("join+grant-bytes-per-member/hybrid")?.baseline?.value).toBe(894 + 1184 + 1088);
     expect(byCase.get("aes-256-gcm-seal/256B/noble")?.baseline?.case).toBe(
       "aes-256-gcm-seal/256B/node:crypto",
     );

@@ -63,30 +63,99 @@ describe("DeviceRegistry", () => {
       expect(event?.args.toArray()).toEqual([ethers.ZeroAddress, admin.address]);
     });
 
-    it("transfers the admin role and emits AdminTransferred", async () => {
-      const { registry, admin, stranger } = await loadFixture(deployRegistryFixture);
-      const events = await eventsOf(registry, registry.transferAdmin(stranger.address));
-      expect(events.map((e) => [e.name, ...e.args.toArray()])).toEqual([
-        ["AdminTransferred", admin.address, stranger.address],
-      ]);
-      expect(await registry.admin()).toBe(stranger.address);
-      await expectRevert(
-        registry.createCluster(1, admin.address, 0, 0, 1),
-        registry,
-        "DeviceRegistryNotAdmin",
-        [admin.address],
-      );
-    });
+    describe("two-step transfer (transferAdmin, then acceptAdmin; cancellable)", () => {
+      it("only offers the role: emits AdminTransferStarted, the admin stays admin", async () => {
+        const { registry, admin, stranger } = await loadFixture(deployRegistryFixture);
+        const events = await eventsOf(registry, registry.transferAdmin(stranger.address));
+        expect(events.map((e) => [e.name, ...e.args.toArray()])).toEqual([
+          ["AdminTransferStarted", admin.address, stranger.address],
+        ]);
+        expect(await registry.admin()).toBe(admin.address);
+        expect(await registry.pendingAdmin()).toBe(stranger.address);
+        await (await registry.createCluster(1, admin.address, 0, 0, 1)).wait(); // still the admin's to use
+        await expectRevert(
+          registry.connect(stranger).createCluster(2, stranger.address, 0, 0, 1),
+          registry,
+          "DeviceRegistryNotAdmin",
+          [stranger.address],
+        );
+      });
 
-    it("refuses a transfer by a non-admin or to zero", async () => {
-      const { registry, stranger } = await loadFixture(deployRegistryFixture);
-      await expectRevert(
-        registry.connect(stranger).transferAdmin(stranger.address),
-        registry,
-        "DeviceRegistryNotAdmin",
-        [stranger.address],
-      );
-      await expectRevert(registry.transferAdmin(ethers.ZeroAddress), registry, "DeviceRegistryZeroAddress");
+      it("moves the role when the offered account accepts: AdminTransferred, offer cleared", async () => {
+        const { registry, admin, stranger } = await loadFixture(deployRegistryFixture);
+        await (await registry.transferAdmin(stranger.address)).wait();
+        const events = await eventsOf(registry, registry.connect(stranger).acceptAdmin());
+        expect(events.map((e) => [e.name, ...e.args.toArray()])).toEqual([
+          ["AdminTransferred", admin.address, stranger.address],
+        ]);
+        expect(await registry.admin()).toBe(stranger.address);
+        expect(await registry.pendingAdmin()).toBe(ethers.ZeroAddress);
+        await expectRevert(registry.createCluster(1, admin.address, 0, 0, 1), registry, "DeviceRegistryNotAdmin", [
+          admin.address,
+        ]);
+        await (await registry.connect(stranger).createCluster(1, admin.address, 0, 0, 1)).wait();
+        // Accepting twice is impossible: the offer is gone.
+        await expectRevert(registry.connect(stranger).acceptAdmin(), registry, "DeviceRegistryNotPendingAdmin", [
+          stranger.address,
+        ]);
+      });
+
+      it("refuses acceptAdmin from anyone but the offered account, the admin included, and with no offer", async () => {
+        const { registry, admin, head, stranger } = await loadFixture(deployRegistryFixture);
+        await expectRevert(registry.connect(stranger).acceptAdmin(), registry, "DeviceRegistryNotPendingAdmin", [
+          stranger.address,
+        ]);
+        await (await registry.transferAdmin(stranger.address)).wait();
+        for (const caller of [admin, head])
+          await expectRevert(registry.connect(caller).acceptAdmin(), registry, "DeviceRegistryNotPendingAdmin", [
+            caller.address,
+          ]);
+        expect(await registry.admin()).toBe(admin.address);
+      });
+
+      it("lets a second offer replace a mistyped first one, which can then no longer accept", async () => {
+        const { registry, admin, head, stranger } = await loadFixture(deployRegistryFixture);
+        await (await registry.transferAdmin(head.address)).wait();
+        await (await registry.transferAdmin(stranger.address)).wait();
+        expect(await registry.pendingAdmin()).toBe(stranger.address);
+        await expectRevert(registry.connect(head).acceptAdmin(), registry, "DeviceRegistryNotPendingAdmin", [
+          head.address,
+        ]);
+        await (await registry.connect(stranger).acceptAdmin()).wait();
+        expect(await registry.admin()).toBe(stranger.address);
+        expect(admin.address).not.toBe(stranger.address);
+      });
+
+      it("cancels a pending offer: AdminTransferCancelled, and the cancelled account cannot accept", async () => {
+        const { registry, admin, stranger } = await loadFixture(deployRegistryFixture);
+        await (await registry.transferAdmin(stranger.address)).wait();
+        const events = await eventsOf(registry, registry.cancelAdminTransfer());
+        expect(events.map((e) => [e.name, ...e.args.toArray()])).toEqual([
+          ["AdminTransferCancelled", admin.address, stranger.address],
+        ]);
+        expect(await registry.pendingAdmin()).toBe(ethers.ZeroAddress);
+        await expectRevert(registry.connect(stranger).acceptAdmin(), registry, "DeviceRegistryNotPendingAdmin", [
+          stranger.address,
+        ]);
+        await expectRevert(registry.cancelAdminTransfer(), registry, "DeviceRegistryNoPendingAdmin");
+        expect(await registry.admin()).toBe(admin.address);
+      });
+
+      it("refuses an offer or a cancel by a non-admin, and an offer to zero", async () => {
+        const { registry, stranger } = await loadFixture(deployRegistryFixture);
+        await expectRevert(
+          registry.connect(stranger).transferAdmin(stranger.address),
+          registry,
+          "DeviceRegistryNotAdmin",
+          [stranger.address],
+        );
+        await (await registry.transferAdmin(stranger.address)).wait();
+        await expectRevert(registry.connect(stranger).cancelAdminTransfer(), registry, "DeviceRegistryNotAdmin", [
+          stranger.address,
+        ]);
+        await expectRevert(registry.transferAdmin(ethers.ZeroAddress), registry, "DeviceRegistryZeroAddress");
+        expect(await registry.pendingAdmin()).toBe(stranger.address);
+      });
     });
   });
 
@@ -491,6 +560,14 @@ describe("DeviceRegistry", () => {
       const batch = await (await registry.connect(head).enrollBatch(CLUSTER, ids, keys)).wait();
       expect(single!.gasUsed).toBeLessThanOrEqual(55_000n);
       expect(batch!.gasUsed / 100n).toBeLessThanOrEqual(30_000n);
+    });
+
+    it("keeps each step of an admin transfer under 55k gas", async () => {
+      const { registry, stranger } = await loadFixture(deployRegistryFixture);
+      const offer = await (await registry.transferAdmin(stranger.address)).wait();
+      const accept = await (await registry.connect(stranger).acceptAdmin()).wait();
+      expect(offer!.gasUsed).toBeLessThanOrEqual(55_000n);
+      expect(accept!.gasUsed).toBeLessThanOrEqual(55_000n);
     });
   });
 });

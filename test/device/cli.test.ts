@@ -49,7 +49,8 @@ async function cliDevice(dir: string, head: TestHead, tokenFile: string, prefix:
   const common = ["--data-dir", dir, ...(env.DEVICE_PASS ? ["--passphrase-env", "DEVICE_PASS"] : [])];
   const { deviceId } = await ok(["device", "init", ...common], env);
   await ok(["device", "enroll", "--head", head.url, "--token-file", tokenFile, ...chainFlags, ...prefix, ...common], env);
-  await ok(["device", "join", "--lat", "0.5", "--lon", "-0.3", ...chainFlags, ...common], env);
+  const joined = await ok(["device", "join", "--lat", "0.5", "--lon", "-0.3", ...chainFlags, ...common], env);
+  expect(joined.suite).toBe("hybrid"); // the CLI offers the hybrid join suite by default
   return deviceId as string;
 }
 

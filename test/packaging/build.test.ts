@@ -57,7 +57,7 @@ describe("the build output in dist/", () => {
       if (bad) offenders.push(`${relative(DIST, file)}: ${bad.join(", ")}`);
     }
     expect(offenders).toEqual([]);
-    expect(readdirSync(DIST).sort()).toEqual(["device", "package.json", "platform", "protocol", "scripts", "services", "transport"]);
+    expect(readdirSync(DIST).sort()).toEqual(["chain", "device", "package.json", "platform", "protocol", "services", "transport"]);
   });
 });
 

@@ -19,36 +19,9 @@ import {
   ProtocolError,
   startJoin,
 } from "../../protocol";
+import { everyFlip, flip } from "./flip";
 import { fullSession, grantFlow } from "./grant-fixture";
 import { cluster, device, head, join, seededRandom, T0 } from "./helpers";
-
-function flip(b: Uint8Array, bit: number): Uint8Array {
-  const c = b.slice();
-  c[bit >> 3] = (c[bit >> 3] as number) ^ (1 << (bit & 7));
-  return c;
-}
-
-/** Run `f` on every single-bit flip of `msg`; each must throw a ProtocolError in `allowed(byte)`. */
-function everyFlip(
-  msg: Uint8Array,
-  allowed: (byte: number) => string[],
-  f: (m: Uint8Array) => unknown,
-): Map<string, number> {
-  const seen = new Map<string, number>();
-  for (let bit = 0; bit < msg.length * 8; bit++) {
-    let err: unknown;
-    try {
-      f(flip(msg, bit));
-    } catch (e) {
-      err = e;
-    }
-    expect(err, `bit ${bit} accepted`).toBeInstanceOf(ProtocolError);
-    const code = (err as ProtocolError).code;
-    expect(allowed(bit >> 3), `bit ${bit}: ${code}`).toContain(code);
-    seen.set(code, (seen.get(code) ?? 0) + 1);
-  }
-  return seen;
-}
 
 describe("single-bit flips are refused", () => {
   it("JoinRequest (head side, with the caller's look-ups keyed by the flipped fields)", () => {

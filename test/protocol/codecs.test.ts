@@ -22,21 +22,43 @@ const position = fc.record({
 
 const arbs = {
   challenge: fc.record({ clusterId: fc.integer({ min: 0, max: 2 ** 32 - 1 }), challenge: bytes(16) }),
-  joinRequest: fc.record({
-    suite: fc.constant(1 as const),
-    deviceId: bytes(32),
-    challenge: bytes(16),
-    position,
-    ephemeralPublicKey: compressed,
-    signature: bytes(65),
-  }),
-  joinResponse: fc.record({
-    suite: fc.constant(1 as const),
-    kid: bytes(4),
-    expiresAt: time,
-    ephemeralPublicKey: compressed,
-    signature: bytes(65),
-  }),
+  joinRequest: fc.oneof(
+    fc.record({
+      suite: fc.constant(1 as const),
+      deviceId: bytes(32),
+      challenge: bytes(16),
+      position,
+      ephemeralPublicKey: compressed,
+      signature: bytes(65),
+    }),
+    fc.record({
+      suite: fc.constant(2 as const),
+      offer: fc.constantFrom([2 as const], [1 as const, 2 as const]),
+      deviceId: bytes(32),
+      challenge: bytes(16),
+      position,
+      ephemeralPublicKey: compressed,
+      kemPublicKey: bytes(1184),
+      signature: bytes(65),
+    }),
+  ),
+  joinResponse: fc.oneof(
+    fc.record({
+      suite: fc.constant(1 as const),
+      kid: bytes(4),
+      expiresAt: time,
+      ephemeralPublicKey: compressed,
+      signature: bytes(65),
+    }),
+    fc.record({
+      suite: fc.constant(2 as const),
+      kid: bytes(4),
+      expiresAt: time,
+      ephemeralPublicKey: compressed,
+      kemCiphertext: bytes(1088),
+      signature: bytes(65),
+    }),
+  ),
   sessionRequest: fc.record({ suite, kid: bytes(4), nonce: bytes(16), timestamp: time, mac: bytes(16) }),
   grant: fc.record({
     role: fc.constantFrom(1 as const, 2 as const),
@@ -126,7 +148,9 @@ describe("codec round-trips", () => {
 const decoders: [string, (b: Uint8Array) => unknown, number][] = [
   ["JoinChallenge", J.decodeJoinChallenge, MessageSize.JOIN_CHALLENGE],
   ["JoinRequest", J.decodeJoinRequest, MessageSize.JOIN_REQUEST],
+  ["JoinRequest (hybrid length)", J.decodeJoinRequest, MessageSize.JOIN_REQUEST_HYBRID],
   ["JoinResponse", J.decodeJoinResponse, MessageSize.JOIN_RESPONSE],
+  ["JoinResponse (hybrid length)", J.decodeJoinResponse, MessageSize.JOIN_RESPONSE_HYBRID],
   ["SessionRequest", G.decodeSessionRequest, MessageSize.SESSION_REQUEST],
   ["GrantRequest", G.decodeGrantRequest, MessageSize.GRANT_REQUEST],
   ["Grant", G.decodeGrant, MessageSize.GRANT],
@@ -189,8 +213,8 @@ describe("decoders on hostile bytes", () => {
     }
   });
 
-  it("a reserved join suite (hybrid ML-KEM) is E_UNSUPPORTED, an unknown one E_MALFORMED", () => {
-    const m = J.encodeJoinRequest({
+  it("a join suite that does not fit the length, a bad offer and an unknown suite are E_MALFORMED", () => {
+    const classic = J.encodeJoinRequest({
       suite: 1,
       deviceId: new Uint8Array(32),
       challenge: new Uint8Array(16),
@@ -198,9 +222,30 @@ describe("decoders on hostile bytes", () => {
       ephemeralPublicKey: Uint8Array.of(2, ...new Uint8Array(32)),
       signature: new Uint8Array(65),
     });
-    m[2] = 2;
-    expect(() => J.decodeJoinRequest(m)).toThrow(/E_UNSUPPORTED/);
-    m[2] = 9;
-    expect(() => J.decodeJoinRequest(m)).toThrow(/E_MALFORMED/);
+    const hybrid = J.encodeJoinRequest({
+      suite: 2,
+      offer: [1, 2],
+      deviceId: new Uint8Array(32),
+      challenge: new Uint8Array(16),
+      position: { lat: 0, lon: 0 },
+      ephemeralPublicKey: Uint8Array.of(2, ...new Uint8Array(32)),
+      kemPublicKey: new Uint8Array(1184),
+      signature: new Uint8Array(65),
+    });
+    expect(J.decodeJoinRequest(hybrid)).toMatchObject({ suite: 2, offer: [1, 2] });
+    const cases: Uint8Array[] = [];
+    const edit = (base: Uint8Array, at: number, v: number) => {
+      const c = base.slice();
+      c[at] = v;
+      cases.push(c);
+    };
+    edit(classic, 2, 2); // hybrid suite byte on a classic-length request
+    edit(hybrid, 2, 1); // classic suite byte on a hybrid-length request
+    edit(classic, 2, 9); // unknown suite
+    edit(hybrid, 3, 0x01); // hybrid layout whose offer lacks hybrid
+    edit(hybrid, 3, 0x00); // empty offer
+    edit(hybrid, 3, 0x07); // a bit for no known suite
+    for (const c of cases) expect(() => J.decodeJoinRequest(c)).toThrow(/E_MALFORMED/);
+    expect(() => J.encodeJoinRequest({ ...J.decodeJoinRequest(hybrid), offer: [1] } as never)).toThrow(RangeError);
   });
 });

@@ -29,6 +29,13 @@ describe("docs/protocol.md", () => {
     expect(doc).toMatch(new RegExp(`### ${name} \\(0x[0-9a-f]{2}\\), ${size} bytes`));
   });
 
+  it.each([
+    ["JoinRequest", 2, MessageSize.JOIN_REQUEST_HYBRID],
+    ["JoinResponse", 3, MessageSize.JOIN_RESPONSE_HYBRID],
+  ] as const)("gives the size of the hybrid %s", (name, type, size) => {
+    expect(doc).toContain(`### Hybrid ${name} (0x0${type}, join suite 2), ${size} bytes`);
+  });
+
   it("threat model exists and covers the required attackers", () => {
     const tm = readFileSync(path.resolve(__dirname, "../../docs/threat-model.md"), "utf8");
     for (const s of [
@@ -38,6 +45,7 @@ describe("docs/protocol.md", () => {
       "Compromised member",
       "Stolen device key",
       "Compromised cluster head",
+      "Store now, decrypt later",
       "Out of scope",
     ])
       expect(tm).toContain(s);

@@ -10,6 +10,7 @@ import {
   finishJoin,
   identityFromSecretKey,
   issueChallenge,
+  type JoinSuite,
   type Membership,
   type Position,
   type RandomSource,
@@ -71,8 +72,14 @@ export function device(
   };
 }
 
+/** Join suites of a test join: the device's offer and the head's policy (protocol defaults when absent). */
+export interface TestSuites {
+  offer?: readonly JoinSuite[];
+  policy?: readonly JoinSuite[];
+}
+
 /** The first half of a join: challenge, device request, and the head's acceptJoin inputs. */
-export function beginJoin(d: TestDevice, seed: string, now = T0) {
+export function beginJoin(d: TestDevice, seed: string, now = T0, suites: TestSuites = {}) {
   const random = seededRandom(seed);
   const ch = issueChallenge({ clusterId: cluster.clusterId, now, random });
   const start = startJoin({
@@ -83,6 +90,7 @@ export function beginJoin(d: TestDevice, seed: string, now = T0) {
     deviceSecretKey: d.identity.secretKey,
     position: d.position,
     random,
+    ...(suites.offer ? { suites: suites.offer } : {}),
   });
   const ctx = {
     request: decodeJoinRequest(start.request),
@@ -92,13 +100,14 @@ export function beginJoin(d: TestDevice, seed: string, now = T0) {
     headSecretKey: head.secretKey,
     now,
     random,
+    ...(suites.policy ? { suites: suites.policy } : {}),
   };
   return { ch, start, ctx };
 }
 
 /** Run a full join; returns both memberships and the wire messages. */
-export function join(d: TestDevice, seed = `join${d.id[0]}`, now = T0) {
-  const { ch, start, ctx } = beginJoin(d, seed, now);
+export function join(d: TestDevice, seed = `join${d.id[0]}`, now = T0, suites: TestSuites = {}) {
+  const { ch, start, ctx } = beginJoin(d, seed, now, suites);
   const res = acceptJoin(ctx);
   const deviceMembership: Membership = finishJoin(res.response, start.state, now);
   return { challenge: ch, start, res, deviceMembership, headMembership: res.membership };

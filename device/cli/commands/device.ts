@@ -1,6 +1,7 @@
 /** `iotguard device …`: what runs on the device (docs/device.md § CLI). */
 import { writeFileSync } from "node:fs";
 import { Command } from "commander";
+import type { JoinSuiteName } from "../../../protocol/join/suites";
 import type { Device, DeviceOptions } from "../../sdk/device";
 import { DeviceError } from "../../sdk/errors";
 import { redactBrokerUrl } from "../../../transport/mqtt/broker-url";
@@ -8,9 +9,11 @@ import {
   type ChainFlags,
   type CommonOptions,
   dataDirOf,
+  HEAD_CA_HELP,
   microdegrees,
   openDevice,
   print,
+  readHeadCa,
   readToken,
   registryOf,
   withChain,
@@ -19,6 +22,7 @@ import {
 
 interface HeadFlags extends ChainFlags {
   head?: string;
+  headCa?: string;
   headAddress?: string;
   topicPrefix?: string;
   brokerUrl?: string;
@@ -36,16 +40,18 @@ function withHead(cmd: Command, required: boolean): Command {
   const head = "cluster head URL, e.g. http://127.0.0.1:8080";
   return withChain(
     (required ? cmd.requiredOption("--head <url>", head) : cmd.option("--head <url>", `${head} (default: the pinned one)`))
+      .option("--head-ca <file>", HEAD_CA_HELP)
       .option("--head-address <0x…>", "the head's address, when not read from the chain (never taken from /health)")
       .option("--topic-prefix <prefix>", "MQTT topic prefix the head uses (default: iotguard)")
       .option("--broker-url <url>", "MQTT broker (default: the broker port the head reports, on the head's host)"),
   );
 }
 
-/** Device options for the commands that verify the head: the registry to read it from. */
-function trustOptions(f: HeadFlags): Pick<DeviceOptions, "registry"> {
+/** Device options for the commands that verify the head: the registry to read it from, the CA to pin. */
+function trustOptions(f: HeadFlags): Pick<DeviceOptions, "registry" | "headCa"> {
   const registry = registryOf(f);
-  return registry ? { registry } : {};
+  const headCa = readHeadCa(f.headCa);
+  return { ...(registry ? { registry } : {}), ...(headCa === undefined ? {} : { headCa }) };
 }
 
 async function withDevice<T>(o: CommonOptions, run: (device: Device) => Promise<T>, extra: Partial<DeviceOptions> = {}): Promise<T> {
@@ -115,17 +121,24 @@ export function deviceCommand(): Command {
     withHead(cmd.command("join"), false)
       .description("join the cluster: get a member key and broker credential from the head")
       .option("--lat <degrees>", "latitude in decimal degrees", "0")
-      .option("--lon <degrees>", "longitude in decimal degrees", "0"),
-  ).action(async (o: CommonOptions & HeadFlags & { lat: string; lon: string }) =>
+      .option("--lon <degrees>", "longitude in decimal degrees", "0")
+      .option(
+        "--join-suite <names>",
+        "join suites to offer, comma-separated: hybrid (ML-KEM-768 + ECDH), classic (ECDH only); `hybrid` pins the device to the hybrid suite, `classic` is for heads from before it",
+        "hybrid,classic",
+      ),
+  ).action(async (o: CommonOptions & HeadFlags & { lat: string; lon: string; joinSuite: string }) =>
     withDevice(
       o,
       async (device) => {
         const position = { lat: microdegrees(o.lat, "--lat"), lon: microdegrees(o.lon, "--lon") };
-        const joined = await device.join(o.head, { position, ...headOptions(o) });
+        const joinSuites = o.joinSuite.split(",") as JoinSuiteName[]; // the SDK checks the names
+        const joined = await device.join(o.head, { position, joinSuites, ...headOptions(o) });
         const from = joined.headSource === "chain" ? "read from the chain" : joined.headSource;
+        const suite = joined.suite === "hybrid" ? "hybrid ML-KEM-768 + ECDH" : "classic ECDH";
         print(
           o,
-          `joined cluster ${joined.clusterId} until ${new Date(joined.expiresAt).toISOString()} (head ${joined.headAddress}, ${from})`,
+          `joined cluster ${joined.clusterId} until ${new Date(joined.expiresAt).toISOString()} with the ${suite} join suite (head ${joined.headAddress}, ${from})`,
           { event: "joined", deviceId: device.deviceId, ...joined },
         );
       },

@@ -1,25 +1,38 @@
-/** `iotguard operator …`: the operator's REST calls to the cluster head (token from a file). */
-import { readFileSync } from "node:fs";
+/**
+ * `iotguard operator …`: the operator's REST calls to the cluster head (token from a file):
+ * enroll and revoke devices, and manage named operators (`add`, `remove`, `list`; `admin` scope).
+ */
+import { closeSync, constants, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { Command } from "commander";
 import { DeviceError } from "../../sdk/errors";
 import { HeadClient } from "../../sdk/head-client";
 import { isDeviceIdHex } from "../../../transport/mqtt/topics";
-import { type CommonOptions, print, readToken } from "../context";
+import { type CommonOptions, HEAD_CA_HELP, print, readHeadCa, readToken } from "../context";
 
 interface OperatorFlags extends CommonOptions {
   head: string;
+  headCa?: string;
   tokenFile: string;
+}
+
+/** The client for `--head`, pinning `--head-ca` when given. */
+function headOf(o: OperatorFlags): HeadClient {
+  const ca = readHeadCa(o.headCa);
+  return new HeadClient(o.head, ca === undefined ? {} : { ca });
 }
 
 function withOperator(cmd: Command): Command {
   return cmd
-    .requiredOption("--head <url>", "cluster head URL, e.g. http://127.0.0.1:8080")
+    .requiredOption("--head <url>", "cluster head URL, e.g. https://head.example:8443 or http://127.0.0.1:8080")
+    .option("--head-ca <file>", HEAD_CA_HELP)
     .requiredOption("--token-file <file>", "file holding the operator token (e.g. <head data dir>/admin-token)")
     .option("--json", "print JSON lines instead of human text");
 }
 
 export function operatorCommand(): Command {
-  const cmd = new Command("operator").description("operator actions on the cluster head (enroll, revoke)");
+  const cmd = new Command("operator").description(
+    "operator actions on the cluster head (enroll, revoke) and its operator accounts (add, remove, list)",
+  );
 
   withOperator(
     cmd
@@ -33,7 +46,7 @@ export function operatorCommand(): Command {
     } catch (error) {
       throw new DeviceError("E_BAD_ARGUMENT", `--request ${o.request}: not a JSON enrollment request (${(error as Error).message})`);
     }
-    const receipt = await new HeadClient(o.head).enroll(request, readToken(o.tokenFile));
+    const receipt = await headOf(o).enroll(request, readToken(o.tokenFile));
     print(o, `enrolled ${request.deviceId} in block ${receipt.blockNumber} (tx ${receipt.transactionHash})`, {
       event: "enrolled",
       deviceId: request.deviceId,
@@ -45,8 +58,63 @@ export function operatorCommand(): Command {
     async (deviceId: string, o: OperatorFlags) => {
       const id = deviceId.toLowerCase().replace(/^0x/, "");
       if (!isDeviceIdHex(id)) throw new DeviceError("E_BAD_ARGUMENT", "deviceId: expected 64 hex characters");
-      const result = await new HeadClient(o.head).revoke(id, readToken(o.tokenFile));
+      const result = await headOf(o).revoke(id, readToken(o.tokenFile));
       print(o, `revoked ${id}`, { event: "revoked", deviceId: id, result });
+    },
+  );
+
+  withOperator(
+    cmd
+      .command("add")
+      .description("add a named operator (needs the admin scope); its token goes to a new file, mode 0600, never to the screen")
+      .argument("<name>", "lowercase letters, digits, '.', '_' or '-'")
+      .requiredOption("--scopes <list>", "comma-separated: enroll (enroll and rotate), revoke, read, admin")
+      .requiredOption("--token-out <file>", "new file to write the operator's token to (refused when it exists)"),
+  ).action(async (name: string, o: OperatorFlags & { scopes: string; tokenOut: string }) => {
+    const scopes = o.scopes.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    const adminToken = readToken(o.tokenFile);
+    // The file first: an operator whose token could not be stored would be of no use.
+    let fd: number;
+    try {
+      fd = openSync(o.tokenOut, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    } catch (error) {
+      throw new DeviceError("E_BAD_ARGUMENT", `--token-out ${o.tokenOut}: ${(error as NodeJS.ErrnoException).code ?? "cannot create"}`);
+    }
+    let added: Awaited<ReturnType<HeadClient["addOperator"]>>;
+    try {
+      added = await headOf(o).addOperator(adminToken, name, scopes);
+      writeSync(fd, `${added.token}\n`);
+    } catch (error) {
+      closeSync(fd);
+      unlinkSync(o.tokenOut);
+      throw error;
+    }
+    closeSync(fd);
+    print(o, `added operator ${name} (${added.operator.scopes.join(", ")}); token in ${o.tokenOut}`, {
+      event: "operator-added",
+      name,
+      scopes: added.operator.scopes,
+      tokenFile: o.tokenOut,
+    });
+  });
+
+  withOperator(
+    cmd.command("remove").description("remove a named operator (needs the admin scope)").argument("<name>", "the operator"),
+  ).action(async (name: string, o: OperatorFlags) => {
+    await headOf(o).removeOperator(readToken(o.tokenFile), name);
+    print(o, `removed operator ${name}`, { event: "operator-removed", name });
+  });
+
+  withOperator(cmd.command("list").description("the head's operators and their scopes (needs the admin scope)")).action(
+    async (o: OperatorFlags) => {
+      const operators = await headOf(o).operators(readToken(o.tokenFile));
+      if (o.json) for (const op of operators) print(o, "", { event: "operator", ...op });
+      else
+        print(
+          o,
+          operators.map((op) => `${op.name.padEnd(20)} ${op.scopes.join(",")}${op.bootstrap ? " (bootstrap token)" : ""}`).join("\n"),
+          {},
+        );
     },
   );
 

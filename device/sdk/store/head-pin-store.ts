@@ -22,6 +22,8 @@ export interface HeadPin {
    */
   source: HeadSource;
   pinnedAt: number;
+  /** PEM of the CA (or self-signed certificate) pinned for the head's `https:` URL, when one was given. */
+  headCa?: string;
 }
 
 const KEY = "head";

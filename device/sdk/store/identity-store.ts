@@ -48,9 +48,9 @@ export class IdentityStore {
       secretKey: box.wrap(SECRET_NAME, identity.secretKey),
       createdAt: now,
     };
-    await this.db.sub.meta.batch([
-      { type: "put", key: KDF_KEY, value: kdf },
-      { type: "put", key: IDENTITY_KEY, value: record },
+    await this.db.batch([
+      { type: "put", sublevel: "meta", key: KDF_KEY, value: kdf },
+      { type: "put", sublevel: "meta", key: IDENTITY_KEY, value: record },
     ]);
     return { deviceId, deviceIdHex: record.deviceId, identity };
   }

@@ -1,6 +1,6 @@
 /** The current membership (kid, expiry and K_m wrapped by the {@link SecretBox}). */
 import { fromHex, toHex } from "../../../protocol/bytes";
-import type { Membership } from "../../../protocol/join/head";
+import type { Membership } from "../../../protocol/membership";
 import type { DeviceDatabase } from "./database";
 import type { SecretBox, WrappedSecret } from "./secret-box";
 

@@ -31,9 +31,10 @@ export class LevelSequenceStore implements SequenceReservationStore {
 
   async save(key: string, bound: bigint): Promise<void> {
     const record: BoundRecord = { bound: bound.toString() };
-    // level's default put is not fsync'ed; classic-level's `sync: true` makes the reservation
-    // survive a power cut, not only a process crash (the sublevel's types do not list the option).
-    await this.db.sub.sequence.put(key, record, { sync: true } as object);
+    // Durable (fsync): the reservation survives a power cut, not only a process crash. Through the
+    // database's own write path, so a failed write (a full disk) is noticed and nothing more is
+    // appended to a log that may end in a torn record (platform/level-database.ts).
+    await this.db.put("sequence", key, record, { durable: true });
   }
 
   async remove(key: string): Promise<void> {

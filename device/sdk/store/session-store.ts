@@ -73,9 +73,9 @@ export class SessionStore {
 
   /** Deletes the session and its replay floor in one atomic batch. */
   async remove(sessionIdHex: string): Promise<void> {
-    await this.db.db.batch([
-      { type: "del", sublevel: this.db.sub.sessions, key: sessionIdHex },
-      { type: "del", sublevel: this.db.sub.receive, key: sessionIdHex },
+    await this.db.batch([
+      { type: "del", sublevel: "sessions", key: sessionIdHex },
+      { type: "del", sublevel: "receive", key: sessionIdHex },
     ]);
   }
 
@@ -87,11 +87,11 @@ export class SessionStore {
 
   /**
    * Persists the highest accepted sequence number before the frame is delivered. Written with
-   * `sync: true` (fsync): without it a power cut can lose the write, and a frame the application
+   * `durable` (fsync): without it a power cut can lose the write, and a frame the application
    * already saw would be accepted again after the restart (level's default put is only in the OS
-   * cache when it resolves; the sublevel's types do not list classic-level's option).
+   * cache when it resolves).
    */
   async setReceiveFloor(sessionIdHex: string, seq: bigint): Promise<void> {
-    await this.db.sub.receive.put(sessionIdHex, seq.toString(), { sync: true } as object);
+    await this.db.put("receive", sessionIdHex, seq.toString(), { durable: true });
   }
 }

@@ -1,34 +1,50 @@
 /**
  * The head's Express app: thin routes over the use cases, one error middleware, no stack traces to
- * clients, bounded bodies everywhere.
+ * clients, bounded bodies everywhere, and the abuse limits of ./limits.ts in front of every route.
  */
 import express, { type Express } from "express";
 import type { HeadContext } from "../context";
 import { errorHandler, notFound } from "./error-handler";
+import { concurrencyGate, exemptSources, rateLimit, TokenBuckets } from "./limits";
 import { openApiDocument } from "./openapi";
 import { requestContext } from "./request-context";
 import { devicesRouter } from "./routes/devices";
 import { type BrokerStatus, operationsRouter } from "./routes/operations";
-import { protocolRouter } from "./routes/protocol";
-
-/** JSON bodies are small: a batch of 200 enrollments is about 50 KiB. */
-export const MAX_JSON_BODY = "64kb";
+import { operatorsRouter } from "./routes/operators";
+import { type ProtocolLimits, protocolRouter } from "./routes/protocol";
 
 export function createApp(
   ctx: HeadContext,
-  options: { adminToken: string; brokerStatus: () => BrokerStatus; version: string },
+  options: { brokerStatus: () => BrokerStatus; version: string },
 ): Express {
+  const { config, metrics } = ctx;
+  const exempt = exemptSources(config.rateLimitExempt);
+  const limits: ProtocolLimits = {
+    joinRate: rateLimit(
+      new TokenBuckets(config.joinRate, config.joinBurst, config.rateLimitSources),
+      "rate_join",
+      exempt,
+      metrics,
+    ),
+    joinGate: concurrencyGate(config.maxConcurrentJoins, metrics),
+  };
+  // JSON is parsed only on the routes that take it, after the operator is authenticated.
+  const jsonBody = express.json({ limit: config.maxJsonBody, strict: true });
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "simple");
-  app.use(requestContext(ctx.logger, ctx.metrics));
-  app.use(express.json({ limit: MAX_JSON_BODY, strict: true }));
+  app.use(requestContext(ctx.logger, metrics));
+  // Every request takes a token from its source's API bucket; join routes one more from the join bucket.
+  app.use(
+    rateLimit(new TokenBuckets(config.apiRate, config.apiBurst, config.rateLimitSources), "rate_api", exempt, metrics),
+  );
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument(options.version));
   });
-  app.use(operationsRouter(ctx, options.adminToken, options.brokerStatus));
-  app.use(devicesRouter(ctx, options.adminToken));
-  app.use(protocolRouter(ctx));
+  app.use(operationsRouter(ctx, options.brokerStatus));
+  app.use(devicesRouter(ctx, jsonBody));
+  app.use(operatorsRouter(ctx, jsonBody));
+  app.use(protocolRouter(ctx, limits));
   app.use(notFound);
   app.use(errorHandler(ctx.logger, ctx.metrics));
   return app;

@@ -54,6 +54,7 @@ export function errorHandler(logger: Logger, metrics: HeadMetrics): ErrorRequest
     const headError = toHeadError(error);
     const code: HeadErrorCode = headError.code;
     metrics.refusals.inc({ code });
+    if (code === "E_PAYLOAD_TOO_LARGE") metrics.limitRefusals.inc({ limit: "body" });
     const log = (req as { log?: Logger }).log ?? logger;
     if (code === "E_INTERNAL" || code === "E_STORAGE") log.error({ err: error }, "request failed");
     else log.info({ code }, "request refused");

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { ALL_HEAD_ERROR_CODES } from "../errors";
-import { enrollBatchSchema, enrollItemSchema, rotateSchema } from "./schemas";
+import { addOperatorSchema, enrollBatchSchema, enrollItemSchema, rotateSchema } from "./schemas";
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
 const binary = { "application/octet-stream": { schema: { type: "string", format: "binary" } } };
@@ -39,7 +39,13 @@ export function openApiDocument(version: string) {
         "Enrollment (operator), join and session grants (devices) of one iotguard cluster. Protocol messages are binary; see docs/protocol.md for their layouts.",
     },
     components: {
-      securitySchemes: { operatorToken: { type: "http", scheme: "bearer" } },
+      securitySchemes: {
+        operatorToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "an operator's token; each route needs one scope: enroll, revoke, read or admin (docs/api.md § Operators)",
+        },
+      },
       schemas: {
         Error: {
           type: "object",
@@ -65,7 +71,7 @@ export function openApiDocument(version: string) {
           requestBody: jsonBody(enrollItemSchema),
           responses: {
             "201": ok("enrolled: transaction hash and block"),
-            ...errors(400, 401, 409, 413, 415, 503),
+            ...errors(400, 401, 403, 409, 413, 415, 503),
           },
         },
       },
@@ -74,14 +80,14 @@ export function openApiDocument(version: string) {
           summary: "Enroll up to 200 devices in one transaction",
           security: operatorSecurity,
           requestBody: jsonBody(enrollBatchSchema),
-          responses: { "201": ok("enrolled"), ...errors(400, 401, 409, 413, 503) },
+          responses: { "201": ok("enrolled"), ...errors(400, 401, 403, 409, 413, 503) },
         },
       },
       "/v1/devices/{deviceId}": {
         get: {
           summary: "A device's indexed registry record",
           parameters: [deviceIdParam],
-          responses: { "200": ok("the record"), ...errors(400, 403, 404, 503) },
+          responses: { "200": ok("the record"), ...errors(400, 403, 404, 429, 503) },
         },
       },
       "/v1/devices/{deviceId}/revoke": {
@@ -104,14 +110,15 @@ export function openApiDocument(version: string) {
       "/v1/join/challenge": {
         post: {
           summary: "A fresh single-use JoinChallenge",
-          responses: { "200": ok("JoinChallenge", binary), ...errors(503) },
+          description: "Takes no body: any body is refused (E_VALIDATION).",
+          responses: { "200": ok("JoinChallenge", binary), ...errors(400, 429, 503) },
         },
       },
       "/v1/join": {
         post: {
           summary: "Join with a signed JoinRequest; answers the JoinResponse",
           requestBody: { required: true, content: binary },
-          responses: { "200": ok("JoinResponse", binary), ...errors(400, 401, 403, 409, 413, 415, 503) },
+          responses: { "200": ok("JoinResponse", binary), ...errors(400, 401, 403, 409, 413, 415, 429, 503) },
         },
       },
       "/v1/sessions": {
@@ -121,20 +128,49 @@ export function openApiDocument(version: string) {
           requestBody: { required: true, content: binary },
           responses: {
             "200": ok("Grant+Grant or GrantWarning (header x-iotguard-outcome: grant | warning)", binary),
-            ...errors(400, 401, 403, 409, 413, 415, 503),
+            ...errors(400, 401, 403, 409, 413, 415, 429, 503),
           },
         },
         get: {
           summary: "Sessions granted by this head (no keys)",
           security: operatorSecurity,
-          responses: { "200": ok("sessions"), ...errors(401) },
+          responses: { "200": ok("sessions"), ...errors(401, 403) },
+        },
+      },
+      "/v1/operators": {
+        get: {
+          summary: "Operators and their scopes, never tokens (scope admin)",
+          security: operatorSecurity,
+          responses: { "200": ok("operators"), ...errors(401, 403) },
+        },
+        post: {
+          summary: "Add a named operator (scope admin); the answer holds its token, shown only once",
+          security: operatorSecurity,
+          requestBody: jsonBody(addOperatorSchema),
+          responses: { "201": ok("the operator and its token"), ...errors(400, 401, 403, 409, 413) },
+        },
+      },
+      "/v1/operators/{name}": {
+        delete: {
+          summary: "Remove an operator; its token is refused from then on (scope admin)",
+          security: operatorSecurity,
+          parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "200": ok("removed"), ...errors(400, 401, 403, 404) },
+        },
+      },
+      "/v1/audit": {
+        get: {
+          summary: "The newest audit rows, newest first: operator actions and grant warnings (scope read)",
+          security: operatorSecurity,
+          parameters: [{ name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000 } }],
+          responses: { "200": ok("audit rows"), ...errors(400, 401, 403) },
         },
       },
       "/v1/members": {
         get: {
           summary: "Current members (no keys)",
           security: operatorSecurity,
-          responses: { "200": ok("members"), ...errors(401) },
+          responses: { "200": ok("members"), ...errors(401, 403) },
         },
       },
       "/health": {

@@ -1,23 +1,35 @@
 /**
- * Operator authentication: a bearer token compared in constant time. Both sides are hashed first
- * so the comparison time does not depend on where they differ or on their lengths.
+ * Operator authentication and authorisation: the bearer token names an operator
+ * (use-cases/operators.ts), and each operator route needs one scope. A missing or unknown token
+ * is `E_UNAUTHORIZED` (401); a known operator without the scope is `E_FORBIDDEN` (403).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { RequestHandler } from "express";
+import type { RequestHandler, Response } from "express";
+import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
+import type { OperatorScope } from "../stores/operator-store";
+import type { Operator } from "../use-cases/operators";
 
-export function requireOperator(adminToken: string): RequestHandler {
-  const expected = createHash("sha256").update(adminToken).digest();
-  return (req, _res, next) => {
-    const header = req.get("authorization") ?? "";
-    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
-    const presented = createHash("sha256")
-      .update(match?.[1] ?? "")
-      .digest();
-    if (!match || !timingSafeEqual(presented, expected)) {
+/** Admits the request when its bearer token is an operator holding `scope`. */
+export function requireScope(ctx: HeadContext, scope: OperatorScope): RequestHandler {
+  return (req, res, next) => {
+    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(req.get("authorization") ?? "");
+    if (!match) {
       next(new HeadError("E_UNAUTHORIZED", "operator token missing or wrong"));
       return;
     }
-    next();
+    ctx.operators.authenticate(match[1]!).then((operator) => {
+      if (!operator) return next(new HeadError("E_UNAUTHORIZED", "operator token missing or wrong"));
+      if (!operator.scopes.includes(scope))
+        return next(new HeadError("E_FORBIDDEN", `operator ${operator.name} does not hold the ${scope} scope`));
+      (res.locals as { operator?: Operator }).operator = operator;
+      next();
+    }, next);
   };
+}
+
+/** The operator {@link requireScope} admitted for this response. */
+export function operatorOf(res: Response): Operator {
+  const operator = (res.locals as { operator?: Operator }).operator;
+  if (!operator) throw new Error("operatorOf: route without requireScope");
+  return operator;
 }

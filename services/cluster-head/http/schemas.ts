@@ -4,6 +4,8 @@
  * addresses is not required, comparisons are case-insensitive).
  */
 import { z } from "zod";
+import { OPERATOR_SCOPES } from "../stores/operator-store";
+import { OPERATOR_NAME_PATTERN } from "../use-cases/operators";
 
 /** 32-byte device ID: 64 hex digits, with or without 0x; normalised to lowercase without 0x. */
 export const deviceIdSchema = z
@@ -39,3 +41,18 @@ export const rotateSchema = z.strictObject({
 });
 
 export const deviceIdParamsSchema = z.strictObject({ deviceId: deviceIdSchema });
+
+/** `POST /v1/operators`: a new operator's name and scopes. */
+export const addOperatorSchema = z.strictObject({
+  name: z.string().regex(OPERATOR_NAME_PATTERN, "lowercase letters, digits, '.', '_' or '-' (1–64)"),
+  scopes: z.array(z.enum(OPERATOR_SCOPES)).min(1).max(OPERATOR_SCOPES.length),
+});
+
+export const operatorNameParamsSchema = z.strictObject({
+  name: z.string().regex(OPERATOR_NAME_PATTERN, "an operator name"),
+});
+
+/** `GET /v1/audit?limit=N`: the newest N rows (default 100). */
+export const auditQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});

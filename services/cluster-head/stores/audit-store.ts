@@ -1,6 +1,7 @@
 /**
- * The head's audit log: what it refused and why (grant warnings), keyed by time so that rows past
- * their retention are dropped with one range delete.
+ * The head's audit log: what it refused and why (grant warnings), and which operator enrolled,
+ * revoked or rotated what and managed which operator; keyed by time so that rows past their
+ * retention are dropped with one range delete.
  */
 import { toHex } from "../../../protocol/bytes";
 import type { RandomSource } from "../../../protocol/crypto/random";
@@ -23,9 +24,17 @@ export class AuditStore {
     private readonly random: RandomSource,
   ) {}
 
-  async record(entry: AuditEntry): Promise<void> {
+  /** Appends a row; `durable` fsyncs it before returning (operator actions). */
+  async record(entry: AuditEntry, options: { durable?: boolean } = {}): Promise<void> {
     const key = `${timeKey(entry.at)}-${toHex(this.random(4))}`;
-    await this.database.batch([{ type: "put", sublevel: "audit", key, value: entry }]);
+    await this.database.batch([{ type: "put", sublevel: "audit", key, value: entry }], options);
+  }
+
+  /** The newest `limit` rows, newest first. */
+  async latest(limit = 100): Promise<AuditEntry[]> {
+    const rows: AuditEntry[] = [];
+    for await (const value of this.database.sub.audit.values({ reverse: true, limit })) rows.push(value as AuditEntry);
+    return rows;
   }
 
   /** Rows in time order (oldest first), at most `limit`. */
@@ -35,10 +44,10 @@ export class AuditStore {
 
   /** Deletes rows recorded before `before`; returns how many. */
   async prune(before: number): Promise<number> {
-    const range = { lt: timeKey(before) };
-    let count = 0;
-    for await (const _ of this.database.sub.audit.keys(range)) count++;
-    if (count > 0) await this.database.sub.audit.clear(range);
-    return count;
+    // Deleted through the database's write path, so a failed write (a full disk) is noticed.
+    const keys: string[] = [];
+    for await (const key of this.database.sub.audit.keys({ lt: timeKey(before) })) keys.push(String(key));
+    await this.database.batch(keys.map((key) => ({ type: "del" as const, sublevel: "audit" as const, key })));
+    return keys.length;
   }
 }

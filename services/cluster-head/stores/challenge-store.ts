@@ -1,57 +1,64 @@
 /**
- * Outstanding join challenges. A challenge is taken (removed) before it is checked, so it is
- * single-use even when the join fails, and two concurrent joins with one challenge cannot both
- * find it: the in-memory claim happens synchronously, before any await. Nothing of a consumed
- * challenge is kept, so using it again is answered like an unknown one (`E_UNKNOWN_CHALLENGE`).
+ * Join challenges, stateless until used (protocol/join/stateless-challenge.ts): handing one out
+ * stores nothing; the first join that presents it records it as consumed (fsynced) until it
+ * expires, so a challenge is single-use even when that join fails, and a later use is `E_REPLAY`.
+ * Two concurrent joins with one challenge cannot both find it unused: the in-memory claim happens
+ * synchronously, before any await. The head's challenge key K_c lives in `<data-dir>/challenge.key`
+ * (0600), so challenges outlive a restart of the same head and no other head accepts them.
  */
-import { fromHex, toHex } from "../../../protocol/bytes";
-import type { ChallengeRecord } from "../../../protocol/join/head";
+import { toHex } from "../../../protocol/bytes";
+import type { RandomSource } from "../../../protocol/crypto/random";
+import { ChallengeState, type ChallengeRecord } from "../../../protocol/join/head";
+import { issueStatelessChallenge, openStatelessChallenge } from "../../../protocol/join/stateless-challenge";
 import type { HeadDatabase } from "./database";
 
-interface StoredChallenge {
-  clusterId: number;
-  challenge: string;
-  issuedAt: number;
+/** A used challenge, kept until it expires (key: the challenge bytes in hex). */
+interface ConsumedChallenge {
   expiresAt: number;
-  state: ChallengeRecord["state"];
 }
 
 export class ChallengeStore {
   private readonly claimed = new Set<string>();
 
-  constructor(private readonly database: HeadDatabase) {}
+  /** @param key - K_c, 32 bytes */
+  constructor(
+    private readonly database: HeadDatabase,
+    private readonly key: Uint8Array,
+  ) {}
 
-  async put(record: ChallengeRecord): Promise<void> {
-    const stored: StoredChallenge = { ...record, challenge: toHex(record.challenge) };
-    await this.database.batch([
-      { type: "put", sublevel: "challenges", key: stored.challenge, value: stored },
-    ]);
+  /** A fresh JoinChallenge message for `clusterId`; nothing is stored. */
+  issue(clusterId: number, now: number, ttlMs: number, random: RandomSource): Uint8Array {
+    return issueStatelessChallenge({ key: this.key, clusterId, now, ttlMs, random }).message;
   }
 
   /**
-   * Removes and returns the record of `challenge` (undefined when unknown or already taken).
-   * The removal is durable before the caller learns the record.
+   * Redeems `challenge` for a join at `now`: the record `acceptJoin` checks. Undefined when this
+   * head did not issue it for `clusterId` (E_UNKNOWN_CHALLENGE); state CONSUMED when it was used
+   * before (E_REPLAY); an expired one is returned as it is (E_EXPIRED) and not stored. Otherwise it
+   * is recorded as consumed, durably, before the caller learns it.
    */
-  async take(challenge: Uint8Array): Promise<ChallengeRecord | undefined> {
+  async redeem(challenge: Uint8Array, clusterId: number, now: number, ttlMs: number): Promise<ChallengeRecord | undefined> {
+    const record = openStatelessChallenge(this.key, clusterId, challenge, ttlMs);
+    if (!record || now >= record.expiresAt) return record;
     const key = toHex(challenge);
-    if (this.claimed.has(key)) return undefined;
+    if (this.claimed.has(key)) return { ...record, state: ChallengeState.CONSUMED };
     this.claimed.add(key);
     try {
-      const stored = await this.database.get<StoredChallenge>("challenges", key);
-      if (!stored) return undefined;
-      // fsynced: a challenge that came back after a power cut could be used twice.
-      await this.database.batch([{ type: "del", sublevel: "challenges", key }], { durable: true });
-      return { ...stored, challenge: fromHex(stored.challenge) };
+      if (await this.database.get<ConsumedChallenge>("challenges", key)) return { ...record, state: ChallengeState.CONSUMED };
+      // fsynced: a use forgotten in a power cut would make the challenge usable twice.
+      const consumed: ConsumedChallenge = { expiresAt: record.expiresAt };
+      await this.database.batch([{ type: "put", sublevel: "challenges", key, value: consumed }], { durable: true });
+      return record;
     } finally {
       this.claimed.delete(key);
     }
   }
 
-  /** Deletes challenges that expired before `now`; returns how many. */
+  /** Deletes consumed challenges that expired before `now`; returns how many. */
   async sweep(now: number): Promise<number> {
     const expired: string[] = [];
     for await (const [key, value] of this.database.sub.challenges.iterator()) {
-      if ((value as StoredChallenge).expiresAt <= now) expired.push(String(key));
+      if ((value as ConsumedChallenge).expiresAt <= now) expired.push(String(key));
     }
     await this.database.batch(
       expired.map((key) => ({ type: "del" as const, sublevel: "challenges" as const, key })),

@@ -6,7 +6,7 @@
  * A device has at most one membership: a new join replaces the old one and its key id.
  */
 import { fromHex, toHex } from "../../../protocol/bytes";
-import type { Membership } from "../../../protocol/join/head";
+import type { Membership } from "../../../protocol/membership";
 import type { BatchOperation, HeadDatabase } from "./database";
 import type { MemberKeyVault } from "./member-key-vault";
 

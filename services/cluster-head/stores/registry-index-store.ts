@@ -143,7 +143,10 @@ export class RegistryIndexStore {
           changes.push({ kind: "device-key-rotated", device: record });
           break;
         }
+        // The admin role is not part of the index: only heads and devices are.
         case "admin-transferred":
+        case "admin-transfer-started":
+        case "admin-transfer-cancelled":
           break;
       }
     }

@@ -9,6 +9,7 @@ import { verifyEnrollmentProof } from "../../../protocol/enrollment";
 import { isProtocolError } from "../../../protocol/errors";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
+import { recordOutcome } from "./record-outcome";
 import { requireServingIndex } from "./require-serving-index";
 import { sendRegistryTransaction } from "./send-registry-transaction";
 
@@ -25,7 +26,11 @@ export interface EnrollResult {
   devices: { deviceId: string; keyAddress: string }[];
 }
 
-export async function enrollDevices(ctx: HeadContext, items: EnrollItem[]): Promise<EnrollResult> {
+/**
+ * Enrolls `items` in one transaction on behalf of `operator`, who is named in the audit log
+ * before the transaction is sent and again with its result.
+ */
+export async function enrollDevices(ctx: HeadContext, items: EnrollItem[], operator: string): Promise<EnrollResult> {
   requireServingIndex(ctx);
   const clusterId = ctx.config.clusterId;
   const seen = new Set<string>();
@@ -56,6 +61,9 @@ export async function enrollDevices(ctx: HeadContext, items: EnrollItem[]): Prom
   }
 
   const first = items[0]!;
+  const deviceIds = items.map((i) => i.deviceId);
+  // Durable before the chain sees anything: no enrollment without its operator on record.
+  await ctx.audit.record({ at: ctx.now(), event: "enroll-requested", operator, deviceIds }, { durable: true });
   const receipt = await sendRegistryTransaction(ctx, () =>
     items.length === 1
       ? ctx.registry.enroll(clusterId, `0x${first.deviceId}`, first.keyAddress)
@@ -66,9 +74,10 @@ export async function enrollDevices(ctx: HeadContext, items: EnrollItem[]): Prom
         ),
   );
   ctx.logger.info(
-    { devices: items.length, tx: receipt.transactionHash, block: receipt.blockNumber },
+    { devices: items.length, tx: receipt.transactionHash, block: receipt.blockNumber, operator },
     "devices enrolled",
   );
+  await recordOutcome(ctx, { event: "enrolled", operator, deviceIds, transactionHash: receipt.transactionHash });
   return {
     transactionHash: receipt.transactionHash,
     blockNumber: receipt.blockNumber,

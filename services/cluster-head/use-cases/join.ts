@@ -6,23 +6,17 @@ import { getBytes } from "ethers";
 import { toHex } from "../../../protocol/bytes";
 import { ProtocolError } from "../../../protocol/errors";
 import { decodeJoinRequest } from "../../../protocol/join/codec";
-import { acceptJoin, type ClusterInfo, type DeviceRecord, issueChallenge } from "../../../protocol/join/head";
+import { acceptJoin, type ClusterInfo, type DeviceRecord } from "../../../protocol/join/head";
+import { joinSuiteName } from "../../../protocol/join/suites";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import { memberStanding } from "./membership-standing";
 import { requireServingIndex } from "./require-serving-index";
 
-/** Issues a JoinChallenge and stores it (single use, expires after the challenge TTL). */
+/** Issues a stateless JoinChallenge (nothing stored; single use once presented; expires after the challenge TTL). */
 export async function createJoinChallenge(ctx: HeadContext): Promise<Uint8Array> {
   requireServingIndex(ctx);
-  const { message, record } = issueChallenge({
-    clusterId: ctx.config.clusterId,
-    now: ctx.now(),
-    random: ctx.random,
-    ttlMs: ctx.config.challengeTtlS * 1000,
-  });
-  await ctx.challenges.put(record);
-  return message;
+  return ctx.challenges.issue(ctx.config.clusterId, ctx.now(), ctx.config.challengeTtlS * 1000, ctx.random);
 }
 
 /** This head's cluster as the protocol needs it, from the index. */
@@ -38,14 +32,20 @@ export async function clusterInfo(ctx: HeadContext): Promise<ClusterInfo> {
 }
 
 /**
- * Verifies a JoinRequest and answers with the JoinResponse.
+ * Verifies a JoinRequest and answers with the JoinResponse, in the join suite the head's policy
+ * (`--join-suites`) picks from the device's offer.
  * @throws ProtocolError with the refusal's code (unknown challenge, not a member, revoked, other
- *   cluster, outside the radius, bad signature, malformed)
+ *   cluster, outside the radius, bad signature, no acceptable join suite, malformed)
  */
 export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): Promise<Uint8Array> {
   requireServingIndex(ctx);
   const request = decodeJoinRequest(requestBytes);
-  const challenge = await ctx.challenges.take(request.challenge);
+  const challenge = await ctx.challenges.redeem(
+    request.challenge,
+    ctx.config.clusterId,
+    ctx.now(),
+    ctx.config.challengeTtlS * 1000,
+  );
   const deviceId = toHex(request.deviceId);
   const indexed = await ctx.index.getDevice(deviceId);
   const device: DeviceRecord | undefined = indexed && {
@@ -67,6 +67,7 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
     random: ctx.random,
     membershipTtlMs: ctx.config.membershipTtlS * 1000,
     kid,
+    suites: ctx.config.joinSuites,
   });
   const member = await ctx.members.put(result.membership, indexed!, now); // acceptJoin throws when unknown
   // The index may have moved on while this join was verified against it (a key rotated or the
@@ -78,6 +79,9 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
   }
   ctx.metrics.joins.inc();
   ctx.metrics.members.set(ctx.members.size);
-  ctx.logger.info({ deviceId, expiresAt: result.membership.expiresAt }, "device joined");
+  ctx.logger.info(
+    { deviceId, expiresAt: result.membership.expiresAt, suite: joinSuiteName(result.suite) },
+    "device joined",
+  );
   return result.response;
 }

@@ -9,6 +9,7 @@ import { isProtocolError } from "../../../protocol/errors";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import type { DeviceRecord } from "../stores/registry-index-store";
+import { recordOutcome } from "./record-outcome";
 import { requireServingIndex } from "./require-serving-index";
 import { sendRegistryTransaction } from "./send-registry-transaction";
 
@@ -29,16 +30,27 @@ async function activeClusterDevice(ctx: HeadContext, deviceId: string): Promise<
   return device;
 }
 
-/** Revokes a device on chain; the index follower then ends its membership and sessions. */
-export async function revokeDevice(ctx: HeadContext, deviceId: string) {
+/**
+ * Revokes a device on chain on behalf of `operator` (named in the audit log before and after);
+ * the index follower then ends its membership and sessions.
+ */
+export async function revokeDevice(ctx: HeadContext, deviceId: string, operator: string) {
   await activeClusterDevice(ctx, deviceId);
+  await ctx.audit.record({ at: ctx.now(), event: "revoke-requested", operator, deviceId }, { durable: true });
   const result = await sendRegistryTransaction(ctx, () => ctx.registry.revoke(`0x${deviceId}`));
-  ctx.logger.info({ deviceId, tx: result.transactionHash }, "device revoked");
+  ctx.logger.info({ deviceId, tx: result.transactionHash, operator }, "device revoked");
+  await recordOutcome(ctx, { event: "revoked", operator, deviceId, transactionHash: result.transactionHash });
   return result;
 }
 
-/** Rotates a device's key after checking the new key's proof of possession. */
-export async function rotateDeviceKey(ctx: HeadContext, deviceId: string, keyAddress: string, proof: string) {
+/** Rotates a device's key on behalf of `operator` after checking the new key's proof of possession. */
+export async function rotateDeviceKey(
+  ctx: HeadContext,
+  deviceId: string,
+  keyAddress: string,
+  proof: string,
+  operator: string,
+) {
   const device = await activeClusterDevice(ctx, deviceId);
   if (device.keyAddress.toLowerCase() === keyAddress)
     throw new HeadError("E_VALIDATION", "the new key is the current key");
@@ -60,7 +72,13 @@ export async function rotateDeviceKey(ctx: HeadContext, deviceId: string, keyAdd
       );
     throw error;
   }
+  const keyVersion = device.keyVersion + 1;
+  await ctx.audit.record(
+    { at: ctx.now(), event: "rotate-requested", operator, deviceId, keyAddress, keyVersion },
+    { durable: true },
+  );
   const result = await sendRegistryTransaction(ctx, () => ctx.registry.rotateKey(`0x${deviceId}`, keyAddress));
-  ctx.logger.info({ deviceId, tx: result.transactionHash }, "device key rotated");
-  return { ...result, keyVersion: device.keyVersion + 1 };
+  ctx.logger.info({ deviceId, tx: result.transactionHash, operator }, "device key rotated");
+  await recordOutcome(ctx, { event: "rotated", operator, deviceId, keyVersion, transactionHash: result.transactionHash });
+  return { ...result, keyVersion };
 }

@@ -13,7 +13,9 @@ import { aeadOpen, aeadSeal } from "../../../protocol/crypto/aead";
 import { nobleBackend, type SymmetricBackend, useSymmetricBackend } from "../../../protocol/crypto/backend";
 import { ecdhSharedX, parseSpkiPublicKey } from "../../../protocol/crypto/ecdh";
 import { verifyDer } from "../../../protocol/crypto/ecdsa";
+import { kemDecapsulate, kemKeyPairFromSeed } from "../../../protocol/crypto/kem";
 import { hkdfSha256 } from "../../../protocol/crypto/kdf";
+import { isProtocolError } from "../../../protocol/errors";
 
 const DIR = path.resolve(__dirname, "../../../../shared/vectors/wycheproof");
 
@@ -190,5 +192,45 @@ describe.each([nobleBackend, nodeSymmetricBackend])("Wycheproof with the $name b
 
   it("fails loudly when a vector file is missing", () => {
     expect(() => load("no_such_file.json")).toThrow(/Wycheproof vector file missing: .*no_such_file\.json/);
+  });
+});
+
+// ML-KEM does not use the symmetric backend (SHA-3 and SHAKE come with the ML-KEM library): once.
+describe("Wycheproof ML-KEM-768 (FIPS 203)", () => {
+  it("key generation from seed and decapsulation through kemKeyPairFromSeed + kemDecapsulate", () => {
+    const counts = { valid: 0, invalid: 0, strcmp: 0 };
+    for (const g of load("mlkem_768_test.json")) {
+      expect(g.parameterSet).toBe("ML-KEM-768");
+      for (const t of g.tests) {
+        const run = () => {
+          const kp = kemKeyPairFromSeed(h(t, "seed"));
+          return { ek: toHex(kp.publicKey), k: toHex(kemDecapsulate(h(t, "c"), kp.secretKey)) };
+        };
+        if (t.result === "valid") {
+          // Every valid case names the expected encapsulation key and shared secret.
+          expect(run(), `tcId ${t.tcId}`).toEqual({ ek: t.ek, k: t.K });
+          if (t.flags.includes("Strcmp")) counts.strcmp++;
+          counts.valid++;
+        } else {
+          // invalid: a seed (d || z) or ciphertext of the wrong length. No `acceptable` cases.
+          expect(t.result, `tcId ${t.tcId}`).toBe("invalid");
+          let error: unknown;
+          try {
+            run();
+          } catch (e) {
+            error = e;
+          }
+          // A peer's ciphertext is refused with the protocol's code; our own seed is a programming error.
+          if (/ciphertext/i.test(t.comment as string))
+            expect(isProtocolError(error, "E_MALFORMED"), `tcId ${t.tcId} (${t.comment as string})`).toBe(true);
+          else expect(error, `tcId ${t.tcId} (${t.comment as string})`).toBeInstanceOf(RangeError);
+          counts.invalid++;
+        }
+      }
+    }
+    expect(counts.valid).toBeGreaterThan(100);
+    expect(counts.invalid).toBeGreaterThan(30);
+    expect(counts.strcmp).toBeGreaterThan(0);
+    console.info(`[wycheproof] ML-KEM-768 ${JSON.stringify(counts)}`);
   });
 });

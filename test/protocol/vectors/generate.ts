@@ -3,8 +3,12 @@
  * test compares its output with iotguard-v1.json so any change to the wire format is caught.
  * Regenerate deliberately with: npx tsx test/protocol/vectors/generate.ts > test/protocol/vectors/iotguard-v1.json
  */
-import { AeadSuite, createChannel, toHex } from "../../../protocol";
+import { AeadSuite, createChannel, JoinSuite, toHex } from "../../../protocol";
 import { fullSession } from "../grant-fixture";
+import { device, join } from "../helpers";
+
+const HYBRID = JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256;
+const CLASSIC = JoinSuite.SECP256K1_ECDH_HKDF_SHA256;
 
 export function generateVectors(): Record<string, string> {
   const f = fullSession({ seed: "vectors", suite: AeadSuite.AES_256_GCM });
@@ -13,6 +17,9 @@ export function generateVectors(): Record<string, string> {
   const b = createChannel(f.s2);
   const ac = createChannel(c.s1);
   const pt = new TextEncoder().encode("temp=21.5C");
+  // The hybrid suite (docs/protocol.md § Join suites), and a classic head answering a hybrid offer.
+  const h = join(device(1), "vectors-hybrid", undefined, { offer: [HYBRID, CLASSIC] });
+  const hc = join(device(1), "vectors-hybrid-classic", undefined, { offer: [HYBRID, CLASSIC], policy: [CLASSIC] });
   return {
     joinChallenge: toHex(f.j1.challenge.message),
     joinRequest: toHex(f.j1.start.request),
@@ -27,6 +34,12 @@ export function generateVectors(): Record<string, string> {
     frameR2I_seq0_aes: toHex(b.sender.seal(pt, f.now)),
     frameI2R_seq7_aes: toHex(a.sender.seal(pt, f.now, 7n)),
     frameI2R_seq0_chacha: toHex(ac.sender.seal(pt, c.now)),
+    joinRequestHybrid: toHex(h.start.request),
+    joinResponseHybrid: toHex(h.res.response),
+    memberKeyHybrid: toHex(h.deviceMembership.memberKey),
+    joinRequestHybridOffer: toHex(hc.start.request),
+    joinResponseClassicChoice: toHex(hc.res.response),
+    memberKeyClassicChoice: toHex(hc.deviceMembership.memberKey),
   };
 }
 

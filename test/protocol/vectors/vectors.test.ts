@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { FRAME_OVERHEAD, MessageSize } from "../../../protocol";
+import { FRAME_OVERHEAD, JoinSuite, MessageSize } from "../../../protocol";
 import { fullSession } from "../grant-fixture";
+import { device, join } from "../helpers";
 import { generateVectors } from "./generate";
 
 describe("fixed vectors for our own messages", () => {
@@ -36,5 +37,18 @@ describe("wire sizes (measured)", () => {
     expect(grantDirect).toBe(316);
     expect(perMemberDirect).toBe(450);
     expect(FRAME_OVERHEAD).toBe(31);
+  });
+
+  it("reports the hybrid join's bytes and what the ML-KEM key and ciphertext add", () => {
+    const j = join(device(1), "sizes-hybrid", undefined, {
+      offer: [JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256, JoinSuite.SECP256K1_ECDH_HKDF_SHA256],
+    });
+    const hybrid = j.challenge.message.length + j.start.request.length + j.res.response.length;
+    console.info(
+      `[measure] hybrid join=${hybrid} B (challenge ${MessageSize.JOIN_CHALLENGE} + request ${MessageSize.JOIN_REQUEST_HYBRID} + response ${MessageSize.JOIN_RESPONSE_HYBRID}); ` +
+        `+${hybrid - 292} B over classic: offer 1 + ML-KEM ek 1184 + ciphertext 1088`,
+    );
+    expect(hybrid).toBe(2565);
+    expect(hybrid - 292).toBe(1 + 1184 + 1088);
   });
 });

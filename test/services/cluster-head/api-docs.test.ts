@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { SETTINGS } from "../../../services/cluster-head/config";
+import { loadConfig, SETTINGS } from "../../../services/cluster-head/config";
 import { ALL_HEAD_ERROR_CODES } from "../../../services/cluster-head/errors";
 import { createApp } from "../../../services/cluster-head/http/app";
 import { openApiDocument } from "../../../services/cluster-head/http/openapi";
@@ -34,9 +34,8 @@ describe("documentation stays in sync", () => {
 describe("OpenAPI document", () => {
   it("describes exactly the routes the app serves", () => {
     // Route registration reads nothing from the context; handlers are never called here.
-    const ctx = { logger: pino({ level: "silent" }), metrics: createMetrics() } as never;
+    const ctx = { logger: pino({ level: "silent" }), metrics: createMetrics(), config: loadConfig({}, {}) } as never;
     const app = createApp(ctx, {
-      adminToken: "x".repeat(32),
       brokerStatus: () => ({ up: true, url: "", embedded: true }),
       version: "test",
     });

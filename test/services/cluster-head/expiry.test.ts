@@ -4,7 +4,7 @@ import { brokerPassword } from "../../../protocol/broker-credential";
 import { fromHex } from "../../../protocol/bytes";
 import { acceptGrantWarning, createGrantRequest, createSessionRequest } from "../../../protocol/grant/member";
 import { finishJoin, startJoin } from "../../../protocol/join/device";
-import type { Membership } from "../../../protocol/join/head";
+import type { Membership } from "../../../protocol/membership";
 import { MqttTransport } from "../../../transport/mqtt/client";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
 import { makeTestDevice, startTestHead, type TestDevice, type TestHead } from "../../../testkit/head";

@@ -1,20 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromHex } from "../../../protocol/bytes";
 import { createGrantRequest, createSessionRequest } from "../../../protocol/grant/member";
 import { finishJoin, startJoin } from "../../../protocol/join/device";
-import type { Membership } from "../../../protocol/join/head";
+import type { Membership } from "../../../protocol/membership";
 import { loadConfig } from "../../../services/cluster-head/config";
 import { startClusterHead } from "../../../services/cluster-head/head";
 import { DatabaseOpenError } from "../../../services/cluster-head/stores/database";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
 import { makeTestDevice, startTestHead, type TestDevice } from "../../../testkit/head";
 import { headProcess } from "../../../testkit/head-process";
-
-const _ROOT = resolve(__dirname, "../../..");
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -84,7 +82,7 @@ describe("cluster head faults", () => {
 
   it("killed with SIGKILL mid-traffic and restarted: members survive, no grant is issued twice", async () => {
     const head = await headProcess(chain, ["--cluster-id", "1"]);
-    const { url, token } = head;
+    const { url, adminToken: token } = head;
     try {
       const headAddress = ((await (await fetch(`${url}/health`)).json()) as { headAddress: string })
         .headAddress;
@@ -180,6 +178,6 @@ describe("cluster head faults", () => {
     await expect(
       startClusterHead(loadConfig(head.flags, {}), { logger: pino({ level: "silent" }) }),
     ).rejects.toBeInstanceOf(DatabaseOpenError);
-    rmSync(head.dataDir, { recursive: true, force: true });
+    await head.destroy();
   }, 60_000);
 });

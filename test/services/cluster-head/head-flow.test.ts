@@ -9,7 +9,7 @@ import { createChannel } from "../../../protocol/channel/session";
 import { MessageSize } from "../../../protocol/constants";
 import { acceptGrant, acceptGrantWarning, createSessionRequest } from "../../../protocol/grant/member";
 import { finishJoin, startJoin } from "../../../protocol/join/device";
-import type { Membership } from "../../../protocol/join/head";
+import type { Membership } from "../../../protocol/membership";
 import { NoticeKind, openHeadNotice } from "../../../protocol/notice";
 import { MqttTransport } from "../../../transport/mqtt/client";
 import { ctlTopic, warnTopic } from "../../../transport/mqtt/topics";
@@ -123,7 +123,7 @@ describe("cluster head against a real chain", () => {
       const first = await join(head, c);
       expect(first.response.status).toBe(200);
       const replay = await head.post("/v1/join", first.request);
-      expect([replay.status, await errorCode(replay)]).toEqual([401, "E_UNKNOWN_CHALLENGE"]);
+      expect([replay.status, await errorCode(replay)]).toEqual([409, "E_REPLAY"]);
 
       const stranger = await join(head, makeTestDevice());
       expect([stranger.response.status, await errorCode(stranger.response)]).toEqual([403, "E_NOT_MEMBER"]);

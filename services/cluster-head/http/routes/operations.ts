@@ -1,9 +1,9 @@
-/** Operations routes: health, Prometheus metrics, and operator listings of members and sessions. */
+/** Operations routes: health, Prometheus metrics, and operator listings (`read` scope) of members and sessions. */
 import { Router } from "express";
 import { toHex } from "../../../../protocol/bytes";
 import { redactBrokerUrl } from "../../../../transport/mqtt/broker-url";
 import type { HeadContext } from "../../context";
-import { requireOperator } from "../operator-auth";
+import { requireScope } from "../operator-auth";
 
 export interface BrokerStatus {
   up: boolean;
@@ -11,13 +11,9 @@ export interface BrokerStatus {
   embedded: boolean;
 }
 
-export function operationsRouter(
-  ctx: HeadContext,
-  adminToken: string,
-  brokerStatus: () => BrokerStatus,
-): Router {
+export function operationsRouter(ctx: HeadContext, brokerStatus: () => BrokerStatus): Router {
   const router = Router();
-  const operator = requireOperator(adminToken);
+  const operator = requireScope(ctx, "read");
 
   router.get("/health", async (_req, res) => {
     const index = ctx.follower.status();

@@ -1,14 +1,20 @@
 /**
- * Every endpoint against ≥ 10,000 generated bad inputs through real HTTP: no crash, no 500, every
- * answer a typed error, and nothing changes (chain, members, sessions).
+ * Every endpoint against ≥ 10,000 generated bad inputs through real HTTP, and again (2,500 each)
+ * through HTTPS: no crash, no 500, every answer a typed error, and nothing changes (chain,
+ * members, sessions).
  */
 import fc from "fast-check";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, fetch as undiciFetch, type RequestInit } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toHex } from "../../../../protocol/bytes";
 import { connectRegistry } from "../../../../chain/registry-contract";
 import { ALL_HEAD_ERROR_CODES } from "../../../../services/cluster-head/errors";
 import { startTestChain, type TestChain } from "../../../../testkit/chain";
 import { makeTestDevice, startTestHead, type TestHead } from "../../../../testkit/head";
+import { makeTestPki } from "../../../helpers/test-pki";
 
 const RUNS_PER_ENDPOINT = 10_000;
 const CODES = new Set<string>(ALL_HEAD_ERROR_CODES);
@@ -111,22 +117,45 @@ const pathIds = fc.oneof(
   fc.constant("..%2F..%2Fetc"),
 );
 
-describe("bad input against every endpoint (real HTTP, real chain)", () => {
+/** The same suite over plain HTTP and over HTTPS (a private CA the client pins); HTTPS with fewer runs. */
+const TRANSPORTS = [
+  { name: "HTTP", tls: false, runs: RUNS_PER_ENDPOINT },
+  { name: "HTTPS", tls: true, runs: Number(process.env.IOTGUARD_FUZZ_RUNS_HTTPS ?? 2500) },
+];
+
+describe.each(TRANSPORTS)("bad input against every endpoint (real $name, real chain)", ({ name, tls, runs: defaultRuns }) => {
   let chain: TestChain;
   let head: TestHead;
   const device = makeTestDevice();
   let tried = 0;
   let cutOff = 0;
+  const pkiDir = mkdtempSync(join(tmpdir(), "iotguard-bad-input-"));
+  let dispatcher: Agent | undefined;
+  /** fetch, through the pinned CA when the head serves HTTPS. */
+  const fetch = (url: string, init: RequestInit = {}) =>
+    undiciFetch(url, { ...init, ...(dispatcher ? { dispatcher } : {}) });
 
   beforeAll(async () => {
     chain = await startTestChain();
-    head = await startTestHead(chain);
-    expect((await head.operator("POST", "/v1/devices", device.enrollBody(1))).status).toBe(201);
+    if (tls) {
+      const pki = makeTestPki(pkiDir);
+      head = await startTestHead(chain, { tlsCert: pki.headCert, tlsKey: pki.headKey });
+      dispatcher = new Agent({ connect: { ca: readFileSync(pki.caCert) } });
+      expect(head.url).toMatch(/^https:/);
+    } else head = await startTestHead(chain);
+    const enrolled = await fetch(`${head.url}/v1/devices`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${head.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify(device.enrollBody(1)),
+    });
+    expect(enrolled.status).toBe(201);
   }, 60_000);
   afterAll(async () => {
-    console.info(`bad inputs tried: ${tried}, oversize bodies cut off by the server: ${cutOff}, 500s: 0`);
+    console.info(`${name}: bad inputs tried: ${tried}, oversize bodies cut off by the server: ${cutOff}, 500s: 0`);
     await head?.destroy();
     await chain?.stop();
+    await dispatcher?.close();
+    rmSync(pkiDir, { recursive: true, force: true });
   });
 
   /**
@@ -167,7 +196,7 @@ describe("bad input against every endpoint (real HTTP, real chain)", () => {
   }
 
   /** Sends `runs` generated requests, four at a time; a failure names the request and the seed. */
-  async function fuzz(arbitrary: fc.Arbitrary<BadRequest>, runs = RUNS_PER_ENDPOINT): Promise<void> {
+  async function fuzz(arbitrary: fc.Arbitrary<BadRequest>, runs = defaultRuns): Promise<void> {
     const seed = Number(process.env.IOTGUARD_FUZZ_SEED ?? Date.now() % 2 ** 31);
     const requests = fc.sample(arbitrary, { numRuns: runs, seed });
     let next = 0;
@@ -238,6 +267,16 @@ describe("bad input against every endpoint (real HTTP, real chain)", () => {
     },
     300_000,
   );
+
+  it("POST /v1/join/challenge with any body at all", async () => {
+    const size = (r: BadRequest) => (typeof r.body === "string" ? Buffer.byteLength(r.body) : (r.body?.length ?? 0));
+    await fuzz(
+      fc
+        .oneof(binaryRequests("/v1/join/challenge"), jsonRequests("/v1/join/challenge", undefined))
+        .filter((r) => size(r) > 0),
+      2000,
+    );
+  }, 120_000);
 
   it("every operator endpoint without or with a wrong token", async () => {
     const operatorPaths = [
