@@ -3,3 +3,5 @@ export declare const LAYERS: Record<string, string[]>;
 export declare function layerOf(path: string): string | undefined;
 export declare function mayImport(from: string, to: string): boolean;
 export declare const layersPlugin: { rules: Record<string, unknown> };
+export declare const DOORS: Record<string, string>;
+export declare function bypassedDoor(from: string, target: string): string | undefined;

@@ -22,6 +22,29 @@ export const LAYERS = {
   test: ["*"],
 };
 
+/**
+ * Packages with one public door: from outside the package, only its index may be imported.
+ * `test` and `bench` may reach inside (they test and measure the internals).
+ */
+export const DOORS = {
+  protocol: "protocol/index",
+  "transport/mqtt": "transport/mqtt/index",
+  "device/sdk": "device/sdk/index",
+};
+const DOOR_EXEMPT = ["test", "bench"];
+
+/** The package whose door `target` (a repository path without extension) bypasses, if any. */
+export function bypassedDoor(from, target) {
+  if (DOOR_EXEMPT.includes(from)) return undefined;
+  const posix = target.split(sep).join("/").replace(/\.(ts|js|mjs|cjs)$/, "");
+  for (const [pkg, door] of Object.entries(DOORS)) {
+    if (!posix.startsWith(`${pkg}/`)) continue;
+    if (from === pkg || layerOf(`${pkg}/x`) === from) return undefined;
+    return posix === door ? undefined : pkg;
+  }
+  return undefined;
+}
+
 const ORDERED = Object.keys(LAYERS).sort((a, b) => b.length - a.length);
 
 /** The layer of a repository-relative path, or undefined outside every layer (configs, generated code). */
@@ -45,6 +68,7 @@ const rule = {
     schema: [],
     messages: {
       forbidden: "{{from}} may not import {{to}} (docs/architecture.md § Layers allows: {{allowed}})",
+      door: "import {{pkg}} through its public door ./{{door}} (docs/architecture.md § Layers), not {{target}}",
     },
   },
   create(context) {
@@ -56,8 +80,13 @@ const rule = {
       if (typeof specifier !== "string" || !specifier.startsWith(".")) return;
       const target = relative(root, normalize(resolve(dirname(context.filename), specifier)));
       const to = layerOf(target);
-      if (to === undefined || mayImport(from, to)) return;
-      context.report({ node, messageId: "forbidden", data: { from, to, allowed: LAYERS[from].join(", ") || "nothing" } });
+      if (to === undefined) return;
+      if (!mayImport(from, to)) {
+        context.report({ node, messageId: "forbidden", data: { from, to, allowed: LAYERS[from].join(", ") || "nothing" } });
+        return;
+      }
+      const pkg = bypassedDoor(from, target);
+      if (pkg) context.report({ node, messageId: "door", data: { pkg, door: DOORS[pkg], target } });
     };
     return {
       ImportDeclaration: (node) => check(node.source, node.source.value),

@@ -14,8 +14,7 @@ import {
   type DecipherGCM,
   hkdfSync,
 } from "node:crypto";
-import { AeadSuite } from "../protocol/constants";
-import { type SymmetricBackend, useSymmetricBackend } from "../protocol/crypto/backend";
+import { AeadSuite, type SymmetricBackend, useSymmetricBackend } from "../protocol";
 
 const TAG_BYTES = 16;
 

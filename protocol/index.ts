@@ -6,7 +6,7 @@
 
 export { equalBytes, fromHex, peekType, toHex } from "./bytes";
 export { decodeFrame, type Frame } from "./channel/frame";
-export { SequenceReservation, type SequenceReservationStore } from "./channel/sequence";
+export { SequenceReservation, type SequenceReservationStore, type StoredSequence } from "./channel/sequence";
 export {
   type Channel,
   ChannelReceiver,
@@ -106,3 +106,8 @@ export {
   parseJoinSuites,
 } from "./join/suites";
 export type { Membership } from "./membership";
+export { brokerPassword } from "./broker-credential";
+export { nobleBackend, type SymmetricBackend, useSymmetricBackend } from "./crypto/backend";
+export { signEnrollmentProof, verifyEnrollmentProof } from "./enrollment";
+export { CHALLENGE_KEY_SIZE, issueStatelessChallenge, openStatelessChallenge } from "./join/stateless-challenge";
+export { type HeadNotice, NoticeKind, openHeadNotice, sealHeadNotice } from "./notice";

@@ -6,9 +6,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { deploymentPath, readDeployment } from "../../chain/deployment-file";
-import { Device, type DeviceOptions } from "../sdk/device";
-import { DeviceError } from "../sdk/errors";
-import type { RegistryAnchor } from "../sdk/registry-reader";
+import { Device, DeviceError, type DeviceOptions, type RegistryAnchor } from "../sdk";
 
 export const DATA_DIR_ENV = "IOTGUARD_DEVICE_DIR";
 export const DEFAULT_DATA_DIR = ".data/device";

@@ -1,7 +1,7 @@
 /**
  * Exit codes of the `iotguard` CLI, decided in this one place (docs/device.md § Exit codes).
  */
-import { DeviceError, type DeviceErrorCode } from "../sdk/errors";
+import { DeviceError, type DeviceErrorCode } from "../sdk";
 
 export const ExitCode = {
   OK: 0,

@@ -17,16 +17,8 @@
  * await device.send(peerId, new TextEncoder().encode("hello"));
  */
 import { EventEmitter } from "node:events";
-import { brokerPassword } from "../../protocol/broker-credential";
-import { fromHex, toHex } from "../../protocol/bytes";
-import { signEnrollmentProof } from "../../protocol/enrollment";
-import type { Position } from "../../protocol/geo";
-import { finishJoin, startJoin } from "../../protocol/join/device";
-import type { JoinSuite } from "../../protocol/constants";
-import { type JoinSuiteName, joinSuiteName, parseJoinSuites } from "../../protocol/join/suites";
-import type { Membership } from "../../protocol/membership";
-import { redactBrokerUrl } from "../../transport/mqtt/broker-url";
-import { isDeviceIdHex } from "../../transport/mqtt/topics";
+import { brokerPassword, finishJoin, fromHex, type JoinSuite, type JoinSuiteName, joinSuiteName, type Membership, parseJoinSuites, type Position, signEnrollmentProof, startJoin, toHex } from "../../protocol";
+import { isDeviceIdHex, redactBrokerUrl } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
 import type { DeviceEvents, DeviceStats } from "./events";
 import { type EnrollmentRequest, HeadClient } from "./head-client";

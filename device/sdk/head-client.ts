@@ -6,8 +6,7 @@
 import { randomInt } from "node:crypto";
 import { Agent, fetch, type Response } from "undici";
 import { z } from "zod";
-import { isProtocolError } from "../../protocol/errors";
-import { decodeSessionAnswer, type SessionAnswer } from "../../protocol/grant/session-answer";
+import { decodeSessionAnswer, isProtocolError, type SessionAnswer } from "../../protocol";
 import { DeviceError } from "./errors";
 
 const OCTET = "application/octet-stream";

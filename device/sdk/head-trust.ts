@@ -5,7 +5,7 @@
  * (DeviceRegistry), from the operator, or from an earlier pin made from one of those; `/health`
  * (plain, unauthenticated HTTP) only has to agree with it.
  */
-import { parseBrokerUrl } from "../../transport/mqtt/broker-url";
+import { parseBrokerUrl } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
 import type { HeadHealth } from "./head-client";
 import { type RegistryAnchor, readChainHead } from "./registry-reader";

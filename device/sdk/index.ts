@@ -14,7 +14,7 @@ export {
   type JoinResult,
   type PinnedHead,
 } from "./device";
-export type { JoinSuiteName } from "../../protocol/join/suites";
+export type { JoinSuiteName } from "../../protocol";
 export { DEVICE_ERROR_CODES, DeviceError, type DeviceErrorCode, isDeviceError } from "./errors";
 export type { DeviceEvents, DeviceStats, MessageEvent, SessionOpenedEvent } from "./events";
 export type { EnrollmentRequest } from "./head-client";

@@ -5,9 +5,7 @@
  * hands incoming payloads to the session manager by channel.
  */
 import { EventEmitter } from "node:events";
-import { MqttTransport, MqttTransportError } from "../../transport/mqtt/client";
-import { decodeEnvelope, encodeEnvelope, type Envelope } from "../../transport/mqtt/envelope";
-import { deviceSubscriptions, inboxTopic, parseTopic } from "../../transport/mqtt/topics";
+import { decodeEnvelope, deviceSubscriptions, encodeEnvelope, type Envelope, inboxTopic, MqttTransport, MqttTransportError, parseTopic } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
 
 export interface MqttLinkOptions {

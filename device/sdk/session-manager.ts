@@ -10,23 +10,8 @@
  * level before use, so a restart skips ahead instead of reusing one. Replays: the channel's
  * window, plus a persisted floor (the highest sequence number accepted) that survives restarts.
  */
-import { fromHex, peekType, toHex } from "../../protocol/bytes";
-import { decodeFrame } from "../../protocol/channel/frame";
-import { SequenceReservation } from "../../protocol/channel/sequence";
-import { type ChannelReceiver, type ChannelSender, createChannel } from "../../protocol/channel/session";
-import { MAX_MESSAGES_PER_KEY, MessageType, Role } from "../../protocol/constants";
-import { isProtocolError } from "../../protocol/errors";
-import {
-  acceptGrant,
-  acceptGrantWarning,
-  createGrantRequest,
-  createSessionRequest,
-  type GrantedSession,
-  type PendingGrant,
-} from "../../protocol/grant/member";
-import type { Membership } from "../../protocol/membership";
-import { NoticeKind, openHeadNotice } from "../../protocol/notice";
-import type { Envelope } from "../../transport/mqtt/envelope";
+import { acceptGrant, acceptGrantWarning, type ChannelReceiver, type ChannelSender, createChannel, createGrantRequest, createSessionRequest, decodeFrame, fromHex, type GrantedSession, isProtocolError, MAX_MESSAGES_PER_KEY, type Membership, MessageType, NoticeKind, openHeadNotice, peekType, type PendingGrant, Role, SequenceReservation, toHex } from "../../protocol";
+import type { Envelope } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
 import type { DeviceEvents, DeviceStats, InboundDroppedEvent } from "./events";
 import type { HeadClient } from "./head-client";

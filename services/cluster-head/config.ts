@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { HARDHAT_DEV_ACCOUNT_0_KEY, LOCAL_CHAIN_ID } from "../../chain/local-development";
 import { packageRoot } from "../../platform/package-root";
-import { parseJoinSuites } from "../../protocol/join/suites";
+import { parseJoinSuites } from "../../protocol";
 
 // The defaults live at the package root, also when this runs from the build output (dist/…).
 const REPO_ROOT = packageRoot(__dirname, resolve(__dirname, "../.."));

@@ -1,8 +1,7 @@
 /** What the use cases of one cluster head share: configuration, stores, chain, identity, clock. */
 import type { EventEmitter } from "node:events";
 import type { Logger } from "pino";
-import type { RandomSource } from "../../protocol/crypto/random";
-import type { Identity } from "../../protocol/identity";
+import type { Identity, RandomSource } from "../../protocol";
 import type { ChainIndexFollower } from "./chain/index-follower";
 import type { DeviceRegistry } from "../../chain/registry-contract";
 import type { HeadConfig } from "./config";

@@ -2,7 +2,7 @@
  * The head's typed errors and the one place where every code becomes an HTTP status. Protocol
  * refusals keep their protocol codes; transport and service failures have their own.
  */
-import { ERROR_CODE_LIST as PROTOCOL_CODES, type ErrorCode as ProtocolCode } from "../../protocol/errors";
+import { ERROR_CODE_LIST as PROTOCOL_CODES, type ErrorCode as ProtocolCode } from "../../protocol";
 
 /** Codes the service adds to the protocol's. */
 export const SERVICE_ERROR_STATUS = {

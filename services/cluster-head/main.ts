@@ -5,7 +5,7 @@
  * variable (see `--help` or the README's configuration table).
  */
 import { Command } from "commander";
-import { redactBrokerUrl } from "../../transport/mqtt/broker-url";
+import { redactBrokerUrl } from "../../transport/mqtt";
 import { ConfigError, loadConfig, SETTINGS, type SettingName } from "./config";
 import { HeadStartError, startClusterHead } from "./head";
 

@@ -3,9 +3,8 @@
  * and notices when a peer's membership ends (to each peer's ctl topic). A revoked device is also
  * disconnected from the embedded broker.
  */
-import { fromHex } from "../../protocol/bytes";
-import { NoticeKind, sealHeadNotice } from "../../protocol/notice";
-import { ctlTopic, warnTopic } from "../../transport/mqtt/topics";
+import { fromHex, NoticeKind, sealHeadNotice } from "../../protocol";
+import { ctlTopic, warnTopic } from "../../transport/mqtt";
 import type { HeadBroker } from "./broker/head-broker";
 import type { HeadContext } from "./context";
 

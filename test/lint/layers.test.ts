@@ -77,11 +77,24 @@ describe("layers", () => {
     ).toHaveLength(1);
   });
 
+  it("fails lint when a package's internals are imported past its public door, except from tests and the bench", async () => {
+    expect(
+      await layerErrors("services/cluster-head/use-cases/layer-probe.ts", 'export { toHex } from "../../../protocol/bytes";\n'),
+    ).toEqual([
+      "import protocol through its public door ./protocol/index (docs/architecture.md § Layers), not protocol/bytes",
+    ]);
+    expect(await layerErrors("device/cli/layer-probe.ts", 'export { HeadClient } from "../sdk/head-client";\n')).toHaveLength(1);
+    expect(await layerErrors("scripts/layer-probe.ts", 'export { inboxTopic } from "../transport/mqtt/topics";\n')).toHaveLength(1);
+    expect(await layerErrors("scripts/layer-probe.ts", 'export { inboxTopic } from "../transport/mqtt";\n')).toEqual([]);
+    expect(await layerErrors("bench/lib/layer-probe.ts", 'export { aeadSeal } from "../../protocol/crypto/aead";\n')).toEqual([]);
+    expect(await layerErrors("test/protocol/layer-probe.ts", 'export { aeadSeal } from "../../protocol/crypto/aead";\n')).toEqual([]);
+  });
+
   it("lets a layer import what the table allows", async () => {
     expect(
       await layerErrors(
         "services/cluster-head/use-cases/layer-probe.ts",
-        'import { toHex } from "../../../protocol/bytes";\nimport type { HeadContext } from "../context";\nexport const probe = [toHex] as unknown as HeadContext;\n',
+        'import { toHex } from "../../../protocol";\nimport type { HeadContext } from "../context";\nexport const probe = [toHex] as unknown as HeadContext;\n',
       ),
     ).toEqual([]);
   });

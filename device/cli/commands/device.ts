@@ -1,10 +1,9 @@
 /** `iotguard device …`: what runs on the device (docs/device.md § CLI). */
 import { writeFileSync } from "node:fs";
 import { Command } from "commander";
-import type { JoinSuiteName } from "../../../protocol/join/suites";
-import type { Device, DeviceOptions } from "../../sdk/device";
-import { DeviceError } from "../../sdk/errors";
-import { redactBrokerUrl } from "../../../transport/mqtt/broker-url";
+import type { JoinSuiteName } from "../../../protocol";
+import { type Device, DeviceError, type DeviceOptions } from "../../sdk";
+import { redactBrokerUrl } from "../../../transport/mqtt";
 import {
   type ChainFlags,
   type CommonOptions,

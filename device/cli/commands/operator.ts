@@ -4,9 +4,8 @@
  */
 import { closeSync, constants, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { Command } from "commander";
-import { DeviceError } from "../../sdk/errors";
-import { HeadClient } from "../../sdk/head-client";
-import { isDeviceIdHex } from "../../../transport/mqtt/topics";
+import { DeviceError, HeadClient } from "../../sdk";
+import { isDeviceIdHex } from "../../../transport/mqtt";
 import { type CommonOptions, HEAD_CA_HELP, print, readHeadCa, readToken } from "../context";
 
 interface OperatorFlags extends CommonOptions {

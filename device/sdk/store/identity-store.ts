@@ -2,8 +2,7 @@
  * The device's long-term identity: a random 32-byte device ID and a secp256k1 key whose address
  * the registry stores. The secret key is wrapped by the {@link SecretBox}; it is never printed.
  */
-import { fromHex, toHex } from "../../../protocol/bytes";
-import { generateIdentity, type Identity, identityFromSecretKey } from "../../../protocol/identity";
+import { fromHex, generateIdentity, type Identity, identityFromSecretKey, toHex } from "../../../protocol";
 import { randomBytes } from "@noble/hashes/utils.js";
 import type { DeviceDatabase } from "./database";
 import type { KdfRecord, SecretBox, WrappedSecret } from "./secret-box";

@@ -1,6 +1,5 @@
 /** The current membership (kid, expiry and K_m wrapped by the {@link SecretBox}). */
-import { fromHex, toHex } from "../../../protocol/bytes";
-import type { Membership } from "../../../protocol/membership";
+import { fromHex, type Membership, toHex } from "../../../protocol";
 import type { DeviceDatabase } from "./database";
 import type { SecretBox, WrappedSecret } from "./secret-box";
 

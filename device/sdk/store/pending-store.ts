@@ -2,9 +2,7 @@
  * Grant nonces this device sent (as M1 in a SessionRequest or M2 in a GrantRequest) and not yet
  * used. A used nonce is deleted, so a replayed Grant finds nothing (E_UNKNOWN_NONCE).
  */
-import { fromHex, toHex } from "../../../protocol/bytes";
-import type { AeadSuite, Role } from "../../../protocol/constants";
-import type { PendingGrant } from "../../../protocol/grant/member";
+import { type AeadSuite, fromHex, type PendingGrant, type Role, toHex } from "../../../protocol";
 import type { DeviceDatabase } from "./database";
 
 interface PendingRecord {

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { randomBytes } from "@noble/hashes/utils.js";
 import { scrypt } from "node:crypto";
-import { fromHex, toHex } from "../../../protocol/bytes";
+import { fromHex, toHex } from "../../../protocol";
 import { DeviceError } from "../errors";
 
 /** The stored form of a wrapped secret. */

@@ -9,7 +9,7 @@
  *   a `block-start` record, which the protocol treats as a spent key (protocol/channel/sequence.ts
  *   `resumePoint`), and replaced by the first `save`.
  */
-import type { SequenceReservationStore, StoredSequence } from "../../../protocol/channel/sequence";
+import type { SequenceReservationStore, StoredSequence } from "../../../protocol";
 import { DeviceError } from "../errors";
 import type { DeviceDatabase } from "./database";
 

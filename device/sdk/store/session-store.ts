@@ -6,9 +6,7 @@
  * revoked, superseded or found expired), because a restarted device rebuilds the channel from it
  * (docs/protocol.md § Restart safety). The channel itself wipes its in-memory copy.
  */
-import { fromHex, toHex } from "../../../protocol/bytes";
-import type { AeadSuite, Role } from "../../../protocol/constants";
-import type { GrantedSession } from "../../../protocol/grant/member";
+import { type AeadSuite, fromHex, type GrantedSession, type Role, toHex } from "../../../protocol";
 import type { DeviceDatabase } from "./database";
 import type { SecretBox, WrappedSecret } from "./secret-box";
 

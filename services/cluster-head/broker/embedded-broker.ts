@@ -9,19 +9,8 @@ import { type AddressInfo, createServer, type Server, type Socket } from "node:n
 import type { Aedes, AuthenticateError, Client, ConnackPacket, PublishPacket } from "aedes" with {
   "resolution-mode": "import",
 };
-import { FRAME_OVERHEAD, MAX_FRAME_PLAINTEXT } from "../../../protocol/constants";
-import { SENDER_ID_BYTES } from "../../../transport/mqtt/envelope";
-import {
-  assertTopicPrefix,
-  DEFAULT_TOPIC_PREFIX,
-  DEVICE_ID_HEX_LENGTH,
-  inboxTopic,
-  isClusterId,
-  isDeviceIdHex,
-  isValidTopicFilter,
-  MAX_CLUSTER_ID,
-  parseTopic,
-} from "../../../transport/mqtt/topics";
+import { FRAME_OVERHEAD, MAX_FRAME_PLAINTEXT } from "../../../protocol";
+import { assertTopicPrefix, DEFAULT_TOPIC_PREFIX, DEVICE_ID_HEX_LENGTH, inboxTopic, isClusterId, isDeviceIdHex, isValidTopicFilter, MAX_CLUSTER_ID, parseTopic, SENDER_ID_BYTES } from "../../../transport/mqtt";
 import { type GateRefusal, PacketGate, PendingConnections } from "./connection-guard";
 
 /** Who a broker connection belongs to, as decided by the injected `authenticate`. */

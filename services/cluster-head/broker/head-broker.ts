@@ -4,9 +4,8 @@
  * Either way the head itself publishes through an ordinary MQTT client.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { brokerPassword } from "../../../protocol/broker-credential";
-import { MqttTransport } from "../../../transport/mqtt/client";
-import { isDeviceIdHex } from "../../../transport/mqtt/topics";
+import { brokerPassword } from "../../../protocol";
+import { isDeviceIdHex, MqttTransport } from "../../../transport/mqtt";
 import type { HeadContext } from "../context";
 import { isCurrentMember } from "../use-cases/membership-standing";
 import { type EmbeddedBroker, type Principal, startEmbeddedBroker } from "./embedded-broker";

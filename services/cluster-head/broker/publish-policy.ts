@@ -3,8 +3,8 @@
  * itself; a session request, or a grant forwarded by M2, may go to any current member (that is how
  * sessions start); channel frames only to a peer the sender holds a live session with.
  */
-import { MessageType } from "../../../protocol/constants";
-import { decodeEnvelope } from "../../../transport/mqtt/envelope";
+import { MessageType } from "../../../protocol";
+import { decodeEnvelope } from "../../../transport/mqtt";
 
 export interface PublishPolicyDeps {
   isMember(deviceId: string): boolean;

@@ -5,7 +5,7 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
 import { ZodError } from "zod";
-import { ProtocolError } from "../../../protocol/errors";
+import { ProtocolError } from "../../../protocol";
 import { HeadError, type HeadErrorCode, statusOf } from "../errors";
 import type { HeadMetrics } from "../metrics";
 

@@ -3,8 +3,7 @@
  * revoked or rotated what and managed which operator; keyed by time so that rows past their
  * retention are dropped with one range delete.
  */
-import { toHex } from "../../../protocol/bytes";
-import type { RandomSource } from "../../../protocol/crypto/random";
+import { type RandomSource, toHex } from "../../../protocol";
 import type { HeadDatabase } from "./database";
 
 export interface AuditEntry {

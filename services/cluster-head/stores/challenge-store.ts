@@ -6,10 +6,7 @@
  * synchronously, before any await. The head's challenge key K_c lives in `<data-dir>/challenge.key`
  * (0600), so challenges outlive a restart of the same head and no other head accepts them.
  */
-import { toHex } from "../../../protocol/bytes";
-import type { RandomSource } from "../../../protocol/crypto/random";
-import { ChallengeState, type ChallengeRecord } from "../../../protocol/join/head";
-import { issueStatelessChallenge, openStatelessChallenge } from "../../../protocol/join/stateless-challenge";
+import { type ChallengeRecord, ChallengeState, issueStatelessChallenge, openStatelessChallenge, type RandomSource, toHex } from "../../../protocol";
 import type { HeadDatabase } from "./database";
 
 /** A used challenge, kept until it expires (key: the challenge bytes in hex). */

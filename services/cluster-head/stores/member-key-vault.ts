@@ -11,7 +11,7 @@
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { fromHex, toHex } from "../../../protocol/bytes";
+import { fromHex, toHex } from "../../../protocol";
 
 const SHARD_FILE = /^([0-9a-f]{2})\.json$/;
 const KEY_HEX = /^[0-9a-f]{64}$/;

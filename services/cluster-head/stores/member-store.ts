@@ -5,8 +5,7 @@
  * ending a membership destroys its key.
  * A device has at most one membership: a new join replaces the old one and its key id.
  */
-import { fromHex, toHex } from "../../../protocol/bytes";
-import type { Membership } from "../../../protocol/membership";
+import { fromHex, type Membership, toHex } from "../../../protocol";
 import type { BatchOperation, HeadDatabase } from "./database";
 import type { MemberKeyVault } from "./member-key-vault";
 

@@ -4,9 +4,7 @@
  * device can join as soon as its enrollment is acknowledged.
  */
 import { getBytes } from "ethers";
-import { fromHex } from "../../../protocol/bytes";
-import { verifyEnrollmentProof } from "../../../protocol/enrollment";
-import { isProtocolError } from "../../../protocol/errors";
+import { fromHex, isProtocolError, verifyEnrollmentProof } from "../../../protocol";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import { recordOutcome } from "./record-outcome";

@@ -3,11 +3,7 @@
  * registry index (never the chain) and record the membership before answering.
  */
 import { getBytes } from "ethers";
-import { toHex } from "../../../protocol/bytes";
-import { ProtocolError } from "../../../protocol/errors";
-import { decodeJoinRequest } from "../../../protocol/join/codec";
-import { acceptJoin, type ClusterInfo, type DeviceRecord } from "../../../protocol/join/head";
-import { joinSuiteName } from "../../../protocol/join/suites";
+import { acceptJoin, type ClusterInfo, decodeJoinRequest, type DeviceRecord, joinSuiteName, ProtocolError, toHex } from "../../../protocol";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import { memberStanding } from "./membership-standing";

@@ -3,9 +3,7 @@
  * chain and waits for the index to see the change before answering.
  */
 import { getBytes } from "ethers";
-import { fromHex } from "../../../protocol/bytes";
-import { verifyEnrollmentProof } from "../../../protocol/enrollment";
-import { isProtocolError } from "../../../protocol/errors";
+import { fromHex, isProtocolError, verifyEnrollmentProof } from "../../../protocol";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import type { DeviceRecord } from "../stores/registry-index-store";

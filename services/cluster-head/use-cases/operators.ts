@@ -7,8 +7,7 @@
  */
 import { createHash, scrypt as scryptCallback, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
-import { toHex } from "../../../protocol/bytes";
-import type { RandomSource } from "../../../protocol/crypto/random";
+import { type RandomSource, toHex } from "../../../protocol";
 import { HeadError } from "../errors";
 import type { AuditStore } from "../stores/audit-store";
 import {

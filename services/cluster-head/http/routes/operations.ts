@@ -1,7 +1,7 @@
 /** Operations routes: health, Prometheus metrics, and operator listings (`read` scope) of members and sessions. */
 import { Router } from "express";
-import { toHex } from "../../../../protocol/bytes";
-import { redactBrokerUrl } from "../../../../transport/mqtt/broker-url";
+import { toHex } from "../../../../protocol";
+import { redactBrokerUrl } from "../../../../transport/mqtt";
 import type { HeadContext } from "../../context";
 import { requireScope } from "../operator-auth";
 

@@ -3,8 +3,7 @@
  * answers are the protocol's binary messages; refusals are JSON errors with the protocol's codes.
  */
 import express, { type RequestHandler, Router } from "express";
-import { MessageSize } from "../../../../protocol/constants";
-import { encodeSessionAnswer, SessionAnswerKind } from "../../../../protocol/grant/session-answer";
+import { encodeSessionAnswer, MessageSize, SessionAnswerKind } from "../../../../protocol";
 import type { HeadContext } from "../../context";
 import { grantSession } from "../../use-cases/grant-session";
 import { createJoinChallenge, joinCluster } from "../../use-cases/join";
