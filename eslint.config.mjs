@@ -6,11 +6,47 @@ import tseslint from "typescript-eslint";
 import { layersPlugin } from "./lint/layers.mjs";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "artifacts/", "cache/", "coverage/", "dist/", ".dist-*/", "typechain-types/", "bench/results/", "deployments/", ".data/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "artifacts/",
+      "cache/",
+      "coverage/",
+      "dist/",
+      ".dist-*/",
+      "typechain-types/",
+      "bench/results/",
+      "deployments/",
+      ".data/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { console: "readonly", process: "readonly", Buffer: "readonly", __dirname: "readonly", require: "readonly", module: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", crypto: "readonly", fetch: "readonly", performance: "readonly", queueMicrotask: "readonly", AbortSignal: "readonly", TextEncoder: "readonly", TextDecoder: "readonly", URL: "readonly", Response: "readonly", NodeJS: "readonly" } },
+    languageOptions: {
+      globals: {
+        console: "readonly",
+        process: "readonly",
+        Buffer: "readonly",
+        __dirname: "readonly",
+        require: "readonly",
+        module: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        crypto: "readonly",
+        fetch: "readonly",
+        performance: "readonly",
+        queueMicrotask: "readonly",
+        AbortSignal: "readonly",
+        TextEncoder: "readonly",
+        TextDecoder: "readonly",
+        URL: "readonly",
+        Response: "readonly",
+        NodeJS: "readonly",
+      },
+    },
     plugins: { iotguard: layersPlugin },
     rules: {
       // CommonJS interop (hardhat config, package.json version, solc) needs require().

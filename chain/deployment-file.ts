@@ -12,7 +12,12 @@ const hexAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "a 20-byte 0x address
 const hexHash = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 32-byte 0x hash");
 /** A JSON ABI: entries ethers' Interface reads (it checks each entry's shape when it parses them). */
 export const abiSchema = z
-  .array(z.custom<JsonFragment>((entry) => typeof entry === "object" && entry !== null && !Array.isArray(entry), "an ABI entry"))
+  .array(
+    z.custom<JsonFragment>(
+      (entry) => typeof entry === "object" && entry !== null && !Array.isArray(entry),
+      "an ABI entry",
+    ),
+  )
   .min(1);
 
 /** Schema of `deployments/<network>.json`; it is also the type. */

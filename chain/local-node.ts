@@ -6,7 +6,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { freePort } from "../platform/free-port";
 
-
 export interface LocalNode {
   url: string;
   port: number;

@@ -106,7 +106,12 @@ export function decodeRegistryLog(iface: Interface, log: Log): RegistryEvent | u
         newAdmin: lower(a.newAdmin),
       };
     case "AdminTransferStarted":
-      return { ...position, kind: "admin-transfer-started", admin: lower(a.admin), newAdmin: lower(a.newAdmin) };
+      return {
+        ...position,
+        kind: "admin-transfer-started",
+        admin: lower(a.admin),
+        newAdmin: lower(a.newAdmin),
+      };
     case "AdminTransferCancelled":
       return {
         ...position,

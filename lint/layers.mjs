@@ -11,14 +11,63 @@ export const LAYERS = {
   chain: ["platform", "typechain-types"],
   transport: ["protocol", "platform"],
   "services/cluster-head/stores": ["protocol", "platform", "chain"],
-  "services/cluster-head/use-cases": ["protocol", "platform", "chain", "transport", "services/cluster-head", "services/cluster-head/stores"],
-  "services/cluster-head/http": ["protocol", "platform", "chain", "transport", "services/cluster-head", "services/cluster-head/stores", "services/cluster-head/use-cases"],
-  "services/cluster-head": ["protocol", "platform", "chain", "transport", "services/cluster-head/stores", "services/cluster-head/use-cases", "services/cluster-head/http", "package.json"],
+  "services/cluster-head/use-cases": [
+    "protocol",
+    "platform",
+    "chain",
+    "transport",
+    "services/cluster-head",
+    "services/cluster-head/stores",
+  ],
+  "services/cluster-head/http": [
+    "protocol",
+    "platform",
+    "chain",
+    "transport",
+    "services/cluster-head",
+    "services/cluster-head/stores",
+    "services/cluster-head/use-cases",
+  ],
+  "services/cluster-head": [
+    "protocol",
+    "platform",
+    "chain",
+    "transport",
+    "services/cluster-head/stores",
+    "services/cluster-head/use-cases",
+    "services/cluster-head/http",
+    "package.json",
+  ],
   "device/sdk": ["protocol", "platform", "transport"],
   "device/cli": ["protocol", "platform", "chain", "transport", "device/sdk", "package.json"],
-  scripts: ["protocol", "platform", "chain", "transport", "services/cluster-head", "device/sdk", "typechain-types"],
-  testkit: ["protocol", "platform", "chain", "transport", "services/cluster-head", "device/sdk", "device/cli"],
-  bench: ["protocol", "platform", "chain", "transport", "services/cluster-head", "device/sdk", "scripts", "testkit"],
+  scripts: [
+    "protocol",
+    "platform",
+    "chain",
+    "transport",
+    "services/cluster-head",
+    "device/sdk",
+    "typechain-types",
+  ],
+  testkit: [
+    "protocol",
+    "platform",
+    "chain",
+    "transport",
+    "services/cluster-head",
+    "device/sdk",
+    "device/cli",
+  ],
+  bench: [
+    "protocol",
+    "platform",
+    "chain",
+    "transport",
+    "services/cluster-head",
+    "device/sdk",
+    "scripts",
+    "testkit",
+  ],
   test: ["*"],
 };
 
@@ -36,7 +85,10 @@ const DOOR_EXEMPT = ["test", "bench"];
 /** The package whose door `target` (a repository path without extension) bypasses, if any. */
 export function bypassedDoor(from, target) {
   if (DOOR_EXEMPT.includes(from)) return undefined;
-  const posix = target.split(sep).join("/").replace(/\.(ts|js|mjs|cjs)$/, "");
+  const posix = target
+    .split(sep)
+    .join("/")
+    .replace(/\.(ts|js|mjs|cjs)$/, "");
   for (const [pkg, door] of Object.entries(DOORS)) {
     if (!posix.startsWith(`${pkg}/`)) continue;
     if (from === pkg || layerOf(`${pkg}/x`) === from) return undefined;
@@ -50,8 +102,14 @@ const ORDERED = Object.keys(LAYERS).sort((a, b) => b.length - a.length);
 /** The layer of a repository-relative path, or undefined outside every layer (configs, generated code). */
 export function layerOf(path) {
   const posix = path.split(sep).join("/");
-  return ORDERED.find((layer) => posix === layer || posix.startsWith(`${layer}/`)) ??
-    (posix.startsWith("typechain-types/") ? "typechain-types" : posix === "package.json" ? "package.json" : undefined);
+  return (
+    ORDERED.find((layer) => posix === layer || posix.startsWith(`${layer}/`)) ??
+    (posix.startsWith("typechain-types/")
+      ? "typechain-types"
+      : posix === "package.json"
+        ? "package.json"
+        : undefined)
+  );
 }
 
 /** Whether `from` may import `to` (both layers). */
@@ -82,7 +140,11 @@ const rule = {
       const to = layerOf(target);
       if (to === undefined) return;
       if (!mayImport(from, to)) {
-        context.report({ node, messageId: "forbidden", data: { from, to, allowed: LAYERS[from].join(", ") || "nothing" } });
+        context.report({
+          node,
+          messageId: "forbidden",
+          data: { from, to, allowed: LAYERS[from].join(", ") || "nothing" },
+        });
         return;
       }
       const pkg = bypassedDoor(from, target);
@@ -94,7 +156,11 @@ const rule = {
       ExportAllDeclaration: (node) => check(node.source, node.source.value),
       ImportExpression: (node) => node.source.type === "Literal" && check(node.source, node.source.value),
       CallExpression: (node) => {
-        if (node.callee.type === "Identifier" && node.callee.name === "require" && node.arguments[0]?.type === "Literal")
+        if (
+          node.callee.type === "Identifier" &&
+          node.callee.name === "require" &&
+          node.arguments[0]?.type === "Literal"
+        )
           check(node.arguments[0], node.arguments[0].value);
       },
     };

@@ -22,8 +22,7 @@ export type JsonSublevel = ReturnType<typeof jsonSublevel>;
 
 /** One write of a {@link LevelDatabase.batch}, addressed by sublevel name. */
 export type LevelBatchOperation<N extends string> =
-  | { type: "put"; sublevel: N; key: string; value: unknown }
-  | { type: "del"; sublevel: N; key: string };
+  { type: "put"; sublevel: N; key: string; value: unknown } | { type: "del"; sublevel: N; key: string };
 
 /** Options of every write. */
 export interface LevelWriteOptions {
@@ -64,7 +63,10 @@ function isClassicLevel(db: JsonLevel): db is JsonLevel & ClassicLevel<string, u
  * umask, and these databases hold member keys and wrapped secrets.
  * @throws LevelOpenError when level cannot open it (another process holds its lock, corrupt files)
  */
-export async function openJsonLevel(location: string, options: { privateDir?: string } = {}): Promise<JsonLevel> {
+export async function openJsonLevel(
+  location: string,
+  options: { privateDir?: string } = {},
+): Promise<JsonLevel> {
   const privateDir = options.privateDir ?? location;
   mkdirSync(privateDir, { recursive: true, mode: 0o700 });
   chmodSync(privateDir, 0o700); // mkdir leaves an existing directory's mode alone
@@ -74,7 +76,9 @@ export async function openJsonLevel(location: string, options: { privateDir?: st
   } catch (error) {
     // level's open error says only "Database failed to open"; the backend's reason is its cause.
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-    throw new LevelOpenError(location, cause instanceof Error ? cause.message : String(cause), { cause: error });
+    throw new LevelOpenError(location, cause instanceof Error ? cause.message : String(cause), {
+      cause: error,
+    });
   }
   return db;
 }
@@ -107,7 +111,10 @@ export class LevelDatabase<N extends string> {
     sublevels: readonly N[],
   ) {
     // fromEntries loses the key type; the keys are exactly `sublevels`.
-    this.sub = Object.fromEntries(sublevels.map((name) => [name, jsonSublevel(db, name)])) as Record<N, JsonSublevel>;
+    this.sub = Object.fromEntries(sublevels.map((name) => [name, jsonSublevel(db, name)])) as Record<
+      N,
+      JsonSublevel
+    >;
   }
 
   /** The value under `key`, or undefined. `T` is the caller's record type (JSON is not checked). */

@@ -109,5 +109,9 @@ export type { Membership } from "./membership";
 export { brokerPassword } from "./broker-credential";
 export { nobleBackend, type SymmetricBackend, useSymmetricBackend } from "./crypto/backend";
 export { signEnrollmentProof, verifyEnrollmentProof } from "./enrollment";
-export { CHALLENGE_KEY_SIZE, issueStatelessChallenge, openStatelessChallenge } from "./join/stateless-challenge";
+export {
+  CHALLENGE_KEY_SIZE,
+  issueStatelessChallenge,
+  openStatelessChallenge,
+} from "./join/stateless-challenge";
 export { type HeadNotice, NoticeKind, openHeadNotice, sealHeadNotice } from "./notice";

@@ -45,7 +45,10 @@ const INPUTS = [
   "tsconfig.build.json",
   "scripts/build.cjs",
 ];
-const LOCK = path.join(os.tmpdir(), `iotguard-build-${createHash("sha256").update(ROOT).digest("hex").slice(0, 16)}.lock`);
+const LOCK = path.join(
+  os.tmpdir(),
+  `iotguard-build-${createHash("sha256").update(ROOT).digest("hex").slice(0, 16)}.lock`,
+);
 const LOCK_WAIT_MS = 5 * 60_000;
 
 function newestInput(entry) {
@@ -116,7 +119,11 @@ function lockOwnerIsGone() {
 }
 
 function run(what, args) {
-  const result = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  const result = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    encoding: "utf8",
+  });
   if (result.status !== 0) {
     process.stderr.write(`${result.stdout}${result.stderr}`);
     throw new Error(`build: ${what} failed (exit ${result.status ?? result.signal})`);
@@ -126,7 +133,11 @@ function run(what, args) {
 function build(check) {
   const started = new Date();
   if (check) {
-    run("hardhat compile", [require.resolve("hardhat/internal/cli/bootstrap", { paths: [ROOT] }), "compile", "--quiet"]);
+    run("hardhat compile", [
+      require.resolve("hardhat/internal/cli/bootstrap", { paths: [ROOT] }),
+      "compile",
+      "--quiet",
+    ]);
   }
   // Built beside dist/ and swapped in whole, so a CLI or head already running from dist/ (another
   // test worker, another terminal) never sees a half-written tree.
@@ -170,7 +181,9 @@ function ensureBuilt({ force = false, check = true } = {}) {
   try {
     if (!force && !isStale()) return false;
     build(check);
-    process.stderr.write(`build: dist/${check ? "" : " (not type-checked)"} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `build: dist/${check ? "" : " (not type-checked)"} in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
     return true;
   } finally {
     fs.rmSync(LOCK, { recursive: true, force: true });

@@ -52,8 +52,10 @@ function clamp(x: number, lo: number, hi: number): number {
  * (tachycardia, desaturation, fever) so the data is not flat.
  */
 export function* generateTelemetry(opts: TelemetryOptions): Generator<TelemetryRecord> {
-  if (!Number.isInteger(opts.devices) || opts.devices < 1) throw new RangeError("devices: must be a positive integer");
-  if (!Number.isInteger(opts.seconds) || opts.seconds < 1) throw new RangeError("seconds: must be a positive integer");
+  if (!Number.isInteger(opts.devices) || opts.devices < 1)
+    throw new RangeError("devices: must be a positive integer");
+  if (!Number.isInteger(opts.seconds) || opts.seconds < 1)
+    throw new RangeError("seconds: must be a positive integer");
   const rand = mulberry32(opts.seed);
   const start = opts.start ?? 1_800_000_000;
   const state = Array.from({ length: opts.devices }, () => ({

@@ -82,7 +82,9 @@ export interface PrivateMosquittoOptions {
  * Starts `mosquitto -c <temp config>` on a free 127.0.0.1 port, with no in-flight limit.
  * @throws Error with Mosquitto's stderr when it does not start; nothing is left running or on disk
  */
-export async function startPrivateMosquitto(options: PrivateMosquittoOptions = {}): Promise<PrivateMosquitto> {
+export async function startPrivateMosquitto(
+  options: PrivateMosquittoOptions = {},
+): Promise<PrivateMosquitto> {
   if (spawnSync("mosquitto", ["-h"]).error) throw new Error(`mosquitto binary not found: ${START_HINT}`);
   const persistence = options.persistence ?? false;
   const port = await freePort();

@@ -63,7 +63,11 @@ export class JsonLines {
     });
   }
 
-  waitFor(match: (line: Record<string, unknown>) => boolean, what: string, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  waitFor(
+    match: (line: Record<string, unknown>) => boolean,
+    what: string,
+    timeoutMs = 15_000,
+  ): Promise<Record<string, unknown>> {
     return new Promise((resolvePromise, reject) => {
       const check = () => {
         const found = this.lines.find(match);

@@ -36,7 +36,10 @@ export async function joinedDevice(
   head: TestHead,
   options: DeviceOptions & { dataDir?: string; topicPrefix?: string } = {},
 ): Promise<Device> {
-  const device = await Device.open(options.dataDir ?? tempDeviceDir(head), { registry: headRegistry(head), ...options });
+  const device = await Device.open(options.dataDir ?? tempDeviceDir(head), {
+    registry: headRegistry(head),
+    ...options,
+  });
   await device.init();
   const o = options.topicPrefix ? { topicPrefix: options.topicPrefix } : {};
   await device.enroll(head.url, head.adminToken, o);

@@ -136,7 +136,13 @@ export async function headProcess(
             ...(options.readyTimeoutMs === undefined ? {} : { timeoutMs: options.readyTimeoutMs }),
           },
         );
-        const [, clusterId, headAddress, url, brokerUrl] = match as unknown as [string, string, string, string, string];
+        const [, clusterId, headAddress, url, brokerUrl] = match as unknown as [
+          string,
+          string,
+          string,
+          string,
+          string,
+        ];
         Object.assign(handle, {
           child,
           output,

@@ -9,7 +9,18 @@ import { z } from "zod";
 export const RESULTS_SCHEMA = "iotguard-bench/1";
 
 /** Names of the suites, in the order `npm run bench` runs them. */
-export const SUITE_NAMES = ["crypto", "wire", "join", "grant", "m2m", "telemetry", "chain", "scale", "cli", "flood"] as const;
+export const SUITE_NAMES = [
+  "crypto",
+  "wire",
+  "join",
+  "grant",
+  "m2m",
+  "telemetry",
+  "chain",
+  "scale",
+  "cli",
+  "flood",
+] as const;
 export const suiteName = z.enum(SUITE_NAMES);
 export type SuiteName = z.infer<typeof suiteName>;
 

@@ -179,7 +179,11 @@ export const cliSuite: Suite = {
         points: [
           { x: "node -e 0", y: nodeMs, group: "node -e 0" },
           ...Object.keys(commands).flatMap((command) =>
-            variants.map((v) => ({ x: command, y: median(samples.get(`${command}/${v.name}`) as number[]), group: v.name })),
+            variants.map((v) => ({
+              x: command,
+              y: median(samples.get(`${command}/${v.name}`) as number[]),
+              group: v.name,
+            })),
           ),
         ],
       });

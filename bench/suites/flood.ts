@@ -91,13 +91,21 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * One legitimate join from `client`'s source, waiting out 429/503 + Retry-After (as the SDK does).
  * @returns the latency from the first request to the verified membership, and the retries
  */
-async function legitimateJoin(head: BenchHead, client: SourceClient, device: TestDevice): Promise<{ ms: number; retries: number }> {
+async function legitimateJoin(
+  head: BenchHead,
+  client: SourceClient,
+  device: TestDevice,
+): Promise<{ ms: number; retries: number }> {
   const t0 = performance.now();
   let retries = 0;
   const post = async (path: string, body?: Uint8Array): Promise<Answer> => {
     for (;;) {
       const answer = await client.post(path, body);
-      if ((answer.status === 429 || answer.status === 503) && answer.retryAfterS !== undefined && retries < 20) {
+      if (
+        (answer.status === 429 || answer.status === 503) &&
+        answer.retryAfterS !== undefined &&
+        retries < 20
+      ) {
         retries++;
         await sleep(answer.retryAfterS * 1000);
         continue;
@@ -142,7 +150,10 @@ function startFlood(head: BenchHead, victims: TestDevice[], ratePerS: number) {
   const stranger = generateIdentity();
   // Well formed, on a challenge the head never issued: refused at the challenge check.
   const bogus = startJoin({
-    challengeMessage: encodeJoinChallenge({ clusterId: head.clusterId, challenge: new Uint8Array(randomBytes(16)) }),
+    challengeMessage: encodeJoinChallenge({
+      clusterId: head.clusterId,
+      challenge: new Uint8Array(randomBytes(16)),
+    }),
     clusterId: head.clusterId,
     headAddress: head.headAddress,
     deviceId: (victims[0] as TestDevice).deviceId,
@@ -183,13 +194,15 @@ function startFlood(head: BenchHead, victims: TestDevice[], ratePerS: number) {
       });
     } else sending = client.post("/v1/join", bogus);
     k++;
-    sending.then(
-      (answer) => {
-        stats.answered++;
-        stats.byStatus.set(answer.status, (stats.byStatus.get(answer.status) ?? 0) + 1);
-      },
-      () => stats.byStatus.set(-1, (stats.byStatus.get(-1) ?? 0) + 1),
-    ).finally(() => inFlight.set(client.address, (inFlight.get(client.address) ?? 1) - 1));
+    sending
+      .then(
+        (answer) => {
+          stats.answered++;
+          stats.byStatus.set(answer.status, (stats.byStatus.get(answer.status) ?? 0) + 1);
+        },
+        () => stats.byStatus.set(-1, (stats.byStatus.get(-1) ?? 0) + 1),
+      )
+      .finally(() => inFlight.set(client.address, (inFlight.get(client.address) ?? 1) - 1));
   };
   const t0 = performance.now();
   const loop = (async () => {
@@ -207,7 +220,8 @@ function startFlood(head: BenchHead, victims: TestDevice[], ratePerS: number) {
       await loop;
       const seconds = (performance.now() - t0) / 1000;
       // Let the answers in flight arrive before the connections close.
-      for (let waited = 0; [...inFlight.values()].some((n) => n > 0) && waited < 5000; waited += 20) await sleep(20);
+      for (let waited = 0; [...inFlight.values()].some((n) => n > 0) && waited < 5000; waited += 20)
+        await sleep(20);
       for (const client of clients) client.close();
       return seconds;
     },
@@ -218,7 +232,12 @@ function startFlood(head: BenchHead, victims: TestDevice[], ratePerS: number) {
  * Runs legitimate joins one at a time, the i-th starting `i · spacingMs` after the first, each
  * device from a source of its own (127.0.1.x, 127.0.2.x, …).
  */
-async function legitimateJoins(head: BenchHead, devices: TestDevice[], firstSource: number, spacingMs: number) {
+async function legitimateJoins(
+  head: BenchHead,
+  devices: TestDevice[],
+  firstSource: number,
+  spacingMs: number,
+) {
   const latencies: number[] = [];
   let retries = 0;
   const t0 = performance.now();
@@ -354,7 +373,10 @@ export const floodSuite: Suite = {
         kind: "histogram",
         x: { label: "latency (ms)", scale: "log" },
         y: { label: "joins", scale: "linear" },
-        points: [...latencyHistogram(calm.latencies, "no flood"), ...latencyHistogram(flooded.latencies, "under flood")],
+        points: [
+          ...latencyHistogram(calm.latencies, "no flood"),
+          ...latencyHistogram(flooded.latencies, "under flood"),
+        ],
       },
     ];
     ctx.progress(1, "done");

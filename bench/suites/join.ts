@@ -64,7 +64,11 @@ export function bareJoinRate(count: number, suite: JoinSuite = CLASSIC): number 
  * device's verification of the answer (`finishJoin`) left to the caller so a throughput run
  * measures the head rather than the bench's own core.
  */
-async function joinDeferred(head: BenchHead, device: TestDevice, suite: JoinSuite): Promise<{ finish(): Membership }> {
+async function joinDeferred(
+  head: BenchHead,
+  device: TestDevice,
+  suite: JoinSuite,
+): Promise<{ finish(): Membership }> {
   const challenge = await head.http.post("/v1/join/challenge");
   if (challenge.status !== 200) throw new Error(`challenge: ${challenge.status} ${challenge.body}`);
   const { request, state } = startJoin({
@@ -126,12 +130,19 @@ export const joinSuite: Suite = {
 
         for (const [k, s] of JOIN_SUITES.entries()) {
           ctx.progress(0.2 + 0.15 * k, `${seqJoins} ${joinSuiteName(s)} joins one at a time`);
-          const seq = await runPool(seqJoins, 1, async () => void (await joinDeferred(head, take(s), s)).finish());
+          const seq = await runPool(
+            seqJoins,
+            1,
+            async () => void (await joinDeferred(head, take(s), s)).finish(),
+          );
           runs.get(s)?.seqMs.push(...seq.latenciesMs);
         }
         const order = [...JOIN_SUITES, ...[...JOIN_SUITES].reverse()];
         for (const [k, s] of order.entries()) {
-          ctx.progress(0.5 + (0.4 * k) / order.length, `${loadJoins} ${joinSuiteName(s)} joins, ${CONCURRENCY} in flight`);
+          ctx.progress(
+            0.5 + (0.4 * k) / order.length,
+            `${loadJoins} ${joinSuiteName(s)} joins, ${CONCURRENCY} in flight`,
+          );
           const finishers: (() => unknown)[] = [];
           const cpu0 = procUsage(head.pid).cpuS;
           const load = await runPool(loadJoins, CONCURRENCY, async () => {
@@ -263,6 +274,18 @@ export const joinSuite: Suite = {
   },
 };
 
-function summarise(r: SuiteRun): { bare: number; rate: number; cpuMs: number; seqMs: number[]; loadMs: number[] } {
-  return { bare: median(r.bare), rate: median(r.rates), cpuMs: median(r.cpuMs), seqMs: r.seqMs, loadMs: r.loadMs };
+function summarise(r: SuiteRun): {
+  bare: number;
+  rate: number;
+  cpuMs: number;
+  seqMs: number[];
+  loadMs: number[];
+} {
+  return {
+    bare: median(r.bare),
+    rate: median(r.rates),
+    cpuMs: median(r.cpuMs),
+    seqMs: r.seqMs,
+    loadMs: r.loadMs,
+  };
 }

@@ -180,7 +180,10 @@ export const wireSuite: Suite = {
         unit: "B",
         better: "lower",
         value: hybridJoin + grantPerMember,
-        baseline: { case: "DTLS 1.3 RPK + ML-KEM-768 shares (derived reference)", value: DTLS13_RPK_HYBRID_BYTES },
+        baseline: {
+          case: "DTLS 1.3 RPK + ML-KEM-768 shares (derived reference)",
+          value: DTLS13_RPK_HYBRID_BYTES,
+        },
         note: `DTLS 1.3 RPK ${DTLS13_RPK_BYTES} B + ${MLKEM768_SHARE_BYTES} B, as X25519MLKEM768 grows the TLS 1.3 key shares (client 1216 B, server 1120 B)`,
       }),
     );
@@ -217,9 +220,17 @@ export const wireSuite: Suite = {
           { x: "EDHOC", y: EDHOC_BYTES, group: "reference" },
           { x: "DTLS 1.3 RPK", y: DTLS13_RPK_BYTES, group: "reference" },
           { x: "iotguard hybrid join", y: hybridJoin, group: "iotguard hybrid (ML-KEM-768)" },
-          { x: "iotguard hybrid join + grant", y: hybridJoin + grantPerMember, group: "iotguard hybrid (ML-KEM-768)" },
+          {
+            x: "iotguard hybrid join + grant",
+            y: hybridJoin + grantPerMember,
+            group: "iotguard hybrid (ML-KEM-768)",
+          },
           { x: "EDHOC + ML-KEM-768", y: EDHOC_HYBRID_BYTES, group: "reference + ML-KEM-768 (derived)" },
-          { x: "DTLS 1.3 RPK + ML-KEM-768", y: DTLS13_RPK_HYBRID_BYTES, group: "reference + ML-KEM-768 (derived)" },
+          {
+            x: "DTLS 1.3 RPK + ML-KEM-768",
+            y: DTLS13_RPK_HYBRID_BYTES,
+            group: "reference + ML-KEM-768 (derived)",
+          },
         ],
       },
     ];

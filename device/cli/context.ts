@@ -27,7 +27,10 @@ export interface CommonOptions {
 export function withCommon(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option("--data-dir <dir>", `device data directory (default: $${DATA_DIR_ENV} or ${DEFAULT_DATA_DIR})`),
+      new Option(
+        "--data-dir <dir>",
+        `device data directory (default: $${DATA_DIR_ENV} or ${DEFAULT_DATA_DIR})`,
+      ),
     )
     .option("--passphrase-env <VAR>", "name of the environment variable holding the key passphrase")
     .option("--json", "print JSON lines instead of human text");
@@ -41,7 +44,10 @@ export function passphraseOf(o: CommonOptions): string | undefined {
   if (o.passphraseEnv === undefined) return undefined;
   const value = process.env[o.passphraseEnv];
   if (value === undefined || value.length === 0)
-    throw new DeviceError("E_BAD_PASSPHRASE", `--passphrase-env ${o.passphraseEnv}: that variable is not set`);
+    throw new DeviceError(
+      "E_BAD_PASSPHRASE",
+      `--passphrase-env ${o.passphraseEnv}: that variable is not set`,
+    );
   return value;
 }
 
@@ -59,7 +65,10 @@ export function readToken(file: string): string {
   try {
     token = readFileSync(file, "utf8").split("\n")[0]!.trim();
   } catch (error) {
-    throw new DeviceError("E_BAD_ARGUMENT", `--token-file ${file}: ${(error as NodeJS.ErrnoException).code ?? "unreadable"}`);
+    throw new DeviceError(
+      "E_BAD_ARGUMENT",
+      `--token-file ${file}: ${(error as NodeJS.ErrnoException).code ?? "unreadable"}`,
+    );
   }
   if (token.length === 0) throw new DeviceError("E_BAD_ARGUMENT", `--token-file ${file}: empty`);
   return token;
@@ -82,7 +91,10 @@ export function readHeadCa(file: string | undefined): string | undefined {
   try {
     pem = readFileSync(path, "utf8");
   } catch (error) {
-    throw new DeviceError("E_BAD_ARGUMENT", `--head-ca ${path}: ${(error as NodeJS.ErrnoException).code ?? "unreadable"}`);
+    throw new DeviceError(
+      "E_BAD_ARGUMENT",
+      `--head-ca ${path}: ${(error as NodeJS.ErrnoException).code ?? "unreadable"}`,
+    );
   }
   if (!pem.includes("-----BEGIN CERTIFICATE-----"))
     throw new DeviceError("E_BAD_ARGUMENT", `--head-ca ${path}: no PEM certificate in it`);
@@ -91,7 +103,8 @@ export function readHeadCa(file: string | undefined): string | undefined {
 
 /** Prints one result: `human` as is, or `json` as one JSON line (bigints as strings). */
 export function print(o: CommonOptions, human: string, json: Record<string, unknown>): void {
-  if (o.json) process.stdout.write(`${JSON.stringify(json, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
+  if (o.json)
+    process.stdout.write(`${JSON.stringify(json, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}\n`);
   else process.stdout.write(`${human}\n`);
 }
 
@@ -114,7 +127,10 @@ export interface ChainFlags {
 export function withChain(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option("--rpc-url <url>", `JSON-RPC URL of the chain holding the registry (default: $${RPC_URL_ENV} or ${DEFAULT_RPC_URL})`),
+      new Option(
+        "--rpc-url <url>",
+        `JSON-RPC URL of the chain holding the registry (default: $${RPC_URL_ENV} or ${DEFAULT_RPC_URL})`,
+      ),
     )
     .addOption(
       new Option(

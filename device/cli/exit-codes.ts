@@ -35,9 +35,12 @@ const BY_CODE: Record<DeviceErrorCode, ExitCode> = {
 };
 
 const HINTS: Partial<Record<DeviceErrorCode, string>> = {
-  E_HEAD_UNREACHABLE: "start a cluster head with `npm run chain`, `npm run deploy` and `npm run cluster-head`, or check --head",
-  E_BROKER_UNREACHABLE: "the embedded broker runs inside the cluster head (`npm run cluster-head`); for Mosquitto: `mosquitto -d`",
-  E_CHAIN_UNREACHABLE: "start a local chain with `npm run chain` and `npm run deploy`, or check --rpc-url and --deployment/--registry",
+  E_HEAD_UNREACHABLE:
+    "start a cluster head with `npm run chain`, `npm run deploy` and `npm run cluster-head`, or check --head",
+  E_BROKER_UNREACHABLE:
+    "the embedded broker runs inside the cluster head (`npm run cluster-head`); for Mosquitto: `mosquitto -d`",
+  E_CHAIN_UNREACHABLE:
+    "start a local chain with `npm run chain` and `npm run deploy`, or check --rpc-url and --deployment/--registry",
 };
 
 /** The exit code and the one-line message (with the code, and a hint when there is one) for `error`. */
@@ -51,5 +54,9 @@ export function describeFailure(error: unknown): { exitCode: ExitCode; line: str
       line: `error ${code}: ${error.message}${hint ? `\nhint: ${hint}` : ""}`,
     };
   }
-  return { exitCode: ExitCode.REFUSED, code: "E_INTERNAL", line: `error E_INTERNAL: ${(error as Error)?.message ?? String(error)}` };
+  return {
+    exitCode: ExitCode.REFUSED,
+    code: "E_INTERNAL",
+    line: `error E_INTERNAL: ${(error as Error)?.message ?? String(error)}`,
+  };
 }

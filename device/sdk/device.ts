@@ -17,7 +17,20 @@
  * await device.send(peerId, new TextEncoder().encode("hello"));
  */
 import { EventEmitter } from "node:events";
-import { brokerPassword, finishJoin, fromHex, type JoinSuite, type JoinSuiteName, joinSuiteName, type Membership, parseJoinSuites, type Position, signEnrollmentProof, startJoin, toHex } from "../../protocol";
+import {
+  brokerPassword,
+  finishJoin,
+  fromHex,
+  type JoinSuite,
+  type JoinSuiteName,
+  joinSuiteName,
+  type Membership,
+  parseJoinSuites,
+  type Position,
+  signEnrollmentProof,
+  startJoin,
+  toHex,
+} from "../../protocol";
 import { isDeviceIdHex, redactBrokerUrl } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
 import type { DeviceEvents, DeviceStats } from "./events";
@@ -28,7 +41,14 @@ import { DeviceDatabase } from "./store/database";
 import { HeadPinStore } from "./store/head-pin-store";
 import { type DeviceIdentity, IdentityStore } from "./store/identity-store";
 import { MembershipStore } from "./store/membership-store";
-import { deviceBrokerUrl, type HeadSource, type PinnedHead, pinnedBrokerUrl, trustAnchor, trustedHead } from "./head-trust";
+import {
+  deviceBrokerUrl,
+  type HeadSource,
+  type PinnedHead,
+  pinnedBrokerUrl,
+  trustAnchor,
+  trustedHead,
+} from "./head-trust";
 import type { RegistryAnchor } from "./registry-reader";
 import { PendingStore } from "./store/pending-store";
 import { SecretBox } from "./store/secret-box";
@@ -166,7 +186,8 @@ export class Device extends EventEmitter<DeviceEvents> {
 
   /** Creates the identity. @throws DeviceError E_ALREADY_INITIALISED */
   async init(): Promise<{ deviceId: string; keyAddress: string }> {
-    if (this.#identity) throw new DeviceError("E_ALREADY_INITIALISED", `${this.dataDir} already holds device ${this.deviceId}`);
+    if (this.#identity)
+      throw new DeviceError("E_ALREADY_INITIALISED", `${this.dataDir} already holds device ${this.deviceId}`);
     const kdf = SecretBox.newKdf(this.options.passphrase);
     this.#box = await SecretBox.open(this.dataDir, kdf, this.options.passphrase);
     this.#identity = await this.#identities.create(kdf, this.#box, this.#now());
@@ -189,7 +210,11 @@ export class Device extends EventEmitter<DeviceEvents> {
   }
 
   #id(): DeviceIdentity {
-    if (!this.#identity) throw new DeviceError("E_NOT_INITIALISED", `no identity in ${this.dataDir}: run \`iotguard device init\``);
+    if (!this.#identity)
+      throw new DeviceError(
+        "E_NOT_INITIALISED",
+        `no identity in ${this.dataDir}: run \`iotguard device init\``,
+      );
     return this.#identity;
   }
 
@@ -205,7 +230,8 @@ export class Device extends EventEmitter<DeviceEvents> {
   async enrollmentRequest(clusterId?: number): Promise<EnrollmentRequest> {
     const id = this.#id();
     const cluster = clusterId ?? (await this.#pins.get())?.clusterId;
-    if (cluster === undefined) throw new DeviceError("E_NO_HEAD", "no cluster ID: pin a head first or pass clusterId");
+    if (cluster === undefined)
+      throw new DeviceError("E_NO_HEAD", "no cluster ID: pin a head first or pass clusterId");
     const proof = signEnrollmentProof(id.identity.secretKey, {
       clusterId: cluster,
       deviceId: id.deviceId,
@@ -266,9 +292,16 @@ export class Device extends EventEmitter<DeviceEvents> {
    * @throws DeviceError E_HEAD_REFUSED (e.g. E_ALREADY_ENROLLED, E_UNAUTHORIZED), E_HEAD_UNREACHABLE,
    *   and those of {@link pinHead}
    */
-  async enroll(headUrl: string, adminToken: string, o: HeadOptions = {}): Promise<{ transactionHash: string; blockNumber: number }> {
+  async enroll(
+    headUrl: string,
+    adminToken: string,
+    o: HeadOptions = {},
+  ): Promise<{ transactionHash: string; blockNumber: number }> {
     const pin = await this.#pinHead(headUrl, o, false);
-    return this.#headClient(pin.headUrl, pin.headCa).enroll(await this.enrollmentRequest(pin.clusterId), adminToken);
+    return this.#headClient(pin.headUrl, pin.headCa).enroll(
+      await this.enrollmentRequest(pin.clusterId),
+      adminToken,
+    );
   }
 
   /**
@@ -306,9 +339,13 @@ export class Device extends EventEmitter<DeviceEvents> {
     try {
       membership = finishJoin(response, state, this.#now());
     } catch (error) {
-      throw new DeviceError("E_HEAD_REFUSED", `the head's join response did not verify: ${(error as Error).message}`, {
-        headCode: (error as { code?: string }).code ?? "E_BAD_SIGNATURE",
-      });
+      throw new DeviceError(
+        "E_HEAD_REFUSED",
+        `the head's join response did not verify: ${(error as Error).message}`,
+        {
+          headCode: (error as { code?: string }).code ?? "E_BAD_SIGNATURE",
+        },
+      );
     }
     await new MembershipStore(this.db, this.#secrets()).put(membership, this.#now());
     this.#membership = membership;
@@ -362,14 +399,20 @@ export class Device extends EventEmitter<DeviceEvents> {
       password: brokerPassword(membership),
     }).catch(async (error: unknown) => {
       throw error instanceof DeviceError && error.code === "E_BROKER_REFUSED"
-        ? new DeviceError("E_BROKER_REFUSED", await this.#whyRefused(this.#headClient(pin.headUrl, pin.headCa), id.deviceIdHex), { cause: error })
+        ? new DeviceError(
+            "E_BROKER_REFUSED",
+            await this.#whyRefused(this.#headClient(pin.headUrl, pin.headCa), id.deviceIdHex),
+            { cause: error },
+          )
         : error;
     });
     link.on("inbox", (envelope) => manager.handleInbox(envelope));
     link.on("ctl", (message) => manager.handleControl(message));
     link.on("warn", (message) => manager.handleWarning(message));
     link.on("refused", (error) =>
-      this.#emit("membership-ended", { reason: `the broker refused our credential (${error.message}): join again` }),
+      this.#emit("membership-ended", {
+        reason: `the broker refused our credential (${error.message}): join again`,
+      }),
     );
     this.#link = link;
   }
@@ -392,7 +435,8 @@ export class Device extends EventEmitter<DeviceEvents> {
 
   #requireManager(): SessionManager {
     if (this.#closed) throw new DeviceError("E_CLOSED", "the device was closed");
-    if (!this.#manager || !this.#link) throw new DeviceError("E_NOT_JOINED", "not connected: call connect() first");
+    if (!this.#manager || !this.#link)
+      throw new DeviceError("E_NOT_JOINED", "not connected: call connect() first");
     return this.#manager;
   }
 
@@ -452,7 +496,12 @@ export class Device extends EventEmitter<DeviceEvents> {
             },
           }
         : {}),
-      sessions: sessions.map((s) => ({ peerId: s.peerId, sessionId: s.sessionId, role: s.role, expiresAt: s.expiresAt })),
+      sessions: sessions.map((s) => ({
+        peerId: s.peerId,
+        sessionId: s.sessionId,
+        role: s.role,
+        expiresAt: s.expiresAt,
+      })),
       connected: this.#link?.connected ?? false,
       stats: this.stats,
     };

@@ -10,13 +10,15 @@ export const DEVICE_ERROR_CODES = {
   E_ALREADY_INITIALISED: "the data directory already holds an identity",
   E_BAD_PASSPHRASE: "the passphrase does not open the stored keys (or one is needed)",
   E_NOT_JOINED: "no current membership: run `iotguard device join`",
-  E_NO_HEAD: "no cluster head known for this device: give the head URL (--head), and enroll the device on chain first",
+  E_NO_HEAD:
+    "no cluster head known for this device: give the head URL (--head), and enroll the device on chain first",
   E_NO_TRUST_ANCHOR:
     "nothing to verify the head against: give the registry (--rpc-url with --deployment or --registry) or the head address (--head-address); a broker on another host than the head needs --broker-url",
   E_HEAD_MISMATCH: "the head's address differs from the one the chain (or --head-address, or the pin) names",
   E_HEAD_REFUSED: "the cluster head refused the request; `headCode` holds its error code",
   E_HEAD_UNREACHABLE: "the cluster head could not be reached",
-  E_CHAIN_UNREACHABLE: "the chain's JSON-RPC could not be reached, or it holds no DeviceRegistry at the given address",
+  E_CHAIN_UNREACHABLE:
+    "the chain's JSON-RPC could not be reached, or it holds no DeviceRegistry at the given address",
   E_BROKER_UNREACHABLE: "the MQTT broker could not be reached",
   E_BROKER_REFUSED: "the MQTT broker refused the connection (membership expired or revoked?)",
   E_PEER_TIMEOUT: "the peer did not complete the session set-up in time",

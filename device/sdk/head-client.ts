@@ -103,7 +103,10 @@ export class HeadClient {
     }
     this.url = parsed.toString().replace(/\/$/, "");
     if (options.ca !== undefined && parsed.protocol !== "https:")
-      throw new DeviceError("E_BAD_ARGUMENT", `head URL: a CA to pin was given, but ${this.url} is not https`);
+      throw new DeviceError(
+        "E_BAD_ARGUMENT",
+        `head URL: a CA to pin was given, but ${this.url} is not https`,
+      );
     this.#dispatcher = options.ca === undefined ? undefined : agentPinning(options.ca);
   }
 
@@ -170,12 +173,16 @@ export class HeadClient {
   async health(): Promise<HeadHealth> {
     const res = await this.#request("GET", "/health");
     const parsed = healthSchema.safeParse(await res.json().catch(() => undefined));
-    if (!parsed.success) throw new DeviceError("E_HEAD_UNREACHABLE", `${this.url}/health is not a cluster head`);
+    if (!parsed.success)
+      throw new DeviceError("E_HEAD_UNREACHABLE", `${this.url}/health is not a cluster head`);
     return parsed.data;
   }
 
   /** Operator: `POST /v1/devices`. The token is sent as a bearer token, never logged. */
-  async enroll(request: EnrollmentRequest, adminToken: string): Promise<{ transactionHash: string; blockNumber: number }> {
+  async enroll(
+    request: EnrollmentRequest,
+    adminToken: string,
+  ): Promise<{ transactionHash: string; blockNumber: number }> {
     const res = await this.#request("POST", "/v1/devices", {
       body: JSON.stringify(request),
       headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
@@ -193,7 +200,9 @@ export class HeadClient {
 
   /** Operator (`admin` scope): `GET /v1/operators`, the operators and their scopes (never tokens). */
   async operators(adminToken: string): Promise<OperatorSummary[]> {
-    const res = await this.#request("GET", "/v1/operators", { headers: { authorization: `Bearer ${adminToken}` } });
+    const res = await this.#request("GET", "/v1/operators", {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
     return ((await res.json()) as { operators: OperatorSummary[] }).operators;
   }
 
@@ -201,7 +210,11 @@ export class HeadClient {
    * Operator (`admin` scope): `POST /v1/operators`. The answer holds the new operator's token:
    * the caller stores it and shows it nowhere.
    */
-  async addOperator(adminToken: string, name: string, scopes: readonly string[]): Promise<{ operator: OperatorSummary; token: string }> {
+  async addOperator(
+    adminToken: string,
+    name: string,
+    scopes: readonly string[],
+  ): Promise<{ operator: OperatorSummary; token: string }> {
     const res = await this.#request("POST", "/v1/operators", {
       body: JSON.stringify({ name, scopes }),
       headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
@@ -218,7 +231,10 @@ export class HeadClient {
 
   /** `GET /v1/devices/:id`. */
   async device(deviceIdHex: string): Promise<Record<string, unknown>> {
-    return (await (await this.#request("GET", `/v1/devices/${deviceIdHex}`)).json()) as Record<string, unknown>;
+    return (await (await this.#request("GET", `/v1/devices/${deviceIdHex}`)).json()) as Record<
+      string,
+      unknown
+    >;
   }
 
   async joinChallenge(): Promise<Uint8Array> {
@@ -227,7 +243,11 @@ export class HeadClient {
 
   async join(request: Uint8Array): Promise<Uint8Array> {
     return this.#binary(
-      await this.#request("POST", "/v1/join", { body: request, headers: { "content-type": OCTET }, retryBusy: true }),
+      await this.#request("POST", "/v1/join", {
+        body: request,
+        headers: { "content-type": OCTET },
+        retryBusy: true,
+      }),
     );
   }
 

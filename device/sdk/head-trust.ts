@@ -49,10 +49,15 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
  * check `/health` against.
  * @throws DeviceError E_NO_TRUST_ANCHOR, E_BAD_ARGUMENT (malformed head address)
  */
-export function trustAnchor(registry: RegistryAnchor | undefined, headAddress: string | undefined, pinned: PinnedHead | undefined): TrustAnchor {
+export function trustAnchor(
+  registry: RegistryAnchor | undefined,
+  headAddress: string | undefined,
+  pinned: PinnedHead | undefined,
+): TrustAnchor {
   const pin = pinned?.source === "chain" || pinned?.source === "configured" ? pinned : undefined;
   const configured = headAddress === undefined ? undefined : checkAddress(headAddress, "headAddress");
-  if (!registry && configured === undefined && !pin) throw new DeviceError("E_NO_TRUST_ANCHOR", NO_TRUST_ANCHOR_MESSAGE);
+  if (!registry && configured === undefined && !pin)
+    throw new DeviceError("E_NO_TRUST_ANCHOR", NO_TRUST_ANCHOR_MESSAGE);
   return {
     ...(registry ? { registry } : {}),
     ...(configured === undefined ? {} : { headAddress: configured }),
@@ -78,7 +83,11 @@ export async function trustedHead(
   let named: string;
   let hint = "";
   if (anchor.registry) {
-    const chain = await readChainHead(anchor.registry, deviceIdHex, mustBeEnrolled ? undefined : health.clusterId);
+    const chain = await readChainHead(
+      anchor.registry,
+      deviceIdHex,
+      mustBeEnrolled ? undefined : health.clusterId,
+    );
     if (anchor.headAddress !== undefined && anchor.headAddress !== chain.headAddress)
       throw new DeviceError(
         "E_HEAD_MISMATCH",
@@ -94,7 +103,8 @@ export async function trustedHead(
     const pin = anchor.pin!;
     expected = { headAddress: pin.headAddress, clusterId: pin.clusterId, source: pin.source };
     named = "the pinned head";
-    hint = "; if the head was replaced on chain, give the registry (--rpc-url and --deployment) so the device follows the chain";
+    hint =
+      "; if the head was replaced on chain, give the registry (--rpc-url and --deployment) so the device follows the chain";
   }
   const reported = health.headAddress.toLowerCase();
   // Checked before any JoinRequest (it carries the device's position) goes to that head.
@@ -133,7 +143,10 @@ export function pinnedBrokerUrl(headUrl: string, reported: string, configured: s
   try {
     broker = new URL(parseBrokerUrl(reported).url);
   } catch {
-    throw new DeviceError("E_NO_TRUST_ANCHOR", "the head reports no usable broker URL: give it (brokerUrl, --broker-url)");
+    throw new DeviceError(
+      "E_NO_TRUST_ANCHOR",
+      "the head reports no usable broker URL: give it (brokerUrl, --broker-url)",
+    );
   }
   const head = new URL(headUrl);
   if (broker.hostname !== head.hostname && !LOOPBACK_HOSTS.has(broker.hostname))

@@ -36,7 +36,10 @@ export function inboundLimits(given: Partial<InboundLimits> = {}): InboundLimits
   for (const name of ["setupBurst", "setupRefillMs", "maxQueuedPerSender"] as const) {
     const v = limits[name];
     if (!Number.isSafeInteger(v) || v < 1)
-      throw new DeviceError("E_BAD_ARGUMENT", `inboundLimits.${name}: expected a positive integer, got ${String(v)}`);
+      throw new DeviceError(
+        "E_BAD_ARGUMENT",
+        `inboundLimits.${name}: expected a positive integer, got ${String(v)}`,
+      );
   }
   return limits;
 }
@@ -122,6 +125,7 @@ export class TokenBuckets {
   }
 
   private sweep(now: number): void {
-    for (const key of [...this.buckets.keys()]) if (this.level(key, now) >= this.burst) this.buckets.delete(key);
+    for (const key of [...this.buckets.keys()])
+      if (this.level(key, now) >= this.burst) this.buckets.delete(key);
   }
 }

@@ -5,7 +5,16 @@
  * hands incoming payloads to the session manager by channel.
  */
 import { EventEmitter } from "node:events";
-import { decodeEnvelope, deviceSubscriptions, encodeEnvelope, type Envelope, inboxTopic, MqttTransport, MqttTransportError, parseTopic } from "../../transport/mqtt";
+import {
+  decodeEnvelope,
+  deviceSubscriptions,
+  encodeEnvelope,
+  type Envelope,
+  inboxTopic,
+  MqttTransport,
+  MqttTransportError,
+  parseTopic,
+} from "../../transport/mqtt";
 import { DeviceError } from "./errors";
 
 export interface MqttLinkOptions {
@@ -57,7 +66,9 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     } catch (error) {
       const e = error as MqttTransportError;
       if (e.code === "E_BROKER_REFUSED")
-        throw new DeviceError("E_BROKER_REFUSED", `${e.message}: join again (\`iotguard device join\`)`, { cause: e });
+        throw new DeviceError("E_BROKER_REFUSED", `${e.message}: join again (\`iotguard device join\`)`, {
+          cause: e,
+        });
       throw new DeviceError(
         "E_BROKER_UNREACHABLE",
         `${e.message}; is the cluster head (embedded broker) or Mosquitto running? Start one with \`npm run cluster-head\` or \`mosquitto -d\``,
@@ -73,7 +84,11 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   private wire(): void {
     this.transport.on("message", (topic, payload) => {
       const parsed = parseTopic(this.o.topicPrefix, topic);
-      if (parsed?.kind !== "device" || parsed.deviceId !== this.o.deviceIdHex || parsed.clusterId !== this.o.clusterId) {
+      if (
+        parsed?.kind !== "device" ||
+        parsed.deviceId !== this.o.deviceIdHex ||
+        parsed.clusterId !== this.o.clusterId
+      ) {
         this.emit("dropped", "foreign topic");
         return;
       }

@@ -98,7 +98,10 @@ class JsonRpc {
       throw new DeviceError("E_BAD_ARGUMENT", "registry.rpcUrl: not a URL");
     }
     if (url.protocol !== "http:" && url.protocol !== "https:")
-      throw new DeviceError("E_BAD_ARGUMENT", "registry.rpcUrl: expected an http:// or https:// JSON-RPC URL");
+      throw new DeviceError(
+        "E_BAD_ARGUMENT",
+        "registry.rpcUrl: expected an http:// or https:// JSON-RPC URL",
+      );
     if (typeof anchor.address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(anchor.address))
       throw new DeviceError("E_BAD_ARGUMENT", "registry.address: expected a 0x-prefixed 20-byte address");
     // fetch refuses URLs with userinfo: send it as HTTP Basic credentials instead.
@@ -151,7 +154,9 @@ class JsonRpc {
       });
       body = (await res.json()) as typeof body;
     } catch (error) {
-      const cause = (error as Error).cause ? ((error as Error).cause as Error).message : (error as Error).message;
+      const cause = (error as Error).cause
+        ? ((error as Error).cause as Error).message
+        : (error as Error).message;
       throw new DeviceError(
         "E_CHAIN_UNREACHABLE",
         `cannot read the registry ${this.where} (${cause}): start the chain (\`npm run chain\`) or check --rpc-url`,

@@ -10,7 +10,29 @@
  * level before use, so a restart skips ahead instead of reusing one. Replays: the channel's
  * window, plus a persisted floor (the highest sequence number accepted) that survives restarts.
  */
-import { acceptGrant, acceptGrantWarning, type ChannelReceiver, type ChannelSender, createChannel, createGrantRequest, createSessionRequest, decodeFrame, fromHex, type GrantedSession, isProtocolError, MAX_MESSAGES_PER_KEY, type Membership, MessageType, NoticeKind, openHeadNotice, peekType, type PendingGrant, Role, SequenceReservation, toHex } from "../../protocol";
+import {
+  acceptGrant,
+  acceptGrantWarning,
+  type ChannelReceiver,
+  type ChannelSender,
+  createChannel,
+  createGrantRequest,
+  createSessionRequest,
+  decodeFrame,
+  fromHex,
+  type GrantedSession,
+  isProtocolError,
+  MAX_MESSAGES_PER_KEY,
+  type Membership,
+  MessageType,
+  NoticeKind,
+  openHeadNotice,
+  peekType,
+  type PendingGrant,
+  Role,
+  SequenceReservation,
+  toHex,
+} from "../../protocol";
 import type { Envelope } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
 import type { DeviceEvents, DeviceStats, InboundDroppedEvent } from "./events";
@@ -103,7 +125,13 @@ export class SessionManager {
   }
 
   /** Peers with a live session, and until when. */
-  list(): { peerId: string; sessionId: string; role: "initiator" | "responder"; expiresAt: number; nextSeq: bigint }[] {
+  list(): {
+    peerId: string;
+    sessionId: string;
+    role: "initiator" | "responder";
+    expiresAt: number;
+    nextSeq: bigint;
+  }[] {
     return [...this.byPeer.values()].flat().map((s) => ({
       peerId: s.peerId,
       sessionId: s.sessionId,
@@ -142,7 +170,10 @@ export class SessionManager {
     const granted = new Promise<LiveSession>((resolve, reject) => {
       const list = this.waiters.get(peerId) ?? [];
       const timer = setTimeout(() => {
-        this.waiters.set(peerId, (this.waiters.get(peerId) ?? []).filter((w) => w !== waiter));
+        this.waiters.set(
+          peerId,
+          (this.waiters.get(peerId) ?? []).filter((w) => w !== waiter),
+        );
         reject(
           new DeviceError(
             "E_PEER_TIMEOUT",
@@ -476,4 +507,3 @@ export class SessionManager {
 function sequenceKey(sessionId: string, role: Role): string {
   return `${sessionId}/${role === Role.INITIATOR ? "i2r" : "r2i"}`;
 }
-

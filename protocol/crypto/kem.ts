@@ -66,7 +66,8 @@ export function kemEncapsulate(publicKey: Uint8Array, random: RandomSource): Kem
   abytes(publicKey, undefined, "publicKey");
   if (publicKey.length !== Size.KEM_PUBLIC_KEY)
     throw new ProtocolError("E_MALFORMED", "ML-KEM encapsulation key of the wrong size");
-  if (!modulusCheck(publicKey)) throw new ProtocolError("E_MALFORMED", "ML-KEM encapsulation key not reduced mod q");
+  if (!modulusCheck(publicKey))
+    throw new ProtocolError("E_MALFORMED", "ML-KEM encapsulation key not reduced mod q");
   const m = draw(random, Size.KEM_MESSAGE, "m");
   try {
     return ml_kem768.encapsulate(publicKey, m);

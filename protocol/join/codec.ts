@@ -120,7 +120,10 @@ export function writeRequestSuite(w: Writer, m: DistributiveOmit<JoinRequest, "s
 }
 
 function assertHybridOffer(offer: readonly JoinSuite[]): readonly JoinSuite[] {
-  if (!offer.includes(JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256) || decodeOffer(encodeOffer(offer)) === undefined)
+  if (
+    !offer.includes(JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256) ||
+    decodeOffer(encodeOffer(offer)) === undefined
+  )
     throw new RangeError("offer: a hybrid request must offer the hybrid suite and only known suites");
   return offer;
 }
@@ -150,7 +153,8 @@ export function decodeJoinRequest(b: Uint8Array): JoinRequest {
   if (suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256) {
     offer = decodeOffer(r.u8());
     // The layout is the hybrid one, so the device must offer it; unknown bits are not an offer.
-    if (offer === undefined || !offer.includes(suite)) throw new ProtocolError("E_MALFORMED", "bad join-suite offer");
+    if (offer === undefined || !offer.includes(suite))
+      throw new ProtocolError("E_MALFORMED", "bad join-suite offer");
   }
   const fields = {
     deviceId: r.bytes(Size.DEVICE_ID),

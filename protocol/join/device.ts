@@ -95,7 +95,9 @@ export function startJoin(opts: StartJoinOptions): { request: Uint8Array; state:
     ephemeralPublicKey: eph.publicKey,
   };
   // Offering hybrid means sending the ML-KEM key share now (one round trip, as in TLS 1.3 key_share).
-  const kem = offer.includes(JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256) ? generateKemKeyPair(random) : undefined;
+  const kem = offer.includes(JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256)
+    ? generateKemKeyPair(random)
+    : undefined;
   const fields: DistributiveOmit<JoinRequest, "signature"> = kem
     ? { suite: JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256, offer, ...common, kemPublicKey: kem.publicKey }
     : { suite: JoinSuite.SECP256K1_ECDH_HKDF_SHA256, ...common };
@@ -132,7 +134,8 @@ export function finishJoin(response: Uint8Array, state: DeviceJoinState, now: nu
   const responseBody = joinResponseBody(state.requestBody, state.deviceSignature, res);
   // sigH covers the offer (inside T_req) and the choice, so a rewritten suite fails here.
   verifyLabelled(state.headAddress, Label.JOIN_RESPONSE, responseBody, res.signature);
-  if (!state.offer.includes(res.suite)) throw new ProtocolError("E_SUITE_REFUSED", "head chose a suite not offered");
+  if (!state.offer.includes(res.suite))
+    throw new ProtocolError("E_SUITE_REFUSED", "head chose a suite not offered");
   if (now >= res.expiresAt) throw new ProtocolError("E_EXPIRED", "membership already expired");
   let sharedX: Uint8Array | undefined;
   let kemSecret: Uint8Array | undefined;

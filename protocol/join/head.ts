@@ -158,7 +158,8 @@ export function acceptJoin(ctx: AcceptJoinContext): AcceptJoinResult {
     throw new ProtocolError("E_BAD_SIGNATURE", "signer is not the device");
   const offer = req.suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256 ? req.offer : [req.suite];
   const suite = chooseJoinSuite(policy, offer);
-  if (suite === undefined) throw new ProtocolError("E_SUITE_REFUSED", "no offered join suite is allowed here");
+  if (suite === undefined)
+    throw new ProtocolError("E_SUITE_REFUSED", "no offered join suite is allowed here");
 
   const random = ctx.random ?? systemRandom;
   const eph = generateKeyPair(random);
@@ -174,7 +175,10 @@ export function acceptJoin(ctx: AcceptJoinContext): AcceptJoinResult {
     };
     let fields: DistributiveOmit<JoinResponse, "signature">;
     // Only a hybrid request can offer hybrid; the second test narrows the type.
-    if (suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256 && req.suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256) {
+    if (
+      suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256 &&
+      req.suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256
+    ) {
       // FIPS 203 §7.2: the device's key passes the input checks or the join is refused (E_MALFORMED).
       const enc = kemEncapsulate(req.kemPublicKey, random);
       kemSecret = enc.sharedSecret;

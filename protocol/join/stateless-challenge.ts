@@ -56,7 +56,10 @@ export interface IssueStatelessChallengeOptions {
  * @returns the 22-byte JoinChallenge message and its 16 challenge bytes
  * @throws RangeError for a TTL that is not positive or an expiry past 2106
  */
-export function issueStatelessChallenge(o: IssueStatelessChallengeOptions): { message: Uint8Array; challenge: Uint8Array } {
+export function issueStatelessChallenge(o: IssueStatelessChallengeOptions): {
+  message: Uint8Array;
+  challenge: Uint8Array;
+} {
   abytes(o.key, CHALLENGE_KEY_SIZE, "challengeKey");
   if (!(o.ttlMs > 0)) throw new RangeError("ttlMs: must be positive");
   // Rounded down: a challenge never lives longer than its TTL.
@@ -64,7 +67,10 @@ export function issueStatelessChallenge(o: IssueStatelessChallengeOptions): { me
   if (expiresAt > MAX_EXPIRY_S) throw new RangeError("expiry past 2106");
   const head = new Uint8Array(StatelessChallengeLayout.TAG);
   new DataView(head.buffer).setUint32(StatelessChallengeLayout.EXPIRES_AT, expiresAt);
-  head.set(draw(o.random ?? systemRandom, StatelessChallengeLayout.NONCE_SIZE, "nonce"), StatelessChallengeLayout.NONCE);
+  head.set(
+    draw(o.random ?? systemRandom, StatelessChallengeLayout.NONCE_SIZE, "nonce"),
+    StatelessChallengeLayout.NONCE,
+  );
   const challenge = concatBytes(head, tagOf(o.key, o.clusterId, head));
   return { message: encodeJoinChallenge({ clusterId: o.clusterId, challenge }), challenge };
 }
@@ -87,8 +93,11 @@ export function openStatelessChallenge(
   if (challenge.length !== Size.CHALLENGE) return undefined;
   const head = challenge.subarray(0, StatelessChallengeLayout.TAG);
   // Constant time: the tag is a MAC.
-  if (!equalBytes(tagOf(key, clusterId, head), challenge.subarray(StatelessChallengeLayout.TAG))) return undefined;
-  const expiresAt = new DataView(head.buffer, head.byteOffset, head.length).getUint32(StatelessChallengeLayout.EXPIRES_AT) * 1000;
+  if (!equalBytes(tagOf(key, clusterId, head), challenge.subarray(StatelessChallengeLayout.TAG)))
+    return undefined;
+  const expiresAt =
+    new DataView(head.buffer, head.byteOffset, head.length).getUint32(StatelessChallengeLayout.EXPIRES_AT) *
+    1000;
   return {
     clusterId,
     challenge: Uint8Array.from(challenge),

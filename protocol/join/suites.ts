@@ -42,8 +42,10 @@ export function joinSuiteName(suite: JoinSuite): JoinSuiteName {
  * @throws RangeError naming the field
  */
 export function assertJoinSuites(suites: readonly number[], field: string): readonly JoinSuite[] {
-  if (!Array.isArray(suites) || suites.length === 0) throw new RangeError(`${field}: at least one join suite`);
-  for (const s of suites) if (!isJoinSuite(s)) throw new RangeError(`${field}: unknown join suite ${String(s)}`);
+  if (!Array.isArray(suites) || suites.length === 0)
+    throw new RangeError(`${field}: at least one join suite`);
+  for (const s of suites)
+    if (!isJoinSuite(s)) throw new RangeError(`${field}: unknown join suite ${String(s)}`);
   if (new Set(suites).size !== suites.length) throw new RangeError(`${field}: a join suite is listed twice`);
   return suites as readonly JoinSuite[];
 }
@@ -82,6 +84,9 @@ export function decodeOffer(mask: number): JoinSuite[] | undefined {
  * The head's choice: the first suite of `policy` that the device offered.
  * @returns undefined when they share none
  */
-export function chooseJoinSuite(policy: readonly JoinSuite[], offer: readonly JoinSuite[]): JoinSuite | undefined {
+export function chooseJoinSuite(
+  policy: readonly JoinSuite[],
+  offer: readonly JoinSuite[],
+): JoinSuite | undefined {
   return policy.find((s) => offer.includes(s));
 }

@@ -252,7 +252,8 @@ export const SETTINGS = {
     env: "IOTGUARD_API_RATE",
     schema: perSecond,
     default: "20",
-    description: "per-source limit on every other route (sessions, device reads, health, metrics, operator): requests per second",
+    description:
+      "per-source limit on every other route (sessions, device reads, health, metrics, operator): requests per second",
   }),
   apiBurst: setting({
     flag: "--api-burst",
@@ -287,7 +288,11 @@ export const SETTINGS = {
   maxJsonBody: setting({
     flag: "--max-json-body",
     env: "IOTGUARD_MAX_JSON_BODY",
-    schema: z.coerce.number().int().min(1024).max(16 * 1024 * 1024),
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024),
     default: "65536",
     description:
       "bytes of a JSON body (operator routes; a batch of 200 enrollments is about 50 KiB); protocol routes take exactly their message sizes",

@@ -11,7 +11,18 @@ import { join } from "node:path";
 import { formatEther, NonceManager, parseEther, Wallet } from "ethers";
 import pino, { type Logger } from "pino";
 import { nodeSymmetricBackend } from "../../platform/node-symmetric-backend";
-import { CHALLENGE_KEY_SIZE, fromHex, generateIdentity, type Identity, identityFromSecretKey, nobleBackend, type RandomSource, systemRandom, toHex, useSymmetricBackend } from "../../protocol";
+import {
+  CHALLENGE_KEY_SIZE,
+  fromHex,
+  generateIdentity,
+  type Identity,
+  identityFromSecretKey,
+  nobleBackend,
+  type RandomSource,
+  systemRandom,
+  toHex,
+  useSymmetricBackend,
+} from "../../protocol";
 import { readDeployment } from "../../chain/deployment-file";
 import { LOCAL_CHAIN_ID } from "../../chain/local-development";
 import { redactBrokerUrl } from "../../transport/mqtt";
@@ -164,7 +175,13 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
 
     const audit = new AuditStore(database, random);
     const now = options.now ?? Date.now;
-    const operators = new OperatorRegistry(await OperatorStore.open(database), adminToken, audit, now, random);
+    const operators = new OperatorRegistry(
+      await OperatorStore.open(database),
+      adminToken,
+      audit,
+      now,
+      random,
+    );
 
     const ctx: HeadContext = {
       config,
@@ -213,7 +230,9 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     try {
       broker = await startHeadBroker(ctx);
     } catch (error) {
-      const where = config.brokerUrl ? redactBrokerUrl(config.brokerUrl) : `embedded broker port ${config.brokerPort}`;
+      const where = config.brokerUrl
+        ? redactBrokerUrl(config.brokerUrl)
+        : `embedded broker port ${config.brokerPort}`;
       throw new HeadStartError(`cannot start MQTT (${where}): ${(error as Error).message}`);
     }
     cleanups.push(() => broker.close());
@@ -236,7 +255,10 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
     const url = `${tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-    logger.info({ url, broker: redactBrokerUrl(broker.url), headAddress, clusterId: config.clusterId }, "cluster head ready");
+    logger.info(
+      { url, broker: redactBrokerUrl(broker.url), headAddress, clusterId: config.clusterId },
+      "cluster head ready",
+    );
 
     return {
       url,

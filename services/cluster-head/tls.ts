@@ -31,7 +31,8 @@ export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
   if (bare === "localhost") return true;
   if (isIP(bare) === 4) return bare.startsWith("127.");
-  if (isIP(bare) === 6) return bare === "::1" || /^(0{0,4}:){7}0{0,3}1$/.test(bare) || /^::ffff:127\./.test(bare);
+  if (isIP(bare) === 6)
+    return bare === "::1" || /^(0{0,4}:){7}0{0,3}1$/.test(bare) || /^::ffff:127\./.test(bare);
   return false;
 }
 
@@ -49,7 +50,9 @@ function readPem(path: string, setting: string): Buffer {
  *   the key is readable by group or others, the pair does not match, or plain HTTP would listen
  *   on a non-loopback address without `--allow-plain-http`
  */
-export function loadTls(config: Pick<HeadConfig, "tlsCert" | "tlsKey" | "host" | "allowPlainHttp">): TlsFiles | undefined {
+export function loadTls(
+  config: Pick<HeadConfig, "tlsCert" | "tlsKey" | "host" | "allowPlainHttp">,
+): TlsFiles | undefined {
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined))
     throw new TlsSetupError("set both --tls-cert and --tls-key (HTTPS), or neither (plain HTTP on loopback)");
   if (config.tlsCert === undefined || config.tlsKey === undefined) {

@@ -20,10 +20,22 @@ describe("npm run bench -- --quick crypto wire", () => {
   let files: string[];
 
   beforeAll(async () => {
-    await run(process.execPath, [resolve(ROOT, "node_modules/tsx/dist/cli.mjs"), "bench/run.ts", "--quick", "crypto", "wire", "--out", out], {
-      cwd: ROOT,
-      timeout: 120_000,
-    });
+    await run(
+      process.execPath,
+      [
+        resolve(ROOT, "node_modules/tsx/dist/cli.mjs"),
+        "bench/run.ts",
+        "--quick",
+        "crypto",
+        "wire",
+        "--out",
+        out,
+      ],
+      {
+        cwd: ROOT,
+        timeout: 120_000,
+      },
+    );
     files = readdirSync(out);
     const json = files.find((f) => f.endsWith(".json"));
     if (!json) throw new Error(`no results file in ${files.join(", ")}`);

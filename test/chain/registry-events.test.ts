@@ -26,10 +26,34 @@ describe("registry event decoding", () => {
     const events = logs.map((log) => decodeRegistryLog(registry.interface, log));
     const lower = (address: string) => address.toLowerCase();
     expect(events.map((e) => e && { ...e, blockNumber: undefined, logIndex: undefined })).toEqual([
-      { kind: "admin-transfer-started", admin: lower(admin!.address), newAdmin: lower(mistyped!.address), blockNumber: undefined, logIndex: undefined },
-      { kind: "admin-transfer-cancelled", admin: lower(admin!.address), cancelledAdmin: lower(mistyped!.address), blockNumber: undefined, logIndex: undefined },
-      { kind: "admin-transfer-started", admin: lower(admin!.address), newAdmin: lower(next!.address), blockNumber: undefined, logIndex: undefined },
-      { kind: "admin-transferred", previousAdmin: lower(admin!.address), newAdmin: lower(next!.address), blockNumber: undefined, logIndex: undefined },
+      {
+        kind: "admin-transfer-started",
+        admin: lower(admin!.address),
+        newAdmin: lower(mistyped!.address),
+        blockNumber: undefined,
+        logIndex: undefined,
+      },
+      {
+        kind: "admin-transfer-cancelled",
+        admin: lower(admin!.address),
+        cancelledAdmin: lower(mistyped!.address),
+        blockNumber: undefined,
+        logIndex: undefined,
+      },
+      {
+        kind: "admin-transfer-started",
+        admin: lower(admin!.address),
+        newAdmin: lower(next!.address),
+        blockNumber: undefined,
+        logIndex: undefined,
+      },
+      {
+        kind: "admin-transferred",
+        previousAdmin: lower(admin!.address),
+        newAdmin: lower(next!.address),
+        blockNumber: undefined,
+        logIndex: undefined,
+      },
     ]);
   });
 });

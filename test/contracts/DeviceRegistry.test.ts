@@ -90,26 +90,38 @@ describe("DeviceRegistry", () => {
         ]);
         expect(await registry.admin()).toBe(stranger.address);
         expect(await registry.pendingAdmin()).toBe(ethers.ZeroAddress);
-        await expectRevert(registry.createCluster(1, admin.address, 0, 0, 1), registry, "DeviceRegistryNotAdmin", [
-          admin.address,
-        ]);
+        await expectRevert(
+          registry.createCluster(1, admin.address, 0, 0, 1),
+          registry,
+          "DeviceRegistryNotAdmin",
+          [admin.address],
+        );
         await (await registry.connect(stranger).createCluster(1, admin.address, 0, 0, 1)).wait();
         // Accepting twice is impossible: the offer is gone.
-        await expectRevert(registry.connect(stranger).acceptAdmin(), registry, "DeviceRegistryNotPendingAdmin", [
-          stranger.address,
-        ]);
+        await expectRevert(
+          registry.connect(stranger).acceptAdmin(),
+          registry,
+          "DeviceRegistryNotPendingAdmin",
+          [stranger.address],
+        );
       });
 
       it("refuses acceptAdmin from anyone but the offered account, the admin included, and with no offer", async () => {
         const { registry, admin, head, stranger } = await loadFixture(deployRegistryFixture);
-        await expectRevert(registry.connect(stranger).acceptAdmin(), registry, "DeviceRegistryNotPendingAdmin", [
-          stranger.address,
-        ]);
+        await expectRevert(
+          registry.connect(stranger).acceptAdmin(),
+          registry,
+          "DeviceRegistryNotPendingAdmin",
+          [stranger.address],
+        );
         await (await registry.transferAdmin(stranger.address)).wait();
         for (const caller of [admin, head])
-          await expectRevert(registry.connect(caller).acceptAdmin(), registry, "DeviceRegistryNotPendingAdmin", [
-            caller.address,
-          ]);
+          await expectRevert(
+            registry.connect(caller).acceptAdmin(),
+            registry,
+            "DeviceRegistryNotPendingAdmin",
+            [caller.address],
+          );
         expect(await registry.admin()).toBe(admin.address);
       });
 
@@ -134,9 +146,12 @@ describe("DeviceRegistry", () => {
           ["AdminTransferCancelled", admin.address, stranger.address],
         ]);
         expect(await registry.pendingAdmin()).toBe(ethers.ZeroAddress);
-        await expectRevert(registry.connect(stranger).acceptAdmin(), registry, "DeviceRegistryNotPendingAdmin", [
-          stranger.address,
-        ]);
+        await expectRevert(
+          registry.connect(stranger).acceptAdmin(),
+          registry,
+          "DeviceRegistryNotPendingAdmin",
+          [stranger.address],
+        );
         await expectRevert(registry.cancelAdminTransfer(), registry, "DeviceRegistryNoPendingAdmin");
         expect(await registry.admin()).toBe(admin.address);
       });
@@ -150,9 +165,12 @@ describe("DeviceRegistry", () => {
           [stranger.address],
         );
         await (await registry.transferAdmin(stranger.address)).wait();
-        await expectRevert(registry.connect(stranger).cancelAdminTransfer(), registry, "DeviceRegistryNotAdmin", [
-          stranger.address,
-        ]);
+        await expectRevert(
+          registry.connect(stranger).cancelAdminTransfer(),
+          registry,
+          "DeviceRegistryNotAdmin",
+          [stranger.address],
+        );
         await expectRevert(registry.transferAdmin(ethers.ZeroAddress), registry, "DeviceRegistryZeroAddress");
         expect(await registry.pendingAdmin()).toBe(stranger.address);
       });

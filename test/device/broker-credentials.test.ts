@@ -107,7 +107,18 @@ describe("a head whose broker URL carries its credential", () => {
     ] as const) {
       const common = ["--data-dir", d];
       output.push(await cli(["device", "init", ...common]));
-      output.push(await cli(["device", "enroll", "--head", head.url, "--token-file", tokenFile, ...chainFlags, ...common]));
+      output.push(
+        await cli([
+          "device",
+          "enroll",
+          "--head",
+          head.url,
+          "--token-file",
+          tokenFile,
+          ...chainFlags,
+          ...common,
+        ]),
+      );
       output.push(await cli(["device", "join", ...chainFlags, ...extra, ...common]));
       output.push(await cli(["device", "status", ...common]));
       const status = await cli(["device", "status", "--json", ...common]);

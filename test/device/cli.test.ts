@@ -45,10 +45,19 @@ async function ok(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Record<s
 }
 
 /** init + enroll + join through the CLI; returns the device ID. */
-async function cliDevice(dir: string, head: TestHead, tokenFile: string, prefix: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+async function cliDevice(
+  dir: string,
+  head: TestHead,
+  tokenFile: string,
+  prefix: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<string> {
   const common = ["--data-dir", dir, ...(env.DEVICE_PASS ? ["--passphrase-env", "DEVICE_PASS"] : [])];
   const { deviceId } = await ok(["device", "init", ...common], env);
-  await ok(["device", "enroll", "--head", head.url, "--token-file", tokenFile, ...chainFlags, ...prefix, ...common], env);
+  await ok(
+    ["device", "enroll", "--head", head.url, "--token-file", tokenFile, ...chainFlags, ...prefix, ...common],
+    env,
+  );
   const joined = await ok(["device", "join", "--lat", "0.5", "--lon", "-0.3", ...chainFlags, ...common], env);
   expect(joined.suite).toBe("hybrid"); // the CLI offers the hybrid join suite by default
   return deviceId as string;
@@ -87,7 +96,10 @@ describe.each(BROKERS)("two CLI devices through $name", ({ clusterId, external }
     ]);
 
     const observer = external ? await observeWithMosquittoSub("127.0.0.1", 1883, `${prefix}/#`) : undefined;
-    const listener = spawnCli(["device", "listen", "--json", "--data-dir", dirB, "--passphrase-env", "DEVICE_PASS"], env);
+    const listener = spawnCli(
+      ["device", "listen", "--json", "--data-dir", dirB, "--passphrase-env", "DEVICE_PASS"],
+      env,
+    );
     const exited = new Promise<number | null>((r) => listener.once("exit", r));
     const out = new JsonLines(listener);
     try {
@@ -98,7 +110,10 @@ describe.each(BROKERS)("two CLI devices through $name", ({ clusterId, external }
       const got1 = await out.waitFor((l) => l.event === "message" && l.text === secret1, "the first message");
       expect(got1).toMatchObject({ from: a, seq: sent1.seq });
       const sent2 = await ok(["device", "send", "--data-dir", dirA, "--to", b, secret2]);
-      const got2 = await out.waitFor((l) => l.event === "message" && l.text === secret2, "the second message");
+      const got2 = await out.waitFor(
+        (l) => l.event === "message" && l.text === secret2,
+        "the second message",
+      );
       expect(got2).toMatchObject({ from: a, seq: sent2.seq });
       // The second process resumed the stored session past the reserved block: no number reused.
       expect(BigInt(got2.seq as string)).toBeGreaterThanOrEqual(BigInt(got1.seq as string) + 1024n);
@@ -125,7 +140,12 @@ describe("CLI exit codes and help", () => {
   it("0 for --help, 2 for usage and missing identity, 3 with a hint for an unreachable head or chain, 1 with the code for a refusal", async () => {
     const dir = tempDeviceDir();
     dirs.push(dir);
-    const helps = [["--help"], ["device", "--help"], ["device", "send", "--help"], ["operator", "revoke", "--help"]];
+    const helps = [
+      ["--help"],
+      ["device", "--help"],
+      ["device", "send", "--help"],
+      ["operator", "revoke", "--help"],
+    ];
     const [bogus, noTo, notInit, ...helpRuns] = await Promise.all([
       runCli(["device", "bogus"]),
       runCli(["device", "send", "--data-dir", tempDeviceDir(), "hi"]), // --to missing
@@ -146,11 +166,37 @@ describe("CLI exit codes and help", () => {
     writeFileSync(wrongToken, "not-the-token");
     // One process at a time per data directory (level holds a lock).
     const anyAddress = ["--head-address", `0x${"11".repeat(20)}`];
-    const unreachable = await runCli(["device", "join", "--head", "http://127.0.0.1:1", ...anyAddress, "--data-dir", dir]);
-    const refused = await runCli(["device", "enroll", "--head", head.url, "--token-file", wrongToken, ...chainFlags, "--data-dir", dir]);
+    const unreachable = await runCli([
+      "device",
+      "join",
+      "--head",
+      "http://127.0.0.1:1",
+      ...anyAddress,
+      "--data-dir",
+      dir,
+    ]);
+    const refused = await runCli([
+      "device",
+      "enroll",
+      "--head",
+      head.url,
+      "--token-file",
+      wrongToken,
+      ...chainFlags,
+      "--data-dir",
+      dir,
+    ]);
     const notJoined = await runCli(["device", "send", "--data-dir", dir, "--to", "ab".repeat(32), "hi"]);
     const noChain = ["--rpc-url", "http://127.0.0.1:1", "--registry", chain.deployment.address];
-    const chainUnreachable = await runCli(["device", "join", "--head", head.url, ...noChain, "--data-dir", dir]);
+    const chainUnreachable = await runCli([
+      "device",
+      "join",
+      "--head",
+      head.url,
+      ...noChain,
+      "--data-dir",
+      dir,
+    ]);
     expect(chainUnreachable.code).toBe(3);
     expect(chainUnreachable.stderr).toMatch(/E_CHAIN_UNREACHABLE[\s\S]*hint: start a local chain/);
     expect(unreachable.code).toBe(3);

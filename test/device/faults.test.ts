@@ -19,13 +19,21 @@ import { nodeArgs, signalled, spawnReady } from "../../testkit/spawn";
 /** Envelope sender (32) + version, type, suite (3) + short session ID (4) + sequence number (8). */
 const SEQ_OFFSET = 32 + 3 + 4;
 
-async function startSender(dataDir: string, peer: string, label: string, sequenceBlock?: bigint): Promise<ChildProcess> {
+async function startSender(
+  dataDir: string,
+  peer: string,
+  label: string,
+  sequenceBlock?: bigint,
+): Promise<ChildProcess> {
   const extra = sequenceBlock === undefined ? [] : [String(sequenceBlock)];
-  const { child } = await spawnReady([...nodeArgs("test/device/fixtures/sender.ts", "tsx"), dataDir, peer, label, ...extra], {
-    name: "the sender",
-    ready: /ready/,
-    stream: "stdout",
-  });
+  const { child } = await spawnReady(
+    [...nodeArgs("test/device/fixtures/sender.ts", "tsx"), dataDir, peer, label, ...extra],
+    {
+      name: "the sender",
+      ready: /ready/,
+      stream: "stdout",
+    },
+  );
   return child;
 }
 
@@ -101,7 +109,9 @@ describe("device faults", () => {
         await signalled(child, "SIGKILL");
       }
       const reused = [...nonces.values()].filter((n) => n > 1).length;
-      console.info(`block change: ${nonces.size} frames seen over 3 kills (K 1024, 8, 8), reused nonces ${reused}`);
+      console.info(
+        `block change: ${nonces.size} frames seen over 3 kills (K 1024, 8, 8), reused nonces ${reused}`,
+      );
       expect(reused).toBe(0);
     } finally {
       await receiver.close();

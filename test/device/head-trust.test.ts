@@ -35,7 +35,11 @@ beforeAll(async () => {
   head = await startTestHead(chain, { clusterId: "1", logLevel: "silent" });
   heads.push(head);
   registry = headRegistry(head);
-  rogue = await startRogueHead(connectRegistry(chain.deployment, chain.provider), head.clusterId, head.brokerUrl);
+  rogue = await startRogueHead(
+    connectRegistry(chain.deployment, chain.provider),
+    head.clusterId,
+    head.brokerUrl,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -47,13 +51,20 @@ afterAll(async () => {
 });
 
 /** A new device enrolled on chain by the operator (REST), so it has pinned nothing yet. */
-async function enrolledDevice(through: TestHead, options: { registry?: RegistryAnchor; dataDir?: string } = {}): Promise<Device> {
+async function enrolledDevice(
+  through: TestHead,
+  options: { registry?: RegistryAnchor; dataDir?: string } = {},
+): Promise<Device> {
   const dir = options.dataDir ?? tempDeviceDir();
   dirs.push(dir);
   const device = await Device.open(dir, options.registry ? { registry: options.registry } : {});
   devices.push(device);
   await device.init();
-  const res = await through.operator("POST", "/v1/devices", await device.enrollmentRequest(through.clusterId));
+  const res = await through.operator(
+    "POST",
+    "/v1/devices",
+    await device.enrollmentRequest(through.clusterId),
+  );
   expect(res.status, await res.clone().text()).toBe(201);
   return device;
 }
@@ -78,11 +89,19 @@ describe("a rogue head", () => {
     expect((await device.status()).membership).toBeUndefined();
 
     const joined = await device.join(head.url, { position: INSIDE });
-    expect(joined).toMatchObject({ clusterId: head.clusterId, headAddress: head.headAddress.toLowerCase(), headSource: "chain" });
+    expect(joined).toMatchObject({
+      clusterId: head.clusterId,
+      headAddress: head.headAddress.toLowerCase(),
+      headSource: "chain",
+    });
     await device.connect();
     const status = await device.status();
     expect(status.connected).toBe(true);
-    expect(status.head).toMatchObject({ headAddress: head.headAddress.toLowerCase(), source: "chain", headUrl: head.url });
+    expect(status.head).toMatchObject({
+      headAddress: head.headAddress.toLowerCase(),
+      source: "chain",
+      headUrl: head.url,
+    });
   });
 
   it("that claims the genuine head's address gets a JoinRequest but no membership: its response fails the signature", async () => {
@@ -105,7 +124,11 @@ describe("a rogue head", () => {
   it("is refused by `iotguard device join` reading the registry from the deployment file", async () => {
     const dir = tempDeviceDir();
     dirs.push(dir);
-    const deploymentFile = join(dir, "..", `${toHex(crypto.getRandomValues(new Uint8Array(4)))}-deployment.json`);
+    const deploymentFile = join(
+      dir,
+      "..",
+      `${toHex(crypto.getRandomValues(new Uint8Array(4)))}-deployment.json`,
+    );
     writeDeployment(deploymentFile, chain.deployment);
     const device = await Device.open(dir);
     await device.init();
@@ -118,7 +141,11 @@ describe("a rogue head", () => {
     expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining("E_HEAD_MISMATCH")]);
     const joined = await runCli(["device", "join", "--head", head.url, "--json", ...chainFlags]);
     expect(joined.code, joined.stderr).toBe(0);
-    expect(JSON.parse(joined.stdout)).toMatchObject({ event: "joined", headSource: "chain", headAddress: head.headAddress.toLowerCase() });
+    expect(JSON.parse(joined.stdout)).toMatchObject({
+      event: "joined",
+      headSource: "chain",
+      headAddress: head.headAddress.toLowerCase(),
+    });
     removeDir(deploymentFile);
   });
 });
@@ -130,28 +157,38 @@ describe("without a trust anchor", () => {
     const refusal = device.join(rogue.url, { position: INSIDE });
     await expect(refusal).rejects.toMatchObject({ code: "E_NO_TRUST_ANCHOR" });
     await expect(refusal).rejects.toThrow(/registry: \{ rpcUrl, address \}.*--rpc-url.*--head-address/);
-    await expect(device.join(head.url, { position: INSIDE })).rejects.toMatchObject({ code: "E_NO_TRUST_ANCHOR" });
+    await expect(device.join(head.url, { position: INSIDE })).rejects.toMatchObject({
+      code: "E_NO_TRUST_ANCHOR",
+    });
     expect(rogue.seen["/health"] ?? 0).toBe(healthBefore);
     expect((await device.status()).head).toBeUndefined();
   });
 
   it("the operator's head address is an anchor: that head is joined, another refused", async () => {
     const device = await enrolledDevice(head);
-    await expect(device.join(rogue.url, { position: INSIDE, headAddress: head.headAddress })).rejects.toMatchObject({
+    await expect(
+      device.join(rogue.url, { position: INSIDE, headAddress: head.headAddress }),
+    ).rejects.toMatchObject({
       code: "E_HEAD_MISMATCH",
     });
     expect(rogue.memberships.some((m) => toHex(m.deviceId) === device.deviceId)).toBe(false);
-    await expect(device.join(head.url, { position: INSIDE, headAddress: head.headAddress })).resolves.toMatchObject({
+    await expect(
+      device.join(head.url, { position: INSIDE, headAddress: head.headAddress }),
+    ).resolves.toMatchObject({
       headSource: "configured",
       headAddress: head.headAddress.toLowerCase(),
     });
     // The verified pin is an anchor for the next join.
-    await expect(device.join(undefined, { position: INSIDE })).resolves.toMatchObject({ headSource: "configured" });
+    await expect(device.join(undefined, { position: INSIDE })).resolves.toMatchObject({
+      headSource: "configured",
+    });
   });
 
   it("a head address that contradicts the chain is refused", async () => {
     const device = await enrolledDevice(head, { registry });
-    await expect(device.join(head.url, { position: INSIDE, headAddress: rogue.address })).rejects.toMatchObject({
+    await expect(
+      device.join(head.url, { position: INSIDE, headAddress: rogue.address }),
+    ).rejects.toMatchObject({
       code: "E_HEAD_MISMATCH",
     });
   });
@@ -183,7 +220,9 @@ describe("a head replaced on chain", () => {
     heads.push(newHead);
     expect(newHead.headAddress.toLowerCase()).toBe(newAddress);
 
-    await expect(follower.join(oldHead.url, { position: INSIDE })).rejects.toMatchObject({ code: "E_HEAD_MISMATCH" });
+    await expect(follower.join(oldHead.url, { position: INSIDE })).rejects.toMatchObject({
+      code: "E_HEAD_MISMATCH",
+    });
     await expect(follower.join(newHead.url, { position: INSIDE })).resolves.toMatchObject({
       headAddress: newAddress,
       headSource: "chain",
@@ -209,28 +248,40 @@ describe("the registry views the device reads", () => {
   });
 
   it("an unreachable chain or an address without the registry is E_CHAIN_UNREACHABLE, an unenrolled device E_NO_HEAD", async () => {
-    const device = await Device.open(tempDeviceDir(), { registry: { rpcUrl: "http://127.0.0.1:1", address: registry.address } });
+    const device = await Device.open(tempDeviceDir(), {
+      registry: { rpcUrl: "http://127.0.0.1:1", address: registry.address },
+    });
     devices.push(device);
     dirs.push(device.dataDir);
     await device.init();
-    await expect(device.join(head.url, { position: INSIDE })).rejects.toMatchObject({ code: "E_CHAIN_UNREACHABLE" });
+    await expect(device.join(head.url, { position: INSIDE })).rejects.toMatchObject({
+      code: "E_CHAIN_UNREACHABLE",
+    });
 
-    const wrongAddress = await Device.open(tempDeviceDir(), { registry: { rpcUrl: registry.rpcUrl, address: head.headAddress } });
+    const wrongAddress = await Device.open(tempDeviceDir(), {
+      registry: { rpcUrl: registry.rpcUrl, address: head.headAddress },
+    });
     devices.push(wrongAddress);
     dirs.push(wrongAddress.dataDir);
     await wrongAddress.init();
-    await expect(wrongAddress.join(head.url, { position: INSIDE })).rejects.toMatchObject({ code: "E_CHAIN_UNREACHABLE" });
+    await expect(wrongAddress.join(head.url, { position: INSIDE })).rejects.toMatchObject({
+      code: "E_CHAIN_UNREACHABLE",
+    });
 
     const wrongChain = await Device.open(tempDeviceDir(), { registry: { ...registry, chainId: 1 } });
     devices.push(wrongChain);
     dirs.push(wrongChain.dataDir);
     await wrongChain.init();
-    await expect(wrongChain.join(head.url, { position: INSIDE })).rejects.toMatchObject({ code: "E_CHAIN_UNREACHABLE" });
+    await expect(wrongChain.join(head.url, { position: INSIDE })).rejects.toMatchObject({
+      code: "E_CHAIN_UNREACHABLE",
+    });
 
     const unenrolled = await Device.open(tempDeviceDir(), { registry });
     devices.push(unenrolled);
     dirs.push(unenrolled.dataDir);
     await unenrolled.init();
-    await expect(unenrolled.join(head.url, { position: INSIDE })).rejects.toMatchObject({ code: "E_NO_HEAD" });
+    await expect(unenrolled.join(head.url, { position: INSIDE })).rejects.toMatchObject({
+      code: "E_NO_HEAD",
+    });
   });
 });

@@ -15,7 +15,14 @@ import { MqttTransport } from "../../transport/mqtt/client";
 import { encodeEnvelope } from "../../transport/mqtt/envelope";
 import { inboxTopic } from "../../transport/mqtt/topics";
 import { startTestChain, type TestChain } from "../../testkit/chain";
-import { INSIDE, nextEvent, removeDir, requireMosquitto, tempDeviceDir, waitUntil } from "../../testkit/device";
+import {
+  INSIDE,
+  nextEvent,
+  removeDir,
+  requireMosquitto,
+  tempDeviceDir,
+  waitUntil,
+} from "../../testkit/device";
 import { type HeadProcess, headProcess } from "../../testkit/head-process";
 
 const FLOOD = 40;
@@ -58,7 +65,10 @@ describe("inbound limits over Mosquitto with a real head", () => {
     y = await joined();
     await v.connect();
     await y.connect();
-    spy = await MqttTransport.connect("mqtt://127.0.0.1:1883", { clientId: `flood-${randomBytes(4).toString("hex")}`, clean: true });
+    spy = await MqttTransport.connect("mqtt://127.0.0.1:1883", {
+      clientId: `flood-${randomBytes(4).toString("hex")}`,
+      clean: true,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -99,7 +109,11 @@ describe("inbound limits over Mosquitto with a real head", () => {
     expect((await during).from).toBe(y.deviceId);
 
     head.child!.kill("SIGCONT");
-    await waitUntil(() => answeredForX.length === DEFAULT_INBOUND_LIMITS.setupBurst, "the head's answers for X's admitted set-ups", 30_000);
+    await waitUntil(
+      () => answeredForX.length === DEFAULT_INBOUND_LIMITS.setupBurst,
+      "the head's answers for X's admitted set-ups",
+      30_000,
+    );
     await v.idle();
     console.info(`head answers for X: ${answeredForX.join(", ")}`);
     expect(answeredForX).toHaveLength(DEFAULT_INBOUND_LIMITS.setupBurst);

@@ -46,12 +46,16 @@ describe("device SDK join suites", () => {
 
   it("a device pinned to classic joins a default head classically", async () => {
     const device = await enrolled(head);
-    expect((await device.join(head.url, { position: INSIDE, joinSuites: ["classic"] })).suite).toBe("classic");
+    expect((await device.join(head.url, { position: INSIDE, joinSuites: ["classic"] })).suite).toBe(
+      "classic",
+    );
   });
 
   it("a device pinned to hybrid is refused by a classic-only head (E_SUITE_REFUSED); the default offer joins there classically", async () => {
     const device = await enrolled(classicHead);
-    const error = await device.join(classicHead.url, { position: INSIDE, joinSuites: ["hybrid"] }).catch((e: unknown) => e);
+    const error = await device
+      .join(classicHead.url, { position: INSIDE, joinSuites: ["hybrid"] })
+      .catch((e: unknown) => e);
     expect(isDeviceError(error, "E_HEAD_REFUSED")).toBe(true);
     expect((error as { headCode?: string }).headCode).toBe("E_SUITE_REFUSED");
     expect((await device.join(classicHead.url, { position: INSIDE })).suite).toBe("classic");
@@ -59,7 +63,9 @@ describe("device SDK join suites", () => {
 
   it("refuses an unknown join suite name as a bad argument", async () => {
     const device = await enrolled(head);
-    const error = await device.join(head.url, { position: INSIDE, joinSuites: ["kyber" as never] }).catch((e: unknown) => e);
+    const error = await device
+      .join(head.url, { position: INSIDE, joinSuites: ["kyber" as never] })
+      .catch((e: unknown) => e);
     expect(isDeviceError(error, "E_BAD_ARGUMENT")).toBe(true);
   });
 });

@@ -64,7 +64,10 @@ describe("device SDK over Mosquitto", () => {
   });
 
   it("drops a replayed frame silently and refuses a tampered one, counting both", async () => {
-    const spy = await MqttTransport.connect("mqtt://127.0.0.1:1883", { clientId: `spy-${randomBytes(4).toString("hex")}`, clean: true });
+    const spy = await MqttTransport.connect("mqtt://127.0.0.1:1883", {
+      clientId: `spy-${randomBytes(4).toString("hex")}`,
+      clean: true,
+    });
     const captured: Buffer[] = [];
     spy.on("message", (_t, p) => captured.push(p));
     const topic = inboxTopic(prefix, head.clusterId, b.deviceId);
@@ -100,14 +103,22 @@ describe("device SDK over Mosquitto", () => {
   it("never reuses a sequence number across a restart (same session, OSCORE B.1 blocks)", async () => {
     const sessionBefore = (await a.status()).sessions.find((s) => s.peerId === b.deviceId)?.sessionId;
     await a.send(b.deviceId, "before restart");
-    await waitUntil(() => receivedByB.some((m) => str(m.data) === "before restart"), "the last frame before restart");
+    await waitUntil(
+      () => receivedByB.some((m) => str(m.data) === "before restart"),
+      "the last frame before restart",
+    );
     await a.close();
-    await expect(Device.open(aDir, { passphrase: "wrong" })).rejects.toMatchObject({ code: "E_BAD_PASSPHRASE" });
+    await expect(Device.open(aDir, { passphrase: "wrong" })).rejects.toMatchObject({
+      code: "E_BAD_PASSPHRASE",
+    });
     await expect(Device.open(aDir)).rejects.toMatchObject({ code: "E_BAD_PASSPHRASE" });
     a = await Device.open(aDir, { passphrase: "correct horse", grantTimeoutMs: 3000 });
     await a.connect();
     await a.send(b.deviceId, "after restart");
-    await waitUntil(() => receivedByB.some((m) => str(m.data) === "after restart"), "the frame after restart");
+    await waitUntil(
+      () => receivedByB.some((m) => str(m.data) === "after restart"),
+      "the frame after restart",
+    );
 
     const fromA = receivedByB.filter((m) => m.from === a.deviceId && m.sessionId === sessionBefore);
     const seqs = fromA.map((m) => m.seq);

@@ -39,7 +39,11 @@ export async function join(
 }
 
 /** Joins and returns the membership; fails the test when the head refuses. */
-export async function joined(head: TestHead, device: TestDevice, signingKey?: Uint8Array): Promise<Membership> {
+export async function joined(
+  head: TestHead,
+  device: TestDevice,
+  signingKey?: Uint8Array,
+): Promise<Membership> {
   const { response, state } = await join(head, device, INSIDE, signingKey);
   expect(response.status, await response.clone().text()).toBe(200);
   return finishJoin(new Uint8Array(await response.arrayBuffer()), state, Date.now());

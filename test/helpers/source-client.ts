@@ -62,7 +62,12 @@ export function requestFrom(url: string, o: SourceRequest): Promise<SourceAnswer
 }
 
 /** POSTs a protocol message (or nothing) from `from`. */
-export function postFrom(url: string, from: string, body?: Uint8Array, ca?: string | Buffer): Promise<SourceAnswer> {
+export function postFrom(
+  url: string,
+  from: string,
+  body?: Uint8Array,
+  ca?: string | Buffer,
+): Promise<SourceAnswer> {
   return requestFrom(url, {
     from,
     ...(body ? { body, headers: { "content-type": "application/octet-stream" } } : {}),

@@ -25,7 +25,9 @@ function openssl(args: string[], cwd: string): void {
     execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
   } catch (error) {
     const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? "";
-    throw new Error(`openssl ${args[0]} failed (is the openssl command installed?): ${(error as Error).message} ${stderr}`);
+    throw new Error(
+      `openssl ${args[0]} failed (is the openssl command installed?): ${(error as Error).message} ${stderr}`,
+    );
   }
 }
 
@@ -34,10 +36,21 @@ const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 function makeCa(dir: string, name: string): void {
   openssl(
     [
-      "req", "-x509", ...EC, "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "1",
-      "-subj", `/CN=${name}`,
-      "-addext", "basicConstraints=critical,CA:TRUE",
-      "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+      "req",
+      "-x509",
+      ...EC,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${name}`,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
     ],
     dir,
   );
@@ -54,16 +67,39 @@ export function makeTestPki(dir: string): TestPki {
   openssl(["req", ...EC, "-keyout", "head.key", "-out", "head.csr", "-subj", "/CN=iotguard-head"], dir);
   openssl(
     [
-      "x509", "-req", "-in", "head.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-      "-out", "head.pem", "-days", "1", "-extfile", "head.ext",
+      "x509",
+      "-req",
+      "-in",
+      "head.csr",
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "head.pem",
+      "-days",
+      "1",
+      "-extfile",
+      "head.ext",
     ],
     dir,
   );
   openssl(
     [
-      "req", "-x509", ...EC, "-keyout", "self.key", "-out", "self.pem", "-days", "1",
-      "-subj", "/CN=iotguard-head-self-signed",
-      "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "req",
+      "-x509",
+      ...EC,
+      "-keyout",
+      "self.key",
+      "-out",
+      "self.pem",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=iotguard-head-self-signed",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
     ],
     dir,
   );

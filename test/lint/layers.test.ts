@@ -16,8 +16,16 @@ function documentedLayers(): Record<string, string[]> {
   const rows = section.split("\n").filter((line) => /^\| `[^`]+` \|/.test(line));
   return Object.fromEntries(
     rows.map((row) => {
-      const [layer, allowed] = row.split("|").slice(1, 3).map((cell) => cell.trim());
-      const list = allowed === "—" ? [] : allowed === "*" ? ["*"] : allowed!.split(",").map((a) => a.trim().replace(/`/g, ""));
+      const [layer, allowed] = row
+        .split("|")
+        .slice(1, 3)
+        .map((cell) => cell.trim());
+      const list =
+        allowed === "—"
+          ? []
+          : allowed === "*"
+            ? ["*"]
+            : allowed!.split(",").map((a) => a.trim().replace(/`/g, ""));
       return [layer!.replace(/`/g, ""), list];
     }),
   );
@@ -70,24 +78,49 @@ describe("layers", () => {
       ),
     ).toHaveLength(1);
     expect(
-      await layerErrors("bench/lib/layer-probe.ts", 'export { errorCode } from "../../test/helpers/member-client";\n'),
+      await layerErrors(
+        "bench/lib/layer-probe.ts",
+        'export { errorCode } from "../../test/helpers/member-client";\n',
+      ),
     ).toHaveLength(1);
     expect(
-      await layerErrors("device/sdk/layer-probe.ts", 'export const probe = require("../../chain/deployment-file");\n'),
+      await layerErrors(
+        "device/sdk/layer-probe.ts",
+        'export const probe = require("../../chain/deployment-file");\n',
+      ),
     ).toHaveLength(1);
   });
 
   it("fails lint when a package's internals are imported past its public door, except from tests and the bench", async () => {
     expect(
-      await layerErrors("services/cluster-head/use-cases/layer-probe.ts", 'export { toHex } from "../../../protocol/bytes";\n'),
+      await layerErrors(
+        "services/cluster-head/use-cases/layer-probe.ts",
+        'export { toHex } from "../../../protocol/bytes";\n',
+      ),
     ).toEqual([
       "import protocol through its public door ./protocol/index (docs/architecture.md § Layers), not protocol/bytes",
     ]);
-    expect(await layerErrors("device/cli/layer-probe.ts", 'export { HeadClient } from "../sdk/head-client";\n')).toHaveLength(1);
-    expect(await layerErrors("scripts/layer-probe.ts", 'export { inboxTopic } from "../transport/mqtt/topics";\n')).toHaveLength(1);
-    expect(await layerErrors("scripts/layer-probe.ts", 'export { inboxTopic } from "../transport/mqtt";\n')).toEqual([]);
-    expect(await layerErrors("bench/lib/layer-probe.ts", 'export { aeadSeal } from "../../protocol/crypto/aead";\n')).toEqual([]);
-    expect(await layerErrors("test/protocol/layer-probe.ts", 'export { aeadSeal } from "../../protocol/crypto/aead";\n')).toEqual([]);
+    expect(
+      await layerErrors("device/cli/layer-probe.ts", 'export { HeadClient } from "../sdk/head-client";\n'),
+    ).toHaveLength(1);
+    expect(
+      await layerErrors("scripts/layer-probe.ts", 'export { inboxTopic } from "../transport/mqtt/topics";\n'),
+    ).toHaveLength(1);
+    expect(
+      await layerErrors("scripts/layer-probe.ts", 'export { inboxTopic } from "../transport/mqtt";\n'),
+    ).toEqual([]);
+    expect(
+      await layerErrors(
+        "bench/lib/layer-probe.ts",
+        'export { aeadSeal } from "../../protocol/crypto/aead";\n',
+      ),
+    ).toEqual([]);
+    expect(
+      await layerErrors(
+        "test/protocol/layer-probe.ts",
+        'export { aeadSeal } from "../../protocol/crypto/aead";\n',
+      ),
+    ).toEqual([]);
   });
 
   it("lets a layer import what the table allows", async () => {

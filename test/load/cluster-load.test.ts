@@ -45,7 +45,11 @@ describe(`load: ${DEVICES} devices through one head`, () => {
     await runPool(DEVICES, 8, async (i) => {
       // The devices read their head from the registry (their trust anchor), as real ones do.
       const device = await Device.open(join(dir, `d${i}`), {
-        registry: { rpcUrl: chain.node.url, address: chain.deployment.address, chainId: chain.deployment.chainId },
+        registry: {
+          rpcUrl: chain.node.url,
+          address: chain.deployment.address,
+          chainId: chain.deployment.chainId,
+        },
       });
       await device.init();
       devices[i] = device;

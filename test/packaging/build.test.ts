@@ -25,13 +25,17 @@ beforeAll(() => ensureBuilt(), 120_000);
 
 describe("the build output in dist/", () => {
   it("runs the CLI in plain node, reading the version from the package", async () => {
-    const { stdout, stderr } = await run(process.execPath, [built("device/cli/main.js"), "--version"], { cwd: tmpdir() });
+    const { stdout, stderr } = await run(process.execPath, [built("device/cli/main.js"), "--version"], {
+      cwd: tmpdir(),
+    });
     expect(stdout.trim()).toBe(VERSION);
     expect(stderr).toBe(""); // no ExperimentalWarning for require() of the ESM-only @noble packages
   });
 
   it("gives the head the package root's deployment file and data folder as defaults, not dist/'s", async () => {
-    const { stdout } = await run(process.execPath, [built("services/cluster-head/main.js"), "--help"], { cwd: tmpdir() });
+    const { stdout } = await run(process.execPath, [built("services/cluster-head/main.js"), "--help"], {
+      cwd: tmpdir(),
+    });
     expect(stdout).toContain(`(default: ${join(REPO_ROOT, "deployments/localhost.json")})`);
     expect(stdout).toContain(`(default: ${join(REPO_ROOT, ".data/cluster-head")})`);
     expect(stdout).not.toContain(DIST);
@@ -53,11 +57,21 @@ describe("the build output in dist/", () => {
     for (const file of jsFiles(DIST)) {
       const text = readFileSync(file, "utf8");
       // require.resolve("hardhat/…") inside startLocalNode is for tests and `npm start` only.
-      const bad = text.match(/\brequire\("(?:tsx|ts-node|hardhat|typechain|@typechain\/[^"]*|[./]*(?:typechain-types|artifacts)\/?[^"]*)"\)/g);
+      const bad = text.match(
+        /\brequire\("(?:tsx|ts-node|hardhat|typechain|@typechain\/[^"]*|[./]*(?:typechain-types|artifacts)\/?[^"]*)"\)/g,
+      );
       if (bad) offenders.push(`${relative(DIST, file)}: ${bad.join(", ")}`);
     }
     expect(offenders).toEqual([]);
-    expect(readdirSync(DIST).sort()).toEqual(["chain", "device", "package.json", "platform", "protocol", "services", "transport"]);
+    expect(readdirSync(DIST).sort()).toEqual([
+      "chain",
+      "device",
+      "package.json",
+      "platform",
+      "protocol",
+      "services",
+      "transport",
+    ]);
   });
 });
 

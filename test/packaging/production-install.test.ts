@@ -83,7 +83,8 @@ afterAll(async () => {
   }
   await chain?.stop();
   rmSync(work, { recursive: true, force: true });
-  if (process.env.IOTGUARD_TEST_TIMING) console.log(`production install timings (ms): ${JSON.stringify(timings)}`);
+  if (process.env.IOTGUARD_TEST_TIMING)
+    console.log(`production install timings (ms): ${JSON.stringify(timings)}`);
 });
 
 describe("a production install of the packed package (npm install --omit=dev <tarball>)", () => {
@@ -92,7 +93,9 @@ describe("a production install of the packed package (npm install --omit=dev <ta
     expect(packedFiles).toContain("dist/services/cluster-head/main.js");
     expect(packedFiles).toContain("device/cli/iotguard.cjs");
     expect(packedFiles.filter((f) => f.endsWith(".ts"))).toEqual([]);
-    expect(packedFiles.filter((f) => /^(test|bench|artifacts|typechain-types|contracts|scripts)\//.test(f))).toEqual([]);
+    expect(
+      packedFiles.filter((f) => /^(test|bench|artifacts|typechain-types|contracts|scripts)\//.test(f)),
+    ).toEqual([]);
   });
 
   it("installs no devDependency: no tsx, TypeScript, Hardhat or vitest", () => {
@@ -131,36 +134,44 @@ describe("a production install of the packed package (npm install --omit=dev <ta
     const deploymentFile = join(work, "deployment.json");
     writeDeployment(deploymentFile, chain.deployment);
     const dataDir = join(work, "head-data");
-    const started = await timed("head-start", () =>
-      new Promise<{ url: string; headAddress: string; tokenFile: string }>((resolve, reject) => {
-        const child = spawn(
-          bin("iotguard-cluster-head"),
-          [
-            ...["--rpc-url", chain.node.url, "--deployment", deploymentFile, "--data-dir", dataDir],
-            ...["--port", "0", "--broker-port", "0", "--cluster-id", CLUSTER_ID, "--radius", "2000000"],
-            ...["--poll-interval-ms", "50", "--log-level", "warn"],
-          ],
-          { cwd: app, env: userEnv, stdio: ["ignore", "ignore", "pipe"] },
-        );
-        head = child;
-        let stderr = "";
-        const timer = setTimeout(() => reject(new Error(`the head did not start: ${stderr}`)), 60_000);
-        child.stderr?.on("data", (chunk: Buffer) => {
-          stderr += chunk.toString();
-          const m = stderr.match(/cluster head for cluster \d+ \((0x[0-9a-fA-F]{40})\) on (http:\/\/\S+), MQTT on \S+?; operator token in (\S+)\n/);
-          if (!m) return;
-          clearTimeout(timer);
-          resolve({ headAddress: m[1] as string, url: m[2] as string, tokenFile: m[3] as string });
-        });
-        child.once("exit", (code) => {
-          clearTimeout(timer);
-          reject(new Error(`the head exited (${code}): ${stderr}`));
-        });
-      }),
+    const started = await timed(
+      "head-start",
+      () =>
+        new Promise<{ url: string; headAddress: string; tokenFile: string }>((resolve, reject) => {
+          const child = spawn(
+            bin("iotguard-cluster-head"),
+            [
+              ...["--rpc-url", chain.node.url, "--deployment", deploymentFile, "--data-dir", dataDir],
+              ...["--port", "0", "--broker-port", "0", "--cluster-id", CLUSTER_ID, "--radius", "2000000"],
+              ...["--poll-interval-ms", "50", "--log-level", "warn"],
+            ],
+            { cwd: app, env: userEnv, stdio: ["ignore", "ignore", "pipe"] },
+          );
+          head = child;
+          let stderr = "";
+          const timer = setTimeout(() => reject(new Error(`the head did not start: ${stderr}`)), 60_000);
+          child.stderr?.on("data", (chunk: Buffer) => {
+            stderr += chunk.toString();
+            const m = stderr.match(
+              /cluster head for cluster \d+ \((0x[0-9a-fA-F]{40})\) on (http:\/\/\S+), MQTT on \S+?; operator token in (\S+)\n/,
+            );
+            if (!m) return;
+            clearTimeout(timer);
+            resolve({ headAddress: m[1] as string, url: m[2] as string, tokenFile: m[3] as string });
+          });
+          child.once("exit", (code) => {
+            clearTimeout(timer);
+            reject(new Error(`the head exited (${code}): ${stderr}`));
+          });
+        }),
     );
     expect(started.tokenFile).toBe(join(dataDir, "admin-token"));
     const health = (await (await fetch(`${started.url}/health`)).json()) as Record<string, unknown>;
-    expect(health).toMatchObject({ status: "ok", clusterId: Number(CLUSTER_ID), headAddress: started.headAddress.toLowerCase() });
+    expect(health).toMatchObject({
+      status: "ok",
+      clusterId: Number(CLUSTER_ID),
+      headAddress: started.headAddress.toLowerCase(),
+    });
 
     const dir = join(work, "device");
     const pinned = ["--head-address", started.headAddress];
@@ -172,7 +183,17 @@ describe("a production install of the packed package (npm install --omit=dev <ta
       ...["--token-file", started.tokenFile, ...pinned],
     ]);
     expect(enrolled).toMatchObject({ event: "enrolled", deviceId: init.deviceId });
-    const joined = await iotguard(["device", "join", "--data-dir", dir, "--lat", "0.5", "--lon", "-0.3", ...pinned]);
+    const joined = await iotguard([
+      "device",
+      "join",
+      "--data-dir",
+      dir,
+      "--lat",
+      "0.5",
+      "--lon",
+      "-0.3",
+      ...pinned,
+    ]);
     timings["device-init-enroll-join"] = Math.round(performance.now() - t0);
     expect(joined).toMatchObject({ event: "joined", deviceId: init.deviceId, clusterId: Number(CLUSTER_ID) });
     expect(String(joined.headAddress).toLowerCase()).toBe(started.headAddress.toLowerCase());

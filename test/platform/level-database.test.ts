@@ -60,7 +60,12 @@ describe("LevelDatabase", () => {
   it("lists entries and values in key order, values up to a limit", async () => {
     const db = await open(join(tempDir(), "db"));
     await db.batch(
-      ["c", "a", "b"].map((key) => ({ type: "put" as const, sublevel: "users" as const, key, value: key.toUpperCase() })),
+      ["c", "a", "b"].map((key) => ({
+        type: "put" as const,
+        sublevel: "users" as const,
+        key,
+        value: key.toUpperCase(),
+      })),
     );
     expect(await db.entries<string>("users")).toEqual([
       ["a", "A"],
@@ -90,7 +95,9 @@ describe("LevelDatabase", () => {
     await db.del("audit", "e1", { durable: true });
     await db.batch([]);
     expect(writes).toEqual([["!users!u1", "!audit!e1", "!users!u0"], ["!users!u2"], ["!audit!e1"]]);
-    const syncs = batch.mock.calls.map((call: unknown[]) => (call[1] as { sync?: boolean } | undefined)?.sync);
+    const syncs = batch.mock.calls.map(
+      (call: unknown[]) => (call[1] as { sync?: boolean } | undefined)?.sync,
+    );
     expect(syncs).toEqual([true, false, true]);
     expect(await db.get("users", "u1")).toBe(1);
   });
@@ -123,7 +130,10 @@ describe("the head's and the device's databases on the wrapper", () => {
     cleanup.push(() => first.close());
     const error = await HeadDatabase.open(directory).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseOpenError);
-    expect(error).toMatchObject({ code: "E_STORAGE", message: expect.stringContaining("restore the data directory") });
+    expect(error).toMatchObject({
+      code: "E_STORAGE",
+      message: expect.stringContaining("restore the data directory"),
+    });
     expect((error as Error).message).toMatch(/lock/i);
   });
 

@@ -27,6 +27,8 @@ describe("packageRoot", () => {
   });
 
   it("finds this repository's root from its own sources", () => {
-    expect(packageRoot(join(__dirname, "../../services/cluster-head"), "/fallback")).toBe(join(__dirname, "../.."));
+    expect(packageRoot(join(__dirname, "../../services/cluster-head"), "/fallback")).toBe(
+      join(__dirname, "../.."),
+    );
   });
 });

@@ -246,6 +246,8 @@ describe("decoders on hostile bytes", () => {
     edit(hybrid, 3, 0x00); // empty offer
     edit(hybrid, 3, 0x07); // a bit for no known suite
     for (const c of cases) expect(() => J.decodeJoinRequest(c)).toThrow(/E_MALFORMED/);
-    expect(() => J.encodeJoinRequest({ ...J.decodeJoinRequest(hybrid), offer: [1] } as never)).toThrow(RangeError);
+    expect(() => J.encodeJoinRequest({ ...J.decodeJoinRequest(hybrid), offer: [1] } as never)).toThrow(
+      RangeError,
+    );
   });
 });

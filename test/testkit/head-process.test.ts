@@ -30,7 +30,9 @@ describe("headProcess", () => {
       expect(head.pid).not.toBe(pid);
       expect(head.url).toBe(url);
       expect(head.headAddress).toBe(headAddress);
-      const members = await fetch(`${url}/v1/members`, { headers: { authorization: `Bearer ${head.adminToken}` } });
+      const members = await fetch(`${url}/v1/members`, {
+        headers: { authorization: `Bearer ${head.adminToken}` },
+      });
       expect(members.status).toBe(200);
     } finally {
       await head.destroy();
@@ -56,7 +58,12 @@ describe("headProcess", () => {
   }, 120_000);
 
   it("with port 0 and the product settings, the URLs come from the head's start line", async () => {
-    const head = await headProcess(chain(), { port: 0, settings: "product", runner: "built", flags: ["--cluster-id", "54"] });
+    const head = await headProcess(chain(), {
+      port: 0,
+      settings: "product",
+      runner: "built",
+      flags: ["--cluster-id", "54"],
+    });
     try {
       expect(head.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(head.url).not.toMatch(/:0$/);

@@ -11,7 +11,8 @@ import { REPO_ROOT } from "../../testkit/build";
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return name === "results" || name === "node_modules" ? [] : sources(path);
+    if (statSync(path).isDirectory())
+      return name === "results" || name === "node_modules" ? [] : sources(path);
     return /\.(ts|mts|cts|js|cjs|mjs)$/.test(name) ? [path] : [];
   });
 }
@@ -20,14 +21,18 @@ function sources(dir: string): string[] {
 function specifiers(file: string): string[] {
   const text = readFileSync(file, "utf8");
   const found: string[] = [];
-  for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)["']([^"']+)["']/gm))
+  for (const m of text.matchAll(
+    /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)["']([^"']+)["']/gm,
+  ))
     found.push(m[1] as string);
   return found;
 }
 
 /** Where a file's imports land: repository-relative paths for relative specifiers, else the package. */
 function targets(file: string): string[] {
-  return specifiers(file).map((s) => (s.startsWith(".") ? relative(REPO_ROOT, resolve(dirname(file), s)) : s));
+  return specifiers(file).map((s) =>
+    s.startsWith(".") ? relative(REPO_ROOT, resolve(dirname(file), s)) : s,
+  );
 }
 
 function offenders(dirs: string[], forbidden: (target: string) => boolean): string[] {
@@ -43,7 +48,10 @@ function offenders(dirs: string[], forbidden: (target: string) => boolean): stri
 describe("testkit import rules", () => {
   it("testkit/ imports neither test/, bench/ nor vitest", () => {
     expect(
-      offenders(["testkit"], (t) => /^(test|bench)(\/|$)/.test(t) || t === "vitest" || t.startsWith("vitest/")),
+      offenders(
+        ["testkit"],
+        (t) => /^(test|bench)(\/|$)/.test(t) || t === "vitest" || t.startsWith("vitest/"),
+      ),
     ).toEqual([]);
   });
 

@@ -37,7 +37,8 @@ export function encodeEnvelope(senderId: Uint8Array, message: Uint8Array): Uint8
 
 /** Splits an inbox payload. @throws EnvelopeError when it is too short to hold a message. */
 export function decodeEnvelope(payload: Uint8Array): Envelope {
-  if (payload.length < SENDER_ID_BYTES + MESSAGE_HEADER_BYTES) throw new EnvelopeError("inbox payload too short");
+  if (payload.length < SENDER_ID_BYTES + MESSAGE_HEADER_BYTES)
+    throw new EnvelopeError("inbox payload too short");
   const sender = payload.subarray(0, SENDER_ID_BYTES);
   return {
     senderId: Buffer.from(sender.buffer, sender.byteOffset, sender.length).toString("hex"),

@@ -59,7 +59,8 @@ export function isClusterId(n: number): boolean {
 export function assertTopicPrefix(prefix: string): string {
   if (typeof prefix !== "string" || prefix.length === 0) throw new TopicArgumentError("prefix: empty");
   if (prefix.startsWith("$")) throw new TopicArgumentError("prefix: must not start with $");
-  if (/[+#]/.test(prefix) || prefix.includes("\0")) throw new TopicArgumentError("prefix: must not contain + # or NUL");
+  if (/[+#]/.test(prefix) || prefix.includes("\0"))
+    throw new TopicArgumentError("prefix: must not contain + # or NUL");
   if (prefix.split("/").some((level) => level.length === 0)) {
     throw new TopicArgumentError("prefix: empty topic level");
   }

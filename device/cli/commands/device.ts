@@ -38,11 +38,20 @@ function headOptions(f: HeadFlags) {
 function withHead(cmd: Command, required: boolean): Command {
   const head = "cluster head URL, e.g. http://127.0.0.1:8080";
   return withChain(
-    (required ? cmd.requiredOption("--head <url>", head) : cmd.option("--head <url>", `${head} (default: the pinned one)`))
+    (required
+      ? cmd.requiredOption("--head <url>", head)
+      : cmd.option("--head <url>", `${head} (default: the pinned one)`)
+    )
       .option("--head-ca <file>", HEAD_CA_HELP)
-      .option("--head-address <0x…>", "the head's address, when not read from the chain (never taken from /health)")
+      .option(
+        "--head-address <0x…>",
+        "the head's address, when not read from the chain (never taken from /health)",
+      )
       .option("--topic-prefix <prefix>", "MQTT topic prefix the head uses (default: iotguard)")
-      .option("--broker-url <url>", "MQTT broker (default: the broker port the head reports, on the head's host)"),
+      .option(
+        "--broker-url <url>",
+        "MQTT broker (default: the broker port the head reports, on the head's host)",
+      ),
   );
 }
 
@@ -53,7 +62,11 @@ function trustOptions(f: HeadFlags): Pick<DeviceOptions, "registry" | "headCa"> 
   return { ...(registry ? { registry } : {}), ...(headCa === undefined ? {} : { headCa }) };
 }
 
-async function withDevice<T>(o: CommonOptions, run: (device: Device) => Promise<T>, extra: Partial<DeviceOptions> = {}): Promise<T> {
+async function withDevice<T>(
+  o: CommonOptions,
+  run: (device: Device) => Promise<T>,
+  extra: Partial<DeviceOptions> = {},
+): Promise<T> {
   const device = await openDevice(o, extra);
   try {
     return await run(device);
@@ -88,7 +101,9 @@ export function deviceCommand(): Command {
       o,
       async (device) => {
         if (o.head) await device.pinHead(o.head, headOptions(o));
-        const request = await device.enrollmentRequest(o.clusterId === undefined ? undefined : Number(o.clusterId));
+        const request = await device.enrollmentRequest(
+          o.clusterId === undefined ? undefined : Number(o.clusterId),
+        );
         const text = `${JSON.stringify(request, null, 2)}\n`;
         if (o.out) writeFileSync(o.out, text);
         else process.stdout.write(text);
@@ -100,17 +115,24 @@ export function deviceCommand(): Command {
   withCommon(
     withHead(cmd.command("enroll"), true)
       .description("operator convenience: enroll this device with the operator token")
-      .requiredOption("--token-file <file>", "file holding the operator token (e.g. <head data dir>/admin-token)"),
+      .requiredOption(
+        "--token-file <file>",
+        "file holding the operator token (e.g. <head data dir>/admin-token)",
+      ),
   ).action(async (o: CommonOptions & HeadFlags & { tokenFile: string }) =>
     withDevice(
       o,
       async (device) => {
         const receipt = await device.enroll(o.head!, readToken(o.tokenFile), headOptions(o));
-        print(o, `enrolled ${device.deviceId} in block ${receipt.blockNumber} (tx ${receipt.transactionHash})`, {
-          event: "enrolled",
-          deviceId: device.deviceId,
-          ...receipt,
-        });
+        print(
+          o,
+          `enrolled ${device.deviceId} in block ${receipt.blockNumber} (tx ${receipt.transactionHash})`,
+          {
+            event: "enrolled",
+            deviceId: device.deviceId,
+            ...receipt,
+          },
+        );
       },
       trustOptions(o),
     ),
@@ -160,8 +182,12 @@ export function deviceCommand(): Command {
       device.on("session-opened", (s) =>
         print(o, `# session with ${s.peerId.slice(0, 12)}… (${s.role})`, { event: "session-opened", ...s }),
       );
-      device.on("peer-ended", (e) => print(o, `# peer ${e.peerId.slice(0, 12)}… ended (${e.reason})`, { event: "peer-ended", ...e }));
-      device.on("warning", (w) => print(o, `# head warning about ${w.peerId.slice(0, 12)}…: ${w.reason}`, { event: "warning", ...w }));
+      device.on("peer-ended", (e) =>
+        print(o, `# peer ${e.peerId.slice(0, 12)}… ended (${e.reason})`, { event: "peer-ended", ...e }),
+      );
+      device.on("warning", (w) =>
+        print(o, `# head warning about ${w.peerId.slice(0, 12)}…: ${w.reason}`, { event: "warning", ...w }),
+      );
       device.on("error", (e) => process.stderr.write(`warning: ${e.message}\n`));
       const ended = new Promise<void>((resolve) => {
         device.on("membership-ended", (e) => {
@@ -172,7 +198,10 @@ export function deviceCommand(): Command {
         process.once("SIGTERM", () => resolve());
       });
       await device.connect(o.brokerUrl ? { brokerUrl: o.brokerUrl } : {});
-      print(o, `listening as ${device.deviceId} (Ctrl-C to stop)`, { event: "ready", deviceId: device.deviceId });
+      print(o, `listening as ${device.deviceId} (Ctrl-C to stop)`, {
+        event: "ready",
+        deviceId: device.deviceId,
+      });
       await ended;
     } finally {
       await device.close();
@@ -187,39 +216,43 @@ export function deviceCommand(): Command {
       .option("--broker-url <url>", "MQTT broker (default: the pinned one)")
       .option("--timeout <ms>", "how long to wait for the session grant", "10000")
       .argument("<message...>", "the text to send"),
-  ).action(async (words: string[], o: CommonOptions & { to: string; brokerUrl?: string; timeout: string }) => {
-    const timeout = Number(o.timeout);
-    if (!Number.isInteger(timeout) || timeout <= 0) throw new DeviceError("E_BAD_ARGUMENT", "--timeout: positive integer ms");
-    await withDevice(
-      o,
-      async (device) => {
-        await device.connect(o.brokerUrl ? { brokerUrl: o.brokerUrl } : {});
-        const text = words.join(" ");
-        const seq = await device.send(o.to, text);
-        print(o, `sent to ${o.to.slice(0, 12)}… (seq ${seq})`, { event: "sent", to: o.to, seq });
-      },
-      { grantTimeoutMs: timeout },
-    );
-  });
+  ).action(
+    async (words: string[], o: CommonOptions & { to: string; brokerUrl?: string; timeout: string }) => {
+      const timeout = Number(o.timeout);
+      if (!Number.isInteger(timeout) || timeout <= 0)
+        throw new DeviceError("E_BAD_ARGUMENT", "--timeout: positive integer ms");
+      await withDevice(
+        o,
+        async (device) => {
+          await device.connect(o.brokerUrl ? { brokerUrl: o.brokerUrl } : {});
+          const text = words.join(" ");
+          const seq = await device.send(o.to, text);
+          print(o, `sent to ${o.to.slice(0, 12)}… (seq ${seq})`, { event: "sent", to: o.to, seq });
+        },
+        { grantTimeoutMs: timeout },
+      );
+    },
+  );
 
-  withCommon(cmd.command("status").description("identity, pinned head, membership and sessions (never keys)")).action(
-    async (o: CommonOptions) =>
-      withDevice(o, async (device) => {
-        const s = await device.status();
-        const lines = [
-          `device      ${s.deviceId}`,
-          `key address ${s.keyAddress} (${s.keyProtection})`,
-          s.head
-            ? `head        ${s.head.headUrl} ${s.head.headAddress} cluster ${s.head.clusterId} (${s.head.source})\nbroker      ${redactBrokerUrl(s.head.brokerUrl)} prefix ${s.head.topicPrefix}`
-            : "head        (none pinned)",
-          s.membership
-            ? `membership  ${s.membership.current ? "current" : "expired"} until ${new Date(s.membership.expiresAt).toISOString()}`
-            : "membership  (not joined)",
-          `sessions    ${s.sessions.length}`,
-          ...s.sessions.map((x) => `  ${x.peerId} until ${new Date(x.expiresAt).toISOString()}`),
-        ];
-        print(o, lines.join("\n"), { event: "status", ...s });
-      }),
+  withCommon(
+    cmd.command("status").description("identity, pinned head, membership and sessions (never keys)"),
+  ).action(async (o: CommonOptions) =>
+    withDevice(o, async (device) => {
+      const s = await device.status();
+      const lines = [
+        `device      ${s.deviceId}`,
+        `key address ${s.keyAddress} (${s.keyProtection})`,
+        s.head
+          ? `head        ${s.head.headUrl} ${s.head.headAddress} cluster ${s.head.clusterId} (${s.head.source})\nbroker      ${redactBrokerUrl(s.head.brokerUrl)} prefix ${s.head.topicPrefix}`
+          : "head        (none pinned)",
+        s.membership
+          ? `membership  ${s.membership.current ? "current" : "expired"} until ${new Date(s.membership.expiresAt).toISOString()}`
+          : "membership  (not joined)",
+        `sessions    ${s.sessions.length}`,
+        ...s.sessions.map((x) => `  ${x.peerId} until ${new Date(x.expiresAt).toISOString()}`),
+      ];
+      print(o, lines.join("\n"), { event: "status", ...s });
+    }),
   );
 
   return cmd;

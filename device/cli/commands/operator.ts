@@ -22,9 +22,15 @@ function headOf(o: OperatorFlags): HeadClient {
 
 function withOperator(cmd: Command): Command {
   return cmd
-    .requiredOption("--head <url>", "cluster head URL, e.g. https://head.example:8443 or http://127.0.0.1:8080")
+    .requiredOption(
+      "--head <url>",
+      "cluster head URL, e.g. https://head.example:8443 or http://127.0.0.1:8080",
+    )
     .option("--head-ca <file>", HEAD_CA_HELP)
-    .requiredOption("--token-file <file>", "file holding the operator token (e.g. <head data dir>/admin-token)")
+    .requiredOption(
+      "--token-file <file>",
+      "file holding the operator token (e.g. <head data dir>/admin-token)",
+    )
     .option("--json", "print JSON lines instead of human text");
 }
 
@@ -43,7 +49,10 @@ export function operatorCommand(): Command {
     try {
       request = JSON.parse(readFileSync(o.request, "utf8"));
     } catch (error) {
-      throw new DeviceError("E_BAD_ARGUMENT", `--request ${o.request}: not a JSON enrollment request (${(error as Error).message})`);
+      throw new DeviceError(
+        "E_BAD_ARGUMENT",
+        `--request ${o.request}: not a JSON enrollment request (${(error as Error).message})`,
+      );
     }
     const receipt = await headOf(o).enroll(request, readToken(o.tokenFile));
     print(o, `enrolled ${request.deviceId} in block ${receipt.blockNumber} (tx ${receipt.transactionHash})`, {
@@ -53,31 +62,42 @@ export function operatorCommand(): Command {
     });
   });
 
-  withOperator(cmd.command("revoke").description("revoke a device on chain").argument("<deviceId>", "64-hex device ID")).action(
-    async (deviceId: string, o: OperatorFlags) => {
-      const id = deviceId.toLowerCase().replace(/^0x/, "");
-      if (!isDeviceIdHex(id)) throw new DeviceError("E_BAD_ARGUMENT", "deviceId: expected 64 hex characters");
-      const result = await headOf(o).revoke(id, readToken(o.tokenFile));
-      print(o, `revoked ${id}`, { event: "revoked", deviceId: id, result });
-    },
-  );
+  withOperator(
+    cmd.command("revoke").description("revoke a device on chain").argument("<deviceId>", "64-hex device ID"),
+  ).action(async (deviceId: string, o: OperatorFlags) => {
+    const id = deviceId.toLowerCase().replace(/^0x/, "");
+    if (!isDeviceIdHex(id)) throw new DeviceError("E_BAD_ARGUMENT", "deviceId: expected 64 hex characters");
+    const result = await headOf(o).revoke(id, readToken(o.tokenFile));
+    print(o, `revoked ${id}`, { event: "revoked", deviceId: id, result });
+  });
 
   withOperator(
     cmd
       .command("add")
-      .description("add a named operator (needs the admin scope); its token goes to a new file, mode 0600, never to the screen")
+      .description(
+        "add a named operator (needs the admin scope); its token goes to a new file, mode 0600, never to the screen",
+      )
       .argument("<name>", "lowercase letters, digits, '.', '_' or '-'")
       .requiredOption("--scopes <list>", "comma-separated: enroll (enroll and rotate), revoke, read, admin")
-      .requiredOption("--token-out <file>", "new file to write the operator's token to (refused when it exists)"),
+      .requiredOption(
+        "--token-out <file>",
+        "new file to write the operator's token to (refused when it exists)",
+      ),
   ).action(async (name: string, o: OperatorFlags & { scopes: string; tokenOut: string }) => {
-    const scopes = o.scopes.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    const scopes = o.scopes
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     const adminToken = readToken(o.tokenFile);
     // The file first: an operator whose token could not be stored would be of no use.
     let fd: number;
     try {
       fd = openSync(o.tokenOut, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     } catch (error) {
-      throw new DeviceError("E_BAD_ARGUMENT", `--token-out ${o.tokenOut}: ${(error as NodeJS.ErrnoException).code ?? "cannot create"}`);
+      throw new DeviceError(
+        "E_BAD_ARGUMENT",
+        `--token-out ${o.tokenOut}: ${(error as NodeJS.ErrnoException).code ?? "cannot create"}`,
+      );
     }
     let added: Awaited<ReturnType<HeadClient["addOperator"]>>;
     try {
@@ -98,24 +118,31 @@ export function operatorCommand(): Command {
   });
 
   withOperator(
-    cmd.command("remove").description("remove a named operator (needs the admin scope)").argument("<name>", "the operator"),
+    cmd
+      .command("remove")
+      .description("remove a named operator (needs the admin scope)")
+      .argument("<name>", "the operator"),
   ).action(async (name: string, o: OperatorFlags) => {
     await headOf(o).removeOperator(readToken(o.tokenFile), name);
     print(o, `removed operator ${name}`, { event: "operator-removed", name });
   });
 
-  withOperator(cmd.command("list").description("the head's operators and their scopes (needs the admin scope)")).action(
-    async (o: OperatorFlags) => {
-      const operators = await headOf(o).operators(readToken(o.tokenFile));
-      if (o.json) for (const op of operators) print(o, "", { event: "operator", ...op });
-      else
-        print(
-          o,
-          operators.map((op) => `${op.name.padEnd(20)} ${op.scopes.join(",")}${op.bootstrap ? " (bootstrap token)" : ""}`).join("\n"),
-          {},
-        );
-    },
-  );
+  withOperator(
+    cmd.command("list").description("the head's operators and their scopes (needs the admin scope)"),
+  ).action(async (o: OperatorFlags) => {
+    const operators = await headOf(o).operators(readToken(o.tokenFile));
+    if (o.json) for (const op of operators) print(o, "", { event: "operator", ...op });
+    else
+      print(
+        o,
+        operators
+          .map(
+            (op) => `${op.name.padEnd(20)} ${op.scopes.join(",")}${op.bootstrap ? " (bootstrap token)" : ""}`,
+          )
+          .join("\n"),
+        {},
+      );
+  });
 
   return cmd;
 }

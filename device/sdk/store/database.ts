@@ -4,7 +4,12 @@
  * The generic parts live in platform/level-database.ts.
  */
 import { join } from "node:path";
-import { type JsonLevel, LevelDatabase, LevelOpenError, openJsonLevel } from "../../../platform/level-database";
+import {
+  type JsonLevel,
+  LevelDatabase,
+  LevelOpenError,
+  openJsonLevel,
+} from "../../../platform/level-database";
 import { DeviceError } from "../errors";
 
 /** Every sublevel the device uses. */

@@ -29,8 +29,7 @@ export interface WrappedSecret {
 
 /** How the KEK is obtained; stored in the database (not secret). */
 export type KdfRecord =
-  | { kind: "scrypt"; salt: string; N: number; r: number; p: number }
-  | { kind: "keyfile" };
+  { kind: "scrypt"; salt: string; N: number; r: number; p: number } | { kind: "keyfile" };
 
 export const SCRYPT_DEFAULTS = { N: 2 ** 15, r: 8, p: 1 } as const;
 export const KEYFILE_NAME = "device.key";

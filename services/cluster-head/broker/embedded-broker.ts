@@ -10,13 +10,23 @@ import type { Aedes, AuthenticateError, Client, ConnackPacket, PublishPacket } f
   "resolution-mode": "import",
 };
 import { FRAME_OVERHEAD, MAX_FRAME_PLAINTEXT } from "../../../protocol";
-import { assertTopicPrefix, DEFAULT_TOPIC_PREFIX, DEVICE_ID_HEX_LENGTH, inboxTopic, isClusterId, isDeviceIdHex, isValidTopicFilter, MAX_CLUSTER_ID, parseTopic, SENDER_ID_BYTES } from "../../../transport/mqtt";
+import {
+  assertTopicPrefix,
+  DEFAULT_TOPIC_PREFIX,
+  DEVICE_ID_HEX_LENGTH,
+  inboxTopic,
+  isClusterId,
+  isDeviceIdHex,
+  isValidTopicFilter,
+  MAX_CLUSTER_ID,
+  parseTopic,
+  SENDER_ID_BYTES,
+} from "../../../transport/mqtt";
 import { type GateRefusal, PacketGate, PendingConnections } from "./connection-guard";
 
 /** Who a broker connection belongs to, as decided by the injected `authenticate`. */
 export type Principal =
-  | { kind: "device"; deviceId: string; clusterId: number }
-  | { kind: "head"; clusterId: number };
+  { kind: "device"; deviceId: string; clusterId: number } | { kind: "head"; clusterId: number };
 
 /** A value or a promise of it: hooks may be synchronous or not. */
 type MaybePromise<T> = T | Promise<T>;
@@ -218,9 +228,27 @@ function validateOptions(options: EmbeddedBrokerOptions): {
       maxPacketBytes,
     ),
     maxPacketBytes,
-    maxPendingConnections: integerOption(options, "maxPendingConnections", DEFAULTS.maxPendingConnections, 1, 1e6),
-    maxPendingPerAddress: integerOption(options, "maxPendingPerAddress", DEFAULTS.maxPendingPerAddress, 1, 1e6),
-    connectTimeoutMs: integerOption(options, "connectTimeoutMs", DEFAULTS.connectTimeoutMs, 1, MAX_TIMEOUT_MS),
+    maxPendingConnections: integerOption(
+      options,
+      "maxPendingConnections",
+      DEFAULTS.maxPendingConnections,
+      1,
+      1e6,
+    ),
+    maxPendingPerAddress: integerOption(
+      options,
+      "maxPendingPerAddress",
+      DEFAULTS.maxPendingPerAddress,
+      1,
+      1e6,
+    ),
+    connectTimeoutMs: integerOption(
+      options,
+      "connectTimeoutMs",
+      DEFAULTS.connectTimeoutMs,
+      1,
+      MAX_TIMEOUT_MS,
+    ),
   };
   return { port, prefix, limits };
 }
@@ -339,7 +367,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (parsed === undefined || parsed.clusterId !== principal.clusterId)
         return refuse("topic outside the cluster");
       if (principal.kind === "head") return done(null);
-      decideDevicePublish(principal, parsed.kind === "head-in" ? undefined : parsed, packet.payload as Buffer).then(
+      decideDevicePublish(
+        principal,
+        parsed.kind === "head-in" ? undefined : parsed,
+        packet.payload as Buffer,
+      ).then(
         (decision) => {
           if (decision === "allow") return done(null);
           if (decision === "drop") {

@@ -217,7 +217,9 @@ export class ChainIndexFollower extends EventEmitter<FollowerEvents> {
     if (this.state !== "live") return;
     this.timer = setTimeout(() => {
       this.syncOnce()
-        .catch((error: unknown) => this.options.onError?.(error instanceof Error ? error : new Error(String(error))))
+        .catch((error: unknown) =>
+          this.options.onError?.(error instanceof Error ? error : new Error(String(error))),
+        )
         .finally(() => this.schedule());
     }, this.options.pollIntervalMs);
   }

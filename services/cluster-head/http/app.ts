@@ -36,7 +36,12 @@ export function createApp(
   app.use(requestContext(ctx.logger, metrics));
   // Every request takes a token from its source's API bucket; join routes one more from the join bucket.
   app.use(
-    rateLimit(new TokenBuckets(config.apiRate, config.apiBurst, config.rateLimitSources), "rate_api", exempt, metrics),
+    rateLimit(
+      new TokenBuckets(config.apiRate, config.apiBurst, config.rateLimitSources),
+      "rate_api",
+      exempt,
+      metrics,
+    ),
   );
   app.get("/openapi.json", (_req, res) => {
     res.json(openApiDocument(options.version));

@@ -86,7 +86,8 @@ function expandIPv6(address: string): string[] {
   const [head = "", tail] = address.toLowerCase().split("%")[0]!.split("::") as [string, string?];
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
-  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  const groups =
+    tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
   return groups.map((g) => Number.parseInt(g, 16).toString(16));
 }
 

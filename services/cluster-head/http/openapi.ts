@@ -43,7 +43,8 @@ export function openApiDocument(version: string) {
         operatorToken: {
           type: "http",
           scheme: "bearer",
-          description: "an operator's token; each route needs one scope: enroll, revoke, read or admin (docs/api.md § Operators)",
+          description:
+            "an operator's token; each route needs one scope: enroll, revoke, read or admin (docs/api.md § Operators)",
         },
       },
       schemas: {
@@ -162,7 +163,14 @@ export function openApiDocument(version: string) {
         get: {
           summary: "The newest audit rows, newest first: operator actions and grant warnings (scope read)",
           security: operatorSecurity,
-          parameters: [{ name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000 } }],
+          parameters: [
+            {
+              name: "limit",
+              in: "query",
+              required: false,
+              schema: { type: "integer", minimum: 1, maximum: 1000 },
+            },
+          ],
           responses: { "200": ok("audit rows"), ...errors(400, 401, 403) },
         },
       },

@@ -20,7 +20,9 @@ export function requireScope(ctx: HeadContext, scope: OperatorScope): RequestHan
     ctx.operators.authenticate(match[1]!).then((operator) => {
       if (!operator) return next(new HeadError("E_UNAUTHORIZED", "operator token missing or wrong"));
       if (!operator.scopes.includes(scope))
-        return next(new HeadError("E_FORBIDDEN", `operator ${operator.name} does not hold the ${scope} scope`));
+        return next(
+          new HeadError("E_FORBIDDEN", `operator ${operator.name} does not hold the ${scope} scope`),
+        );
       (res.locals as { operator?: Operator }).operator = operator;
       next();
     }, next);

@@ -32,7 +32,8 @@ export class AuditStore {
   /** The newest `limit` rows, newest first. */
   async latest(limit = 100): Promise<AuditEntry[]> {
     const rows: AuditEntry[] = [];
-    for await (const value of this.database.sub.audit.values({ reverse: true, limit })) rows.push(value as AuditEntry);
+    for await (const value of this.database.sub.audit.values({ reverse: true, limit }))
+      rows.push(value as AuditEntry);
     return rows;
   }
 

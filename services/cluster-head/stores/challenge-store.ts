@@ -6,7 +6,14 @@
  * synchronously, before any await. The head's challenge key K_c lives in `<data-dir>/challenge.key`
  * (0600), so challenges outlive a restart of the same head and no other head accepts them.
  */
-import { type ChallengeRecord, ChallengeState, issueStatelessChallenge, openStatelessChallenge, type RandomSource, toHex } from "../../../protocol";
+import {
+  type ChallengeRecord,
+  ChallengeState,
+  issueStatelessChallenge,
+  openStatelessChallenge,
+  type RandomSource,
+  toHex,
+} from "../../../protocol";
 import type { HeadDatabase } from "./database";
 
 /** A used challenge, kept until it expires (key: the challenge bytes in hex). */
@@ -34,17 +41,25 @@ export class ChallengeStore {
    * before (E_REPLAY); an expired one is returned as it is (E_EXPIRED) and not stored. Otherwise it
    * is recorded as consumed, durably, before the caller learns it.
    */
-  async redeem(challenge: Uint8Array, clusterId: number, now: number, ttlMs: number): Promise<ChallengeRecord | undefined> {
+  async redeem(
+    challenge: Uint8Array,
+    clusterId: number,
+    now: number,
+    ttlMs: number,
+  ): Promise<ChallengeRecord | undefined> {
     const record = openStatelessChallenge(this.key, clusterId, challenge, ttlMs);
     if (!record || now >= record.expiresAt) return record;
     const key = toHex(challenge);
     if (this.claimed.has(key)) return { ...record, state: ChallengeState.CONSUMED };
     this.claimed.add(key);
     try {
-      if (await this.database.get<ConsumedChallenge>("challenges", key)) return { ...record, state: ChallengeState.CONSUMED };
+      if (await this.database.get<ConsumedChallenge>("challenges", key))
+        return { ...record, state: ChallengeState.CONSUMED };
       // fsynced: a use forgotten in a power cut would make the challenge usable twice.
       const consumed: ConsumedChallenge = { expiresAt: record.expiresAt };
-      await this.database.batch([{ type: "put", sublevel: "challenges", key, value: consumed }], { durable: true });
+      await this.database.batch([{ type: "put", sublevel: "challenges", key, value: consumed }], {
+        durable: true,
+      });
       return record;
     } finally {
       this.claimed.delete(key);

@@ -80,9 +80,11 @@ export class MemberKeyVault {
     const previous = this.writing.get(shard) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.writeShard(shard));
     this.writing.set(shard, next);
-    void next.finally(() => {
-      if (this.writing.get(shard) === next) this.writing.delete(shard);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.writing.get(shard) === next) this.writing.delete(shard);
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -116,14 +118,18 @@ function parseShard(file: string): Map<string, string> {
   try {
     parsed = JSON.parse(readFileSync(file, "utf8"));
   } catch {
-    throw new MemberKeyVaultError(`member key file ${file} is not readable JSON; restore the data directory from a backup`);
+    throw new MemberKeyVaultError(
+      `member key file ${file} is not readable JSON; restore the data directory from a backup`,
+    );
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
     throw new MemberKeyVaultError(`member key file ${file} is not an object of key ids`);
   const entries = new Map<string, string>();
   for (const [kid, key] of Object.entries(parsed)) {
     if (!/^[0-9a-f]{8}$/.test(kid) || typeof key !== "string" || !KEY_HEX.test(key))
-      throw new MemberKeyVaultError(`member key file ${file} holds an entry that is not a key id and a 32-byte key`);
+      throw new MemberKeyVaultError(
+        `member key file ${file} holds an entry that is not a key id and a 32-byte key`,
+      );
     entries.set(kid, key);
   }
   return entries;

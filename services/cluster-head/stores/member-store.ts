@@ -69,7 +69,10 @@ export class MemberStore {
     const store = new MemberStore(database, vault);
     const report: MemberStoreOpenReport = { legacyDropped: 0, keyless: 0, orphanKeys: 0 };
     const drop: BatchOperation[] = [];
-    for (const stored of await database.values<StoredMember & { memberKey?: string }>("members", 10_000_000)) {
+    for (const stored of await database.values<StoredMember & { memberKey?: string }>(
+      "members",
+      10_000_000,
+    )) {
       if (stored.memberKey !== undefined || stored.keyVersion === undefined) {
         report.legacyDropped++;
         drop.push({ type: "del", sublevel: "members", key: stored.kid });

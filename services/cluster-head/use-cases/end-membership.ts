@@ -13,9 +13,7 @@ export async function endMembership(ctx: HeadContext, deviceId: string, reason: 
   await ctx.database.batch([...removal.operations, ...ending.operations], { durable: true });
   ending.commit();
   await removal.commit();
-  const peers = [
-    ...new Set(ending.ended.map((s) => (s.initiator === deviceId ? s.responder : s.initiator))),
-  ];
+  const peers = [...new Set(ending.ended.map((s) => (s.initiator === deviceId ? s.responder : s.initiator)))];
   ctx.metrics.members.set(ctx.members.size);
   ctx.logger.info(
     { deviceId, reason, endedSessions: ending.ended.length, hadMembership: removal.removed.length > 0 },

@@ -28,7 +28,11 @@ export interface EnrollResult {
  * Enrolls `items` in one transaction on behalf of `operator`, who is named in the audit log
  * before the transaction is sent and again with its result.
  */
-export async function enrollDevices(ctx: HeadContext, items: EnrollItem[], operator: string): Promise<EnrollResult> {
+export async function enrollDevices(
+  ctx: HeadContext,
+  items: EnrollItem[],
+  operator: string,
+): Promise<EnrollResult> {
   requireServingIndex(ctx);
   const clusterId = ctx.config.clusterId;
   const seen = new Set<string>();
@@ -61,7 +65,10 @@ export async function enrollDevices(ctx: HeadContext, items: EnrollItem[], opera
   const first = items[0]!;
   const deviceIds = items.map((i) => i.deviceId);
   // Durable before the chain sees anything: no enrollment without its operator on record.
-  await ctx.audit.record({ at: ctx.now(), event: "enroll-requested", operator, deviceIds }, { durable: true });
+  await ctx.audit.record(
+    { at: ctx.now(), event: "enroll-requested", operator, deviceIds },
+    { durable: true },
+  );
   const receipt = await sendRegistryTransaction(ctx, () =>
     items.length === 1
       ? ctx.registry.enroll(clusterId, `0x${first.deviceId}`, first.keyAddress)
@@ -75,7 +82,12 @@ export async function enrollDevices(ctx: HeadContext, items: EnrollItem[], opera
     { devices: items.length, tx: receipt.transactionHash, block: receipt.blockNumber, operator },
     "devices enrolled",
   );
-  await recordOutcome(ctx, { event: "enrolled", operator, deviceIds, transactionHash: receipt.transactionHash });
+  await recordOutcome(ctx, {
+    event: "enrolled",
+    operator,
+    deviceIds,
+    transactionHash: receipt.transactionHash,
+  });
   return {
     transactionHash: receipt.transactionHash,
     blockNumber: receipt.blockNumber,

@@ -4,7 +4,14 @@
  * The grant is recorded durably before it is returned, and its replay key is claimed while it is
  * decided, so it is never issued twice, not even to concurrent copies of one request.
  */
-import { decodeGrantRequest, grantReplayKey, type GrantRequest, issueGrant, type MemberRecord, toHex } from "../../../protocol";
+import {
+  decodeGrantRequest,
+  grantReplayKey,
+  type GrantRequest,
+  issueGrant,
+  type MemberRecord,
+  toHex,
+} from "../../../protocol";
 import type { HeadContext } from "../context";
 import type { Member } from "../stores/member-store";
 import { memberStanding } from "./membership-standing";

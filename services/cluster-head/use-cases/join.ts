@@ -3,7 +3,15 @@
  * registry index (never the chain) and record the membership before answering.
  */
 import { getBytes } from "ethers";
-import { acceptJoin, type ClusterInfo, decodeJoinRequest, type DeviceRecord, joinSuiteName, ProtocolError, toHex } from "../../../protocol";
+import {
+  acceptJoin,
+  type ClusterInfo,
+  decodeJoinRequest,
+  type DeviceRecord,
+  joinSuiteName,
+  ProtocolError,
+  toHex,
+} from "../../../protocol";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import { memberStanding } from "./membership-standing";

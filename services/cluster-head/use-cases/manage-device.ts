@@ -75,8 +75,16 @@ export async function rotateDeviceKey(
     { at: ctx.now(), event: "rotate-requested", operator, deviceId, keyAddress, keyVersion },
     { durable: true },
   );
-  const result = await sendRegistryTransaction(ctx, () => ctx.registry.rotateKey(`0x${deviceId}`, keyAddress));
+  const result = await sendRegistryTransaction(ctx, () =>
+    ctx.registry.rotateKey(`0x${deviceId}`, keyAddress),
+  );
   ctx.logger.info({ deviceId, tx: result.transactionHash, operator }, "device key rotated");
-  await recordOutcome(ctx, { event: "rotated", operator, deviceId, keyVersion, transactionHash: result.transactionHash });
+  await recordOutcome(ctx, {
+    event: "rotated",
+    operator,
+    deviceId,
+    keyVersion,
+    transactionHash: result.transactionHash,
+  });
   return { ...result, keyVersion };
 }

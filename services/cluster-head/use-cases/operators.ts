@@ -100,7 +100,12 @@ export class OperatorRegistry {
     this.#checksInFlight++;
     let hash: Buffer;
     try {
-      hash = await scrypt(match![2]!, Buffer.from(record.salt, "hex"), HASH_BYTES, scryptOptions(record.params));
+      hash = await scrypt(
+        match![2]!,
+        Buffer.from(record.salt, "hex"),
+        HASH_BYTES,
+        scryptOptions(record.params),
+      );
     } finally {
       this.#checksInFlight--;
     }
@@ -129,10 +134,18 @@ export class OperatorRegistry {
    * Creates an operator and returns its token, the only time it exists outside the caller.
    * @throws HeadError E_VALIDATION (bad or reserved name, no scope), E_OPERATOR_EXISTS
    */
-  async add(actor: Operator, name: string, scopes: readonly OperatorScope[]): Promise<{ operator: OperatorSummary; token: string }> {
+  async add(
+    actor: Operator,
+    name: string,
+    scopes: readonly OperatorScope[],
+  ): Promise<{ operator: OperatorSummary; token: string }> {
     if (!OPERATOR_NAME_PATTERN.test(name) || name === BOOTSTRAP_OPERATOR)
-      throw new HeadError("E_VALIDATION", `name: lowercase letters, digits, '.', '_' or '-', not "${BOOTSTRAP_OPERATOR}"`);
-    if (this.store.get(name)) throw new HeadError("E_OPERATOR_EXISTS", `operator ${name} exists; remove it first`);
+      throw new HeadError(
+        "E_VALIDATION",
+        `name: lowercase letters, digits, '.', '_' or '-', not "${BOOTSTRAP_OPERATOR}"`,
+      );
+    if (this.store.get(name))
+      throw new HeadError("E_OPERATOR_EXISTS", `operator ${name} exists; remove it first`);
     const unique = [...new Set(scopes)];
     if (unique.length === 0) throw new HeadError("E_VALIDATION", "scopes: at least one");
     let id: string;
@@ -153,7 +166,10 @@ export class OperatorRegistry {
       createdBy: actor.name,
     };
     // The audit row first: an operator nobody can account for never exists.
-    await this.audit.record({ at, event: "operator-added", operator: actor.name, name, scopes: unique }, { durable: true });
+    await this.audit.record(
+      { at, event: "operator-added", operator: actor.name, name, scopes: unique },
+      { durable: true },
+    );
     await this.store.add(record);
     return {
       operator: { name, scopes: unique, createdAt: at, createdBy: actor.name, bootstrap: false },
@@ -172,7 +188,10 @@ export class OperatorRegistry {
         `${BOOTSTRAP_OPERATOR} is the head's configured token; replace <data-dir>/admin-token (or --admin-token) and restart instead`,
       );
     if (!this.store.get(name)) throw new HeadError("E_NOT_FOUND", `no operator ${name}`);
-    await this.audit.record({ at: this.now(), event: "operator-removed", operator: actor.name, name }, { durable: true });
+    await this.audit.record(
+      { at: this.now(), event: "operator-removed", operator: actor.name, name },
+      { durable: true },
+    );
     await this.store.remove(name);
     for (const [key, cachedName] of this.#verified) if (cachedName === name) this.#verified.delete(key);
   }

@@ -41,16 +41,27 @@ describe("registryOf", () => {
   it("takes --registry with the default or given RPC URL", () => {
     expect(registryOf({ registry: REGISTRY })).toEqual({ rpcUrl: DEFAULT_RPC_URL, address: REGISTRY });
     process.env[RPC_URL_ENV] = "http://chain.example:8545";
-    expect(registryOf({ registry: REGISTRY })).toEqual({ rpcUrl: "http://chain.example:8545", address: REGISTRY });
+    expect(registryOf({ registry: REGISTRY })).toEqual({
+      rpcUrl: "http://chain.example:8545",
+      address: REGISTRY,
+    });
     expect(registryOf({ registry: REGISTRY, rpcUrl: "http://x:1" })?.rpcUrl).toBe("http://x:1");
   });
 
   it("reads the address and chain ID from --deployment or $IOTGUARD_DEPLOYMENT", () => {
     const file = join(dir, "localhost.json");
     writeDeployment(file, deployment);
-    expect(registryOf({ deployment: file })).toEqual({ rpcUrl: DEFAULT_RPC_URL, address: REGISTRY, chainId: 31337 });
+    expect(registryOf({ deployment: file })).toEqual({
+      rpcUrl: DEFAULT_RPC_URL,
+      address: REGISTRY,
+      chainId: 31337,
+    });
     process.env[DEPLOYMENT_ENV] = file;
-    expect(registryOf({ rpcUrl: "http://x:1" })).toEqual({ rpcUrl: "http://x:1", address: REGISTRY, chainId: 31337 });
+    expect(registryOf({ rpcUrl: "http://x:1" })).toEqual({
+      rpcUrl: "http://x:1",
+      address: REGISTRY,
+      chainId: 31337,
+    });
     // A deployment named in the environment is also read when --head-address is given (both must agree).
     expect(registryOf({ headAddress: REGISTRY })?.address).toBe(REGISTRY);
   });

@@ -33,7 +33,16 @@ describe("the CLI against an HTTPS head", () => {
     chainFlags = ["--rpc-url", chain.node.url, "--deployment", deploymentFile];
     const init = await runCli(["device", "init", "--data-dir", deviceDir, "--json"]);
     expect(init.code, init.stderr).toBe(0);
-    const request = await runCli(["device", "request", "--data-dir", deviceDir, "--cluster-id", "1", "--out", requestFile]);
+    const request = await runCli([
+      "device",
+      "request",
+      "--data-dir",
+      deviceDir,
+      "--cluster-id",
+      "1",
+      "--out",
+      requestFile,
+    ]);
     expect(request.code, request.stderr).toBe(0);
   }, 60_000);
   afterAll(async () => {
@@ -43,7 +52,18 @@ describe("the CLI against an HTTPS head", () => {
   });
 
   const enroll = (...extra: string[]) =>
-    runCli(["operator", "enroll", "--head", head.url, "--token-file", tokenFile, "--request", requestFile, "--json", ...extra]);
+    runCli([
+      "operator",
+      "enroll",
+      "--head",
+      head.url,
+      "--token-file",
+      tokenFile,
+      "--request",
+      requestFile,
+      "--json",
+      ...extra,
+    ]);
 
   it("refuses a head whose certificate another CA issued, sending nothing (exit 3)", async () => {
     const refused = await enroll("--head-ca", pki.otherCaCert);
@@ -69,13 +89,36 @@ describe("the CLI against an HTTPS head", () => {
     const enrolled = await enroll("--head-ca", pki.caCert);
     expect(enrolled.code, enrolled.stderr).toBe(0);
     const joined = await runCli([
-      "device", "join", "--data-dir", deviceDir, "--head", head.url, "--head-ca", pki.caCert,
-      "--lat", "0.5", "--lon", "-0.3", "--json", ...chainFlags,
+      "device",
+      "join",
+      "--data-dir",
+      deviceDir,
+      "--head",
+      head.url,
+      "--head-ca",
+      pki.caCert,
+      "--lat",
+      "0.5",
+      "--lon",
+      "-0.3",
+      "--json",
+      ...chainFlags,
     ]);
     expect(joined.code, joined.stderr).toBe(0);
     expect(JSON.parse(joined.stdout.trim().split("\n").pop()!)).toMatchObject({ event: "joined" });
     // No --head and no --head-ca: the pinned head URL and CA are used.
-    const again = await runCli(["device", "join", "--data-dir", deviceDir, "--lat", "0.5", "--lon", "-0.3", "--json", ...chainFlags]);
+    const again = await runCli([
+      "device",
+      "join",
+      "--data-dir",
+      deviceDir,
+      "--lat",
+      "0.5",
+      "--lon",
+      "-0.3",
+      "--json",
+      ...chainFlags,
+    ]);
     expect(again.code, again.stderr).toBe(0);
   });
 });

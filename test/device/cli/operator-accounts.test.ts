@@ -34,17 +34,40 @@ describe("operator accounts through the CLI", () => {
   const operator = (...args: string[]) => runCli(["operator", ...args, "--head", head.url]);
 
   it("adds an operator, writing its token to a new 0600 file and printing no token", async () => {
-    const added = await operator("add", "enroller", "--scopes", "enroll", "--token-out", enrollerFile, "--token-file", adminFile, "--json");
+    const added = await operator(
+      "add",
+      "enroller",
+      "--scopes",
+      "enroll",
+      "--token-out",
+      enrollerFile,
+      "--token-file",
+      adminFile,
+      "--json",
+    );
     expect(added.code, added.stderr).toBe(0);
     const token = readFileSync(enrollerFile, "utf8").trim();
     expect(token).toMatch(/^iog1\.[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/);
     expect(statSync(enrollerFile).mode & 0o777).toBe(0o600);
     expect(`${added.stdout}${added.stderr}`).not.toContain(token.split(".")[2]);
-    expect(JSON.parse(added.stdout)).toMatchObject({ event: "operator-added", name: "enroller", scopes: ["enroll"] });
+    expect(JSON.parse(added.stdout)).toMatchObject({
+      event: "operator-added",
+      name: "enroller",
+      scopes: ["enroll"],
+    });
   });
 
   it("refuses to overwrite an existing token file, and adds nothing then", async () => {
-    const refused = await operator("add", "second", "--scopes", "read", "--token-out", enrollerFile, "--token-file", adminFile);
+    const refused = await operator(
+      "add",
+      "second",
+      "--scopes",
+      "read",
+      "--token-out",
+      enrollerFile,
+      "--token-file",
+      adminFile,
+    );
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--token-out .*EEXIST/);
     expect(head.context.operators.list().map((o) => o.name)).not.toContain("second");
@@ -53,7 +76,10 @@ describe("operator accounts through the CLI", () => {
   it("lists the operators", async () => {
     const listed = await operator("list", "--token-file", adminFile, "--json");
     expect(listed.code, listed.stderr).toBe(0);
-    const names = listed.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { name: string }).name);
+    const names = listed.stdout
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { name: string }).name);
     expect(names).toEqual(["admin", "enroller"]);
   });
 

@@ -16,7 +16,9 @@ const VECTORS = JSON.parse(
 const TO_RESPONDER = fromHex(VECTORS.grantToResponder as string);
 const TO_INITIATOR = fromHex(VECTORS.grantToInitiator as string);
 /** A GrantWarning (E_REVOKED) from test/protocol/grant/session-answer.test.ts. */
-const WARNING = fromHex("011309a357e0dae7a37c0e09ac8ac53ba330d6000001a3185c53e8054c587587a422d189e0d2b03611d4d5");
+const WARNING = fromHex(
+  "011309a357e0dae7a37c0e09ac8ac53ba330d6000001a3185c53e8054c587587a422d189e0d2b03611d4d5",
+);
 
 /** What the stand-in head answers next: body and optional outcome header. */
 let next: { body: Uint8Array; outcome?: string } = { body: new Uint8Array() };
@@ -80,10 +82,14 @@ describe("HeadClient.grant", () => {
   });
 
   it("refuses a truncated answer", async () => {
-    await expect(answer(concatBytes(TO_RESPONDER, TO_INITIATOR).subarray(0, 183), "grant")).rejects.toMatchObject({
+    await expect(
+      answer(concatBytes(TO_RESPONDER, TO_INITIATOR).subarray(0, 183), "grant"),
+    ).rejects.toMatchObject({
       code: "E_HEAD_REFUSED",
       headCode: "E_MALFORMED",
     });
-    await expect(answer(WARNING.subarray(0, 42), "warning")).rejects.toMatchObject({ code: "E_HEAD_REFUSED" });
+    await expect(answer(WARNING.subarray(0, 42), "warning")).rejects.toMatchObject({
+      code: "E_HEAD_REFUSED",
+    });
   });
 });

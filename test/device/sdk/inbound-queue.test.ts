@@ -96,7 +96,11 @@ describe("KeyedQueues", () => {
 
 describe("inboundLimits", () => {
   it("fills in the defaults and refuses a setting that is not a positive integer, naming it", () => {
-    expect(inboundLimits({ setupBurst: 2 })).toEqual({ setupBurst: 2, setupRefillMs: 10_000, maxQueuedPerSender: 1024 });
+    expect(inboundLimits({ setupBurst: 2 })).toEqual({
+      setupBurst: 2,
+      setupRefillMs: 10_000,
+      maxQueuedPerSender: 1024,
+    });
     for (const bad of [0, -1, 1.5, Number.NaN])
       expect(() => inboundLimits({ maxQueuedPerSender: bad })).toThrow(/inboundLimits\.maxQueuedPerSender/);
   });

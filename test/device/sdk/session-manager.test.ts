@@ -54,7 +54,11 @@ async function victim(headUrl: string, limits: Partial<InboundLimits> = {}) {
   const sessions = new SessionStore(db, box);
   await sessions.put(f.s2);
   const events = new EventEmitter();
-  const record = { messages: [] as MessageEvent[], dropped: [] as InboundDroppedEvent[], errors: [] as Error[] };
+  const record = {
+    messages: [] as MessageEvent[],
+    dropped: [] as InboundDroppedEvent[],
+    errors: [] as Error[],
+  };
   events.on("message", (m: MessageEvent) => record.messages.push(m));
   events.on("inbound-dropped", (e: InboundDroppedEvent) => record.dropped.push(e));
   events.on("error", (e: Error) => record.errors.push(e));
@@ -67,17 +71,17 @@ async function victim(headUrl: string, limits: Partial<InboundLimits> = {}) {
   let manager: SessionManager;
   try {
     manager = new SessionManager({
-    clusterId: cluster.clusterId,
-    membership: f.j2.deviceMembership,
-    head: new HeadClient(headUrl),
-    sendTo: async () => undefined,
-    sessions,
-    pending: new PendingStore(db),
-    sequences: new LevelSequenceStore(db),
-    emit: <K extends keyof DeviceEvents>(e: K, ...args: DeviceEvents[K]) => void events.emit(e, ...args),
-    now: () => now,
-    grantTimeoutMs: 1000,
-    inboundLimits: limits,
+      clusterId: cluster.clusterId,
+      membership: f.j2.deviceMembership,
+      head: new HeadClient(headUrl),
+      sendTo: async () => undefined,
+      sessions,
+      pending: new PendingStore(db),
+      sequences: new LevelSequenceStore(db),
+      emit: <K extends keyof DeviceEvents>(e: K, ...args: DeviceEvents[K]) => void events.emit(e, ...args),
+      now: () => now,
+      grantTimeoutMs: 1000,
+      inboundLimits: limits,
     });
   } catch (error) {
     await discard();
@@ -113,7 +117,10 @@ async function victim(headUrl: string, limits: Partial<InboundLimits> = {}) {
     },
     /** A frame from X that no session of V matches. */
     junkFromX() {
-      const frame = createChannel({ ...f.s1, sessionKey: new Uint8Array(32).fill(9) }).sender.seal(new Uint8Array(4), now);
+      const frame = createChannel({ ...f.s1, sessionKey: new Uint8Array(32).fill(9) }).sender.seal(
+        new Uint8Array(4),
+        now,
+      );
       manager.handleInbox(decodeEnvelope(encodeEnvelope(f.d3.id, frame)));
     },
     frameFromY(text: string) {
@@ -143,7 +150,9 @@ describe("SessionManager inbound limits", () => {
     await v.manager.idle();
     // Each admitted set-up wrote its pending nonce and called the (unreachable) head once.
     expect(v.pendingWrites).toHaveLength(3);
-    expect(v.record.errors.map((e) => (e as { code?: string }).code)).toEqual(Array(3).fill("E_HEAD_UNREACHABLE"));
+    expect(v.record.errors.map((e) => (e as { code?: string }).code)).toEqual(
+      Array(3).fill("E_HEAD_UNREACHABLE"),
+    );
     expect(v.record.dropped).toHaveLength(27);
     expect(v.record.dropped.every((d) => d.from === v.X && d.reason === "setup-limit")).toBe(true);
     expect(v.manager.stats.dropped).toBe(27);
@@ -161,7 +170,10 @@ describe("SessionManager inbound limits", () => {
   it("delivers another peer's frames while a set-up waits on a hung head", async () => {
     const head = await hungHead();
     const v = await victim(head.url);
-    cleanup.push(() => v.close(), () => head.release());
+    cleanup.push(
+      () => v.close(),
+      () => head.release(),
+    );
     v.setupFromX();
     await waitUntil(() => head.connections() === 1, "the set-up's call to the head");
     const delivered = nextEvent<MessageEvent>(v.events, "message", (m) => text(m) === "from y", 5000);
@@ -172,7 +184,10 @@ describe("SessionManager inbound limits", () => {
   it("a sender's full queue drops its further messages, not another sender's", async () => {
     const head = await hungHead();
     const v = await victim(head.url, { maxQueuedPerSender: 4, setupBurst: 1 });
-    cleanup.push(() => v.close(), () => head.release());
+    cleanup.push(
+      () => v.close(),
+      () => head.release(),
+    );
     v.setupFromX(); // occupies X's queue while the head hangs
     await waitUntil(() => head.connections() === 1, "the set-up's call to the head");
     v.setupFromX(); // over the set-up burst

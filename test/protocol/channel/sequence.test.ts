@@ -149,43 +149,56 @@ describe("SequenceReservation (RFC 8613 Appendix B.1)", () => {
 
   it("property: no sequence of block sizes, uses, failed saves and restarts repeats a number", async () => {
     const step = fc.oneof(
-      fc.record({ op: fc.constant("restart" as const), k: fc.oneof(fc.bigInt({ min: 1n, max: 40n }), fc.constant(1024n)) }),
+      fc.record({
+        op: fc.constant("restart" as const),
+        k: fc.oneof(fc.bigInt({ min: 1n, max: 40n }), fc.constant(1024n)),
+      }),
       fc.record({ op: fc.constant("use" as const), n: fc.integer({ min: 0, max: 60 }) }),
       fc.record({ op: fc.constant("fail-save" as const) }),
     );
-    const oldRun = fc.option(fc.record({ k: fc.bigInt({ min: 1n, max: 5000n }), uses: fc.integer({ min: 0, max: 40 }) }), { freq: 2 });
+    const oldRun = fc.option(
+      fc.record({ k: fc.bigInt({ min: 1n, max: 5000n }), uses: fc.integer({ min: 0, max: 40 }) }),
+      { freq: 2 },
+    );
     await fc.assert(
-      fc.asyncProperty(oldRun, fc.bigInt({ min: 1n, max: 40n }), fc.array(step, { maxLength: 25 }), async (old, k0, steps) => {
-        const store = new MemoryStore();
-        const seen = new Set<bigint>();
-        if (old) for (const seq of runOldFormat(store.values, "k", old.k, old.uses)) seen.add(seq);
-        let r = await SequenceReservation.open(store, "k", k0);
-        let last = -1n;
-        for (const s of steps) {
-          if (s.op === "restart") {
-            // The old instance is abandoned; an open whose save failed is retried, as a restart would.
-            r = await SequenceReservation.open(store, "k", s.k).catch(() => SequenceReservation.open(store, "k", s.k));
-            continue;
-          }
-          if (s.op === "fail-save") {
-            store.failNextSave = true;
-            continue;
-          }
-          for (let i = 0; i < s.n; i++) {
-            let seq: bigint;
-            try {
-              seq = await r.next();
-            } catch {
-              continue; // a failed save or a spent key: no number handed out
+      fc.asyncProperty(
+        oldRun,
+        fc.bigInt({ min: 1n, max: 40n }),
+        fc.array(step, { maxLength: 25 }),
+        async (old, k0, steps) => {
+          const store = new MemoryStore();
+          const seen = new Set<bigint>();
+          if (old) for (const seq of runOldFormat(store.values, "k", old.k, old.uses)) seen.add(seq);
+          let r = await SequenceReservation.open(store, "k", k0);
+          let last = -1n;
+          for (const s of steps) {
+            if (s.op === "restart") {
+              // The old instance is abandoned; an open whose save failed is retried, as a restart would.
+              r = await SequenceReservation.open(store, "k", s.k).catch(() =>
+                SequenceReservation.open(store, "k", s.k),
+              );
+              continue;
             }
-            expect(seen.has(seq)).toBe(false);
-            expect(seq > last).toBe(true);
-            expect(seq < store.bound("k")!).toBe(true); // persisted before use
-            seen.add(seq);
-            last = seq;
+            if (s.op === "fail-save") {
+              store.failNextSave = true;
+              continue;
+            }
+            for (let i = 0; i < s.n; i++) {
+              let seq: bigint;
+              try {
+                seq = await r.next();
+              } catch {
+                continue; // a failed save or a spent key: no number handed out
+              }
+              expect(seen.has(seq)).toBe(false);
+              expect(seq > last).toBe(true);
+              expect(seq < store.bound("k")!).toBe(true); // persisted before use
+              seen.add(seq);
+              last = seq;
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
   });

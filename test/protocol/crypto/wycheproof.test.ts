@@ -222,7 +222,9 @@ describe("Wycheproof ML-KEM-768 (FIPS 203)", () => {
           }
           // A peer's ciphertext is refused with the protocol's code; our own seed is a programming error.
           if (/ciphertext/i.test(t.comment as string))
-            expect(isProtocolError(error, "E_MALFORMED"), `tcId ${t.tcId} (${t.comment as string})`).toBe(true);
+            expect(isProtocolError(error, "E_MALFORMED"), `tcId ${t.tcId} (${t.comment as string})`).toBe(
+              true,
+            );
           else expect(error, `tcId ${t.tcId} (${t.comment as string})`).toBeInstanceOf(RangeError);
           counts.invalid++;
         }

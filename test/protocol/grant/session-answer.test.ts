@@ -31,7 +31,8 @@ const VECTORS = JSON.parse(
 /** The answer to the fixed grant flow of iotguard-v1.json: the responder's Grant, then the initiator's. */
 const GRANT_ANSWER_HEX = `${VECTORS.grantToResponder}${VECTORS.grantToInitiator}`;
 /** grantFlow({ seed: "vectors-warning" }) with M1 revoked: a GrantWarning naming E_REVOKED. */
-const WARNING_ANSWER_HEX = "011309a357e0dae7a37c0e09ac8ac53ba330d6000001a3185c53e8054c587587a422d189e0d2b03611d4d5";
+const WARNING_ANSWER_HEX =
+  "011309a357e0dae7a37c0e09ac8ac53ba330d6000001a3185c53e8054c587587a422d189e0d2b03611d4d5";
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const time = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
@@ -47,16 +48,19 @@ const grantPair = fc
     sealed1: bytes(48),
     sealed2: bytes(48),
   })
-  .map(
-    (g): SessionAnswer => ({
-      kind: SessionAnswerKind.GRANT,
-      toResponder: encodeGrant({ ...g, role: 2, nonce: g.n2, sealed: g.sealed2 }),
-      toInitiator: encodeGrant({ ...g, role: 1, nonce: g.n1, sealed: g.sealed1 }),
-    }),
-  );
+  .map((g): SessionAnswer => ({
+    kind: SessionAnswerKind.GRANT,
+    toResponder: encodeGrant({ ...g, role: 2, nonce: g.n2, sealed: g.sealed2 }),
+    toInitiator: encodeGrant({ ...g, role: 1, nonce: g.n1, sealed: g.sealed1 }),
+  }));
 const warning = fc
   .record({
-    reason: fc.constantFrom("E_NOT_MEMBER" as const, "E_REVOKED" as const, "E_EXPIRED" as const, "E_BAD_MAC" as const),
+    reason: fc.constantFrom(
+      "E_NOT_MEMBER" as const,
+      "E_REVOKED" as const,
+      "E_EXPIRED" as const,
+      "E_BAD_MAC" as const,
+    ),
     nonce: bytes(16),
     issuedAt: time,
     mac: bytes(16),
@@ -98,7 +102,9 @@ describe("session answer codec", () => {
     const f = grantFlow({ seed: "vectors-warning" });
     const out = issueGrant({ ...f.ctx, initiator: { ...f.initiator, active: false } });
     if (out.kind !== "warning") throw new Error("expected a warning");
-    expect(toHex(encodeSessionAnswer({ kind: "warning", warning: out.toResponder }))).toBe(WARNING_ANSWER_HEX);
+    expect(toHex(encodeSessionAnswer({ kind: "warning", warning: out.toResponder }))).toBe(
+      WARNING_ANSWER_HEX,
+    );
     const answer = decodeSessionAnswer(fromHex(WARNING_ANSWER_HEX));
     expect(answer).toEqual({ kind: "warning", warning: fromHex(WARNING_ANSWER_HEX) });
   });
@@ -107,7 +113,9 @@ describe("session answer codec", () => {
     fc.assert(
       fc.property(fc.oneof(grantPair, warning), (answer) => {
         const encoded = encodeSessionAnswer(answer);
-        expect(encoded.length).toBe(answer.kind === "grant" ? SessionAnswerSize.GRANT : SessionAnswerSize.WARNING);
+        expect(encoded.length).toBe(
+          answer.kind === "grant" ? SessionAnswerSize.GRANT : SessionAnswerSize.WARNING,
+        );
         expect(decodeSessionAnswer(encoded)).toEqual(answer);
       }),
     );
@@ -117,9 +125,9 @@ describe("session answer codec", () => {
     const arbitrary = fc.oneof(
       fc.uint8Array({ maxLength: 200 }),
       // A valid header makes the decoder look further than the version byte.
-      fc.tuple(fc.constantFrom(0x12, 0x13), fc.uint8Array({ maxLength: 200 })).map(([t, rest]) =>
-        Uint8Array.of(1, t, ...rest),
-      ),
+      fc
+        .tuple(fc.constantFrom(0x12, 0x13), fc.uint8Array({ maxLength: 200 }))
+        .map(([t, rest]) => Uint8Array.of(1, t, ...rest)),
     );
     fc.assert(
       fc.property(arbitrary, (b) => {
@@ -144,7 +152,8 @@ describe("session answer codec", () => {
   it("refuses every truncation and every extension by one byte of both answers", () => {
     for (const hex of [GRANT_ANSWER_HEX, WARNING_ANSWER_HEX]) {
       const full = fromHex(hex);
-      for (let n = 0; n < full.length; n++) expectCode(() => decodeSessionAnswer(full.subarray(0, n)), "E_MALFORMED");
+      for (let n = 0; n < full.length; n++)
+        expectCode(() => decodeSessionAnswer(full.subarray(0, n)), "E_MALFORMED");
       for (const extra of [0x00, 0x01, 0xff])
         expectCode(() => decodeSessionAnswer(concatBytes(full, Uint8Array.of(extra))), "E_MALFORMED");
     }
@@ -159,7 +168,10 @@ describe("session answer codec", () => {
     const other = toInitiator.slice();
     other[4] = (other[4] as number) ^ 0x80; // first byte of the sessionId
     expectCode(() => decodeSessionAnswer(concatBytes(toResponder, other)), "E_MALFORMED");
-    expectCode(() => decodeSessionAnswer(concatBytes(fromHex(WARNING_ANSWER_HEX), toResponder)), "E_MALFORMED");
+    expectCode(
+      () => decodeSessionAnswer(concatBytes(fromHex(WARNING_ANSWER_HEX), toResponder)),
+      "E_MALFORMED",
+    );
   });
 
   it("refuses to encode parts of the wrong size or in the wrong roles (head programming errors)", () => {

@@ -4,7 +4,14 @@
  * 1088-byte ciphertext) is covered. The classic messages: test/protocol/bitflip.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { acceptJoin, decodeJoinRequest, equalBytes, finishJoin, JoinSuite, MessageSize } from "../../../protocol";
+import {
+  acceptJoin,
+  decodeJoinRequest,
+  equalBytes,
+  finishJoin,
+  JoinSuite,
+  MessageSize,
+} from "../../../protocol";
 import { encodeJoinRequest } from "../../../protocol/join/codec";
 import { everyFlip } from "../flip";
 import { beginJoin, device, seededRandom, T0 } from "../helpers";

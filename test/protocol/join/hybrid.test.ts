@@ -104,7 +104,13 @@ describe("hybrid join (ML-KEM-768 + secp256k1 ECDH)", () => {
     // T_res = T_req || sigD || 0x03 || suite || kid || expiresAt || E_H || ct
     const tRes = concatBytes(tReq, req.subarray(1277), Uint8Array.of(0x03), rsp.subarray(2, 48), ct);
     const salt = sha256(concatBytes(utf8(Label.JOIN_RESPONSE), tRes));
-    const expected = hkdf(sha256, concatBytes(ss, z), salt, concatBytes(utf8(Label.MEMBER_KEY), rsp.subarray(3, 7)), 32);
+    const expected = hkdf(
+      sha256,
+      concatBytes(ss, z),
+      salt,
+      concatBytes(utf8(Label.MEMBER_KEY), rsp.subarray(3, 7)),
+      32,
+    );
     expect(toHex(membership.memberKey)).toBe(toHex(expected));
     expect(toHex(res.membership.memberKey)).toBe(toHex(expected));
   });
@@ -160,7 +166,10 @@ describe("hybrid join (ML-KEM-768 + secp256k1 ECDH)", () => {
         ephemeralPublicKey: decodeJoinResponse(acceptJoin(ctx).response).ephemeralPublicKey,
       };
       const body = joinResponseBody(requestBody, ctx.request.signature, fields);
-      const forced = encodeJoinResponse({ ...fields, signature: signLabelled(head.secretKey, Label.JOIN_RESPONSE, body) });
+      const forced = encodeJoinResponse({
+        ...fields,
+        signature: signLabelled(head.secretKey, Label.JOIN_RESPONSE, body),
+      });
       expectCode(() => finishJoin(forced, start.state, T0), "E_SUITE_REFUSED");
     });
 
@@ -234,7 +243,10 @@ describe("hybrid join (ML-KEM-768 + secp256k1 ECDH)", () => {
     req.kemPublicKey = ek;
     const body = joinRequestBody(cluster.clusterId, head.address, req);
     req.signature = signLabelled(d.identity.secretKey, Label.JOIN_REQUEST, body);
-    expectCode(() => acceptJoin({ ...ctx, request: decodeJoinRequest(encodeJoinRequest(req)) }), "E_MALFORMED");
+    expectCode(
+      () => acceptJoin({ ...ctx, request: decodeJoinRequest(encodeJoinRequest(req)) }),
+      "E_MALFORMED",
+    );
   });
 
   it("K_m changes when either shared secret changes (property)", () => {

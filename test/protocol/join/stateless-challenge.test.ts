@@ -16,7 +16,13 @@ const TTL = 30_000;
 
 describe("stateless join challenges", () => {
   it("match the fixed vector: a 22-byte JoinChallenge whose 16 bytes are expiry, nonce and tag", () => {
-    const { message, challenge } = issueStatelessChallenge({ key: KEY, clusterId: 7, now: NOW, ttlMs: TTL, random: seededRandom("vector") });
+    const { message, challenge } = issueStatelessChallenge({
+      key: KEY,
+      clusterId: 7,
+      now: NOW,
+      ttlMs: TTL,
+      random: seededRandom("vector"),
+    });
     expect(message.length).toBe(MessageSize.JOIN_CHALLENGE);
     expect(decodeJoinChallenge(message)).toEqual({ clusterId: 7, challenge });
     // expiresAt = floor((NOW + TTL) / 1000) = 1800000030 = 0x6b49d21e
@@ -24,7 +30,13 @@ describe("stateless join challenges", () => {
     // Computed independently with node:crypto: HMAC-SHA256(KEY, label ‖ u32 7 ‖ first 8 bytes)[0..8].
     expect(toHex(challenge)).toBe("6b49d21e98ddb695e23f638ab36c0176");
     const tag = createHmac("sha256", KEY)
-      .update(Buffer.concat([Buffer.from("iotguard/v1/join-challenge"), Buffer.from("00000007", "hex"), challenge.subarray(0, 8)]))
+      .update(
+        Buffer.concat([
+          Buffer.from("iotguard/v1/join-challenge"),
+          Buffer.from("00000007", "hex"),
+          challenge.subarray(0, 8),
+        ]),
+      )
       .digest()
       .subarray(0, 8);
     expect(toHex(challenge.subarray(8))).toBe(tag.toString("hex"));

@@ -20,7 +20,9 @@ describe("join suites", () => {
   });
 
   it("encodes an offer as one bit per suite and refuses bits for no suite", () => {
-    expect([encodeOffer([CLASSIC]), encodeOffer([HYBRID]), encodeOffer([HYBRID, CLASSIC])]).toEqual([1, 2, 3]);
+    expect([encodeOffer([CLASSIC]), encodeOffer([HYBRID]), encodeOffer([HYBRID, CLASSIC])]).toEqual([
+      1, 2, 3,
+    ]);
     expect(decodeOffer(3)).toEqual([CLASSIC, HYBRID]);
     for (const bad of [0, 4, 7, 0x80]) expect(decodeOffer(bad)).toBeUndefined();
   });

@@ -19,7 +19,10 @@ export function generateVectors(): Record<string, string> {
   const pt = new TextEncoder().encode("temp=21.5C");
   // The hybrid suite (docs/protocol.md § Join suites), and a classic head answering a hybrid offer.
   const h = join(device(1), "vectors-hybrid", undefined, { offer: [HYBRID, CLASSIC] });
-  const hc = join(device(1), "vectors-hybrid-classic", undefined, { offer: [HYBRID, CLASSIC], policy: [CLASSIC] });
+  const hc = join(device(1), "vectors-hybrid-classic", undefined, {
+    offer: [HYBRID, CLASSIC],
+    policy: [CLASSIC],
+  });
   return {
     joinChallenge: toHex(f.j1.challenge.message),
     joinRequest: toHex(f.j1.start.request),

@@ -34,7 +34,11 @@ describe("documentation stays in sync", () => {
 describe("OpenAPI document", () => {
   it("describes exactly the routes the app serves", () => {
     // Route registration reads nothing from the context; handlers are never called here.
-    const ctx = { logger: pino({ level: "silent" }), metrics: createMetrics(), config: loadConfig({}, {}) } as never;
+    const ctx = {
+      logger: pino({ level: "silent" }),
+      metrics: createMetrics(),
+      config: loadConfig({}, {}),
+    } as never;
     const app = createApp(ctx, {
       brokerStatus: () => ({ up: true, url: "", embedded: true }),
       version: "test",

@@ -15,7 +15,9 @@ describe("cluster head configuration", () => {
   it("accepts the hybrid join suite preferred and classic allowed by default, and a hybrid-only policy", () => {
     expect(loadConfig({}, {}).joinSuites).toEqual([2, 1]);
     expect(loadConfig({}, { IOTGUARD_JOIN_SUITES: "hybrid" }).joinSuites).toEqual([2]);
-    expect(loadConfig({ joinSuites: "classic,hybrid" }, { IOTGUARD_JOIN_SUITES: "hybrid" }).joinSuites).toEqual([1, 2]);
+    expect(
+      loadConfig({ joinSuites: "classic,hybrid" }, { IOTGUARD_JOIN_SUITES: "hybrid" }).joinSuites,
+    ).toEqual([1, 2]);
   });
 
   it.each([
@@ -37,7 +39,14 @@ describe("cluster head configuration", () => {
 
   it("has abuse limits on by default, exempting only the head's own loopback addresses", () => {
     const config = loadConfig({}, {});
-    expect(config).toMatchObject({ joinRate: 2, joinBurst: 20, apiRate: 20, apiBurst: 50, maxConcurrentJoins: 32, maxJsonBody: 65536 });
+    expect(config).toMatchObject({
+      joinRate: 2,
+      joinBurst: 20,
+      apiRate: 20,
+      apiBurst: 50,
+      maxConcurrentJoins: 32,
+      maxJsonBody: 65536,
+    });
     expect(config.rateLimitExempt).toEqual(["127.0.0.1", "::1"]);
     expect(loadConfig({ rateLimitExempt: "none" }, {}).rateLimitExempt).toEqual([]);
   });

@@ -23,13 +23,14 @@ describe("grant replay and index freshness", () => {
     await chain?.stop();
   });
 
-
   it("refuses every later copy of a granted request with E_REPLAY, 8 at once", async () => {
     const [a, b] = [await enrolled(head), await enrolled(head)];
     const [ma, mb] = [await joined(head, a), await joined(head, b)];
     const { response, forward } = await requestSession(head, ma, mb);
     expect(response.status).toBe(200);
-    const again = await Promise.all(Array.from({ length: 8 }, () => head.post("/v1/sessions", forward.message)));
+    const again = await Promise.all(
+      Array.from({ length: 8 }, () => head.post("/v1/sessions", forward.message)),
+    );
     expect(await Promise.all(again.map(errorCode))).toEqual(Array(8).fill("E_REPLAY"));
   });
 
@@ -39,7 +40,12 @@ describe("grant replay and index freshness", () => {
     const grantedPerRequest: number[] = [];
     const sessionsBefore = head.context.sessions.list().length;
     for (let request = 0; request < 20; request++) {
-      const sessionRequest = createSessionRequest({ membership: ma, clusterId: CLUSTER, peerId: mb.deviceId, now: Date.now() });
+      const sessionRequest = createSessionRequest({
+        membership: ma,
+        clusterId: CLUSTER,
+        peerId: mb.deviceId,
+        now: Date.now(),
+      });
       const forward = createGrantRequest({
         membership: mb,
         clusterId: CLUSTER,
@@ -47,7 +53,9 @@ describe("grant replay and index freshness", () => {
         sessionRequest: sessionRequest.message,
         now: Date.now(),
       });
-      const answers = await Promise.all(Array.from({ length: 8 }, () => head.post("/v1/sessions", forward.message)));
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => head.post("/v1/sessions", forward.message)),
+      );
       grantedPerRequest.push(answers.filter((r) => r.status === 200).length);
       const refused = answers.filter((r) => r.status !== 200);
       expect(await Promise.all(refused.map(errorCode))).toEqual(Array(7).fill("E_REPLAY"));

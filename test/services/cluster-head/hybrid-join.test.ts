@@ -35,7 +35,12 @@ describe("hybrid join through real cluster heads", () => {
   let head: TestHead; // default policy: hybrid, classic
   let strict: TestHead; // --join-suites hybrid
   const logLines: string[] = [];
-  const [a, b, classicOnly, victim] = [makeTestDevice(), makeTestDevice(), makeTestDevice(), makeTestDevice()];
+  const [a, b, classicOnly, victim] = [
+    makeTestDevice(),
+    makeTestDevice(),
+    makeTestDevice(),
+    makeTestDevice(),
+  ];
   const [c, d] = [makeTestDevice(), makeTestDevice()];
 
   beforeAll(async () => {
@@ -46,7 +51,9 @@ describe("hybrid join through real cluster heads", () => {
       devices: [a, b, classicOnly, victim].map((x) => x.enrollBody(1)),
     });
     expect(one.status).toBe(201);
-    const two = await strict.operator("POST", "/v1/devices/batch", { devices: [c, d].map((x) => x.enrollBody(2)) });
+    const two = await strict.operator("POST", "/v1/devices/batch", {
+      devices: [c, d].map((x) => x.enrollBody(2)),
+    });
     expect(two.status).toBe(201);
   }, 90_000);
   afterAll(async () => {
@@ -78,7 +85,9 @@ describe("hybrid join through real cluster heads", () => {
     const forA = acceptGrant(grants.subarray(MessageSize.GRANT), ma, pending1, Date.now());
     expect(toHex(forA.sessionKey)).toBe(toHex(forB.sessionKey));
     const joinedLines = logLines.filter((l) => l.includes('"device joined"'));
-    expect(joinedLines.some((l) => l.includes(`"deviceId":"${a.deviceIdHex}"`) && l.includes('"suite":"hybrid"'))).toBe(true);
+    expect(
+      joinedLines.some((l) => l.includes(`"deviceId":"${a.deviceIdHex}"`) && l.includes('"suite":"hybrid"')),
+    ).toBe(true);
   });
 
   it("mixed fleet: a classic-only device joins a default head with the version-0.1 messages", async () => {

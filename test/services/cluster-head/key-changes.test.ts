@@ -69,10 +69,12 @@ describe("key changes on chain", () => {
     await chain?.stop();
   });
 
-
   /** The registry as this cluster's head (the only one allowed to revoke and rotate its devices). */
   function headRegistry() {
-    return connectRegistry(chain.deployment, new Wallet(`0x${toHex(head.context.identity.secretKey)}`, chain.provider));
+    return connectRegistry(
+      chain.deployment,
+      new Wallet(`0x${toHex(head.context.identity.secretKey)}`, chain.provider),
+    );
   }
 
   it("a rotation and a revocation made while the head was down end the old memberships before it serves", async () => {
@@ -100,7 +102,10 @@ describe("key changes on chain", () => {
     const asInitiator = await requestSession(head, ma, mb);
     expect(asInitiator.response.headers.get("x-iotguard-outcome")).toBe("warning");
     const asResponder = await requestSession(head, mb, ma);
-    expect([asResponder.response.status, await errorCode(asResponder.response)]).toEqual([403, "E_NOT_MEMBER"]);
+    expect([asResponder.response.status, await errorCode(asResponder.response)]).toEqual([
+      403,
+      "E_NOT_MEMBER",
+    ]);
     // A may join again with its old key no more: the registry holds a new one.
     const rejoin = await join(head, a);
     expect([rejoin.response.status, await errorCode(rejoin.response)]).toEqual([401, "E_BAD_SIGNATURE"]);
@@ -121,8 +126,13 @@ describe("key changes on chain", () => {
       const [ma, mb] = [await joined(outer, a), await joined(outer, b)];
       expect((await requestSession(outer, ma, mb)).response.status).toBe(200);
       // B stays subscribed on the broker while the head is down and comes back.
-      const listener = await MqttTransport.connect("mqtt://127.0.0.1:1883", { clientId: `b-${b.deviceIdHex}`, clean: true });
-      const notice = new Promise<Buffer>((resolve) => listener.on("message", (_t, payload) => resolve(payload)));
+      const listener = await MqttTransport.connect("mqtt://127.0.0.1:1883", {
+        clientId: `b-${b.deviceIdHex}`,
+        clean: true,
+      });
+      const notice = new Promise<Buffer>((resolve) =>
+        listener.on("message", (_t, payload) => resolve(payload)),
+      );
       await listener.subscribe([ctlTopic(prefix, 7, b.deviceIdHex)]);
 
       const registry = connectRegistry(
@@ -166,7 +176,11 @@ describe("key changes on chain", () => {
       if (left) oldKeyMemberships++;
       for (const attempt of joins) {
         if (attempt.response.status !== 200) continue;
-        const membership = finishJoin(new Uint8Array(await attempt.response.arrayBuffer()), attempt.state, Date.now());
+        const membership = finishJoin(
+          new Uint8Array(await attempt.response.arrayBuffer()),
+          attempt.state,
+          Date.now(),
+        );
         expect(await brokerAccepts(head, membership)).toBe(false);
       }
     }

@@ -39,13 +39,17 @@ describe("member keys at rest", () => {
 
   beforeAll(async () => {
     chain = await startTestChain();
-    head = await startTestHead(chain, { clusterId: String(CLUSTER), membershipTtlS: "600" }, undefined, () => clock);
+    head = await startTestHead(
+      chain,
+      { clusterId: String(CLUSTER), membershipTtlS: "600" },
+      undefined,
+      () => clock,
+    );
   }, 60_000);
   afterAll(async () => {
     await head?.destroy();
     await chain?.stop();
   });
-
 
   it("keeps no member key in the level database, and none of a superseded or revoked membership anywhere", async () => {
     const [a, b] = [await enrolled(head), await enrolled(head)];
@@ -79,7 +83,9 @@ describe("member keys at rest", () => {
     const mb: Membership = await joined(head, b);
     expect((await requestSession(head, ma, mb)).response.status).toBe(200);
     const intruder = { ...ma, kid: new Uint8Array([1, 2, 3, 4]) };
-    expect((await requestSession(head, intruder, mb)).response.headers.get("x-iotguard-outcome")).toBe("warning");
+    expect((await requestSession(head, intruder, mb)).response.headers.get("x-iotguard-outcome")).toBe(
+      "warning",
+    );
     expect(await head.context.audit.list()).not.toEqual([]);
 
     clock += 601_000; // past both memberships and the session

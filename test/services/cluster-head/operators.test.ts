@@ -69,7 +69,9 @@ describe("named operators", () => {
   it("lists the bootstrap admin with every scope and the added operators, never a token or hash", async () => {
     const response = await head.operator("GET", "/v1/operators");
     const text = await response.text();
-    const { operators } = JSON.parse(text) as { operators: { name: string; scopes: string[]; bootstrap: boolean }[] };
+    const { operators } = JSON.parse(text) as {
+      operators: { name: string; scopes: string[]; bootstrap: boolean }[];
+    };
     expect(operators.map((o) => [o.name, o.scopes.join(","), o.bootstrap])).toEqual([
       ["admin", "enroll,revoke,read,admin", true],
       ["auditor", "read", false],
@@ -106,7 +108,14 @@ describe("named operators", () => {
       ["auditor", "GET", "/v1/sessions", undefined, 200],
       ["enroller", "POST", "/v1/devices", device.enrollBody(1), 201],
       ["enroller", "POST", `/v1/devices/${device.deviceIdHex}/revoke`, undefined, 403, "E_FORBIDDEN"],
-      ["revoker", "POST", `/v1/devices/${device.deviceIdHex}/rotate`, rotateBody(device, 1), 403, "E_FORBIDDEN"],
+      [
+        "revoker",
+        "POST",
+        `/v1/devices/${device.deviceIdHex}/rotate`,
+        rotateBody(device, 1),
+        403,
+        "E_FORBIDDEN",
+      ],
     ];
     for (const [name, method, path, body, status, code] of checks) {
       const response = await as(head, tokens[name]!, method, path, body);
@@ -119,13 +128,29 @@ describe("named operators", () => {
   it("names the operator in the audit log for every enrollment, revocation and rotation", async () => {
     const device = makeTestDevice();
     expect((await as(head, tokens.enroller!, "POST", "/v1/devices", device.enrollBody(1))).status).toBe(201);
-    expect((await as(head, tokens.enroller!, "POST", `/v1/devices/${device.deviceIdHex}/rotate`, rotateBody(device, 1))).status).toBe(200);
-    expect((await as(head, tokens.revoker!, "POST", `/v1/devices/${device.deviceIdHex}/revoke`)).status).toBe(200);
+    expect(
+      (
+        await as(
+          head,
+          tokens.enroller!,
+          "POST",
+          `/v1/devices/${device.deviceIdHex}/rotate`,
+          rotateBody(device, 1),
+        )
+      ).status,
+    ).toBe(200);
+    expect((await as(head, tokens.revoker!, "POST", `/v1/devices/${device.deviceIdHex}/revoke`)).status).toBe(
+      200,
+    );
     const response = await as(head, tokens.auditor!, "GET", "/v1/audit?limit=1000");
     expect(response.status).toBe(200);
     const { entries } = (await response.json()) as { entries: Record<string, unknown>[] };
     const about = entries
-      .filter((e) => e.deviceId === device.deviceIdHex || (e.deviceIds as string[] | undefined)?.includes(device.deviceIdHex))
+      .filter(
+        (e) =>
+          e.deviceId === device.deviceIdHex ||
+          (e.deviceIds as string[] | undefined)?.includes(device.deviceIdHex),
+      )
       .reverse()
       .map((e) => [e.event, e.operator]);
     expect(about).toEqual([
@@ -137,7 +162,13 @@ describe("named operators", () => {
       ["revoked", "revoker"],
     ]);
     const added = entries.filter((e) => e.event === "operator-added").map((e) => [e.name, e.operator]);
-    expect(added).toEqual(expect.arrayContaining([["enroller", "admin"], ["revoker", "admin"], ["auditor", "admin"]]));
+    expect(added).toEqual(
+      expect.arrayContaining([
+        ["enroller", "admin"],
+        ["revoker", "admin"],
+        ["auditor", "admin"],
+      ]),
+    );
   });
 
   it("refuses a duplicate name, a reserved or bad name, unknown scopes, and removing the bootstrap admin", async () => {
@@ -152,7 +183,10 @@ describe("named operators", () => {
     ];
     for (const [method, path, body, status, code] of refusals) {
       const response = await head.operator(method, path, body);
-      expect([response.status, await errorCode(response)], `${method} ${path} ${JSON.stringify(body)}`).toEqual([status, code]);
+      expect(
+        [response.status, await errorCode(response)],
+        `${method} ${path} ${JSON.stringify(body)}`,
+      ).toEqual([status, code]);
     }
   });
 

@@ -21,7 +21,12 @@ async function challengeFrom(head: TestHead): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-function joinRequest(head: TestHead, device: TestDevice, challengeMessage: Uint8Array, clusterId = head.clusterId) {
+function joinRequest(
+  head: TestHead,
+  device: TestDevice,
+  challengeMessage: Uint8Array,
+  clusterId = head.clusterId,
+) {
   return startJoin({
     challengeMessage,
     clusterId,
@@ -49,7 +54,9 @@ describe("stateless join challenges", () => {
     chain = await startTestChain();
     head = await startTestHead(chain, { challengeTtlS: String(TTL_S) }, undefined, () => clock);
     other = await startTestHead(chain, { clusterId: "2" });
-    const enrolled = await head.operator("POST", "/v1/devices/batch", { devices: devices.map((d) => d.enrollBody(1)) });
+    const enrolled = await head.operator("POST", "/v1/devices/batch", {
+      devices: devices.map((d) => d.enrollBody(1)),
+    });
     expect(enrolled.status).toBe(201);
   }, 60_000);
   afterAll(async () => {
@@ -131,11 +138,22 @@ describe("stateless join challenges", () => {
     const unused = await challengeFrom(head);
     const device = makeTestDevice();
     const spare = makeTestDevice();
-    expect((await head.operator("POST", "/v1/devices/batch", { devices: [device.enrollBody(1), spare.enrollBody(1)] })).status).toBe(201);
+    expect(
+      (
+        await head.operator("POST", "/v1/devices/batch", {
+          devices: [device.enrollBody(1), spare.enrollBody(1)],
+        })
+      ).status,
+    ).toBe(201);
     expect((await head.post("/v1/join", joinRequest(head, device, used))).status).toBe(200);
     await head.stop();
     stopped.push(head);
-    head = await startTestHead(chain, { dataDir: head.dataDir, adminToken: head.adminToken, challengeTtlS: String(TTL_S) }, undefined, () => clock);
+    head = await startTestHead(
+      chain,
+      { dataDir: head.dataDir, adminToken: head.adminToken, challengeTtlS: String(TTL_S) },
+      undefined,
+      () => clock,
+    );
     const replay = await head.post("/v1/join", joinRequest(head, spare, used));
     expect(await errorCode(replay)).toBe("E_REPLAY");
     const fresh = await head.post("/v1/join", joinRequest(head, spare, unused));

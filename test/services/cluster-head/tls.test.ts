@@ -28,13 +28,19 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("where the head may listen in clear", () => {
-  it.each(["127.0.0.1", "127.3.2.1", "localhost", "::1", "[::1]", "0:0:0:0:0:0:0:1"])("%s is loopback", (host) => {
-    expect(isLoopbackHost(host)).toBe(true);
-  });
+  it.each(["127.0.0.1", "127.3.2.1", "localhost", "::1", "[::1]", "0:0:0:0:0:0:0:1"])(
+    "%s is loopback",
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(true);
+    },
+  );
 
-  it.each(["0.0.0.0", "::", "192.0.2.10", "10.0.0.1", "head.example", "128.0.0.1", "::2"])("%s is not", (host) => {
-    expect(isLoopbackHost(host)).toBe(false);
-  });
+  it.each(["0.0.0.0", "::", "192.0.2.10", "10.0.0.1", "head.example", "128.0.0.1", "::2"])(
+    "%s is not",
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(false);
+    },
+  );
 
   it("plain HTTP on a non-loopback host needs --allow-plain-http", () => {
     const base = { tlsCert: undefined, tlsKey: undefined, allowPlainHttp: false };
@@ -46,15 +52,27 @@ describe("where the head may listen in clear", () => {
   it("refuses a certificate without its key, an open key file and a key that is not the certificate's", () => {
     const host = "0.0.0.0";
     const allowPlainHttp = false;
-    expect(() => loadTls({ host, allowPlainHttp, tlsCert: pki.headCert, tlsKey: undefined })).toThrow(TlsSetupError);
-    expect(() => loadTls({ host, allowPlainHttp, tlsCert: undefined, tlsKey: pki.headKey })).toThrow(/both --tls-cert and --tls-key/);
-    expect(() => loadTls({ host, allowPlainHttp, tlsCert: join(dir, "nope.pem"), tlsKey: pki.headKey })).toThrow(/--tls-cert .*ENOENT/);
+    expect(() => loadTls({ host, allowPlainHttp, tlsCert: pki.headCert, tlsKey: undefined })).toThrow(
+      TlsSetupError,
+    );
+    expect(() => loadTls({ host, allowPlainHttp, tlsCert: undefined, tlsKey: pki.headKey })).toThrow(
+      /both --tls-cert and --tls-key/,
+    );
+    expect(() =>
+      loadTls({ host, allowPlainHttp, tlsCert: join(dir, "nope.pem"), tlsKey: pki.headKey }),
+    ).toThrow(/--tls-cert .*ENOENT/);
     const openKey = join(dir, "open.key");
     copyFileSync(pki.headKey, openKey);
     chmodSync(openKey, 0o644);
-    expect(() => loadTls({ host, allowPlainHttp, tlsCert: pki.headCert, tlsKey: openKey })).toThrow(/accessible by other users/);
-    expect(() => loadTls({ host, allowPlainHttp, tlsCert: pki.headCert, tlsKey: pki.selfSignedKey })).toThrow(/not a matching/);
-    expect(loadTls({ host, allowPlainHttp, tlsCert: pki.headCert, tlsKey: pki.headKey })?.cert.length).toBeGreaterThan(0);
+    expect(() => loadTls({ host, allowPlainHttp, tlsCert: pki.headCert, tlsKey: openKey })).toThrow(
+      /accessible by other users/,
+    );
+    expect(() => loadTls({ host, allowPlainHttp, tlsCert: pki.headCert, tlsKey: pki.selfSignedKey })).toThrow(
+      /not a matching/,
+    );
+    expect(
+      loadTls({ host, allowPlainHttp, tlsCert: pki.headCert, tlsKey: pki.headKey })?.cert.length,
+    ).toBeGreaterThan(0);
   });
 });
 
@@ -66,7 +84,11 @@ describe("a head serving HTTPS", () => {
   beforeAll(async () => {
     chain = await startTestChain();
     head = await startTestHead(chain, { tlsCert: pki.headCert, tlsKey: pki.headKey });
-    selfSigned = await startTestHead(chain, { clusterId: "2", tlsCert: pki.selfSignedCert, tlsKey: pki.selfSignedKey });
+    selfSigned = await startTestHead(chain, {
+      clusterId: "2",
+      tlsCert: pki.selfSignedCert,
+      tlsKey: pki.selfSignedKey,
+    });
   }, 60_000);
   afterAll(async () => {
     await head?.destroy();
@@ -97,7 +119,9 @@ describe("a head serving HTTPS", () => {
 
   it("does not speak plain HTTP on its port", async () => {
     const answer = await new Promise<string>((resolve) => {
-      const req = httpRequest(`${head.url.replace("https:", "http:")}/health`, (res) => resolve(`status ${res.statusCode}`));
+      const req = httpRequest(`${head.url.replace("https:", "http:")}/health`, (res) =>
+        resolve(`status ${res.statusCode}`),
+      );
       req.on("error", (error) => resolve(`error ${(error as NodeJS.ErrnoException).code ?? error.message}`));
       req.end();
     });
@@ -122,9 +146,13 @@ describe("a head asked to listen in clear on the network", () => {
 
   it("stops the cluster-head command with one line and exit code 2", async () => {
     const dataDir = join(dir, "never-created");
-    const error = (await run(process.execPath, ["--import", "tsx", "services/cluster-head/main.ts", "--host", "0.0.0.0", "--data-dir", dataDir], {
-      cwd: resolve(__dirname, "../../.."),
-    }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const error = (await run(
+      process.execPath,
+      ["--import", "tsx", "services/cluster-head/main.ts", "--host", "0.0.0.0", "--data-dir", dataDir],
+      {
+        cwd: resolve(__dirname, "../../.."),
+      },
+    ).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(error.code).toBe(2);
     expect(error.stderr.trim().split("\n")).toHaveLength(1);
     expect(error.stderr).toMatch(/--host 0\.0\.0\.0 is reachable from the network: .*--allow-plain-http/);

@@ -17,15 +17,20 @@ describe("redactBrokerUrl", () => {
     expect(redactBrokerUrl(url)).toBe(shown);
   });
 
-  it.each(["user:secret@host:1883", "http://user:secret@host", "not a url secret", "mqtt://user:secret@", ""])(
-    "shows a placeholder, not a fragment, for %j",
-    (input) => {
-      expect(redactBrokerUrl(input)).toBe(UNPARSEABLE_BROKER_URL);
-    },
-  );
+  it.each([
+    "user:secret@host:1883",
+    "http://user:secret@host",
+    "not a url secret",
+    "mqtt://user:secret@",
+    "",
+  ])("shows a placeholder, not a fragment, for %j", (input) => {
+    expect(redactBrokerUrl(input)).toBe(UNPARSEABLE_BROKER_URL);
+  });
 
   it("never shows the user name or password, whatever they are", () => {
-    const part = fc.string({ minLength: 6, maxLength: 24 }).filter((s) => !"mqtt://broker.example:1883".includes(s));
+    const part = fc
+      .string({ minLength: 6, maxLength: 24 })
+      .filter((s) => !"mqtt://broker.example:1883".includes(s));
     fc.assert(
       fc.property(part, part, (user, password) => {
         const url = `mqtt://${encodeURIComponent(user)}:${encodeURIComponent(password)}@broker.example:1883`;
@@ -48,14 +53,19 @@ describe("parseBrokerUrl", () => {
       username: "u",
       password: "p",
     });
-    expect(parseBrokerUrl("mqtt://:only-password@h:1")).toEqual({ url: "mqtt://h:1", password: "only-password" });
+    expect(parseBrokerUrl("mqtt://:only-password@h:1")).toEqual({
+      url: "mqtt://h:1",
+      password: "only-password",
+    });
     expect(parseBrokerUrl("mqtt://h:1")).toEqual({ url: "mqtt://h:1" });
   });
 
   it("round-trips any user name and password", () => {
     fc.assert(
       fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), (user, password) => {
-        const parsed = parseBrokerUrl(`mqtt://${encodeURIComponent(user)}:${encodeURIComponent(password)}@h:1883`);
+        const parsed = parseBrokerUrl(
+          `mqtt://${encodeURIComponent(user)}:${encodeURIComponent(password)}@h:1883`,
+        );
         expect(parsed).toEqual({ url: "mqtt://h:1883", username: user, password });
       }),
     );

@@ -6,7 +6,13 @@ import { describe, expect, it } from "vitest";
 import { MqttTransport } from "../../../transport/mqtt/client";
 import { inboxTopic } from "../../../transport/mqtt/topics";
 import { observeWithMosquittoSub } from "../../../testkit/observe-broker";
-import { MACHINE_MOSQUITTO, randomDeviceId, randomPrefix, requireMachineMosquitto, waitFor } from "../../../testkit/brokers";
+import {
+  MACHINE_MOSQUITTO,
+  randomDeviceId,
+  randomPrefix,
+  requireMachineMosquitto,
+  waitFor,
+} from "../../../testkit/brokers";
 
 describe("observeWithMosquittoSub", () => {
   it("records the topic and payload of every frame published under the prefix", async () => {

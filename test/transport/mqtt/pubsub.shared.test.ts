@@ -10,7 +10,13 @@ import {
 } from "../../../services/cluster-head/broker/embedded-broker";
 import { MqttTransport, type MqttTransportOptions } from "../../../transport/mqtt/client";
 import { inboxTopic } from "../../../transport/mqtt/topics";
-import { MACHINE_MOSQUITTO, randomDeviceId, randomPrefix, requireMachineMosquitto, waitFor } from "../../../testkit/brokers";
+import {
+  MACHINE_MOSQUITTO,
+  randomDeviceId,
+  randomPrefix,
+  requireMachineMosquitto,
+  waitFor,
+} from "../../../testkit/brokers";
 
 const CLUSTER = 7;
 

@@ -47,7 +47,11 @@ export function protocolRouter(ctx: HeadContext, limits: ProtocolLimits): Router
     const outcome = await grantSession(ctx, protocolMessage(req));
     const body = encodeSessionAnswer(
       outcome.kind === "grant"
-        ? { kind: SessionAnswerKind.GRANT, toResponder: outcome.toResponder, toInitiator: outcome.toInitiator }
+        ? {
+            kind: SessionAnswerKind.GRANT,
+            toResponder: outcome.toResponder,
+            toInitiator: outcome.toInitiator,
+          }
         : { kind: SessionAnswerKind.WARNING, warning: outcome.toResponder },
     );
     res.setHeader(OUTCOME_HEADER, outcome.kind);

@@ -103,7 +103,14 @@ function connectPacket(clientId: string, username: string, pw: Buffer): Buffer {
 
 /** §3.8: SUBSCRIBE (fixed header flags 0b0010) with one topic. */
 function subscribePacket(messageId: number, topic: string, qos: number): Buffer {
-  return packet(0x82, Buffer.concat([Buffer.from([messageId >> 8, messageId & 0xff]), lengthPrefixed(topic), Buffer.from([qos])]));
+  return packet(
+    0x82,
+    Buffer.concat([
+      Buffer.from([messageId >> 8, messageId & 0xff]),
+      lengthPrefixed(topic),
+      Buffer.from([qos]),
+    ]),
+  );
 }
 
 const PINGREQ = Buffer.from([0xc0, 0x00]);
@@ -111,7 +118,8 @@ const PINGREQ = Buffer.from([0xc0, 0x00]);
 /** Splits small broker replies (Remaining Length < 128) into packets. */
 function splitPackets(bytes: Buffer): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i += 2 + (bytes[i + 1] as number)) out.push(bytes.subarray(i, i + 2 + (bytes[i + 1] as number)));
+  for (let i = 0; i < bytes.length; i += 2 + (bytes[i + 1] as number))
+    out.push(bytes.subarray(i, i + 2 + (bytes[i + 1] as number)));
   return out;
 }
 
@@ -127,7 +135,11 @@ interface Raw {
 
 /** A raw TCP connection to the broker, connected. */
 async function raw(broker: EmbeddedBroker, localAddress?: string): Promise<Raw> {
-  const socket = tcpConnect({ host: "127.0.0.1", port: broker.port, ...(localAddress ? { localAddress } : {}) });
+  const socket = tcpConnect({
+    host: "127.0.0.1",
+    port: broker.port,
+    ...(localAddress ? { localAddress } : {}),
+  });
   sockets.push(socket);
   socket.on("error", () => undefined); // ECONNRESET / EPIPE once the broker closes: expected here
   let data = Buffer.alloc(0);
@@ -238,7 +250,11 @@ describe("embedded broker limits: packet sizes", () => {
   it("closes an unauthenticated socket whose first packet is a 256 MiB PUBLISH, not a CONNECT, without reading its body", async () => {
     const { broker } = await start();
     const conn = await raw(broker);
-    const sent = await flood(conn, Buffer.concat([Buffer.from([0x30]), remainingLength(MAX_REMAINING_LENGTH)]), 48 * MiB);
+    const sent = await flood(
+      conn,
+      Buffer.concat([Buffer.from([0x30]), remainingLength(MAX_REMAINING_LENGTH)]),
+      48 * MiB,
+    );
     expect(conn.isClosed).toBe(true);
     expect(sent).toBeLessThan(48 * MiB);
     expect(broker.counters.refusedMalformed).toBe(1);
@@ -276,7 +292,11 @@ describe("embedded broker limits: packet sizes", () => {
     const conn = await raw(broker);
     conn.socket.write(connectPacket(A, A, password(A)));
     expect([...(await conn.bytes(4))]).toEqual([0x20, 0x02, 0x00, 0x00]);
-    const sent = await flood(conn, Buffer.concat([Buffer.from([0x32]), remainingLength(MAX_REMAINING_LENGTH)]), 48 * MiB);
+    const sent = await flood(
+      conn,
+      Buffer.concat([Buffer.from([0x32]), remainingLength(MAX_REMAINING_LENGTH)]),
+      48 * MiB,
+    );
     expect(conn.isClosed).toBe(true);
     expect(sent).toBeLessThan(48 * MiB);
     expect(broker.counters.refusedOversize).toBe(1);
@@ -310,7 +330,9 @@ describe("embedded broker limits: packet sizes", () => {
   it("refuses a maxPacketBytes too small for the largest frame, and bad limits, before listening", async () => {
     const hooks = { authenticate: async () => undefined, mayPublishTo: () => false };
     const needed = largestFramePublishBytes("iotguard");
-    await expect(startEmbeddedBroker({ ...hooks, maxPacketBytes: needed - 1 })).rejects.toThrow(/maxPacketBytes/);
+    await expect(startEmbeddedBroker({ ...hooks, maxPacketBytes: needed - 1 })).rejects.toThrow(
+      /maxPacketBytes/,
+    );
     for (const bad of [
       { maxConnectBytes: 100 },
       { maxConnectBytes: 1.5 },
@@ -357,7 +379,11 @@ describe("embedded broker limits: unauthenticated connections", () => {
   });
 
   it("bounds unauthenticated connections per source address: another loopback address still gets in", async () => {
-    const { broker } = await start({ maxPendingConnections: 10, maxPendingPerAddress: 2, connectTimeoutMs: 60_000 });
+    const { broker } = await start({
+      maxPendingConnections: 10,
+      maxPendingPerAddress: 2,
+      connectTimeoutMs: 60_000,
+    });
     const first = [await raw(broker), await raw(broker)];
     await waitFor(() => broker.counters.pending === 2, "two pending connections");
     const third = await raw(broker);
@@ -407,7 +433,11 @@ describe("embedded broker limits: legitimate clients", () => {
     const { broker, prefix } = await start();
     const conn = await raw(broker);
     conn.socket.write(
-      Buffer.concat([connectPacket(A, A, password(A)), subscribePacket(7, inboxTopic(prefix, CLUSTER, A), 1), PINGREQ]),
+      Buffer.concat([
+        connectPacket(A, A, password(A)),
+        subscribePacket(7, inboxTopic(prefix, CLUSTER, A), 1),
+        PINGREQ,
+      ]),
     );
     const reply = await conn.bytes(4 + 5 + 2);
     expect([...reply.subarray(0, 4)]).toEqual([0x20, 0x02, 0x00, 0x00]); // the CONNACK first

@@ -134,7 +134,9 @@ describe("abuse limits against a real head", () => {
     const before = await limitRefusals(limited, "rate_api");
     const statuses: number[] = [];
     for (let i = 0; i < 14; i++)
-      statuses.push((await requestFrom(`${limited.url}/health`, { from: "127.0.0.6", method: "GET" })).status);
+      statuses.push(
+        (await requestFrom(`${limited.url}/health`, { from: "127.0.0.6", method: "GET" })).status,
+      );
     expect(statuses.filter((s) => s === 429)).toHaveLength(2);
     expect(statuses.slice(0, 12).every((s) => s !== 429)).toBe(true);
     expect(await limitRefusals(limited, "rate_api")).toBe(before + 2);
@@ -151,7 +153,9 @@ describe("abuse limits against a real head", () => {
         const answers: number[] = [];
         while (flooding && answers.length < 500) {
           const path = worker % 2 ? "/v1/join" : "/v1/join/challenge";
-          answers.push((await postFrom(`${limited.url}${path}`, "127.0.0.2", worker % 2 ? junk : undefined)).status);
+          answers.push(
+            (await postFrom(`${limited.url}${path}`, "127.0.0.2", worker % 2 ? junk : undefined)).status,
+          );
         }
         return answers;
       }),
@@ -185,7 +189,11 @@ describe("abuse limits against a real head", () => {
     expect(busy.length).toBeGreaterThan(0);
     for (const [i, answer] of answers.entries()) {
       if (answer.status === 200) continue;
-      expect([answer.status, answer.code, answer.headers["retry-after"]], `join ${i}`).toEqual([503, "E_HEAD_BUSY", "1"]);
+      expect([answer.status, answer.code, answer.headers["retry-after"]], `join ${i}`).toEqual([
+        503,
+        "E_HEAD_BUSY",
+        "1",
+      ]);
     }
     expect(await limitRefusals(narrow, "busy")).toBe(before + busy.length);
     // The busy joins' challenges were not consumed: the same requests join now, one at a time.
@@ -198,7 +206,8 @@ describe("abuse limits against a real head", () => {
   it("lets the device SDK's HeadClient wait out E_HEAD_BUSY (Retry-After) until every join is answered", async () => {
     const devices = Array.from({ length: 30 }, () => makeTestDevice());
     expect(
-      (await narrow.operator("POST", "/v1/devices/batch", { devices: devices.map((d) => d.enrollBody(2)) })).status,
+      (await narrow.operator("POST", "/v1/devices/batch", { devices: devices.map((d) => d.enrollBody(2)) }))
+        .status,
     ).toBe(201);
     const before = await limitRefusals(narrow, "busy");
     const client = new HeadClient(narrow.url);
