@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NonceManager, Wallet } from "ethers";
 import pino from "pino";
-import { Device, isDeviceError } from "../device/sdk";
+import { Device, type DeviceEvents, isDeviceError } from "../device/sdk";
 import { useNodeCrypto } from "../platform/node-symmetric-backend";
 import { createSessionRequest, toHex } from "../protocol";
 import { makeProvider } from "../chain/registry-contract";
@@ -42,21 +42,23 @@ const refused = (step: string, text: string) => line("⊘", step, text);
 const short = (hex: string) => `${hex.slice(0, 8)}…`;
 
 /** Resolves with the first event `name` that `match` accepts, or fails after `ms`. */
-function nextEvent<T>(
+function nextEvent<K extends "message" | "warning" | "peer-ended">(
   emitter: Device,
-  name: "message" | "warning" | "peer-ended",
-  match: (e: T) => boolean,
+  name: K,
+  match: (e: DeviceEvents[K][0]) => boolean,
   ms = 10_000,
-): Promise<T> {
+): Promise<DeviceEvents[K][0]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${name} event within ${ms} ms`)), ms);
-    const listener = (event: T) => {
+    const listener = (...args: DeviceEvents[K]) => {
+      const [event] = args;
       if (!match(event)) return;
       clearTimeout(timer);
-      emitter.off(name, listener as never);
+      // Node types the listener through a conditional type TypeScript cannot resolve for a generic K.
+      emitter.off(name, listener as Parameters<Device["off"]>[1]);
       resolve(event);
     };
-    emitter.on(name, listener as never);
+    emitter.on(name, listener as Parameters<Device["on"]>[1]);
   });
 }
 
@@ -180,11 +182,7 @@ async function main(): Promise<void> {
       [m2, m1, "hi m1, m2 here"],
       [m1, m2, "temperature 21.4 C"],
     ] as const) {
-      const received = nextEvent<{ from: string; data: Uint8Array }>(
-        to,
-        "message",
-        (e) => e.from === from.deviceId,
-      );
+      const received = nextEvent(to, "message", (e) => e.from === from.deviceId);
       const seq = await from.send(to.deviceId, text);
       const message = await received;
       ok(
@@ -209,7 +207,7 @@ async function main(): Promise<void> {
             retain: false,
             dup: false,
             messageId: 0,
-          } as never,
+          },
           (error?: Error) => (error ? reject(error) : resolve()),
         ),
       );
@@ -245,11 +243,7 @@ async function main(): Promise<void> {
       peerId: Buffer.from(m2.deviceId, "hex"),
       now: Date.now(),
     });
-    const warned = nextEvent<{ peerId: string; reason: string }>(
-      m2,
-      "warning",
-      (e) => e.peerId === intruderHex,
-    );
+    const warned = nextEvent(m2, "warning", (e) => e.peerId === intruderHex);
     await inject(encodeEnvelope(intruderId, forged.message));
     const warning = await warned;
     refused(
@@ -259,14 +253,14 @@ async function main(): Promise<void> {
 
     // 6b. A tampered frame and a replayed frame, injected by the same compromised broker.
     const captured = new Promise<Buffer>((resolve) => {
-      const tap = (packet: { topic: string; payload: Buffer }) => {
+      const tap = (packet: { topic: string; payload: string | Buffer }) => {
         if (packet.topic !== m2Inbox) return;
-        embedded.broker.removeListener("publish", tap as never);
+        embedded.broker.removeListener("publish", tap);
         resolve(Buffer.from(packet.payload));
       };
-      embedded.broker.on("publish", tap as never);
+      embedded.broker.on("publish", tap);
     });
-    const delivered = nextEvent<{ data: Uint8Array }>(m2, "message", () => true);
+    const delivered = nextEvent(m2, "message", () => true);
     await m1.send(m2.deviceId, "open the valve at 06:00");
     const frame = await captured;
     await delivered;
@@ -293,7 +287,7 @@ async function main(): Promise<void> {
     refused("replayed", "a captured frame sent again was dropped by m2's replay window");
 
     // 6c. Revocation on chain: m2 is told, m1 is refused right after.
-    const peerEnded = nextEvent<{ peerId: string }>(m2, "peer-ended", (e) => e.peerId === m1.deviceId);
+    const peerEnded = nextEvent(m2, "peer-ended", (e) => e.peerId === m1.deviceId);
     const revoke = await fetch(`${head.url}/v1/devices/${m1.deviceId}/revoke`, {
       method: "POST",
       headers: { authorization: `Bearer ${adminToken}` },

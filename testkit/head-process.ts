@@ -136,13 +136,9 @@ export async function headProcess(
             ...(options.readyTimeoutMs === undefined ? {} : { timeoutMs: options.readyTimeoutMs }),
           },
         );
-        const [, clusterId, headAddress, url, brokerUrl] = match as unknown as [
-          string,
-          string,
-          string,
-          string,
-          string,
-        ];
+        const [, clusterId, headAddress, url, brokerUrl] = match;
+        if (!clusterId || !headAddress || !url || !brokerUrl)
+          throw new Error(`the head's start line lacks a field: ${match[0]}`);
         Object.assign(handle, {
           child,
           output,
