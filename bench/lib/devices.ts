@@ -4,7 +4,7 @@
  * @module
  */
 import { toHex } from "../../protocol/bytes";
-import { MessageSize } from "../../protocol/constants";
+import { type JoinSuite, MessageSize } from "../../protocol/constants";
 import {
   acceptGrant,
   createGrantRequest,
@@ -65,11 +65,13 @@ export async function joinOverHttp(head: BenchHead, device: TestDevice): Promise
 
 /**
  * One join over HTTP whose device-side verification (`finishJoin`: recover + ECDH) is left to
- * the caller, so a throughput run measures the head rather than the bench's own core.
+ * the caller, so a throughput run measures the head rather than the bench's own core. With
+ * `suite`, the device offers only that join suite and `finish()` checks the head chose it.
  */
 export async function joinOverHttpDeferred(
   head: BenchHead,
   device: TestDevice,
+  suite?: JoinSuite,
 ): Promise<{ finish(): Membership }> {
   const challenge = await head.http.post("/v1/join/challenge");
   if (challenge.status !== 200) throw new Error(`challenge: ${challenge.status} ${challenge.body}`);
@@ -80,10 +82,18 @@ export async function joinOverHttpDeferred(
     deviceId: device.deviceId,
     deviceSecretKey: device.identity.secretKey,
     position: INSIDE,
+    ...(suite === undefined ? {} : { suites: [suite] }),
   });
   const res = await head.http.post("/v1/join", request);
   if (res.status !== 200) throw new Error(`join: ${res.status} ${res.body}`);
-  return { finish: () => finishJoin(new Uint8Array(res.body), state, Date.now()) };
+  return {
+    finish() {
+      const membership = finishJoin(new Uint8Array(res.body), state, Date.now());
+      if (suite !== undefined && state.suite !== suite)
+        throw new Error(`asked for suite ${suite}, the head chose ${state.suite}`);
+      return membership;
+    },
+  };
 }
 
 /** M1's SessionRequest forwarded by M2 as a GrantRequest: the bytes to POST and both pending records. */

@@ -8,16 +8,15 @@
  */
 import { JoinSuite } from "../../protocol/constants";
 import { decodeJoinRequest } from "../../protocol/join/codec";
-import { finishJoin, startJoin } from "../../protocol/join/device";
+import { startJoin } from "../../protocol/join/device";
 import { acceptJoin, issueChallenge } from "../../protocol/join/head";
 import { joinSuiteName } from "../../protocol/join/suites";
-import type { Membership } from "../../protocol/membership";
 import { startTestChain } from "../../testkit/chain";
 import type { TestDevice } from "../../testkit/head";
-import { enrollDevices, INSIDE } from "../lib/devices";
+import { enrollDevices, joinOverHttpDeferred } from "../lib/devices";
 import { latency, median, nowMs, row, runPool } from "../lib/measure";
 import { latencyHistogram } from "../lib/plots";
-import { type BenchHead, procUsage, startHeadProcess } from "../lib/processes";
+import { procUsage, startHeadProcess } from "../lib/processes";
 import { pureCluster, pureDevice } from "../lib/pure-session";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
@@ -57,38 +56,6 @@ export function bareJoinRate(count: number, suite: JoinSuite = CLASSIC): number 
     });
   }
   return (count * 1000) / (nowMs() - t0);
-}
-
-/**
- * One join over HTTP offering only `suite` (the head's default policy accepts both), with the
- * device's verification of the answer (`finishJoin`) left to the caller so a throughput run
- * measures the head rather than the bench's own core.
- */
-async function joinDeferred(
-  head: BenchHead,
-  device: TestDevice,
-  suite: JoinSuite,
-): Promise<{ finish(): Membership }> {
-  const challenge = await head.http.post("/v1/join/challenge");
-  if (challenge.status !== 200) throw new Error(`challenge: ${challenge.status} ${challenge.body}`);
-  const { request, state } = startJoin({
-    challengeMessage: new Uint8Array(challenge.body),
-    clusterId: head.clusterId,
-    headAddress: head.headAddress,
-    deviceId: device.deviceId,
-    deviceSecretKey: device.identity.secretKey,
-    position: INSIDE,
-    suites: [suite],
-  });
-  const res = await head.http.post("/v1/join", request);
-  if (res.status !== 200) throw new Error(`join: ${res.status} ${res.body}`);
-  return {
-    finish() {
-      const membership = finishJoin(new Uint8Array(res.body), state, Date.now());
-      if (state.suite !== suite) throw new Error(`asked for suite ${suite}, the head chose ${state.suite}`);
-      return membership;
-    },
-  };
 }
 
 export const CONCURRENCY = 8;
@@ -133,7 +100,7 @@ export const joinSuite: Suite = {
           const seq = await runPool(
             seqJoins,
             1,
-            async () => void (await joinDeferred(head, take(s), s)).finish(),
+            async () => void (await joinOverHttpDeferred(head, take(s), s)).finish(),
           );
           runs.get(s)?.seqMs.push(...seq.latenciesMs);
         }
@@ -146,7 +113,7 @@ export const joinSuite: Suite = {
           const finishers: (() => unknown)[] = [];
           const cpu0 = procUsage(head.pid).cpuS;
           const load = await runPool(loadJoins, CONCURRENCY, async () => {
-            finishers.push((await joinDeferred(head, take(s), s)).finish);
+            finishers.push((await joinOverHttpDeferred(head, take(s), s)).finish);
           });
           const headCpuS = procUsage(head.pid).cpuS - cpu0;
           for (const finish of finishers) finish(); // every response verifies as the device would
