@@ -79,7 +79,7 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
   const standing = await memberStanding(ctx, member);
   if (standing !== "current" && standing !== "E_EXPIRED") {
     await ctx.members.remove(member);
-    throw new ProtocolError(standing, "the registry changed this device while it joined; join again");
+    throw new ProtocolError(standing, "the registry revoked or re-keyed this device while it joined");
   }
   ctx.metrics.joins.inc();
   ctx.metrics.members.set(ctx.members.size);
