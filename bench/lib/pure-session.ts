@@ -6,6 +6,7 @@
  */
 import {
   type AeadSuite,
+  type JoinSuite,
   acceptGrant,
   acceptJoin,
   type Channel,
@@ -86,7 +87,13 @@ export function pureCluster(): PureCluster {
   };
 }
 
-export function startJoinFor(cluster: ClusterInfo, device: PureDevice, challengeMessage: Uint8Array) {
+/** The device's JoinRequest for `challengeMessage`, from inside the bench cluster, offering `suites`. */
+export function startJoinFor(
+  cluster: ClusterInfo,
+  device: PureDevice,
+  challengeMessage: Uint8Array,
+  suites?: JoinSuite[],
+) {
   return startJoin({
     challengeMessage,
     clusterId: cluster.clusterId,
@@ -94,6 +101,7 @@ export function startJoinFor(cluster: ClusterInfo, device: PureDevice, challenge
     deviceId: device.id,
     deviceSecretKey: device.identity.secretKey,
     position: { lat: BENCH_CLUSTER.centre.lat + 1000, lon: BENCH_CLUSTER.centre.lon - 500 },
+    ...(suites === undefined ? {} : { suites }),
   });
 }
 

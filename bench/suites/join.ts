@@ -8,7 +8,6 @@
  */
 import { JoinSuite } from "../../protocol/constants";
 import { decodeJoinRequest } from "../../protocol/join/codec";
-import { startJoin } from "../../protocol/join/device";
 import { acceptJoin, issueChallenge } from "../../protocol/join/head";
 import { joinSuiteName } from "../../protocol/join/suites";
 import { startTestChain } from "../../testkit/chain";
@@ -17,7 +16,7 @@ import { enrollDevices, joinOverHttpDeferred } from "../lib/devices";
 import { latency, median, nowMs, row, runPool } from "../lib/measure";
 import { latencyHistogram } from "../lib/plots";
 import { procUsage, startHeadProcess } from "../lib/processes";
-import { pureCluster, pureDevice } from "../lib/pure-session";
+import { pureCluster, pureDevice, startJoinFor } from "../lib/pure-session";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
 
@@ -33,15 +32,7 @@ export function bareJoinRate(count: number, suite: JoinSuite = CLASSIC): number 
   const inputs = Array.from({ length: count }, () => {
     const d = pureDevice();
     const ch = issueChallenge({ clusterId: c.cluster.clusterId, now });
-    const start = startJoin({
-      challengeMessage: ch.message,
-      clusterId: c.cluster.clusterId,
-      headAddress: c.cluster.headAddress,
-      deviceId: d.id,
-      deviceSecretKey: d.identity.secretKey,
-      position: { lat: c.cluster.centre.lat + 1000, lon: c.cluster.centre.lon - 500 },
-      suites: [suite],
-    });
+    const start = startJoinFor(c.cluster, d, ch.message, [suite]);
     return { request: decodeJoinRequest(start.request), record: ch.record, d };
   });
   const t0 = nowMs();

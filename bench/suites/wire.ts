@@ -8,12 +8,12 @@
  */
 import { JoinSuite, Size } from "../../protocol/constants";
 import { decodeJoinRequest } from "../../protocol/join/codec";
-import { finishJoin, startJoin } from "../../protocol/join/device";
+import { finishJoin } from "../../protocol/join/device";
 import { acceptJoin, issueChallenge } from "../../protocol/join/head";
 import { encodeEnvelope } from "../../transport/mqtt/envelope";
 import { inboxTopic } from "../../transport/mqtt/topics";
 import { row } from "../lib/measure";
-import { pureCluster, pureDevice, pureSessionPair } from "../lib/pure-session";
+import { pureCluster, pureDevice, pureSessionPair, startJoinFor } from "../lib/pure-session";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
 
@@ -38,15 +38,10 @@ export function hybridJoinBytes(): { challenge: number; request: number; respons
   const d = pureDevice();
   const now = Date.now();
   const ch = issueChallenge({ clusterId: c.cluster.clusterId, now });
-  const start = startJoin({
-    challengeMessage: ch.message,
-    clusterId: c.cluster.clusterId,
-    headAddress: c.cluster.headAddress,
-    deviceId: d.id,
-    deviceSecretKey: d.identity.secretKey,
-    position: { lat: c.cluster.centre.lat + 1000, lon: c.cluster.centre.lon - 500 },
-    suites: [JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256, JoinSuite.SECP256K1_ECDH_HKDF_SHA256],
-  });
+  const start = startJoinFor(c.cluster, d, ch.message, [
+    JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256,
+    JoinSuite.SECP256K1_ECDH_HKDF_SHA256,
+  ]);
   const accepted = acceptJoin({
     request: decodeJoinRequest(start.request),
     challenge: ch.record,
