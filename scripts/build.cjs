@@ -36,6 +36,7 @@ const INPUTS = [
   "protocol",
   "transport",
   "platform",
+  "telemetry",
   "services",
   "device",
   "chain",
