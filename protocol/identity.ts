@@ -8,6 +8,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { abytes } from "./bytes";
 import { Size } from "./constants";
 import { addressOfPublicKey } from "./crypto/address";
+import { curve } from "./crypto/curve-backend";
 import { generateKeyPair } from "./crypto/ecdh";
 import { type RandomSource, systemRandom } from "./crypto/random";
 
@@ -29,7 +30,7 @@ export interface Identity {
 export function identityFromSecretKey(secretKey: Uint8Array): Identity {
   abytes(secretKey, Size.SECRET_KEY, "secretKey");
   if (!secp256k1.utils.isValidSecretKey(secretKey)) throw new RangeError("secretKey: not a valid scalar");
-  const publicKey = secp256k1.getPublicKey(secretKey, true);
+  const publicKey = curve().publicKey(secretKey, true);
   return { secretKey: secretKey.slice(), publicKey, address: addressOfPublicKey(publicKey) };
 }
 

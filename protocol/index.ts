@@ -108,6 +108,7 @@ export {
 export type { Membership } from "./membership";
 export { brokerPassword } from "./broker-credential";
 export { nobleBackend, type SymmetricBackend, useSymmetricBackend } from "./crypto/backend";
+export { type CurveBackend, curve, nobleCurveBackend, useCurveBackend } from "./crypto/curve-backend";
 export { signEnrollmentProof, verifyEnrollmentProof } from "./enrollment";
 export {
   CHALLENGE_KEY_SIZE,

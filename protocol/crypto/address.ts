@@ -3,9 +3,9 @@
  * The on-chain DeviceRegistry stores only this address for devices and cluster heads.
  * @module
  */
-import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { abytes } from "../bytes";
 import { ProtocolError } from "../errors";
+import { curve } from "./curve-backend";
 import { keccak256 } from "./hash";
 
 /**
@@ -24,11 +24,7 @@ export function addressOfPoint(uncompressed: Uint8Array): Uint8Array {
  */
 export function addressOfPublicKey(publicKey: Uint8Array): Uint8Array {
   abytes(publicKey, undefined, "publicKey");
-  let point: ReturnType<typeof secp256k1.Point.fromBytes>;
-  try {
-    point = secp256k1.Point.fromBytes(publicKey);
-  } catch {
-    throw new ProtocolError("E_MALFORMED", "invalid public key");
-  }
-  return addressOfPoint(point.toBytes(false));
+  const uncompressed = curve().convertPoint(publicKey, false);
+  if (uncompressed === undefined) throw new ProtocolError("E_MALFORMED", "invalid public key");
+  return addressOfPoint(uncompressed);
 }

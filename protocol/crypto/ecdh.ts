@@ -7,6 +7,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { abytes, equalBytes, fromHex } from "../bytes";
 import { Size } from "../constants";
 import { ProtocolError } from "../errors";
+import { curve } from "./curve-backend";
 import { draw, type RandomSource } from "./random";
 
 /** An ephemeral key pair; the caller wipes `secretKey` after use. */
@@ -25,7 +26,7 @@ export function generateKeyPair(random: RandomSource): EphemeralKeyPair {
   const seed = draw(random, secp256k1.lengths.seed as number, "seed");
   const secretKey = secp256k1.utils.randomSecretKey(seed);
   seed.fill(0);
-  return { secretKey, publicKey: secp256k1.getPublicKey(secretKey, true) };
+  return { secretKey, publicKey: curve().publicKey(secretKey, true) };
 }
 
 /**
@@ -33,12 +34,7 @@ export function generateKeyPair(random: RandomSource): EphemeralKeyPair {
  * @returns true when valid
  */
 export function isValidPublicKey(publicKey: Uint8Array): boolean {
-  try {
-    secp256k1.Point.fromBytes(publicKey).assertValidity();
-    return true;
-  } catch {
-    return false;
-  }
+  return curve().convertPoint(publicKey, true) !== undefined;
 }
 
 /**
@@ -51,10 +47,8 @@ export function isValidPublicKey(publicKey: Uint8Array): boolean {
 export function ecdhSharedX(secretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   abytes(secretKey, Size.SECRET_KEY, "secretKey");
   abytes(peerPublicKey, undefined, "peerPublicKey");
-  if (!isValidPublicKey(peerPublicKey)) throw new ProtocolError("E_MALFORMED", "invalid peer public key");
-  const shared = secp256k1.getSharedSecret(secretKey, peerPublicKey, true);
-  const x = shared.slice(1);
-  shared.fill(0);
+  const x = curve().ecdhX(secretKey, peerPublicKey);
+  if (x === undefined) throw new ProtocolError("E_MALFORMED", "invalid peer public key");
   return x;
 }
 

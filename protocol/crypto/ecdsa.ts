@@ -5,10 +5,11 @@
  * @module
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { abytes, concatBytes, equalBytes, utf8 } from "../bytes";
+import { abytes, equalBytes, utf8 } from "../bytes";
 import { Size } from "../constants";
 import { ProtocolError } from "../errors";
 import { addressOfPoint } from "./address";
+import { curve } from "./curve-backend";
 import { sha256 } from "./hash";
 
 const N = secp256k1.Point.CURVE().n;
@@ -20,15 +21,6 @@ function bytesToBigInt(b: Uint8Array): bigint {
   return x;
 }
 
-function bigIntTo32(x: bigint): Uint8Array {
-  const out = new Uint8Array(32);
-  for (let i = 31; i >= 0; i--) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return out;
-}
-
 /**
  * Sign `label || body` (RFC 6979 deterministic k, low-S).
  * @param secretKey - 32-byte secp256k1 secret key
@@ -38,10 +30,7 @@ function bigIntTo32(x: bigint): Uint8Array {
  */
 export function signLabelled(secretKey: Uint8Array, label: string, body: Uint8Array): Uint8Array {
   abytes(secretKey, Size.SECRET_KEY, "secretKey");
-  const digest = sha256(utf8(label), body);
-  const rec = secp256k1.sign(digest, secretKey, { prehash: false, lowS: true, format: "recovered" });
-  const sig = secp256k1.Signature.fromBytes(rec, "recovered");
-  return concatBytes(bigIntTo32(sig.r), bigIntTo32(sig.s), Uint8Array.of(sig.recovery as number));
+  return curve().signRecoverable(sha256(utf8(label), body), secretKey);
 }
 
 /**
@@ -59,12 +48,9 @@ export function recoverAddress(label: string, body: Uint8Array, signature: Uint8
   if (s > HALF_N) throw new ProtocolError("E_BAD_SIGNATURE", "high-S signature");
   // Only 0/1: recovery ids 2/3 (r >= n) essentially never occur and would widen the attack surface.
   if (v !== 0 && v !== 1) throw new ProtocolError("E_BAD_SIGNATURE", "bad recovery id");
-  try {
-    const point = new secp256k1.Signature(r, s, v).recoverPublicKey(sha256(utf8(label), body));
-    return addressOfPoint(point.toBytes(false));
-  } catch {
-    throw new ProtocolError("E_BAD_SIGNATURE", "key recovery failed");
-  }
+  const publicKey = curve().recoverPublicKey(sha256(utf8(label), body), signature);
+  if (publicKey === undefined) throw new ProtocolError("E_BAD_SIGNATURE", "key recovery failed");
+  return addressOfPoint(publicKey);
 }
 
 /**

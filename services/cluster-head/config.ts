@@ -230,7 +230,7 @@ export const SETTINGS = {
     schema: z.enum(["node", "noble"]),
     default: "node",
     description:
-      "symmetric crypto: node (node:crypto/OpenSSL, faster) or noble (pure JavaScript); both give identical bytes",
+      "crypto: node (node:crypto/OpenSSL for symmetric, libsecp256k1 for the curve: faster) or noble (pure JavaScript); both give identical bytes",
   }),
   joinRate: setting({
     flag: "--join-rate",

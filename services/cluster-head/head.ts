@@ -10,18 +10,15 @@ import { createServer as createHttpsServer } from "node:https";
 import { join } from "node:path";
 import { formatEther, NonceManager, parseEther, Wallet } from "ethers";
 import pino, { type Logger } from "pino";
-import { nodeSymmetricBackend } from "../../platform/node-symmetric-backend";
 import {
   CHALLENGE_KEY_SIZE,
   fromHex,
   generateIdentity,
   type Identity,
   identityFromSecretKey,
-  nobleBackend,
   type RandomSource,
   systemRandom,
   toHex,
-  useSymmetricBackend,
 } from "../../protocol";
 import { readDeployment } from "../../chain/deployment-file";
 import { LOCAL_CHAIN_ID } from "../../chain/local-development";
@@ -31,6 +28,7 @@ import { ChainIndexFollower } from "./chain/index-follower";
 import { connectRegistry, makeProvider } from "../../chain/registry-contract";
 import { chainAdminKeyFor, type HeadConfig } from "./config";
 import type { HeadContext, HeadEvents } from "./context";
+import { useCryptoBackends } from "./crypto-backends";
 import { createApp } from "./http/app";
 import { createMetrics, exposeBrokerCounters } from "./metrics";
 import { wireNotifications } from "./notifications";
@@ -102,8 +100,8 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
   };
 
   try {
-    // 0. Symmetric crypto backend (process-wide; both give identical bytes).
-    useSymmetricBackend(config.cryptoBackend === "node" ? nodeSymmetricBackend : nobleBackend);
+    // 0. Crypto backends (process-wide; all give identical bytes).
+    const backends = useCryptoBackends(config.cryptoBackend, logger);
 
     // 0b. How HTTP will listen: checked first, so a head that would serve in clear never starts.
     let tls: TlsFiles | undefined;
@@ -256,7 +254,13 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     const port = typeof address === "object" && address ? address.port : config.port;
     const url = `${tls ? "https" : "http"}://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info(
-      { url, broker: redactBrokerUrl(broker.url), headAddress, clusterId: config.clusterId },
+      {
+        url,
+        broker: redactBrokerUrl(broker.url),
+        headAddress,
+        clusterId: config.clusterId,
+        crypto: backends,
+      },
       "cluster head ready",
     );
 

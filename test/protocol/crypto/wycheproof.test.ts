@@ -4,15 +4,23 @@
  * A missing file fails the suite with its path (no silent skip).
  */
 import { existsSync, readFileSync } from "node:fs";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nativeCurveBackend } from "../../../platform/native-curve-backend";
 import { nodeSymmetricBackend } from "../../../platform/node-symmetric-backend";
 import { fromHex, toHex } from "../../../protocol/bytes";
 import { AeadSuite } from "../../../protocol/constants";
 import { aeadOpen, aeadSeal } from "../../../protocol/crypto/aead";
 import { nobleBackend, type SymmetricBackend, useSymmetricBackend } from "../../../protocol/crypto/backend";
+import {
+  type CurveBackend,
+  nobleCurveBackend,
+  useCurveBackend,
+} from "../../../protocol/crypto/curve-backend";
 import { ecdhSharedX, parseSpkiPublicKey } from "../../../protocol/crypto/ecdh";
 import { verifyDer } from "../../../protocol/crypto/ecdsa";
+import { sha256 } from "../../../protocol/crypto/hash";
 import { kemDecapsulate, kemKeyPairFromSeed } from "../../../protocol/crypto/kem";
 import { hkdfSha256 } from "../../../protocol/crypto/kdf";
 import { isProtocolError } from "../../../protocol/errors";
@@ -151,49 +159,89 @@ describe.each([nobleBackend, nodeSymmetricBackend])("Wycheproof with the $name b
     );
   });
 
-  it("ECDH secp256k1 (SPKI public keys) through parseSpkiPublicKey + ecdhSharedX", () => {
-    const counts = { valid: 0, invalid: 0, acceptableAccepted: 0, acceptableRefused: 0 };
-    for (const g of load("ecdh_secp256k1_test.json")) {
-      for (const t of g.tests) {
-        let priv = h(t, "private");
-        // Wycheproof private keys are minimal big-endian integers: normalise to 32 bytes.
-        while (priv.length > 32 && priv[0] === 0) priv = priv.subarray(1);
-        const padded = new Uint8Array(32);
-        padded.set(priv, 32 - priv.length);
-        let shared: string | undefined;
-        try {
-          shared = toHex(ecdhSharedX(padded, parseSpkiPublicKey(h(t, "public"))));
-        } catch {
-          shared = undefined;
-        }
-        if (t.result === "valid") {
-          expect(shared, `tcId ${t.tcId}`).toBe(t.shared);
-          counts.valid++;
-        } else if (t.result === "invalid") {
-          expect(shared, `tcId ${t.tcId}`).toBeUndefined();
-          counts.invalid++;
-        } else {
-          // Decision: accept only the exact DER SPKI with the named curve, uncompressed or
-          // compressed point (we use compressed keys on the wire); refuse every other encoding.
-          const compressed = t.flags.includes("CompressedPublic") || t.flags.includes("CompressedPoint");
-          if (compressed) {
-            expect(shared, `tcId ${t.tcId}`).toBe(t.shared);
-            counts.acceptableAccepted++;
-          } else {
-            expect(shared, `tcId ${t.tcId} ${t.flags.join(",")}`).toBeUndefined();
-            counts.acceptableRefused++;
-          }
-        }
-      }
-    }
-    expect(counts.valid).toBeGreaterThan(100);
-    console.info(`[wycheproof] ECDH ${JSON.stringify(counts)}`);
-  });
-
   it("fails loudly when a vector file is missing", () => {
     expect(() => load("no_such_file.json")).toThrow(/Wycheproof vector file missing: .*no_such_file\.json/);
   });
 });
+
+// Every curve backend the product can run on goes through the same ECDH vectors, and through the
+// ECDSA ones by key recovery (the protocol's signatures are recoverable; the vectors are DER).
+describe.each([nobleCurveBackend, nativeCurveBackend()])(
+  "Wycheproof with the $name curve backend",
+  (backend) => {
+    let previous: CurveBackend;
+    beforeAll(() => {
+      previous = useCurveBackend(backend);
+    });
+    afterAll(() => {
+      useCurveBackend(previous);
+    });
+
+    it("ECDH secp256k1 (SPKI public keys) through parseSpkiPublicKey + ecdhSharedX", () => {
+      const counts = { valid: 0, invalid: 0, acceptableAccepted: 0, acceptableRefused: 0 };
+      for (const g of load("ecdh_secp256k1_test.json")) {
+        for (const t of g.tests) {
+          let priv = h(t, "private");
+          // Wycheproof private keys are minimal big-endian integers: normalise to 32 bytes.
+          while (priv.length > 32 && priv[0] === 0) priv = priv.subarray(1);
+          const padded = new Uint8Array(32);
+          padded.set(priv, 32 - priv.length);
+          let shared: string | undefined;
+          try {
+            shared = toHex(ecdhSharedX(padded, parseSpkiPublicKey(h(t, "public"))));
+          } catch {
+            shared = undefined;
+          }
+          if (t.result === "valid") {
+            expect(shared, `tcId ${t.tcId}`).toBe(t.shared);
+            counts.valid++;
+          } else if (t.result === "invalid") {
+            expect(shared, `tcId ${t.tcId}`).toBeUndefined();
+            counts.invalid++;
+          } else {
+            // Decision: accept only the exact DER SPKI with the named curve, uncompressed or
+            // compressed point (we use compressed keys on the wire); refuse every other encoding.
+            const compressed = t.flags.includes("CompressedPublic") || t.flags.includes("CompressedPoint");
+            if (compressed) {
+              expect(shared, `tcId ${t.tcId}`).toBe(t.shared);
+              counts.acceptableAccepted++;
+            } else {
+              expect(shared, `tcId ${t.tcId} ${t.flags.join(",")}`).toBeUndefined();
+              counts.acceptableRefused++;
+            }
+          }
+        }
+      }
+      expect(counts.valid).toBeGreaterThan(100);
+      console.info(`[wycheproof] ECDH ${JSON.stringify(counts)}`);
+    });
+
+    it("ECDSA secp256k1 SHA-256: every valid low-S signature recovers its public key (one of recovery 0/1)", () => {
+      let recovered = 0;
+      for (const g of load("ecdsa_secp256k1_sha256_test.json")) {
+        const pub = toHex(fromHex((g.publicKey as { uncompressed: string }).uncompressed));
+        for (const t of g.tests) {
+          if (t.result !== "valid") continue;
+          const [sig, msg] = [h(t, "sig"), h(t, "msg")];
+          const parsed = secp256k1.Signature.fromBytes(sig, "der");
+          if (parsed.hasHighS()) continue;
+          const compact = parsed.toBytes("compact");
+          const keys = [0, 1].map((recovery) => {
+            const rs = new Uint8Array(65);
+            rs.set(compact, 0);
+            rs[64] = recovery;
+            const key = backend.recoverPublicKey(sha256(msg), rs);
+            return key === undefined ? undefined : toHex(key);
+          });
+          expect(keys, `tcId ${t.tcId}`).toContain(pub);
+          recovered++;
+        }
+      }
+      expect(recovered).toBeGreaterThan(50);
+      console.info(`[wycheproof] ECDSA recovery (${backend.name}) recovered=${recovered}`);
+    });
+  },
+);
 
 // ML-KEM does not use the symmetric backend (SHA-3 and SHAKE come with the ML-KEM library): once.
 describe("Wycheproof ML-KEM-768 (FIPS 203)", () => {
