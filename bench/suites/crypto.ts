@@ -18,7 +18,9 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { utf8 } from "../../protocol/bytes";
 import { AeadSuite } from "../../protocol/constants";
 import { aeadSeal } from "../../protocol/crypto/aead";
+import { nativeCurveBackend } from "../../platform/native-curve-backend";
 import { nobleBackend, useSymmetricBackend } from "../../protocol/crypto/backend";
+import { type CurveBackend, nobleCurveBackend, useCurveBackend } from "../../protocol/crypto/curve-backend";
 import { ecdhSharedX, generateKeyPair } from "../../protocol/crypto/ecdh";
 import { recoverAddress, signLabelled } from "../../protocol/crypto/ecdsa";
 import { sha256 } from "../../protocol/crypto/hash";
@@ -35,14 +37,16 @@ const LABEL = "iotguard/v1/bench";
 export const cryptoSuite: Suite = {
   name: "crypto",
   description:
-    "noble vs node:crypto: secp256k1 sign/verify/recover/ECDH, AES-256-GCM and ChaCha20-Poly1305 at 64 B–64 KiB, HMAC, HKDF",
+    "noble vs node:crypto vs libsecp256k1: secp256k1 sign/verify/recover/ECDH, AES-256-GCM and ChaCha20-Poly1305 at 64 B–64 KiB, HMAC, HKDF",
   async run(ctx) {
     // "noble" here means the protocol's wrappers on @noble, whatever backend the run uses elsewhere.
     const previousBackend = useSymmetricBackend(nobleBackend);
+    const previousCurve = useCurveBackend(nobleCurveBackend);
     try {
       return await measureCrypto(ctx);
     } finally {
       useSymmetricBackend(previousBackend);
+      useCurveBackend(previousCurve);
     }
   },
 };
@@ -127,6 +131,45 @@ async function measureCrypto(ctx: Parameters<Suite["run"]>[0]): ReturnType<Suite
       return e.getPublicKey(null, "compressed");
     },
   );
+
+  // The same wrappers on the libsecp256k1 curve backend (what the head runs with --crypto-backend
+  // node) against @noble: the head's per-join curve work is sign + recover + keygen + ECDH.
+  ctx.progress(0.45, "libsecp256k1");
+  const native = nativeCurveBackend();
+  const onCurve = (backend: CurveBackend, f: () => unknown) => () => {
+    useCurveBackend(backend);
+    try {
+      return f();
+    } finally {
+      useCurveBackend(nobleCurveBackend);
+    }
+  };
+  const joinCurve = () => {
+    signLabelled(nobleKey.secretKey, LABEL, body);
+    recoverAddress(LABEL, body, recoverable);
+    const eph = generateKeyPair(systemRandom);
+    ecdhSharedX(eph.secretKey, peer.publicKey);
+  };
+  for (const [name, f] of [
+    ["ecdsa-sign", () => signLabelled(nobleKey.secretKey, LABEL, body)],
+    ["ecdsa-recover-address", () => recoverAddress(LABEL, body, recoverable)],
+    ["ecdh", () => ecdhSharedX(ecdhSecret, peer.publicKey)],
+    ["ephemeral-keygen", () => generateKeyPair(systemRandom)],
+    ["join-curve-work", joinCurve],
+  ] as const) {
+    const r = compareSync(onCurve(native, f), onCurve(nobleCurveBackend, f), rounds, ms);
+    rows.push(
+      row("crypto", {
+        case: `${name}/libsecp256k1`,
+        unit: "ops/s",
+        value: r.a,
+        baseline: { case: `${name}/noble`, value: r.b },
+        ...(name === "join-curve-work"
+          ? { note: "sign + recover + ephemeral keygen + ECDH: the curve work of one join on the head" }
+          : {}),
+      }),
+    );
+  }
 
   // Symmetric primitives of the grant (HMAC-SHA256 MACs, HKDF key derivation, AES-GCM seals).
   ctx.progress(0.5, "hmac / hkdf");
