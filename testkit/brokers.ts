@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,6 +76,51 @@ export interface PrivateMosquittoOptions {
   maxQueuedMessages?: number;
   /** `max_packet_size` in bytes; default Mosquitto's (none). */
   maxPacketSize?: number;
+  /** A TLS listener instead of plain TCP; the URL is then `mqtts://127.0.0.1:<port>`. */
+  tls?: MosquittoTls;
+}
+
+/** The TLS listener of a private Mosquitto (mosquitto.conf(5) § Certificate based SSL/TLS support). */
+export interface MosquittoTls {
+  /** PEM CA file: the CA clients' certificates must be issued by (`cafile`). */
+  caFile: string;
+  /** PEM server certificate and key (`certfile`, `keyfile`). */
+  certFile: string;
+  keyFile: string;
+  /** `require_certificate true`: a client without a certificate from `caFile` is refused. */
+  requireCertificate?: boolean;
+}
+
+/**
+ * The config lines of a TLS listener, with copies of the files in `dir` that the broker can read:
+ * started as root, Mosquitto drops to the `mosquitto` user before it loads them, and a 0600 key
+ * owned by root would be refused. For any private Mosquitto launcher (this one, dynsec's).
+ */
+export function mosquittoTlsLines(tls: MosquittoTls, dir: string): string[] {
+  const owner = process.getuid?.() === 0 ? mosquittoUser() : undefined;
+  const copy = (from: string, name: string): string => {
+    const to = join(dir, name);
+    copyFileSync(from, to);
+    chmodSync(to, name.endsWith(".key") ? 0o600 : 0o644);
+    if (owner) chownSync(to, owner.uid, owner.gid);
+    return to;
+  };
+  return [
+    `cafile ${copy(tls.caFile, "tls-ca.pem")}`,
+    `certfile ${copy(tls.certFile, "tls-server.pem")}`,
+    `keyfile ${copy(tls.keyFile, "tls-server.key")}`,
+    `require_certificate ${tls.requireCertificate ?? false}`,
+    // Without it Nagle holds the CONNACK behind the TLS session tickets until the client's delayed
+    // ACK: measured ~50 ms per mqtts connect here, ~3.5 ms with it (a global option; repeating it is harmless).
+    "set_tcp_nodelay true",
+  ];
+}
+
+function mosquittoUser(): { uid: number; gid: number } | undefined {
+  const uid = spawnSync("id", ["-u", "mosquitto"], { encoding: "utf8" });
+  const gid = spawnSync("id", ["-g", "mosquitto"], { encoding: "utf8" });
+  if (uid.status !== 0 || gid.status !== 0) return undefined;
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
 /**
@@ -96,6 +141,7 @@ export async function startPrivateMosquitto(
     config,
     [
       `listener ${port} 127.0.0.1`,
+      ...(options.tls ? mosquittoTlsLines(options.tls, dir) : []),
       "allow_anonymous true",
       `persistence ${persistence}`,
       ...(persistence ? [`persistence_location ${dir}/`, "autosave_interval 3600"] : []),
@@ -139,7 +185,7 @@ export async function startPrivateMosquitto(
   }
   return {
     port,
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${options.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
     dir,
     get pid() {
       if (child?.pid === undefined) throw new Error("the private mosquitto is not running");

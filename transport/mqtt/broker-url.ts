@@ -8,10 +8,14 @@
  * which credential is sent: strip it before connecting with a credential of your own.
  * @module
  */
+import { isIP } from "node:net";
 import { MqttTransportError } from "./errors";
 
 /** URL schemes MQTT.js connects with (TCP, TLS, WebSocket). */
 export const BROKER_URL_SCHEMES = ["mqtt:", "mqtts:", "tcp:", "tls:", "ssl:", "ws:", "wss:"] as const;
+
+/** The schemes of {@link BROKER_URL_SCHEMES} that run over TLS. */
+export const TLS_BROKER_URL_SCHEMES = ["mqtts:", "tls:", "ssl:", "wss:"] as const;
 
 /** Shown instead of a string that is not a broker URL, so not even a fragment of it is echoed. */
 export const UNPARSEABLE_BROKER_URL = "<not a broker URL>";
@@ -88,4 +92,47 @@ function decode(part: string): string {
     // A lone "%" that is not an escape: WHATWG URL kept it as typed, so is it meant.
     return part;
   }
+}
+
+/** True for a broker URL whose scheme runs over TLS (`mqtts:`, `tls:`, `ssl:`, `wss:`). */
+export function isTlsBrokerUrl(url: string): boolean {
+  const u = parse(url);
+  return u !== undefined && (TLS_BROKER_URL_SCHEMES as readonly string[]).includes(u.protocol);
+}
+
+/**
+ * True for a host only this machine can reach: 127.0.0.0/8, ::1, `localhost`. Any other name
+ * counts as reachable from the network, since it may resolve anywhere.
+ */
+export function isLoopbackBrokerHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (bare === "localhost") return true;
+  if (isIP(bare) === 4) return bare.startsWith("127.");
+  if (isIP(bare) === 6)
+    return bare === "::1" || /^(0{0,4}:){7}0{0,3}1$/.test(bare) || /^::ffff:127\./.test(bare);
+  return false;
+}
+
+/**
+ * Refuses a plaintext broker URL (`mqtt://`, `ws://`, …) to a host other than this machine,
+ * unless plaintext is explicitly allowed: over it the broker credential, every topic name (device
+ * IDs, who talks to whom) and every frame's metadata would cross the network in clear. Loopback
+ * stays allowed (the embedded broker, a local Mosquitto). Called before anything is sent.
+ * @param allowSetting the setting that allows plaintext, named in the error (e.g. `--allow-plain-mqtt`)
+ * @throws MqttTransportError E_PLAINTEXT_BROKER naming `allowSetting` (the URL shown without
+ *   credentials), E_BAD_ARGUMENT when `url` is not a broker URL
+ */
+export function assertBrokerUrlConfidential(
+  url: string,
+  o: { allowPlaintext: boolean; allowSetting: string },
+): void {
+  const u = parse(url);
+  if (!u) parseBrokerUrl(url); // throws the usual E_BAD_ARGUMENT
+  if (isTlsBrokerUrl(url) || o.allowPlaintext || isLoopbackBrokerHost(u!.hostname)) return;
+  throw new MqttTransportError(
+    "E_PLAINTEXT_BROKER",
+    `${redactBrokerUrl(url)} is plaintext MQTT to a host other than this machine: the broker credential ` +
+      `and every topic name would cross the network in clear; use mqtts:// (with the broker's CA), ` +
+      `or set ${o.allowSetting} to accept that`,
+  );
 }

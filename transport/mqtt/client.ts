@@ -9,9 +9,13 @@
  *   `sessionPresent = false` (it lost or discarded the session), because MQTT.js forgets every
  *   topic of a SUBSCRIBE packet when one of them is refused.
  * - Credentials are passed to MQTT.js and never logged or put in errors.
+ * - `mqtts://` checks the broker's certificate and host name, always (docs/mqtt.md § TLS); a failed
+ *   handshake is `E_BROKER_TLS` at once, not a timeout.
  */
 import { EventEmitter } from "node:events";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { isTlsBrokerUrl, redactBrokerUrl } from "./broker-url";
+import type { BrokerTls } from "./broker-tls";
 import { CONNACK_RETURN_CODES, MqttTransportError } from "./errors";
 
 export { MqttTransportError, type MqttTransportErrorCode } from "./errors";
@@ -31,6 +35,8 @@ export interface MqttTransportOptions {
   connectTimeoutMs?: number;
   /** Keepalive in seconds; default 30. */
   keepaliveSec?: number;
+  /** CA and client certificate for an `mqtts://` URL (refused with any other scheme). */
+  tls?: BrokerTls;
 }
 
 /** Events emitted by {@link MqttTransport}. */
@@ -61,6 +67,44 @@ const SOCKET_ERROR_CODES = new Set([
   "ETIMEDOUT",
   "EPIPE",
 ]);
+
+/**
+ * Why a TLS handshake failed, in words, for Node's (OpenSSL's) codes; undefined for an error that
+ * is not about TLS. (OpenSSL verify codes: openssl-verify(1) § Diagnostics.)
+ */
+function tlsReason(code: string): string | undefined {
+  if (
+    /^(UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/.test(
+      code,
+    )
+  )
+    return "the broker's certificate is not issued by a trusted CA (give the CA that issued it)";
+  if (
+    code === "ERR_TLS_CERT_ALTNAME_INVALID" ||
+    code === "HOSTNAME_MISMATCH" ||
+    code === "IP_ADDRESS_MISMATCH"
+  )
+    return "the broker's certificate does not name the host of the broker URL";
+  if (code === "CERT_HAS_EXPIRED") return "the broker's certificate has expired";
+  if (code === "CERT_NOT_YET_VALID") return "the broker's certificate is not valid yet";
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG")
+    return "the broker does not speak TLS on this port";
+  if (/^ERR_SSL_.*ALERT_(CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA)/.test(code))
+    return "the broker refused the handshake (it requires a client certificate it trusts)";
+  if (/^ERR_SSL_|^ERR_TLS_|^CERT_|_CERT_|^UNABLE_TO_/.test(code)) return "TLS handshake failed";
+  return undefined;
+}
+
+function tlsError(url: string, code: string, reason: string, cause: unknown): MqttTransportError {
+  return new MqttTransportError(
+    "E_BROKER_TLS",
+    `TLS with ${redactBrokerUrl(url)} failed: ${reason} (${code})`,
+    {
+      tlsCode: code,
+      cause,
+    },
+  );
+}
 
 function refusedError(returnCode: number): MqttTransportError {
   const reason = (CONNACK_RETURN_CODES as Record<number, string>)[returnCode] ?? "unknown return code";
@@ -99,6 +143,8 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
   readonly #early: Array<[string, Buffer]> = [];
   readonly #clean: boolean;
   #closed = false;
+  /** For a TLS URL: whether the first connection finished its handshake (see #wire). */
+  #handshaken = false;
 
   private constructor(client: MqttClient, clean: boolean) {
     super();
@@ -118,6 +164,23 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
         new MqttTransportError("E_BAD_ARGUMENT", "clientId: expected a non-empty string"),
       );
     }
+    const tls = options.tls;
+    if (tls !== undefined && !isTlsBrokerUrl(url)) {
+      return Promise.reject(
+        new MqttTransportError(
+          "E_BAD_ARGUMENT",
+          "tls: a CA or client certificate needs an mqtts:// broker URL",
+        ),
+      );
+    }
+    if (tls !== undefined && (tls.cert === undefined) !== (tls.key === undefined)) {
+      return Promise.reject(
+        new MqttTransportError(
+          "E_BAD_ARGUMENT",
+          "tls: give both cert and key (a client certificate), or neither",
+        ),
+      );
+    }
     const clean = options.clean ?? false;
     const connectTimeout = options.connectTimeoutMs ?? 10_000;
     const opts: IClientOptions = {
@@ -129,13 +192,26 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
       keepalive: options.keepaliveSec ?? 30,
       resubscribe: false, // done here, see the module comment
       reconnectOnConnackError: false,
+      // MQTT.js's default too, stated because its TLS errors are only reported when it is set;
+      // the host name is checked by Node against the certificate's subjectAltName (IP or DNS).
+      rejectUnauthorized: true,
     };
+    if (tls?.ca !== undefined) opts.ca = tls.ca;
+    if (tls?.cert !== undefined && tls.key !== undefined) {
+      opts.cert = tls.cert;
+      opts.key = tls.key;
+    }
     if (options.username !== undefined) opts.username = options.username;
     if (options.password !== undefined) {
       opts.password = typeof options.password === "string" ? options.password : Buffer.from(options.password);
     }
     const client = mqtt.connect(url, opts);
     const transport = new MqttTransport(client, clean);
+    // MQTT.js builds the socket synchronously in connect(): a reset before this event is the
+    // broker dropping the handshake, not an unreachable broker.
+    client.stream?.once("secureConnect", () => {
+      transport.#handshaken = true;
+    });
     return new Promise<MqttTransport>((resolve, reject) => {
       let settled = false;
       const fail = (err: MqttTransportError): void => {
@@ -170,6 +246,9 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
     const client = this.#client;
     let connectedOnce = false;
     client.on("connect", (connack) => {
+      // Small packets written back to back (a PUBACK, then a PUBLISH) would wait for the broker's
+      // delayed ACK under Nagle's algorithm, ~40 ms each: the head's set-up relay does exactly that.
+      (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
       const reconnect = connectedOnce;
       connectedOnce = true;
       this.emit("connect", { sessionPresent: connack.sessionPresent, reconnect });
@@ -199,7 +278,21 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
     client.on("offline", () => this.emit("offline"));
     client.on("error", (err: Error & { code?: unknown }) => {
       let typed: MqttTransportError;
+      const reason = typeof err.code === "string" ? tlsReason(err.code) : undefined;
       if (typeof err.code === "number") typed = refusedError(err.code);
+      else if (reason !== undefined) typed = tlsError(url, err.code as string, reason, err);
+      else if (
+        /before secure TLS connection was established/.test(err.message) ||
+        (err.code === "ECONNRESET" && !connectedOnce && !this.#handshaken && isTlsBrokerUrl(url))
+      )
+        typed = tlsError(
+          url,
+          typeof err.code === "string" ? err.code : "ECONNRESET",
+          "the broker closed the connection during the TLS handshake (no TLS on this port?)",
+          err,
+        );
+      else if (err.message === "TLS not authorized")
+        typed = tlsError(url, "TLS_NOT_AUTHORIZED", "the broker's certificate was not authorized", err);
       else if (typeof err.code === "string" && SOCKET_ERROR_CODES.has(err.code)) {
         typed = new MqttTransportError("E_BROKER_UNREACHABLE", `cannot reach ${safeUrl(url)}: ${err.code}`, {
           cause: err,

@@ -4,10 +4,39 @@
  * typed client (docs/mqtt.md).
  * @module
  */
-export { type BrokerUrlParts, parseBrokerUrl, redactBrokerUrl } from "./broker-url";
+export {
+  assertBrokerUrlConfidential,
+  type BrokerUrlParts,
+  isLoopbackBrokerHost,
+  isTlsBrokerUrl,
+  parseBrokerUrl,
+  redactBrokerUrl,
+} from "./broker-url";
+export {
+  BROKER_TLS_FLAGS,
+  type BrokerTls,
+  type BrokerTlsFileNames,
+  type BrokerTlsFiles,
+  readBrokerTlsFiles,
+} from "./broker-tls";
 export { MqttTransport, type MqttTransportEvents, type MqttTransportOptions } from "./client";
-export { decodeEnvelope, type Envelope, EnvelopeError, encodeEnvelope, SENDER_ID_BYTES } from "./envelope";
-export { CONNACK_RETURN_CODES, MqttTransportError, type MqttTransportErrorCode } from "./errors";
+export {
+  decodeEnvelope,
+  decodeSetupPayload,
+  type Envelope,
+  EnvelopeError,
+  encodeEnvelope,
+  encodeSetupPayload,
+  SENDER_ID_BYTES,
+  type SetupPayload,
+  TARGET_ID_BYTES,
+} from "./envelope";
+export {
+  CONNACK_RETURN_CODES,
+  MQTT_TRANSPORT_ERROR_CODES,
+  MqttTransportError,
+  type MqttTransportErrorCode,
+} from "./errors";
 export {
   assertTopicPrefix,
   clusterFilter,
@@ -25,6 +54,9 @@ export {
   MAX_CLUSTER_ID,
   type ParsedTopic,
   parseTopic,
+  SETUP_CHANNEL,
+  setupTopic,
+  setupTopicFilter,
   TopicArgumentError,
   warnTopic,
 } from "./topics";

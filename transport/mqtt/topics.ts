@@ -5,6 +5,7 @@
  * <prefix>/c/<clusterId>/d/<deviceIdHex>/inbox   M2M frames and grant traffic addressed to a device
  * <prefix>/c/<clusterId>/d/<deviceIdHex>/warn    warnings from the cluster head to a device
  * <prefix>/c/<clusterId>/d/<deviceIdHex>/ctl     control from the head (revoked, session ended)
+ * <prefix>/c/<clusterId>/d/<deviceIdHex>/setup   session set-up FROM that device, relayed by the head
  * <prefix>/c/<clusterId>/head/in                 requests to the cluster head
  * ```
  *
@@ -19,13 +20,19 @@ export const DEVICE_ID_HEX_LENGTH = 64;
 /** Largest cluster ID (uint32). */
 export const MAX_CLUSTER_ID = 0xffff_ffff;
 
-/** Per-device channels. */
+/** Per-device channels a device subscribes to (the head writes them; peers write the inbox). */
 export const DEVICE_CHANNELS = ["inbox", "warn", "ctl"] as const;
 export type DeviceChannel = (typeof DEVICE_CHANNELS)[number];
+/**
+ * Last level of a device's set-up topic. Not a {@link DeviceChannel}: the device publishes there and
+ * only the head subscribes, so the topic itself names the sender (docs/mqtt.md § Topic layout).
+ */
+export const SETUP_CHANNEL = "setup";
 
 /** A topic recognised by {@link parseTopic}. */
 export type ParsedTopic =
   | { kind: "device"; channel: DeviceChannel; clusterId: number; deviceId: string }
+  | { kind: "setup"; clusterId: number; deviceId: string }
   | { kind: "head-in"; clusterId: number };
 
 /** Thrown by the builders on a bad argument (a programming error, not a refusal). */
@@ -73,7 +80,12 @@ function clusterBase(prefix: string, clusterId: number): string {
   return `${prefix}/c/${clusterId}`;
 }
 
-function deviceTopic(prefix: string, clusterId: number, deviceIdHex: string, channel: DeviceChannel): string {
+function deviceTopic(
+  prefix: string,
+  clusterId: number,
+  deviceIdHex: string,
+  channel: DeviceChannel | typeof SETUP_CHANNEL,
+): string {
   const base = clusterBase(prefix, clusterId);
   if (!isDeviceIdHex(deviceIdHex)) {
     throw new TopicArgumentError(`deviceIdHex: expected ${DEVICE_ID_HEX_LENGTH} lowercase hex characters`);
@@ -97,6 +109,21 @@ export function warnTopic(prefix: string, clusterId: number, deviceIdHex: string
 /** Control messages from the cluster head to one device (revoked, session ended). */
 export function ctlTopic(prefix: string, clusterId: number, deviceIdHex: string): string {
   return deviceTopic(prefix, clusterId, deviceIdHex, "ctl");
+}
+
+/**
+ * A device's own set-up topic: it publishes its session set-up messages there (SessionRequest, the
+ * Grant it forwards) as `targetDeviceId || message`, and the head relays them to the target's inbox.
+ * Only that device may publish there, so the head learns the sender from the topic.
+ * @example setupTopic("iotguard", 7, "ab…") === "iotguard/c/7/d/ab…/setup"
+ */
+export function setupTopic(prefix: string, clusterId: number, deviceIdHex: string): string {
+  return deviceTopic(prefix, clusterId, deviceIdHex, SETUP_CHANNEL);
+}
+
+/** Filter matching every device's set-up topic of one cluster: the head's relay subscribes to it. */
+export function setupTopicFilter(prefix: string, clusterId: number): string {
+  return `${clusterBase(prefix, clusterId)}/d/+/${SETUP_CHANNEL}`;
 }
 
 /** Requests to the cluster head. */
@@ -134,6 +161,7 @@ export function parseTopic(prefix: string, topic: string): ParsedTopic | undefin
   if (kind === "d" && rest.length === 2) {
     const [deviceId, channel] = rest as [string, string];
     if (!isDeviceIdHex(deviceId)) return undefined;
+    if (channel === SETUP_CHANNEL) return { kind: "setup", clusterId, deviceId };
     if (!(DEVICE_CHANNELS as readonly string[]).includes(channel)) return undefined;
     return { kind: "device", channel: channel as DeviceChannel, clusterId, deviceId };
   }

@@ -19,6 +19,7 @@ import {
   isDeviceIdHex,
   isValidTopicFilter,
   MAX_CLUSTER_ID,
+  type ParsedTopic,
   parseTopic,
   SENDER_ID_BYTES,
 } from "../../../transport/mqtt";
@@ -39,7 +40,7 @@ export interface EmbeddedBrokerOptions {
   topicPrefix?: string;
   /** Checks a CONNECT's credentials; `undefined` refuses (return code 4). Must not log the password. */
   authenticate: (username: string, password: Buffer) => Promise<Principal | undefined>;
-  /** May device `from` publish to device `to`'s inbox? (Session requests to members, frames to session peers.) */
+  /** May device `from` publish to device `to`'s inbox? (Channel frames to session peers only.) */
   mayPublishTo: (fromDeviceId: string, toDeviceId: string, payload: Buffer) => MaybePromise<boolean>;
   /** Is the device still a current member? Re-checked on every publish and subscribe. Default: always true. */
   isCurrent?: (deviceId: string) => MaybePromise<boolean>;
@@ -367,11 +368,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (parsed === undefined || parsed.clusterId !== principal.clusterId)
         return refuse("topic outside the cluster");
       if (principal.kind === "head") return done(null);
-      decideDevicePublish(
-        principal,
-        parsed.kind === "head-in" ? undefined : parsed,
-        packet.payload as Buffer,
-      ).then(
+      decideDevicePublish(principal, parsed, packet.payload as Buffer).then(
         (decision) => {
           if (decision === "allow") return done(null);
           if (decision === "drop") {
@@ -388,11 +385,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   async function decideDevicePublish(
     principal: Extract<Principal, { kind: "device" }>,
-    target: { kind: "device"; channel: string; deviceId: string } | undefined,
+    target: ParsedTopic,
     payload: Buffer,
   ): Promise<"allow" | "drop" | "refuse"> {
     if (!(await isCurrent(principal.deviceId))) return "refuse";
-    if (target === undefined) return "allow"; // the head's request topic of its own cluster
+    if (target.kind === "head-in") return "allow"; // the head's request topic of its own cluster
+    // A set-up topic names its publisher: the head's relay takes the sender from it, so only the
+    // device itself may write there (docs/mqtt.md § Session set-up through the head).
+    if (target.kind === "setup") return target.deviceId === principal.deviceId ? "allow" : "refuse";
     // Only the head writes warn/ctl; nobody needs to write to their own inbox.
     if (target.channel !== "inbox" || target.deviceId === principal.deviceId) return "refuse";
     return (await options.mayPublishTo(principal.deviceId, target.deviceId, payload)) ? "allow" : "drop";
@@ -432,6 +432,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
+    // MQTT packets are small and often written back to back (a PUBACK, then a PUBLISH to the same
+    // client): with Nagle's algorithm the second waits for the peer's delayed ACK, ~40 ms per hop.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     const release = pending.tryAcquire(socket.remoteAddress ?? "unknown");

@@ -1,7 +1,10 @@
 /**
- * Who may write into whose inbox on the embedded broker. The envelope must name the publisher
- * itself; a session request, or a grant forwarded by M2, may go to any current member (that is how
- * sessions start); channel frames only to a peer the sender holds a live session with.
+ * Who may write into whose inbox on the embedded broker. A device writes into a peer's inbox only
+ * channel frames, only to a current member it holds a live session with, and the envelope must name
+ * the publisher itself. Session set-up (SessionRequest, the Grant M2 forwards) never goes there
+ * directly: the device publishes it to its own set-up topic and the head relays it
+ * (request-relay.ts; docs/mqtt.md § Session set-up through the head), so a broker whose ACLs see
+ * only topics (Mosquitto's dynamic security) can enforce the same rule.
  */
 import { MessageType } from "../../../protocol";
 import { decodeEnvelope } from "../../../transport/mqtt";
@@ -11,9 +14,12 @@ export interface PublishPolicyDeps {
   haveSession(a: string, b: string): boolean;
 }
 
-const SESSION_SETUP_TYPES: ReadonlySet<number> = new Set([MessageType.SESSION_REQUEST, MessageType.GRANT]);
 const FRAME_TYPES: ReadonlySet<number> = new Set([MessageType.FRAME_I2R, MessageType.FRAME_R2I]);
 
+/**
+ * Decides a device's publish into `to`'s inbox. `false` means the embedded broker acknowledges and
+ * drops it (counted in `droppedPublishes`).
+ */
 export function mayPublishToInbox(
   deps: PublishPolicyDeps,
   from: string,
@@ -28,7 +34,5 @@ export function mayPublishToInbox(
     return false;
   }
   if (envelope.senderId !== from) return false;
-  if (SESSION_SETUP_TYPES.has(envelope.type)) return true;
-  if (FRAME_TYPES.has(envelope.type)) return deps.haveSession(from, to);
-  return false;
+  return FRAME_TYPES.has(envelope.type) && deps.haveSession(from, to);
 }

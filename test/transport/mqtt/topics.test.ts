@@ -7,6 +7,8 @@ import {
   inboxTopic,
   isValidTopicFilter,
   parseTopic,
+  setupTopic,
+  setupTopicFilter,
   TopicArgumentError,
   warnTopic,
 } from "../../../transport/mqtt/topics";
@@ -25,6 +27,12 @@ describe("topic layout", () => {
     );
   });
 
+  it("builds a device's set-up topic and the head's filter over all of them, outside the device's subscriptions", () => {
+    expect(setupTopic("iotguard", 7, ID)).toBe(`iotguard/c/7/d/${ID}/setup`);
+    expect(setupTopicFilter("org/site", 0)).toBe("org/site/c/0/d/+/setup");
+    expect(deviceSubscriptions("iotguard", 7, ID)).not.toContain(setupTopic("iotguard", 7, ID));
+  });
+
   it.each([
     ["uppercase hex", () => inboxTopic("p", 1, ID.toUpperCase())],
     ["short id", () => inboxTopic("p", 1, ID.slice(2))],
@@ -36,6 +44,10 @@ describe("topic layout", () => {
     ["$ prefix", () => headInTopic("$SYS", 1)],
     ["empty prefix", () => headInTopic("", 1)],
     ["empty prefix level", () => headInTopic("a//b", 1)],
+    ["set-up topic with uppercase hex", () => setupTopic("p", 1, ID.toUpperCase())],
+    ["set-up topic with a short id", () => setupTopic("p", 1, ID.slice(2))],
+    ["set-up topic of a bad cluster", () => setupTopic("p", -1, ID)],
+    ["set-up filter with a wildcard prefix", () => setupTopicFilter("p/+", 1)],
   ])("refuses a bad argument: %s", (_name, build) => {
     expect(build).toThrow(TopicArgumentError);
   });
@@ -67,6 +79,19 @@ describe("parseTopic", () => {
     });
   });
 
+  it("parses a set-up topic as its own kind, never as a device channel", () => {
+    expect(parseTopic("iotguard", setupTopic("iotguard", 7, ID))).toEqual({
+      kind: "setup",
+      clusterId: 7,
+      deviceId: ID,
+    });
+    expect(parseTopic("org/site", setupTopic("org/site", 4294967295, ID))).toEqual({
+      kind: "setup",
+      clusterId: 4294967295,
+      deviceId: ID,
+    });
+  });
+
   it.each([
     `iotguard/c/7/d/${ID}/+`,
     `iotguard/c/7/d/+/inbox`,
@@ -91,6 +116,16 @@ describe("parseTopic", () => {
     `iotguardx/c/7/head/in`,
     `iotguard/c/7/head/in\u0000`,
     `$SYS/c/7/head/in`,
+    `iotguard/c/7/d/+/setup`,
+    `iotguard/c/7/d/${ID}/setup/`,
+    `iotguard/c/7/d/${ID}/setup/x`,
+    `iotguard/c/7/d/${ID.toUpperCase()}/setup`,
+    `iotguard/c/7/d/${ID.slice(2)}/setup`,
+    `iotguard/c/07/d/${ID}/setup`,
+    `iotguard/c/7/d/${ID}/Setup`,
+    `iotguard/c/7/d/${ID}/setup\u0000`,
+    `iotguard/c/7/head/setup`,
+    `iotguard/c/7/setup`,
     "",
   ])("rejects %j", (topic) => {
     expect(parseTopic("iotguard", topic)).toBeUndefined();

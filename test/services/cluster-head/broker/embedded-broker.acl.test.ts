@@ -17,6 +17,8 @@ import {
   ctlTopic,
   headInTopic,
   inboxTopic,
+  setupTopic,
+  setupTopicFilter,
   warnTopic,
 } from "../../../../transport/mqtt/topics";
 import { randomDeviceId, randomPrefix, waitFor } from "../../../../testkit/brokers";
@@ -206,6 +208,9 @@ describe("embedded broker: authorizeSubscribe", () => {
       inboxTopic(prefix, OTHER_CLUSTER, A),
       `${prefix}/c/${CLUSTER}/d/${A}/secret`,
       "$SYS/#",
+      setupTopic(prefix, CLUSTER, A), // only the head reads set-up topics, even a device's own
+      setupTopic(prefix, CLUSTER, B),
+      setupTopicFilter(prefix, CLUSTER),
     ];
     for (const t of refused) expect(await granted(a, t), t).toBe(128);
     expect(broker.counters.refusedSubscribes).toBe(before + refused.length);
@@ -222,6 +227,8 @@ describe("embedded broker: authorizeSubscribe", () => {
     const head = await connectAs(HEAD_USER);
     expect(await granted(head, clusterFilter(prefix, CLUSTER))).toBe(1);
     expect(await granted(head, headInTopic(prefix, CLUSTER))).toBe(1);
+    expect(await granted(head, setupTopicFilter(prefix, CLUSTER))).toBe(1);
+    expect(await granted(head, setupTopicFilter(prefix, OTHER_CLUSTER))).toBe(128);
     expect(await granted(head, clusterFilter(prefix, OTHER_CLUSTER))).toBe(128);
     expect(await granted(head, "#")).toBe(128);
     expect(await granted(head, `${prefix}/c/+/head/in`)).toBe(128);
@@ -301,8 +308,26 @@ describe("embedded broker: authorizePublish", () => {
     expect(broker.counters.droppedPublishes).toBe(before + 1);
   });
 
+  it("delivers a device's publish on its own set-up topic to the head, and to no device", async () => {
+    const { head, a, b, c } = await setup();
+    const payload = Buffer.concat([Buffer.from(B, "hex"), Buffer.from([1, 0x10, 3])]);
+    await a.client.publishAsync(setupTopic(prefix, CLUSTER, A), payload, { qos: 1 });
+    await waitFor(() => head.received.length === 1, "the set-up message at the head");
+    expect(head.received[0]).toEqual({ topic: setupTopic(prefix, CLUSTER, A), payload });
+    expect([...b.received, ...c.received]).toEqual([]);
+    expect(a.client.connected).toBe(true);
+  });
+
   it.each([
     ["a retained frame to a session peer", (p: string) => inboxTopic(p, CLUSTER, C), true],
+    ["a set-up message on another device's set-up topic", (p: string) => setupTopic(p, CLUSTER, B), false],
+    ["a set-up message on a session peer's set-up topic", (p: string) => setupTopic(p, CLUSTER, C), false],
+    ["a retained set-up message on its own set-up topic", (p: string) => setupTopic(p, CLUSTER, A), true],
+    [
+      "a set-up message on its set-up topic of another cluster",
+      (p: string) => setupTopic(p, OTHER_CLUSTER, A),
+      false,
+    ],
     ["a frame to a peer's warn topic", (p: string) => warnTopic(p, CLUSTER, C), false],
     ["a frame to a peer's ctl topic", (p: string) => ctlTopic(p, CLUSTER, C), false],
     ["a frame to its own inbox", (p: string) => inboxTopic(p, CLUSTER, A), false],
@@ -328,6 +353,9 @@ describe("embedded broker: authorizePublish", () => {
     revoked.add(A);
     a.client.publish(inboxTopic(prefix, CLUSTER, C), Buffer.from("revoked"), { qos: 1 });
     await a.closed;
+    const again = await connectAs(A);
+    again.client.publish(setupTopic(prefix, CLUSTER, A), Buffer.from("revoked set-up"), { qos: 1 });
+    await again.closed;
     await c.client.publishAsync(headInTopic(prefix, CLUSTER), Buffer.from("sentinel"), { qos: 1 });
     await waitFor(() => head.received.length === 1, "sentinel");
     expect(c.received).toEqual([]);

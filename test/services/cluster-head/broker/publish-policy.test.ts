@@ -14,32 +14,41 @@ const deps = {
 };
 
 describe("inbox publish policy", () => {
-  it("lets session set-up reach any current member", () => {
-    expect(
-      mayPublishToInbox(deps, A, B, encodeEnvelope(bytes(A), message(MessageType.SESSION_REQUEST))),
-    ).toBe(true);
-    expect(mayPublishToInbox(deps, B, A, encodeEnvelope(bytes(B), message(MessageType.GRANT)))).toBe(true);
+  it("refuses session set-up straight into another's inbox, with or without a session: it goes through the head", () => {
+    for (const type of [MessageType.SESSION_REQUEST, MessageType.GRANT]) {
+      expect(mayPublishToInbox(deps, A, B, encodeEnvelope(bytes(A), message(type)))).toBe(false);
+      expect(mayPublishToInbox(deps, B, A, encodeEnvelope(bytes(B), message(type)))).toBe(false);
+    }
   });
 
   it("lets frames reach only a session peer", () => {
     expect(mayPublishToInbox(deps, A, B, encodeEnvelope(bytes(A), message(MessageType.FRAME_I2R)))).toBe(
       true,
     );
+    expect(mayPublishToInbox(deps, B, A, encodeEnvelope(bytes(B), message(MessageType.FRAME_R2I)))).toBe(
+      true,
+    );
     const noSession = { ...deps, haveSession: () => false };
     expect(mayPublishToInbox(noSession, A, B, encodeEnvelope(bytes(A), message(MessageType.FRAME_I2R)))).toBe(
+      false,
+    );
+    // A session with someone else does not open B's inbox.
+    const D = "dd".repeat(32);
+    expect(mayPublishToInbox(deps, D, B, encodeEnvelope(bytes(D), message(MessageType.FRAME_I2R)))).toBe(
       false,
     );
   });
 
   it("refuses a forged sender, a non-member, oneself, other message types and garbage", () => {
+    expect(mayPublishToInbox(deps, A, B, encodeEnvelope(bytes(B), message(MessageType.FRAME_I2R)))).toBe(
+      false,
+    );
+    const everyoneShares = { ...deps, haveSession: () => true };
     expect(
-      mayPublishToInbox(deps, A, B, encodeEnvelope(bytes(B), message(MessageType.SESSION_REQUEST))),
+      mayPublishToInbox(everyoneShares, A, C, encodeEnvelope(bytes(A), message(MessageType.FRAME_I2R))),
     ).toBe(false);
     expect(
-      mayPublishToInbox(deps, A, C, encodeEnvelope(bytes(A), message(MessageType.SESSION_REQUEST))),
-    ).toBe(false);
-    expect(
-      mayPublishToInbox(deps, A, A, encodeEnvelope(bytes(A), message(MessageType.SESSION_REQUEST))),
+      mayPublishToInbox(everyoneShares, A, A, encodeEnvelope(bytes(A), message(MessageType.FRAME_I2R))),
     ).toBe(false);
     expect(mayPublishToInbox(deps, A, B, encodeEnvelope(bytes(A), message(MessageType.JOIN_REQUEST)))).toBe(
       false,
