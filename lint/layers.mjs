@@ -76,6 +76,7 @@ export const LAYERS = {
     "scripts",
     "testkit",
   ],
+  dashboard: [],
   test: ["*"],
 };
 

@@ -11,6 +11,8 @@
  *    compiles on its own (isolatedModules), in half the time: for callers that type-check apart
  *    (`npm test` runs `npm run typecheck` first) or never did (the dev loop tsx used to serve).
  * 3. dist/typechain-types is dropped: only types came from there, no emitted file requires it.
+ *    The operator dashboard (dashboard/, browser code) is bundled and minified by esbuild into
+ *    dist/dashboard/ with the head's own bundler (services/cluster-head/http/dashboard-assets.ts).
  * 4. dist/package.json: the sources read `require("../../package.json").version` two folders up,
  *    which from dist/<dir>/<dir>/ is dist/. It carries the version and no name, so the package
  *    root is still the first package.json above with a name (platform/package-root.ts). Written
@@ -41,6 +43,7 @@ const INPUTS = [
   "device",
   "chain",
   "contracts",
+  "dashboard",
   "package.json",
   "tsconfig.json",
   "tsconfig.build.json",
@@ -113,9 +116,21 @@ function lockOwnerIsGone() {
   }
   try {
     process.kill(pid, 0);
-    return false;
   } catch (error) {
     return error.code === "ESRCH";
+  }
+  // A killed builder whose parent waits synchronously (on this very lock) is a zombie that nobody
+  // reaps: it still answers kill(0) but will never release the lock.
+  return isZombie(pid);
+}
+
+function isZombie(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Field 3, after the parenthesised command name (which may itself contain spaces or parentheses).
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
   }
 }
 
@@ -148,6 +163,7 @@ function build(check) {
     const tsc = require.resolve("typescript/bin/tsc", { paths: [ROOT] });
     run("tsc", [tsc, "-p", "tsconfig.build.json", "--outDir", next, ...(check ? [] : ["--noCheck"])]);
     fs.rmSync(path.join(next, "typechain-types"), { recursive: true, force: true });
+    writeDashboard(next);
     const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
     const stamp = {
       private: true,
@@ -166,6 +182,15 @@ function build(check) {
   } finally {
     fs.rmSync(next, { recursive: true, force: true });
   }
+}
+
+/** The dashboard's bundle into `<out>/dashboard/`, made by the same code that bundles it under tsx. */
+function writeDashboard(out) {
+  const { bundleDashboard } = require(path.join(out, "services/cluster-head/http/dashboard-assets.js"));
+  const dir = path.join(out, "dashboard");
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [name, file] of bundleDashboard(ROOT, require("esbuild")))
+    fs.writeFileSync(path.join(dir, name), file.body);
 }
 
 /**
@@ -191,7 +216,7 @@ function ensureBuilt({ force = false, check = true } = {}) {
   }
 }
 
-module.exports = { ensureBuilt, isStale, DIST };
+module.exports = { ensureBuilt, isStale, isZombie, DIST };
 
 if (require.main === module) {
   try {

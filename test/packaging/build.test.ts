@@ -65,11 +65,13 @@ describe("the build output in dist/", () => {
     expect(offenders).toEqual([]);
     expect(readdirSync(DIST).sort()).toEqual([
       "chain",
+      "dashboard",
       "device",
       "package.json",
       "platform",
       "protocol",
       "services",
+      "telemetry",
       "transport",
     ]);
   });

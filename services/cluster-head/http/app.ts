@@ -8,7 +8,9 @@ import { errorHandler, notFound } from "./error-handler";
 import { concurrencyGate, exemptSources, rateLimit, TokenBuckets } from "./limits";
 import { openApiDocument } from "./openapi";
 import { requestContext } from "./request-context";
+import { dashboardRouter } from "./routes/dashboard";
 import { devicesRouter } from "./routes/devices";
+import { eventsRouter } from "./routes/events";
 import { type BrokerStatus, operationsRouter } from "./routes/operations";
 import { operatorsRouter } from "./routes/operators";
 import { type ProtocolLimits, protocolRouter } from "./routes/protocol";
@@ -50,6 +52,8 @@ export function createApp(
   app.use(devicesRouter(ctx, jsonBody));
   app.use(operatorsRouter(ctx, jsonBody));
   app.use(protocolRouter(ctx, limits));
+  app.use(dashboardRouter(ctx, options.brokerStatus));
+  app.use(eventsRouter(ctx));
   app.use(notFound);
   app.use(errorHandler(ctx.logger, ctx.metrics));
   return app;

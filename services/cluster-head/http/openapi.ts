@@ -75,6 +75,43 @@ export function openApiDocument(version: string) {
             ...errors(400, 401, 403, 409, 413, 415, 503),
           },
         },
+        get: {
+          summary:
+            "This cluster's devices with their membership, searched and paged in device-ID order (scope read)",
+          security: operatorSecurity,
+          parameters: [
+            {
+              name: "query",
+              in: "query",
+              required: false,
+              description: "hex that the device ID or key address contains",
+              schema: { type: "string", pattern: "^(0x)?[0-9a-fA-F]{0,64}$" },
+            },
+            {
+              name: "cursor",
+              in: "query",
+              required: false,
+              description: "the nextCursor of the previous page",
+              schema: { type: "string", pattern: "^[0-9a-f]{64}$" },
+            },
+            {
+              name: "limit",
+              in: "query",
+              required: false,
+              schema: { type: "integer", minimum: 1, maximum: 200 },
+            },
+            {
+              name: "status",
+              in: "query",
+              required: false,
+              schema: { type: "string", enum: ["active", "revoked"] },
+            },
+          ],
+          responses: {
+            "200": ok("{devices, nextCursor?, partial}"),
+            ...errors(400, 401, 403, 503),
+          },
+        },
       },
       "/v1/devices/batch": {
         post: {
@@ -179,6 +216,41 @@ export function openApiDocument(version: string) {
           summary: "Current members (no keys)",
           security: operatorSecurity,
           responses: { "200": ok("members"), ...errors(401, 403) },
+        },
+      },
+      "/v1/cluster": {
+        get: {
+          summary:
+            "The cluster at a glance: head, centre and radius, chain and index, broker, counts (scope read)",
+          security: operatorSecurity,
+          responses: { "200": ok("the cluster summary"), ...errors(401, 403, 503) },
+        },
+      },
+      "/v1/events": {
+        get: {
+          summary:
+            "Server-sent events: enrollments, revocations and key rotations on chain, joins, ended memberships, grants, warnings (scope read)",
+          security: operatorSecurity,
+          responses: {
+            "200": ok("an event stream", { "text/event-stream": { schema: { type: "string" } } }),
+            ...errors(401, 403, 503),
+          },
+        },
+      },
+      "/dashboard": {
+        get: {
+          summary: "The operator dashboard at /dashboard/ (docs/dashboard.md); /dashboard redirects there",
+          responses: {
+            "200": ok("the page", { "text/html": { schema: { type: "string" } } }),
+            "301": ok("to /dashboard/"),
+          },
+        },
+      },
+      "/dashboard/{file}": {
+        get: {
+          summary: "The dashboard's script and style sheet",
+          parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "200": ok("the file"), "404": ok("no such file") },
         },
       },
       "/health": {

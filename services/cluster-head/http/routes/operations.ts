@@ -3,12 +3,17 @@ import { Router } from "express";
 import { toHex } from "../../../../protocol";
 import { redactBrokerUrl } from "../../../../transport/mqtt";
 import type { HeadContext } from "../../context";
+import { walletStatus } from "../../use-cases/head-wallet";
 import { requireScope } from "../operator-auth";
 
 export interface BrokerStatus {
   up: boolean;
   url: string;
   embedded: boolean;
+  /** Who enforces access: the embedded broker, the head through Mosquitto's dynamic security, or nobody. */
+  access?: "embedded" | "dynsec" | "none";
+  /** Dynamic security: the admin connection, and when the last reconciliation ran and what it changed. */
+  admin?: { connected: boolean; reconciled: { at: number; added: number; removed: number } | undefined };
 }
 
 export function operationsRouter(ctx: HeadContext, brokerStatus: () => BrokerStatus): Router {
@@ -26,6 +31,8 @@ export function operationsRouter(ctx: HeadContext, brokerStatus: () => BrokerSta
     } catch {
       chainReachable = false;
     }
+    // What the head's key can still pay for (docs/operations.md § Monitoring); informative only.
+    const wallet = chainReachable ? await walletStatus(ctx).catch(() => undefined) : undefined;
     const broker = brokerStatus();
     const healthy = chainReachable && index.state === "live" && broker.up;
     ctx.metrics.indexLag.set(index.lagBlocks ?? 0);
@@ -37,6 +44,7 @@ export function operationsRouter(ctx: HeadContext, brokerStatus: () => BrokerSta
       // Unauthenticated route: the broker URL may carry the head's broker credential (userinfo).
       broker: { ...broker, url: redactBrokerUrl(broker.url), topicPrefix: ctx.config.topicPrefix },
       members: ctx.members.size,
+      ...(wallet ? { wallet } : {}),
     });
   });
 
