@@ -17,6 +17,7 @@ import type { Suite } from "./lib/suite";
 import { chainSuite } from "./suites/chain";
 import { cliSuite } from "./suites/cli";
 import { cryptoSuite } from "./suites/crypto";
+import { dashboardSuite } from "./suites/dashboard";
 import { floodSuite } from "./suites/flood";
 import { grantSuite } from "./suites/grant";
 import { joinSuite } from "./suites/join";
@@ -36,6 +37,7 @@ const SUITES: Record<SuiteName, Suite> = {
   scale: scaleSuite,
   cli: cliSuite,
   flood: floodSuite,
+  dashboard: dashboardSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--crypto node|noble] [--out DIR] [suite ...]

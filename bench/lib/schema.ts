@@ -20,6 +20,7 @@ export const SUITE_NAMES = [
   "scale",
   "cli",
   "flood",
+  "dashboard",
 ] as const;
 export const suiteName = z.enum(SUITE_NAMES);
 export type SuiteName = z.infer<typeof suiteName>;

@@ -2,7 +2,9 @@
  * Suite `chain`: gas per enrollment (single and per device in batches of 10 and 100, enrolled
  * through the head's REST API on a real hardhat node), a device look-up from the head's index vs a
  * direct contract call, and the time from a revoke transaction on chain to the head's first
- * refusal of that device.
+ * refusal of that device; on an interval-mined chain, enrollment-to-joinable and revocation-to-refusal
+ * at 0, 1 and 3 confirmations, and the time to rewind a reorganisation of 1 and 10 blocks
+ * (chain-confirmations.ts).
  * @module
  */
 import { connectRegistry } from "../../chain/registry-contract";
@@ -14,6 +16,7 @@ import { latencyHistogram } from "../lib/plots";
 import { benchHead } from "../lib/processes";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
+import { measureConfirmations, measureReorgRewind } from "./chain-confirmations";
 
 /** The head's default index poll interval (services/cluster-head/config.ts). */
 const PRODUCT_POLL_INTERVAL_MS = 250;
@@ -21,7 +24,7 @@ const PRODUCT_POLL_INTERVAL_MS = 250;
 export const chainSuite: Suite = {
   name: "chain",
   description:
-    "gas per enrollment (1, batches of 10/100), index vs direct contract look-up, revoke → first refusal",
+    "gas per enrollment (1, batches of 10/100), index vs direct contract look-up, revoke → first refusal, confirmations 0/1/3 on 1 s blocks, reorg rewind",
   async run(ctx) {
     const lookups = ctx.quick ? 200 : 2000;
     const revocations = ctx.quick ? 2 : 6;
@@ -163,7 +166,7 @@ export const chainSuite: Suite = {
           fromReceipt.push(tRefused - tMined);
           fromSend.push(tRefused - tSend);
           attempts.push(tries);
-          ctx.progress(0.6 + (0.4 * (r + 1)) / revocations, `revocation ${r + 1}/${revocations}`);
+          ctx.progress(0.6 + (0.2 * (r + 1)) / revocations, `revocation ${r + 1}/${revocations}`);
         }
         const worst = Math.max(...fromSend);
         const mining = Math.max(...fromSend.map((s, i) => s - (fromReceipt[i] as number)));
@@ -192,12 +195,16 @@ export const chainSuite: Suite = {
             latencyMs: latency(fromReceipt),
           }),
         );
-        return { rows, series };
       } finally {
         await head.stop();
       }
     } finally {
       await chain.stop();
     }
+    ctx.progress(0.8, "confirmations 0/1/3 on an interval-mined chain");
+    rows.push(...(await measureConfirmations(ctx)));
+    ctx.progress(0.9, "reorg rewinds");
+    rows.push(...(await measureReorgRewind(ctx)));
+    return { rows, series };
   },
 };

@@ -7,6 +7,12 @@ import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { deploymentPath, readDeployment } from "../../chain/deployment-file";
 import { Device, DeviceError, type DeviceOptions, type RegistryAnchor } from "../sdk";
+import {
+  BROKER_TLS_FLAGS,
+  type BrokerTls,
+  MqttTransportError,
+  readBrokerTlsFiles,
+} from "../../transport/mqtt";
 
 export const DATA_DIR_ENV = "IOTGUARD_DEVICE_DIR";
 export const DEFAULT_DATA_DIR = ".data/device";
@@ -53,7 +59,7 @@ export function passphraseOf(o: CommonOptions): string | undefined {
 
 export function openDevice(
   o: CommonOptions,
-  extra: Pick<DeviceOptions, "grantTimeoutMs" | "registry" | "headCa"> = {},
+  extra: Pick<DeviceOptions, "grantTimeoutMs" | "registry" | "headCa" | "brokerTls" | "allowPlainMqtt"> = {},
 ): Promise<Device> {
   const passphrase = passphraseOf(o);
   return Device.open(dataDirOf(o), { ...(passphrase === undefined ? {} : { passphrase }), ...extra });
@@ -99,6 +105,70 @@ export function readHeadCa(file: string | undefined): string | undefined {
   if (!pem.includes("-----BEGIN CERTIFICATE-----"))
     throw new DeviceError("E_BAD_ARGUMENT", `--head-ca ${path}: no PEM certificate in it`);
   return pem;
+}
+
+/** Environment variables of the broker TLS flags: the same the cluster head reads. */
+export const BROKER_CA_ENV = "IOTGUARD_BROKER_CA";
+export const BROKER_CERT_ENV = "IOTGUARD_BROKER_CERT";
+export const BROKER_KEY_ENV = "IOTGUARD_BROKER_KEY";
+export const ALLOW_PLAIN_MQTT_ENV = "IOTGUARD_ALLOW_PLAIN_MQTT";
+
+/** The flags that say how the device reaches its broker (see {@link brokerOptionsOf}). */
+export interface BrokerFlags {
+  brokerUrl?: string;
+  brokerCa?: string;
+  brokerCert?: string;
+  brokerKey?: string;
+  allowPlainMqtt?: boolean;
+}
+
+/** Adds --broker-url, --broker-ca, --broker-cert, --broker-key and --allow-plain-mqtt to a command. */
+export function withBroker(cmd: Command): Command {
+  return cmd
+    .option("--broker-url <url>", "MQTT broker (default: the pinned one)")
+    .option(
+      "--broker-ca <file>",
+      `PEM file of the CA that issued the broker's certificate, for an mqtts:// broker: the only root trusted for it (default: $${BROKER_CA_ENV}, else Node's public roots)`,
+    )
+    .option(
+      "--broker-cert <file>",
+      `PEM client certificate for a broker that requires one, with --broker-key (default: $${BROKER_CERT_ENV})`,
+    )
+    .option(
+      "--broker-key <file>",
+      `PEM private key of --broker-cert, mode 0600 (default: $${BROKER_KEY_ENV})`,
+    )
+    .option(
+      "--allow-plain-mqtt",
+      `connect to a plaintext mqtt:// broker that is not on this machine: the broker credential and every topic name then cross the network in clear (default: $${ALLOW_PLAIN_MQTT_ENV} = true)`,
+    );
+}
+
+/**
+ * The device options for `--broker-ca`, `--broker-cert`, `--broker-key` (or their environment
+ * variables) and `--allow-plain-mqtt`.
+ * @throws DeviceError E_BAD_ARGUMENT naming the flag when a file is unreadable, not PEM, a key
+ *   open to other users, or not the certificate's key
+ */
+export function brokerOptionsOf(f: BrokerFlags): Pick<DeviceOptions, "brokerTls" | "allowPlainMqtt"> {
+  const pick = (flag: string | undefined, env: string) =>
+    flag ?? (process.env[env] === "" ? undefined : process.env[env]);
+  let brokerTls: BrokerTls | undefined;
+  try {
+    brokerTls = readBrokerTlsFiles(
+      {
+        ca: pick(f.brokerCa, BROKER_CA_ENV),
+        cert: pick(f.brokerCert, BROKER_CERT_ENV),
+        key: pick(f.brokerKey, BROKER_KEY_ENV),
+      },
+      BROKER_TLS_FLAGS,
+    );
+  } catch (error) {
+    if (error instanceof MqttTransportError) throw new DeviceError("E_BAD_ARGUMENT", error.message);
+    throw error;
+  }
+  const allowPlainMqtt = f.allowPlainMqtt === true || process.env[ALLOW_PLAIN_MQTT_ENV] === "true";
+  return { ...(brokerTls ? { brokerTls } : {}), ...(allowPlainMqtt ? { allowPlainMqtt } : {}) };
 }
 
 /** Prints one result: `human` as is, or `json` as one JSON line (bigints as strings). */

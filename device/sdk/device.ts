@@ -31,12 +31,12 @@ import {
   startJoin,
   toHex,
 } from "../../protocol";
-import { isDeviceIdHex, redactBrokerUrl } from "../../transport/mqtt";
+import { type BrokerTls, isDeviceIdHex, redactBrokerUrl } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
 import type { DeviceEvents, DeviceStats } from "./events";
 import { type EnrollmentRequest, HeadClient } from "./head-client";
 import { MqttLink } from "./mqtt-link";
-import { SessionManager } from "./session-manager";
+import { type RotationPolicy, SessionManager } from "./session-manager";
 import { DeviceDatabase } from "./store/database";
 import { HeadPinStore } from "./store/head-pin-store";
 import { type DeviceIdentity, IdentityStore } from "./store/identity-store";
@@ -69,10 +69,26 @@ export interface DeviceOptions {
   /** Sequence reservation block K; default 1024 (OSCORE B.1). */
   sequenceBlock?: bigint;
   /**
+   * When session keys are rotated (docs/device.md § Key rotation): after `maxMessages` frames or
+   * `maxAgeMs`, drained for `drainMs`. Defaults from the AEAD usage limits; lower them for tests.
+   */
+  rotation?: RotationPolicy;
+  /**
    * PEM of the CA that issued the head's HTTPS certificate (or the head's self-signed
    * certificate): the only root trusted for the head's `https:` URL (`HeadClientOptions.ca`).
    */
   headCa?: string;
+  /**
+   * For an `mqtts://` broker: the PEM of the CA that issued its certificate (the only root then
+   * trusted for it; without it, Node's public roots) and, when the broker requires one, a client
+   * certificate and key. The certificate must name the broker URL's host.
+   */
+  brokerTls?: BrokerTls;
+  /**
+   * Connect to a plaintext `mqtt://` broker that is not on loopback; default false, because the
+   * broker credential and every topic name would cross the network in clear (`E_PLAINTEXT_BROKER`).
+   */
+  allowPlainMqtt?: boolean;
   /**
    * The DeviceRegistry to learn the head from (trust anchor): at every pin and join the device
    * reads `getDevice(deviceId).clusterId`, then `getCluster(clusterId).head`, and follows it.
@@ -348,7 +364,10 @@ export class Device extends EventEmitter<DeviceEvents> {
       );
     }
     await new MembershipStore(this.db, this.#secrets()).put(membership, this.#now());
+    const previous = this.#membership;
     this.#membership = membership;
+    if (this.#link) await this.#reconnectWithNewMembership();
+    if (previous !== undefined && previous !== membership) previous.memberKey.fill(0);
     this.emit("joined", { clusterId: pin.clusterId, expiresAt: membership.expiresAt });
     return {
       expiresAt: membership.expiresAt,
@@ -361,8 +380,10 @@ export class Device extends EventEmitter<DeviceEvents> {
 
   /**
    * Connects to the broker with the credential derived from K_m, restores stored sessions and
-   * starts handling inbox, warn and ctl traffic.
-   * @throws DeviceError E_NOT_JOINED, E_BROKER_UNREACHABLE, E_BROKER_REFUSED
+   * starts handling inbox, warn and ctl traffic. A plaintext broker URL off loopback is refused
+   * unless {@link DeviceOptions.allowPlainMqtt}; an `mqtts://` one uses {@link DeviceOptions.brokerTls}.
+   * @throws DeviceError E_NOT_JOINED, E_BROKER_UNREACHABLE, E_BROKER_REFUSED, E_PLAINTEXT_BROKER,
+   *   E_BROKER_TLS
    */
   async connect(o: { brokerUrl?: string } = {}): Promise<void> {
     if (this.#link) return;
@@ -379,6 +400,7 @@ export class Device extends EventEmitter<DeviceEvents> {
       membership,
       head: this.#headClient(pin.headUrl, pin.headCa),
       sendTo: (peer, message) => this.#requireLink().sendTo(peer, message),
+      sendSetup: (peer, message) => this.#requireLink().sendSetup(peer, message),
       sessions,
       pending: new PendingStore(this.db),
       sequences: new LevelSequenceStore(this.db),
@@ -386,6 +408,7 @@ export class Device extends EventEmitter<DeviceEvents> {
       now: this.#now,
       grantTimeoutMs: this.options.grantTimeoutMs ?? 10_000,
       ...(this.options.sequenceBlock === undefined ? {} : { sequenceBlock: this.options.sequenceBlock }),
+      ...(this.options.rotation === undefined ? {} : { rotation: this.options.rotation }),
     });
     await manager.restore();
     this.#manager = manager;
@@ -397,6 +420,8 @@ export class Device extends EventEmitter<DeviceEvents> {
       deviceId: id.deviceId,
       deviceIdHex: id.deviceIdHex,
       password: brokerPassword(membership),
+      ...(this.options.brokerTls ? { tls: this.options.brokerTls } : {}),
+      ...(this.options.allowPlainMqtt ? { allowPlainMqtt: true } : {}),
     }).catch(async (error: unknown) => {
       throw error instanceof DeviceError && error.code === "E_BROKER_REFUSED"
         ? new DeviceError(
@@ -415,6 +440,23 @@ export class Device extends EventEmitter<DeviceEvents> {
       }),
     );
     this.#link = link;
+  }
+
+  /**
+   * A join while connected replaced the broker credential and K_m: an administered Mosquitto has
+   * dropped the connection that used the old credential (`setClientPassword`), and the embedded
+   * broker would refuse its next reconnect. So the link and the session manager (which MACs with
+   * K_m) start again with the new membership; stored sessions are restored.
+   */
+  async #reconnectWithNewMembership(): Promise<void> {
+    const [link, manager] = [this.#link, this.#manager];
+    this.#link = undefined;
+    this.#manager = undefined;
+    // Its refusal of the old credential is expected now, not a membership that ended.
+    link?.removeAllListeners();
+    await manager?.close();
+    await link?.close();
+    await this.connect();
   }
 
   /**

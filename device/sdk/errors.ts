@@ -21,7 +21,13 @@ export const DEVICE_ERROR_CODES = {
     "the chain's JSON-RPC could not be reached, or it holds no DeviceRegistry at the given address",
   E_BROKER_UNREACHABLE: "the MQTT broker could not be reached",
   E_BROKER_REFUSED: "the MQTT broker refused the connection (membership expired or revoked?)",
+  E_BROKER_TLS:
+    "the TLS handshake with the broker failed: its certificate is not from the CA given (--broker-ca), names another host or expired, or it wants a client certificate (--broker-cert, --broker-key)",
+  E_PLAINTEXT_BROKER:
+    "the broker URL is plaintext mqtt:// to another machine (the broker credential and every topic name would cross the network in clear): use mqtts:// with --broker-ca, or allow it with --allow-plain-mqtt",
   E_PEER_TIMEOUT: "the peer did not complete the session set-up in time",
+  E_CONFIRMATION_TIMEOUT:
+    "an enrollment or revocation was mined but the head's index did not hold it within --wait-timeout (it may still be confirmed)",
   E_PEER_REFUSED: "the head refused the session (GrantWarning); `headCode` holds the reason",
   E_BAD_ARGUMENT: "an argument was of the wrong type or shape",
   E_CLOSED: "the device was closed",

@@ -7,6 +7,29 @@ export interface SessionOpenedEvent {
   expiresAt: number;
 }
 
+/** A session's key was replaced by a new grant with the same peer (docs/device.md § Key rotation). */
+export interface SessionRotatedEvent {
+  peerId: string;
+  /** The session rotated away from: it drains, then is retired (`session-retired`). */
+  previousSessionId: string;
+  sessionId: string;
+  /** Which limit was reached: frames sent under the old key, or its age. */
+  reason: "messages" | "age";
+  /** Sequence numbers used under the old key. */
+  sent: bigint;
+}
+
+/** A session was closed and its keys and counters deleted from memory and from the store. */
+export interface SessionRetiredEvent {
+  peerId: string;
+  sessionId: string;
+  /**
+   * `rotated` after a rotation's drain, `superseded` pushed out by newer sessions, `expired` found
+   * past its limits at a send, `revoked` by a head notice, `ended` otherwise.
+   */
+  reason: "rotated" | "superseded" | "expired" | "revoked" | "ended";
+}
+
 export interface MessageEvent {
   from: string;
   data: Uint8Array;
@@ -19,6 +42,10 @@ export interface DeviceEvents {
   /** A join completed: a new K_m and broker credential. */
   joined: [info: { clusterId: number; expiresAt: number }];
   "session-opened": [info: SessionOpenedEvent];
+  /** We replaced a session's key before it reached its message or age limit. */
+  "session-rotated": [info: SessionRotatedEvent];
+  /** A session's keys were deleted (after a rotation's drain, revocation, expiry, …). */
+  "session-retired": [info: SessionRetiredEvent];
   /** A frame from a session peer verified and decrypted. */
   message: [message: MessageEvent];
   /** The head refused a peer that asked us for a session (GrantWarning, MAC'ed under our K_m). */

@@ -26,6 +26,14 @@ export interface EnrollmentRequest {
   proof: string;
 }
 
+/** A registry transaction the head sent that its index does not hold yet (docs/api.md § Pending transactions). */
+export interface PendingTransaction {
+  action: "enroll" | "revoke" | "rotate";
+  txHash: string;
+  block: number | null;
+  confirmationsLeft: number;
+}
+
 /** An operator of the head as `GET /v1/operators` lists it. */
 export interface OperatorSummary {
   name: string;
@@ -178,21 +186,30 @@ export class HeadClient {
     return parsed.data;
   }
 
-  /** Operator: `POST /v1/devices`. The token is sent as a bearer token, never logged. */
+  /**
+   * Operator: `POST /v1/devices`. The token is sent as a bearer token, never logged. With
+   * `wait: false` the head answers once the transaction is mined, with `pending` (docs/api.md).
+   */
   async enroll(
     request: EnrollmentRequest,
     adminToken: string,
-  ): Promise<{ transactionHash: string; blockNumber: number }> {
-    const res = await this.#request("POST", "/v1/devices", {
+    o: { wait?: boolean } = {},
+  ): Promise<{ transactionHash: string; blockNumber: number; pending?: PendingTransaction }> {
+    const res = await this.#request("POST", `/v1/devices${o.wait === false ? "?wait=false" : ""}`, {
       body: JSON.stringify(request),
       headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}` },
     });
-    return (await res.json()) as { transactionHash: string; blockNumber: number };
+    return (await res.json()) as {
+      transactionHash: string;
+      blockNumber: number;
+      pending?: PendingTransaction;
+    };
   }
 
-  /** Operator: `POST /v1/devices/:id/revoke`. */
-  async revoke(deviceIdHex: string, adminToken: string): Promise<unknown> {
-    const res = await this.#request("POST", `/v1/devices/${deviceIdHex}/revoke`, {
+  /** Operator: `POST /v1/devices/:id/revoke` (`wait: false` as for {@link enroll}). */
+  async revoke(deviceIdHex: string, adminToken: string, o: { wait?: boolean } = {}): Promise<unknown> {
+    const query = o.wait === false ? "?wait=false" : "";
+    const res = await this.#request("POST", `/v1/devices/${deviceIdHex}/revoke${query}`, {
       headers: { authorization: `Bearer ${adminToken}` },
     });
     return res.json();

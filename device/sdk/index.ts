@@ -16,7 +16,15 @@ export {
 } from "./device";
 export type { JoinSuiteName } from "../../protocol";
 export { DEVICE_ERROR_CODES, DeviceError, type DeviceErrorCode, isDeviceError } from "./errors";
-export type { DeviceEvents, DeviceStats, MessageEvent, SessionOpenedEvent } from "./events";
+export type {
+  DeviceEvents,
+  DeviceStats,
+  MessageEvent,
+  SessionOpenedEvent,
+  SessionRetiredEvent,
+  SessionRotatedEvent,
+} from "./events";
+export { AEAD_FRAME_LIMITS, type RotationPolicy } from "./session-manager";
 export type { EnrollmentRequest } from "./head-client";
 export { HeadClient } from "./head-client";
 export { type ChainHead, type RegistryAnchor, readChainHead } from "./registry-reader";

@@ -6,14 +6,18 @@
  */
 import { EventEmitter } from "node:events";
 import {
+  assertBrokerUrlConfidential,
+  type BrokerTls,
   decodeEnvelope,
   deviceSubscriptions,
   encodeEnvelope,
+  encodeSetupPayload,
   type Envelope,
   inboxTopic,
   MqttTransport,
   MqttTransportError,
   parseTopic,
+  setupTopic,
 } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
 
@@ -26,6 +30,10 @@ export interface MqttLinkOptions {
   /** Broker password (hex of the derived credential). Never logged. */
   password: string;
   reconnectPeriodMs?: number;
+  /** CA and client certificate for an `mqtts://` broker. */
+  tls?: BrokerTls;
+  /** Connect in plaintext to a broker that is not on loopback (see {@link MqttLink.connect}). */
+  allowPlainMqtt?: boolean;
 }
 
 export interface MqttLinkEvents {
@@ -49,10 +57,28 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   }
 
   /**
-   * Connects and subscribes.
-   * @throws DeviceError E_BROKER_UNREACHABLE (with a hint), E_BROKER_REFUSED
+   * Connects and subscribes. A plaintext `mqtt://` URL to another machine is refused before
+   * anything is sent, unless `allowPlainMqtt`: the broker credential and every topic name would
+   * cross the network in clear (docs/mqtt.md § TLS).
+   * @throws DeviceError E_PLAINTEXT_BROKER, E_BROKER_TLS, E_BROKER_UNREACHABLE (with a hint),
+   *   E_BROKER_REFUSED, E_BAD_ARGUMENT
    */
   static async connect(o: MqttLinkOptions): Promise<MqttLink> {
+    try {
+      assertBrokerUrlConfidential(o.brokerUrl, {
+        allowPlaintext: o.allowPlainMqtt ?? false,
+        allowSetting: "allowPlainMqtt (--allow-plain-mqtt)",
+      });
+    } catch (error) {
+      const e = error as MqttTransportError;
+      throw new DeviceError(
+        e.code === "E_PLAINTEXT_BROKER" ? "E_PLAINTEXT_BROKER" : "E_BAD_ARGUMENT",
+        e.message,
+        {
+          cause: e,
+        },
+      );
+    }
     let transport: MqttTransport;
     try {
       transport = await MqttTransport.connect(o.brokerUrl, {
@@ -62,9 +88,12 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
         clean: false,
         reconnectPeriodMs: o.reconnectPeriodMs ?? 1000,
         connectTimeoutMs: 5000,
+        ...(o.tls ? { tls: o.tls } : {}),
       });
     } catch (error) {
       const e = error as MqttTransportError;
+      if (e.code === "E_BROKER_TLS" || e.code === "E_BAD_ARGUMENT")
+        throw new DeviceError(e.code, e.message, { cause: e });
       if (e.code === "E_BROKER_REFUSED")
         throw new DeviceError("E_BROKER_REFUSED", `${e.message}: join again (\`iotguard device join\`)`, {
           cause: e,
@@ -123,6 +152,18 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     await this.transport.publish(
       inboxTopic(this.o.topicPrefix, this.o.clusterId, peerIdHex),
       encodeEnvelope(this.o.deviceId, message),
+    );
+  }
+
+  /**
+   * Publishes a session set-up message for `peerIdHex` (SessionRequest, or the Grant forwarded as
+   * M2) to our own set-up topic as `peerId || message`; the head relays it to the peer's inbox
+   * (docs/mqtt.md § Session set-up through the head). QoS 1; resolves on PUBACK.
+   */
+  async sendSetup(peerIdHex: string, message: Uint8Array): Promise<void> {
+    await this.transport.publish(
+      setupTopic(this.o.topicPrefix, this.o.clusterId, this.o.deviceIdHex),
+      encodeSetupPayload(Buffer.from(peerIdHex, "hex"), message),
     );
   }
 

@@ -1,9 +1,10 @@
 /**
- * Sessions with peers over MQTT (docs/device.md § Sessions): M1 sends a SessionRequest to M2's
- * inbox; M2 wraps it, asks the head, keeps its Grant and forwards M1's; then both send channel
- * frames to each other's inbox. Inbound traffic is handled in arrival order per sender (one bounded
- * queue per peer, one for the head), so a Grant is installed before the frames that follow it, and
- * a peer that floods us or waits on the head delays only itself. Session set-ups, which cost a
+ * Sessions with peers over MQTT (docs/device.md § Sessions): M1 sends a SessionRequest for M2
+ * through the head (its own set-up topic; the head relays it to M2's inbox); M2 wraps it, asks the
+ * head, keeps its Grant and forwards M1's the same way; then both send channel frames straight to
+ * each other's inbox. Inbound traffic is handled in arrival order per sender (one bounded queue per
+ * peer, one for the head), so a peer that floods us or waits on the head delays only itself; frames
+ * that overtake the Grant of their session are held until it arrives. Session set-ups, which cost a
  * level write and a call to the head, are rate-limited per peer (inbound-queue.ts).
  *
  * Nonces: every sender sequence number comes from a {@link SequenceReservation} persisted in
@@ -13,6 +14,7 @@
 import {
   acceptGrant,
   acceptGrantWarning,
+  AeadSuite,
   type ChannelReceiver,
   type ChannelSender,
   createChannel,
@@ -35,7 +37,7 @@ import {
 } from "../../protocol";
 import type { Envelope } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
-import type { DeviceEvents, DeviceStats, InboundDroppedEvent } from "./events";
+import type { DeviceEvents, DeviceStats, InboundDroppedEvent, SessionRetiredEvent } from "./events";
 import type { HeadClient } from "./head-client";
 import { type InboundLimits, inboundLimits, KeyedQueues, TokenBuckets } from "./inbound-queue";
 import type { PendingStore } from "./store/pending-store";
@@ -47,10 +49,76 @@ const SESSIONS_PER_PEER = 2;
 /** A session this close to expiry or to its message limit is re-granted before use. */
 const REGRANT_MARGIN_MS = 5_000;
 const REGRANT_MARGIN_SEQ = 1024n;
+
+/**
+ * Frames one direction key may seal before the session is rotated, per AEAD suite (docs/protocol.md
+ * § Key rotation). AES-256-GCM: RFC 8446 §5.5 allows 2^24.5 records of 2^14 bytes (≈ 2^34.5 AES
+ * blocks, AE advantage ≈ 2^-57, the figure the CFRG aead-limits draft's q + s bound also gives);
+ * our frames carry up to 2^16 bytes, 4× a TLS record, so 2^22.5 frames, rounded down to 2^22.
+ * ChaCha20-Poly1305 has no confidentiality limit below the 2^32 frames a key allows anyway
+ * (RFC 8446 §5.5: the sequence number wraps first), so it is the protocol's E_LIMIT minus the margin.
+ */
+export const AEAD_FRAME_LIMITS: Readonly<Record<AeadSuite, bigint>> = Object.freeze({
+  [AeadSuite.AES_256_GCM]: 1n << 22n,
+  [AeadSuite.CHACHA20_POLY1305]: MAX_MESSAGES_PER_KEY - REGRANT_MARGIN_SEQ,
+});
+/** By default the initiator rotates this long before the grant's expiresAt (at most a tenth of the lifetime). */
+const ROTATE_BEFORE_EXPIRY_MS = 60_000;
+
+/** When a session's key is replaced by a new grant with the same peer (docs/device.md § Key rotation). */
+export interface RotationPolicy {
+  /** Frames we send under one key before rotating; default {@link AEAD_FRAME_LIMITS} of the suite. */
+  maxMessages?: bigint;
+  /** Age (ms since the grant was issued) at which the initiator rotates; default: 60 s before expiry. */
+  maxAgeMs?: number;
+  /**
+   * How long the previous session still opens frames after the switch (frames already in flight);
+   * then its keys are deleted. Default 5,000 ms.
+   */
+  drainMs?: number;
+}
+
+export const DEFAULT_DRAIN_MS = 5_000;
+
+/**
+ * Checks a rotation policy once, up front.
+ * @throws DeviceError E_BAD_ARGUMENT naming the setting
+ */
+export function rotationPolicy(given: RotationPolicy = {}): RotationPolicy & { drainMs: number } {
+  const { maxMessages, maxAgeMs, drainMs = DEFAULT_DRAIN_MS } = given;
+  if (
+    maxMessages !== undefined &&
+    (typeof maxMessages !== "bigint" || maxMessages < 1n || maxMessages > MAX_MESSAGES_PER_KEY)
+  )
+    throw new DeviceError(
+      "E_BAD_ARGUMENT",
+      `rotation.maxMessages: expected a bigint in 1..2^32, got ${String(maxMessages)}`,
+    );
+  if (maxAgeMs !== undefined && (!Number.isSafeInteger(maxAgeMs) || maxAgeMs < 1))
+    throw new DeviceError(
+      "E_BAD_ARGUMENT",
+      `rotation.maxAgeMs: expected a positive integer, got ${String(maxAgeMs)}`,
+    );
+  if (!Number.isSafeInteger(drainMs) || drainMs < 0)
+    throw new DeviceError(
+      "E_BAD_ARGUMENT",
+      `rotation.drainMs: expected an integer ≥ 0, got ${String(drainMs)}`,
+    );
+  return {
+    ...(maxMessages === undefined ? {} : { maxMessages }),
+    ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
+    drainMs,
+  };
+}
 /** Pending nonces older than this are forgotten. */
 const PENDING_TTL_MS = 5 * 60_000;
 /** Queue key of the head's ctl and warn traffic (sender keys are 64 hex). */
 const HEAD_QUEUE = "head";
+/**
+ * Frames held per peer while our Grant for a new session with it is on its way (see
+ * {@link SessionManager.onFrame}); beyond this they are refused as before.
+ */
+const MAX_HELD_FRAMES_PER_PEER = 64;
 
 interface LiveSession {
   sessionId: string;
@@ -66,6 +134,13 @@ interface LiveSession {
   restartFloor: bigint;
   /** Highest sequence number accepted from the peer (persisted). */
   highest: bigint;
+  /** Rotate before sealing sequence number `rotateAtSeq`, or at `rotateAtMs` (see {@link RotationPolicy}). */
+  rotateAtSeq: bigint;
+  rotateAtMs: number;
+  /** Closed, and its keys deleted (or being deleted). */
+  retired: boolean;
+  /** A retirement is scheduled (the drain after a rotation). */
+  draining: boolean;
 }
 
 interface Waiter {
@@ -77,7 +152,14 @@ export interface SessionManagerDeps {
   clusterId: number;
   membership: Membership;
   head: HeadClient;
+  /** Publishes a channel frame to the peer's inbox (resolves on PUBACK). */
   sendTo(peerIdHex: string, message: Uint8Array): Promise<void>;
+  /**
+   * Publishes a session set-up message for the peer (our SessionRequest, or the Grant we forward as
+   * M2) to our own set-up topic; the head relays it to the peer's inbox (docs/mqtt.md § Session
+   * set-up through the head). Resolves on PUBACK.
+   */
+  sendSetup(peerIdHex: string, message: Uint8Array): Promise<void>;
   sessions: SessionStore;
   pending: PendingStore;
   sequences: LevelSequenceStore;
@@ -88,6 +170,8 @@ export interface SessionManagerDeps {
   sequenceBlock?: bigint;
   /** Per-sender limits on inbound work; defaults in `DEFAULT_INBOUND_LIMITS` (inbound-queue.ts). */
   inboundLimits?: Partial<InboundLimits>;
+  /** When to rotate session keys; defaults from the AEAD limits ({@link RotationPolicy}). */
+  rotation?: RotationPolicy;
 }
 
 export class SessionManager {
@@ -95,14 +179,20 @@ export class SessionManager {
   private readonly byPeer = new Map<string, LiveSession[]>();
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly opening = new Map<string, Promise<LiveSession>>();
+  /** Frames that arrived before the Grant of the session they belong to, per peer (see onFrame). */
+  private readonly held = new Map<string, Uint8Array[]>();
   private pendingGrants: PendingGrant[] = [];
   private readonly inbound: KeyedQueues;
   private readonly setups: TokenBuckets;
   private outbound: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly rotation: ReturnType<typeof rotationPolicy>;
+  /** Retirements waiting for their drain to end (run at once on close). */
+  private readonly drains = new Map<LiveSession, NodeJS.Timeout>();
 
-  /** @throws DeviceError E_BAD_ARGUMENT for a bad `inboundLimits` setting */
+  /** @throws DeviceError E_BAD_ARGUMENT for a bad `inboundLimits` or `rotation` setting */
   constructor(private readonly d: SessionManagerDeps) {
+    this.rotation = rotationPolicy(d.rotation);
     const limits = inboundLimits(d.inboundLimits);
     this.inbound = new KeyedQueues(limits.maxQueuedPerSender, (error) => {
       if (!this.closed) this.d.emit("error", error as Error);
@@ -153,7 +243,10 @@ export class SessionManager {
     this.assertOpen();
     const running = this.opening.get(peerId);
     if (running) return running;
-    const attempt = this.requestSession(peerId).finally(() => this.opening.delete(peerId));
+    const attempt = this.requestSession(peerId).finally(() => {
+      this.opening.delete(peerId);
+      this.dropHeld(peerId);
+    });
     this.opening.set(peerId, attempt);
     return attempt;
   }
@@ -194,29 +287,53 @@ export class SessionManager {
       list.push(waiter);
       this.waiters.set(peerId, list);
     });
-    await this.d.sendTo(peerId, message);
+    await this.d.sendSetup(peerId, message);
     return granted;
   }
 
-  /** The session to send on, if one is usable now. */
-  private current(peerId: string): LiveSession | undefined {
-    const s = this.byPeer.get(peerId)?.[0];
-    if (!s) return undefined;
-    if (s.expiresAt - REGRANT_MARGIN_MS <= this.d.now()) return undefined;
-    if (s.reservation.peek >= MAX_MESSAGES_PER_KEY - REGRANT_MARGIN_SEQ) return undefined;
-    return s;
+  /** Why the session we send on must be replaced before its next frame, if it must. */
+  private rotationDue(s: LiveSession): "messages" | "age" | undefined {
+    if (s.reservation.peek >= s.rotateAtSeq) return "messages";
+    if (s.rotateAtMs <= this.d.now()) return "age";
+    return undefined;
   }
 
   /**
-   * Encrypts `data` for `peerId` and publishes it (resolves on PUBACK). Opens or re-grants the
-   * session when needed. Sends are serialised, so sequence numbers go out in order.
+   * The session to send on: the newest one with `peerId`, or a new one when there is none or it is
+   * due for rotation. A rotation opens the new session (every earlier send has been acknowledged by
+   * the broker: sends are serialised), emits `session-rotated`, and retires the old session after
+   * the drain, so frames already in flight under it still open on both sides.
+   */
+  private async sendingSession(peerId: string): Promise<LiveSession> {
+    const s = this.byPeer.get(peerId)?.[0];
+    if (!s) return this.openSession(peerId);
+    const reason = this.rotationDue(s);
+    if (!reason) return s;
+    const next = await this.openSession(peerId);
+    if (next !== s && !s.retired) {
+      this.d.emit("session-rotated", {
+        peerId,
+        previousSessionId: s.sessionId,
+        sessionId: next.sessionId,
+        reason,
+        sent: s.reservation.peek,
+      });
+      this.drainAndRetire(s);
+    }
+    return next;
+  }
+
+  /**
+   * Encrypts `data` for `peerId` and publishes it (resolves on PUBACK). Opens, re-grants or rotates
+   * the session when needed. Sends are serialised, so sequence numbers go out in order and no frame
+   * under a new key overtakes one under the old.
    * @returns the sequence number used
    */
   send(peerId: string, data: Uint8Array): Promise<bigint> {
     this.assertOpen();
     const run = this.outbound.then(async () => {
       for (let attempt = 0; ; attempt++) {
-        const s = this.current(peerId) ?? (await this.openSession(peerId));
+        const s = await this.sendingSession(peerId);
         try {
           const seq = await s.reservation.next();
           const frame = s.sender.seal(data, this.d.now(), seq);
@@ -226,7 +343,7 @@ export class SessionManager {
         } catch (error) {
           // A session that expired or ran out of numbers between the check and the seal: re-grant once.
           if (attempt === 0 && (isProtocolError(error, "E_EXPIRED") || isProtocolError(error, "E_LIMIT"))) {
-            await this.retire(s);
+            await this.retire(s, "expired");
             continue;
           }
           throw error;
@@ -341,7 +458,7 @@ export class SessionManager {
     const granted = acceptGrant(answer.toResponder, this.d.membership, this.pendingGrants, this.d.now());
     await this.dropPending(request.pending);
     const live = await this.install(granted, true);
-    await this.d.sendTo(peerId, answer.toInitiator);
+    await this.d.sendSetup(peerId, answer.toInitiator);
     this.d.emit("session-opened", {
       peerId,
       sessionId: live.sessionId,
@@ -365,6 +482,9 @@ export class SessionManager {
     const live = await this.install(granted, true);
     const waiters = this.waiters.get(live.peerId) ?? [];
     this.waiters.delete(live.peerId);
+    // Taken before the waiters resolve: openSession's clean-up then finds nothing left to drop.
+    const held = this.held.get(live.peerId) ?? [];
+    this.held.delete(live.peerId);
     for (const w of waiters) w.resolve(live);
     this.d.emit("session-opened", {
       peerId: live.peerId,
@@ -373,9 +493,21 @@ export class SessionManager {
       expiresAt: live.expiresAt,
     });
     if (live.peerId !== peerId) this.stats.refused++; // cannot happen unless the AEAD was fooled
+    for (const frame of held) await this.onFrame(live.peerId, frame, false);
   }
 
-  private async onFrame(peerId: string, message: Uint8Array): Promise<void> {
+  /** Refuses the frames still held for `peerId` (its session set-up ended without our Grant). */
+  private dropHeld(peerId: string): void {
+    this.stats.refused += this.held.get(peerId)?.length ?? 0;
+    this.held.delete(peerId);
+  }
+
+  /**
+   * @param mayHold hold a frame of an unknown session while we are opening one with `peerId`: M2
+   *   forwards our Grant through the head (docs/mqtt.md § Session set-up through the head) but sends
+   *   its frames straight to our inbox, so its first frames on the new session can overtake the Grant.
+   */
+  private async onFrame(peerId: string, message: Uint8Array, mayHold = true): Promise<void> {
     let frame: ReturnType<typeof decodeFrame>;
     try {
       frame = decodeFrame(message);
@@ -386,7 +518,11 @@ export class SessionManager {
     const shortId = toHex(frame.shortSessionId);
     const s = this.byPeer.get(peerId)?.find((x) => x.shortId === shortId);
     if (!s) {
-      this.stats.refused++;
+      const held = this.held.get(peerId) ?? [];
+      if (mayHold && this.opening.has(peerId) && held.length < MAX_HELD_FRAMES_PER_PEER) {
+        held.push(message);
+        this.held.set(peerId, held);
+      } else this.stats.refused++;
       return;
     }
     if (frame.seq <= s.restartFloor) {
@@ -408,6 +544,9 @@ export class SessionManager {
       await this.d.sessions.setReceiveFloor(s.sessionId, opened.seq);
       s.highest = opened.seq;
     }
+    // The peer sends on the session we send on: the older ones only drain what is in flight.
+    const list = this.byPeer.get(peerId) ?? [];
+    if (list[0] === s) for (const old of list.slice(1)) this.drainAndRetire(old);
     this.stats.received++;
     this.d.emit("message", { from: peerId, data: opened.plaintext, seq: opened.seq, sessionId: s.sessionId });
   }
@@ -428,7 +567,7 @@ export class SessionManager {
     const peerId = toHex(notice.subject);
     // Only sessions granted before the notice end: a replayed old notice cannot end a newer session.
     const ended = (this.byPeer.get(peerId) ?? []).filter((s) => s.issuedAt <= notice.issuedAt);
-    for (const s of ended) await this.retire(s);
+    for (const s of ended) await this.retire(s, "revoked");
     if (ended.length > 0) this.d.emit("peer-ended", { peerId, reason: "revoked" });
   }
 
@@ -461,22 +600,68 @@ export class SessionManager {
       reservation,
       restartFloor: -1n,
       highest: -1n,
+      ...this.rotationPoint(granted),
+      retired: false,
+      draining: false,
     };
     live.restartFloor = live.highest = await this.d.sessions.receiveFloor(sessionId);
     const list = [live, ...(this.byPeer.get(live.peerId) ?? [])];
     this.byPeer.set(live.peerId, list.slice(0, SESSIONS_PER_PEER));
-    for (const old of list.slice(SESSIONS_PER_PEER)) await this.retire(old);
+    for (const old of list.slice(SESSIONS_PER_PEER)) await this.retire(old, "superseded");
     return live;
   }
 
+  /**
+   * Where a session is rotated. The initiator goes first on age; the responder waits twice as long
+   * (or until just before expiry), so two members rarely start a rotation at once — which would
+   * leave both sessions alive until the next rotation, not lose frames.
+   */
+  private rotationPoint(g: GrantedSession): { rotateAtSeq: bigint; rotateAtMs: number } {
+    const lifetime = g.expiresAt - g.issuedAt;
+    const hardMs = g.expiresAt - Math.min(REGRANT_MARGIN_MS, lifetime / 20);
+    const byAge = this.rotation.maxAgeMs;
+    const rotateAtMs =
+      g.role === Role.INITIATOR
+        ? Math.min(
+            g.expiresAt - Math.min(ROTATE_BEFORE_EXPIRY_MS, lifetime / 10),
+            g.issuedAt + (byAge ?? Infinity),
+          )
+        : Math.min(hardMs, g.issuedAt + 2 * (byAge ?? Infinity));
+    const limit = this.rotation.maxMessages ?? AEAD_FRAME_LIMITS[g.suite];
+    return {
+      rotateAtSeq:
+        limit < MAX_MESSAGES_PER_KEY - REGRANT_MARGIN_SEQ ? limit : MAX_MESSAGES_PER_KEY - REGRANT_MARGIN_SEQ,
+      rotateAtMs,
+    };
+  }
+
+  /** Retires `s` once the drain is over (frames already in flight under it still open meanwhile). */
+  private drainAndRetire(s: LiveSession): void {
+    if (s.draining || s.retired) return;
+    s.draining = true;
+    const timer = setTimeout(() => {
+      this.drains.delete(s);
+      // Behind the peer's queued frames, so none is half-opened when the keys go.
+      if (!this.inbound.push(s.peerId, () => this.retire(s, "rotated")))
+        void this.retire(s, "rotated").catch((e: unknown) => this.d.emit("error", e as Error));
+    }, this.rotation.drainMs);
+    this.drains.set(s, timer);
+  }
+
   /** Closes a session's channel and deletes its keys and counters. */
-  private async retire(s: LiveSession): Promise<void> {
+  private async retire(s: LiveSession, reason: SessionRetiredEvent["reason"] = "ended"): Promise<void> {
+    if (s.retired) return;
+    s.retired = true;
+    const timer = this.drains.get(s);
+    if (timer) clearTimeout(timer);
+    this.drains.delete(s);
     s.sender.close();
     s.receiver.close();
     const rest = (this.byPeer.get(s.peerId) ?? []).filter((x) => x !== s);
     if (rest.length > 0) this.byPeer.set(s.peerId, rest);
     else this.byPeer.delete(s.peerId);
     await this.forget(s.sessionId, s.role);
+    if (!this.closed) this.d.emit("session-retired", { peerId: s.peerId, sessionId: s.sessionId, reason });
   }
 
   private async forget(sessionId: string, role: Role): Promise<void> {
@@ -496,6 +681,8 @@ export class SessionManager {
     this.waiters.clear();
     await this.inbound.idle();
     await this.outbound.catch(() => undefined);
+    // A rotated-away session is not needed after we stop: delete its keys now, not at the next start.
+    for (const s of [...this.drains.keys()]) await this.retire(s, "rotated");
     for (const s of [...this.byPeer.values()].flat()) {
       s.sender.close();
       s.receiver.close();

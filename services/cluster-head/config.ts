@@ -166,6 +166,43 @@ export const SETTINGS = {
     env: "IOTGUARD_BROKER_URL",
     schema: z.url().optional(),
     description: "external MQTT broker, e.g. mqtt://127.0.0.1:1883 (default: the embedded broker)",
+    // Its userinfo may hold the broker password: never echoed in a config error.
+    secret: true,
+  }),
+  brokerAdminFile: setting({
+    flag: "--broker-admin-file",
+    env: "IOTGUARD_BROKER_ADMIN_FILE",
+    schema: z.string().min(1).optional(),
+    description:
+      "file (mode 0600, one line username:password) with the dynamic-security admin of the --broker-url Mosquitto: the head then creates, limits and deletes each member's broker client (docs/mqtt.md § Mosquitto)",
+  }),
+  brokerCa: setting({
+    flag: "--broker-ca",
+    env: "IOTGUARD_BROKER_CA",
+    schema: z.string().min(1).optional(),
+    description:
+      "PEM file of the CA that issued the broker's certificate, for an mqtts:// --broker-url: the only root trusted for it (default: Node's public roots). Read at start",
+  }),
+  brokerCert: setting({
+    flag: "--broker-cert",
+    env: "IOTGUARD_BROKER_CERT",
+    schema: z.string().min(1).optional(),
+    description:
+      "PEM client certificate file the head presents to an mqtts:// broker that requires one (with --broker-key)",
+  }),
+  brokerKey: setting({
+    flag: "--broker-key",
+    env: "IOTGUARD_BROKER_KEY",
+    schema: z.string().min(1).optional(),
+    description: "PEM private key file of --broker-cert (mode 0600)",
+  }),
+  allowPlainMqtt: setting({
+    flag: "--allow-plain-mqtt",
+    env: "IOTGUARD_ALLOW_PLAIN_MQTT",
+    schema: z.enum(["true", "false"]).transform((v) => v === "true"),
+    default: "false",
+    description:
+      "connect to an mqtt:// --broker-url that is not loopback (the broker credential and every topic name then cross the network in clear); without it such a head refuses to start (E_PLAINTEXT_BROKER)",
   }),
   brokerPort: setting({
     flag: "--broker-port",
@@ -187,6 +224,28 @@ export const SETTINGS = {
     schema: z.coerce.number().int().min(0).max(1000),
     default: "0",
     description: "blocks to wait before indexing chain events",
+  }),
+  maxReorgDepth: setting({
+    flag: "--max-reorg-depth",
+    env: "IOTGUARD_MAX_REORG_DEPTH",
+    schema: z.coerce.number().int().min(0).max(10_000),
+    default: "64",
+    description:
+      "deepest reorganisation of indexed blocks the head rewinds and replays; a deeper one (or another chain) halts it with E_CHAIN_MISMATCH",
+  }),
+  maxFeeGwei: setting({
+    flag: "--max-fee-gwei",
+    env: "IOTGUARD_MAX_FEE_GWEI",
+    schema: z.coerce.number().positive().max(1_000_000).optional(),
+    description:
+      "EIP-1559 cap on the head's transactions: the most it pays per gas (base fee + tip), in gwei (default: the node's suggestion, uncapped)",
+  }),
+  maxPriorityFeeGwei: setting({
+    flag: "--max-priority-fee-gwei",
+    env: "IOTGUARD_MAX_PRIORITY_FEE_GWEI",
+    schema: z.coerce.number().nonnegative().max(1_000_000).optional(),
+    description:
+      "EIP-1559 cap on the tip per gas of the head's transactions, in gwei (default: the node's suggestion)",
   }),
   pollIntervalMs: setting({
     flag: "--poll-interval-ms",

@@ -2,6 +2,7 @@
 import type { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { Identity, RandomSource } from "../../protocol";
+import type { BrokerAccess } from "./broker/broker-access";
 import type { ChainIndexFollower } from "./chain/index-follower";
 import type { DeviceRegistry } from "../../chain/registry-contract";
 import type { HeadConfig } from "./config";
@@ -10,6 +11,7 @@ import type { AuditStore } from "./stores/audit-store";
 import type { ChallengeStore } from "./stores/challenge-store";
 import type { HeadDatabase } from "./stores/database";
 import type { MemberStore } from "./stores/member-store";
+import type { PendingTransactionsStore } from "./stores/pending-transactions-store";
 import type { RegistryIndexStore } from "./stores/registry-index-store";
 import type { SessionStore } from "./stores/session-store";
 import type { EndReason } from "./use-cases/membership-standing";
@@ -38,6 +40,8 @@ export interface HeadContext {
   /** Named operators and the bootstrap one: authentication and accounts. */
   operators: OperatorRegistry;
   follower: ChainIndexFollower;
+  /** Registry transactions the head sent that its index does not hold yet (pending confirmations). */
+  pending: PendingTransactionsStore;
   /** The registry, connected to the head's own key (the cluster head identity on chain). */
   registry: DeviceRegistry;
   identity: Identity;
@@ -45,4 +49,9 @@ export interface HeadContext {
   now: () => number;
   random: RandomSource;
   events: EventEmitter<HeadEvents>;
+  /**
+   * What the broker must be told at join, grant and end: nothing for the embedded broker (it asks
+   * live), client and ACL changes for an administered Mosquitto (set when MQTT starts).
+   */
+  brokerAccess: BrokerAccess;
 }

@@ -22,8 +22,11 @@ import {
 } from "../../protocol";
 import { readDeployment } from "../../chain/deployment-file";
 import { LOCAL_CHAIN_ID } from "../../chain/local-development";
-import { redactBrokerUrl } from "../../transport/mqtt";
+import { MqttTransportError, redactBrokerUrl } from "../../transport/mqtt";
+import { loadBrokerTls } from "./broker/broker-tls";
+import { LIVE_BROKER_ACCESS } from "./broker/broker-access";
 import { type HeadBroker, startHeadBroker } from "./broker/head-broker";
+import { exposePendingMetrics, exposeReorgMetrics, exposeWalletMetrics } from "./chain/chain-metrics";
 import { ChainIndexFollower } from "./chain/index-follower";
 import { connectRegistry, makeProvider } from "../../chain/registry-contract";
 import { chainAdminKeyFor, type HeadConfig } from "./config";
@@ -32,12 +35,14 @@ import { useCryptoBackends } from "./crypto-backends";
 import { createApp } from "./http/app";
 import { createMetrics, exposeBrokerCounters } from "./metrics";
 import { wireNotifications } from "./notifications";
+import { wireRequestRelay } from "./request-relay";
 import { AuditStore } from "./stores/audit-store";
 import { ChallengeStore } from "./stores/challenge-store";
 import { HeadDatabase } from "./stores/database";
 import { MemberKeyVault } from "./stores/member-key-vault";
 import { MemberStore } from "./stores/member-store";
 import { OperatorStore } from "./stores/operator-store";
+import { PendingTransactionsStore } from "./stores/pending-transactions-store";
 import { RegistryIndexStore } from "./stores/registry-index-store";
 import { loadOrCreateSecret } from "./stores/secret-file";
 import { SessionStore } from "./stores/session-store";
@@ -45,6 +50,7 @@ import { applyIndexChanges } from "./use-cases/apply-index-changes";
 import { loadTls, type TlsFiles, TlsSetupError } from "./tls";
 import { runHousekeeping } from "./use-cases/housekeeping";
 import { OperatorRegistry } from "./use-cases/operators";
+import { settlePending } from "./use-cases/pending-transactions";
 import { reconcileWithIndex } from "./use-cases/reconcile-with-index";
 
 const VERSION: string = require("../../package.json").version;
@@ -111,6 +117,14 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       if (error instanceof TlsSetupError) throw new HeadStartError(error.message);
       throw error;
     }
+    // 0c. How MQTT will connect: an external broker off loopback only over TLS (or when allowed),
+    //     and its TLS files readable and private, before anything else starts.
+    try {
+      loadBrokerTls(config);
+    } catch (error) {
+      if (error instanceof MqttTransportError) throw new HeadStartError(`${error.code}: ${error.message}`);
+      throw error;
+    }
 
     // 1. Secrets in the data directory.
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -152,12 +166,14 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     const database = await HeadDatabase.open(join(config.dataDir, "db"));
     cleanups.push(() => database.close());
     const index = new RegistryIndexStore(database);
+    const pending = await PendingTransactionsStore.open(database);
     const metrics = createMetrics({ defaultMetrics: true });
     const follower = new ChainIndexFollower({
       provider,
       deployment,
       store: index,
       confirmations: config.confirmations,
+      maxReorgDepth: config.maxReorgDepth,
       pollIntervalMs: config.pollIntervalMs,
       onError: (error) => logger.warn({ err: error.message }, "chain poll failed"),
     });
@@ -193,11 +209,14 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       audit,
       operators,
       follower,
+      pending,
       registry,
       identity,
       now,
       random,
       events: new EventEmitter<HeadEvents>(),
+      // Until MQTT starts (step 5): an administered broker is reconciled with the stores then.
+      brokerAccess: LIVE_BROKER_ACCESS,
     };
     metrics.members.set(ctx.members.size);
 
@@ -220,6 +239,20 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     follower.on("halted", (reason) =>
       logger.error({ reason }, "the chain no longer matches the index: refusing to serve"),
     );
+    follower.on("reorg", (reorg) => {
+      logger.warn(reorg, "chain reorganisation: index rewound to the common ancestor and replayed");
+      // The head's own transactions in the dropped blocks may be gone: ask the node for the next nonce.
+      signer.reset();
+    });
+    exposeReorgMetrics(metrics.registry, follower);
+    exposePendingMetrics(metrics.registry, pending);
+    exposeWalletMetrics(metrics.registry, ctx);
+    // After each index round: forget what the index now holds, look up what a restart left behind.
+    follower.on("synced", (indexedBlock) => {
+      settlePending(ctx, indexedBlock).catch((error: unknown) =>
+        logger.warn({ err: (error as Error).message }, "checking pending registry transactions failed"),
+      );
+    });
     await follower.start();
     await reconcileWithIndex(ctx);
 
@@ -236,6 +269,7 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     cleanups.push(() => broker.close());
     exposeBrokerCounters(metrics, () => (broker.embedded ? { ...broker.embedded.counters } : undefined));
     wireNotifications(ctx, broker);
+    await wireRequestRelay(ctx, broker);
     ctx.events.off("revoked", holdEnded);
     for (const ended of endedBeforeMqtt) ctx.events.emit("revoked", ended);
 

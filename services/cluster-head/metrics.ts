@@ -11,6 +11,10 @@ export interface HeadMetrics {
   joins: Counter;
   grants: Counter;
   warnings: Counter<"reason">;
+  /** Session set-up messages relayed from a device's set-up topic to a peer's inbox (request-relay.ts), by type. */
+  setupRelayed: Counter<"type">;
+  /** Set-up messages the relay dropped, by reason. */
+  setupDropped: Counter<"reason">;
   indexLag: Gauge;
   indexedBlock: Gauge;
   members: Gauge;
@@ -52,6 +56,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): HeadM
     warnings: new Counter({
       name: "iotguard_grant_warnings_total",
       help: "session requests answered with a warning, by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    setupRelayed: new Counter({
+      name: "iotguard_setup_relayed_total",
+      help: "session set-up messages the head relayed from a device's set-up topic to a peer's inbox, by type",
+      labelNames: ["type"],
+      registers,
+    }),
+    setupDropped: new Counter({
+      name: "iotguard_setup_dropped_total",
+      help: "session set-up messages the head did not relay, by reason (rate-limited, sender-not-member, target-not-member, ...)",
       labelNames: ["reason"],
       registers,
     }),

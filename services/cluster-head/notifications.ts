@@ -1,7 +1,8 @@
 /**
  * What the head tells members over MQTT: warnings about unverified initiators (to M2's warn topic)
  * and notices when a peer's membership ends (to each peer's ctl topic). A revoked device is also
- * disconnected from the embedded broker.
+ * disconnected from the embedded broker (an administered Mosquitto disconnects it when
+ * endMembership deletes its client, before this event).
  */
 import { fromHex, NoticeKind, sealHeadNotice } from "../../protocol";
 import { ctlTopic, warnTopic } from "../../transport/mqtt";

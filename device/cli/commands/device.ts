@@ -2,9 +2,11 @@
 import { writeFileSync } from "node:fs";
 import { Command } from "commander";
 import type { JoinSuiteName } from "../../../protocol";
-import { type Device, DeviceError, type DeviceOptions } from "../../sdk";
+import { type Device, DeviceError, type DeviceOptions, HeadClient } from "../../sdk";
 import { redactBrokerUrl } from "../../../transport/mqtt";
 import {
+  type BrokerFlags,
+  brokerOptionsOf,
   type ChainFlags,
   type CommonOptions,
   dataDirOf,
@@ -15,9 +17,12 @@ import {
   readHeadCa,
   readToken,
   registryOf,
+  withBroker,
   withChain,
   withCommon,
 } from "../context";
+import { describePending, type WaitFlags, waitForConfirmation, withWaitOptions } from "./confirmation-wait";
+import { publishCommand } from "./publish";
 
 interface HeadFlags extends ChainFlags {
   head?: string;
@@ -113,24 +118,38 @@ export function deviceCommand(): Command {
   );
 
   withCommon(
-    withHead(cmd.command("enroll"), true)
-      .description("operator convenience: enroll this device with the operator token")
-      .requiredOption(
-        "--token-file <file>",
-        "file holding the operator token (e.g. <head data dir>/admin-token)",
-      ),
-  ).action(async (o: CommonOptions & HeadFlags & { tokenFile: string }) =>
+    withWaitOptions(
+      withHead(cmd.command("enroll"), true)
+        .description(
+          "operator convenience: enroll this device with the operator token; waits for the head's confirmations unless --no-wait",
+        )
+        .requiredOption(
+          "--token-file <file>",
+          "file holding the operator token (e.g. <head data dir>/admin-token)",
+        ),
+    ),
+  ).action(async (o: CommonOptions & HeadFlags & WaitFlags & { tokenFile: string }) =>
     withDevice(
       o,
       async (device) => {
-        const receipt = await device.enroll(o.head!, readToken(o.tokenFile), headOptions(o));
+        // As Device.enroll, but answered once mined, so that the wait below can show progress.
+        const pin = await device.pinHead(o.head!, headOptions(o));
+        const head = new HeadClient(pin.headUrl, pin.headCa === undefined ? {} : { ca: pin.headCa });
+        const request = await device.enrollmentRequest(pin.clusterId);
+        const receipt = await head.enroll(request, readToken(o.tokenFile), { wait: false });
+        if (o.wait) await waitForConfirmation(head, device.deviceId, receipt.pending, "active", o);
+        const pending = o.wait ? undefined : receipt.pending;
         print(
           o,
-          `enrolled ${device.deviceId} in block ${receipt.blockNumber} (tx ${receipt.transactionHash})`,
+          pending
+            ? `enrollment of ${device.deviceId} sent: ${describePending(pending)}`
+            : `enrolled ${device.deviceId} in block ${receipt.blockNumber} (tx ${receipt.transactionHash})`,
           {
-            event: "enrolled",
+            event: pending ? "enrollment-pending" : "enrolled",
             deviceId: device.deviceId,
-            ...receipt,
+            transactionHash: receipt.transactionHash,
+            blockNumber: receipt.blockNumber,
+            ...(pending ? { pending } : {}),
           },
         );
       },
@@ -168,12 +187,13 @@ export function deviceCommand(): Command {
   );
 
   withCommon(
-    cmd
-      .command("listen")
-      .description("stay connected and print every message received (one line each) until Ctrl-C")
-      .option("--broker-url <url>", "MQTT broker (default: the pinned one)"),
-  ).action(async (o: CommonOptions & { brokerUrl?: string }) => {
-    const device = await openDevice(o);
+    withBroker(
+      cmd
+        .command("listen")
+        .description("stay connected and print every message received (one line each) until Ctrl-C"),
+    ),
+  ).action(async (o: CommonOptions & BrokerFlags) => {
+    const device = await openDevice(o, brokerOptionsOf(o));
     try {
       device.on("message", ({ from, data, seq }) => {
         const text = new TextDecoder().decode(data);
@@ -209,30 +229,29 @@ export function deviceCommand(): Command {
   });
 
   withCommon(
-    cmd
-      .command("send")
-      .description("send one message to a peer (opens a session when needed)")
-      .requiredOption("--to <deviceId>", "the peer's device ID (64 hex)")
-      .option("--broker-url <url>", "MQTT broker (default: the pinned one)")
+    withBroker(
+      cmd
+        .command("send")
+        .description("send one message to a peer (opens a session when needed)")
+        .requiredOption("--to <deviceId>", "the peer's device ID (64 hex)"),
+    )
       .option("--timeout <ms>", "how long to wait for the session grant", "10000")
       .argument("<message...>", "the text to send"),
-  ).action(
-    async (words: string[], o: CommonOptions & { to: string; brokerUrl?: string; timeout: string }) => {
-      const timeout = Number(o.timeout);
-      if (!Number.isInteger(timeout) || timeout <= 0)
-        throw new DeviceError("E_BAD_ARGUMENT", "--timeout: positive integer ms");
-      await withDevice(
-        o,
-        async (device) => {
-          await device.connect(o.brokerUrl ? { brokerUrl: o.brokerUrl } : {});
-          const text = words.join(" ");
-          const seq = await device.send(o.to, text);
-          print(o, `sent to ${o.to.slice(0, 12)}… (seq ${seq})`, { event: "sent", to: o.to, seq });
-        },
-        { grantTimeoutMs: timeout },
-      );
-    },
-  );
+  ).action(async (words: string[], o: CommonOptions & BrokerFlags & { to: string; timeout: string }) => {
+    const timeout = Number(o.timeout);
+    if (!Number.isInteger(timeout) || timeout <= 0)
+      throw new DeviceError("E_BAD_ARGUMENT", "--timeout: positive integer ms");
+    await withDevice(
+      o,
+      async (device) => {
+        await device.connect(o.brokerUrl ? { brokerUrl: o.brokerUrl } : {});
+        const text = words.join(" ");
+        const seq = await device.send(o.to, text);
+        print(o, `sent to ${o.to.slice(0, 12)}… (seq ${seq})`, { event: "sent", to: o.to, seq });
+      },
+      { grantTimeoutMs: timeout, ...brokerOptionsOf(o) },
+    );
+  });
 
   withCommon(
     cmd.command("status").description("identity, pinned head, membership and sessions (never keys)"),
@@ -254,6 +273,8 @@ export function deviceCommand(): Command {
       print(o, lines.join("\n"), { event: "status", ...s });
     }),
   );
+
+  cmd.addCommand(publishCommand());
 
   return cmd;
 }

@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { DeviceError, HeadClient } from "../../sdk";
 import { isDeviceIdHex } from "../../../transport/mqtt";
 import { type CommonOptions, HEAD_CA_HELP, print, readHeadCa, readToken } from "../context";
+import { describePending, type WaitFlags, waitForConfirmation, withWaitOptions } from "./confirmation-wait";
 
 interface OperatorFlags extends CommonOptions {
   head: string;
@@ -39,12 +40,16 @@ export function operatorCommand(): Command {
     "operator actions on the cluster head (enroll, revoke) and its operator accounts (add, remove, list)",
   );
 
-  withOperator(
-    cmd
-      .command("enroll")
-      .description("enroll a device from the request it printed (`iotguard device request`)")
-      .requiredOption("--request <file>", "the device's enrollment request (JSON)"),
-  ).action(async (o: OperatorFlags & { request: string }) => {
+  withWaitOptions(
+    withOperator(
+      cmd
+        .command("enroll")
+        .description(
+          "enroll a device from the request it printed (`iotguard device request`); waits for the head's confirmations unless --no-wait",
+        )
+        .requiredOption("--request <file>", "the device's enrollment request (JSON)"),
+    ),
+  ).action(async (o: OperatorFlags & WaitFlags & { request: string }) => {
     let request: { deviceId: string; keyAddress: string; proof: string };
     try {
       request = JSON.parse(readFileSync(o.request, "utf8"));
@@ -54,21 +59,46 @@ export function operatorCommand(): Command {
         `--request ${o.request}: not a JSON enrollment request (${(error as Error).message})`,
       );
     }
-    const receipt = await headOf(o).enroll(request, readToken(o.tokenFile));
-    print(o, `enrolled ${request.deviceId} in block ${receipt.blockNumber} (tx ${receipt.transactionHash})`, {
-      event: "enrolled",
-      deviceId: request.deviceId,
-      ...receipt,
-    });
+    const head = headOf(o);
+    const receipt = await head.enroll(request, readToken(o.tokenFile), { wait: false });
+    if (o.wait) await waitForConfirmation(head, request.deviceId, receipt.pending, "active", o);
+    const pending = o.wait ? undefined : receipt.pending;
+    print(
+      o,
+      pending
+        ? `enrollment of ${request.deviceId} sent: ${describePending(pending)}`
+        : `enrolled ${request.deviceId} in block ${receipt.blockNumber} (tx ${receipt.transactionHash})`,
+      {
+        event: pending ? "enrollment-pending" : "enrolled",
+        deviceId: request.deviceId,
+        transactionHash: receipt.transactionHash,
+        blockNumber: receipt.blockNumber,
+        ...(pending ? { pending } : {}),
+      },
+    );
   });
 
-  withOperator(
-    cmd.command("revoke").description("revoke a device on chain").argument("<deviceId>", "64-hex device ID"),
-  ).action(async (deviceId: string, o: OperatorFlags) => {
+  withWaitOptions(
+    withOperator(
+      cmd
+        .command("revoke")
+        .description("revoke a device on chain; waits for the head's confirmations unless --no-wait")
+        .argument("<deviceId>", "64-hex device ID"),
+    ),
+  ).action(async (deviceId: string, o: OperatorFlags & WaitFlags) => {
     const id = deviceId.toLowerCase().replace(/^0x/, "");
     if (!isDeviceIdHex(id)) throw new DeviceError("E_BAD_ARGUMENT", "deviceId: expected 64 hex characters");
-    const result = await headOf(o).revoke(id, readToken(o.tokenFile));
-    print(o, `revoked ${id}`, { event: "revoked", deviceId: id, result });
+    const head = headOf(o);
+    const result = (await head.revoke(id, readToken(o.tokenFile), { wait: false })) as {
+      pending?: Parameters<typeof describePending>[0];
+    };
+    if (o.wait) await waitForConfirmation(head, id, result.pending, "revoked", o);
+    const pending = o.wait ? undefined : result.pending;
+    print(o, pending ? `revocation of ${id} sent: ${describePending(pending)}` : `revoked ${id}`, {
+      event: pending ? "revocation-pending" : "revoked",
+      deviceId: id,
+      result,
+    });
   });
 
   withOperator(

@@ -17,6 +17,8 @@ export const SUBLEVELS = [
   "index-devices",
   "index-clusters",
   "index-meta",
+  "index-blocks",
+  "pending-transactions",
   "members",
   "member-kids",
   "challenges",

@@ -29,6 +29,29 @@ export interface IndexCursor {
   blockHash: string;
 }
 
+/**
+ * A recently indexed block: its hash, to find the common ancestor after a reorganisation, and the
+ * records its events replaced, to undo them. Kept for the last `--max-reorg-depth` blocks only.
+ */
+export interface IndexedBlock {
+  blockNumber: number;
+  blockHash: string;
+  undo: UndoEntry[];
+}
+
+/** The value a key of the index held before a block's first event touched it (null: absent). */
+type UndoEntry =
+  | { sublevel: "index-devices"; key: string; previous: DeviceRecord | null }
+  | { sublevel: "index-clusters"; key: string; previous: ClusterRecord | null };
+
+/** Which blocks of a batch to remember for rewinding, and which remembered blocks to forget. */
+export interface BlockTracking {
+  /** Hashes of the blocks of this batch to keep (the recent ones), in any order. */
+  blocks: { blockNumber: number; blockHash: string }[];
+  /** Remembered blocks below this number are forgotten: no reorganisation may reach them. */
+  forgetBelow: number;
+}
+
 /** Which deployment this index belongs to; an index never mixes two registries. */
 export interface IndexIdentity {
   chainId: number;
@@ -41,7 +64,9 @@ export type IndexChange =
   | { kind: "device-enrolled"; device: DeviceRecord }
   | { kind: "device-revoked"; device: DeviceRecord }
   | { kind: "device-key-rotated"; device: DeviceRecord }
-  | { kind: "cluster-changed"; cluster: ClusterRecord };
+  | { kind: "cluster-changed"; cluster: ClusterRecord }
+  /** A reorganisation undid this device's record: `device` is what the index holds now (undefined: unknown). */
+  | { kind: "device-rewound"; deviceId: string; device: DeviceRecord | undefined };
 
 const CURSOR_KEY = "cursor";
 const IDENTITY_KEY = "identity";
@@ -75,11 +100,22 @@ export class RegistryIndexStore {
     return all.filter((device) => device.clusterId === clusterId);
   }
 
+  /** The remembered recent blocks, newest first. */
+  async recentBlocks(): Promise<IndexedBlock[]> {
+    const entries = await this.database.entries<IndexedBlock>("index-blocks");
+    return entries.map(([, block]) => block).sort((a, b) => b.blockNumber - a.blockNumber);
+  }
+
   /**
    * Applies `events` (in chain order) and moves the cursor to `cursor`, in one atomic batch: after
-   * a crash the index is either before or after the whole batch, never in between.
+   * a crash the index is either before or after the whole batch, never in between. With
+   * `tracking`, the listed blocks are remembered (hash and undo records) in the same batch.
    */
-  async apply(events: RegistryEvent[], cursor: IndexCursor): Promise<IndexChange[]> {
+  async apply(
+    events: RegistryEvent[],
+    cursor: IndexCursor,
+    tracking?: BlockTracking,
+  ): Promise<IndexChange[]> {
     const devices = new Map<string, DeviceRecord | undefined>();
     const clusters = new Map<number, ClusterRecord | undefined>();
     const changes: IndexChange[] = [];
@@ -91,8 +127,35 @@ export class RegistryIndexStore {
       if (!clusters.has(id)) clusters.set(id, await this.getCluster(id));
       return clusters.get(id);
     };
+    const remembered = new Map<number, IndexedBlock>(
+      (tracking?.blocks ?? []).map(({ blockNumber, blockHash }) => [
+        blockNumber,
+        { blockNumber, blockHash, undo: [] },
+      ]),
+    );
+    // Before an event of a remembered block changes a record, keep the value the block found.
+    const keepForUndo = async (event: RegistryEvent) => {
+      const block = remembered.get(event.blockNumber);
+      if (!block) return;
+      const touched = (sublevel: string, key: string) =>
+        block.undo.some((u) => u.sublevel === sublevel && u.key === key);
+      if ("deviceId" in event && !touched("index-devices", event.deviceId)) {
+        const previous = (await device(event.deviceId)) ?? null;
+        block.undo.push({ sublevel: "index-devices", key: event.deviceId, previous });
+      }
+      if ("clusterId" in event && event.kind.startsWith("cluster-")) {
+        const key = clusterKey(event.clusterId);
+        if (!touched("index-clusters", key))
+          block.undo.push({
+            sublevel: "index-clusters",
+            key,
+            previous: (await cluster(event.clusterId)) ?? null,
+          });
+      }
+    };
 
     for (const event of events) {
+      await keepForUndo(event);
       switch (event.kind) {
         case "cluster-created": {
           const record: ClusterRecord = {
@@ -161,9 +224,61 @@ export class RegistryIndexStore {
       if (record)
         operations.push({ type: "put", sublevel: "index-clusters", key: clusterKey(id), value: record });
     }
+    for (const block of remembered.values())
+      operations.push({
+        type: "put",
+        sublevel: "index-blocks",
+        key: blockKey(block.blockNumber),
+        value: block,
+      });
+    if (tracking) {
+      for (const [key, block] of await this.database.entries<IndexedBlock>("index-blocks")) {
+        if (block.blockNumber < tracking.forgetBelow)
+          operations.push({ type: "del", sublevel: "index-blocks", key });
+      }
+    }
     await this.database.batch(operations);
     return changes;
   }
+
+  /**
+   * Undoes every remembered block above `ancestor` (newest first) and moves the cursor to it, in
+   * one atomic batch, so that the blocks of the new branch can be indexed from there.
+   * @returns the devices and clusters whose records the undo changed, as they are now
+   */
+  async rewind(ancestor: IndexCursor): Promise<IndexChange[]> {
+    const undone = (await this.recentBlocks()).filter((b) => b.blockNumber > ancestor.blockNumber);
+    const restored = new Map<string, UndoEntry>();
+    // Newest first: the oldest block's record of a key is the value before the whole rewound span.
+    for (const block of undone)
+      for (const entry of block.undo) restored.set(`${entry.sublevel}/${entry.key}`, entry);
+    const operations: BatchOperation[] = [
+      { type: "put", sublevel: "index-meta", key: CURSOR_KEY, value: ancestor },
+      ...undone.map((b): BatchOperation => ({
+        type: "del",
+        sublevel: "index-blocks",
+        key: blockKey(b.blockNumber),
+      })),
+    ];
+    const changes: IndexChange[] = [];
+    for (const entry of restored.values()) {
+      operations.push(
+        entry.previous === null
+          ? { type: "del", sublevel: entry.sublevel, key: entry.key }
+          : { type: "put", sublevel: entry.sublevel, key: entry.key, value: entry.previous },
+      );
+      if (entry.sublevel === "index-devices")
+        changes.push({ kind: "device-rewound", deviceId: entry.key, device: entry.previous ?? undefined });
+      else if (entry.previous) changes.push({ kind: "cluster-changed", cluster: entry.previous });
+    }
+    await this.database.batch(operations, { durable: true });
+    return changes;
+  }
+}
+
+/** Fixed-width keys keep blocks in numeric order. */
+function blockKey(blockNumber: number): string {
+  return blockNumber.toString().padStart(12, "0");
 }
 
 /** Fixed-width keys keep clusters in numeric order. */

@@ -15,6 +15,8 @@ export async function endMembership(ctx: HeadContext, deviceId: string, reason: 
   await removal.commit();
   const peers = [...new Set(ending.ended.map((s) => (s.initiator === deviceId ? s.responder : s.initiator)))];
   ctx.metrics.members.set(ctx.members.size);
+  // An administered broker deletes the device's client, which disconnects it.
+  await ctx.brokerAccess.membershipEnded(deviceId, peers);
   ctx.logger.info(
     { deviceId, reason, endedSessions: ending.ended.length, hadMembership: removal.removed.length > 0 },
     "membership ended by the registry",

@@ -1,7 +1,9 @@
 /**
  * Enrolling devices: check each proof of possession, refuse what the index already knows, write
  * one transaction (single or batch), wait for its receipt, and index it before answering, so a
- * device can join as soon as its enrollment is acknowledged.
+ * device can join as soon as its enrollment is acknowledged; or, with `wait: false`, answer once it
+ * is mined, saying how many confirmations are left (the device's join is refused with
+ * E_ENROLLMENT_PENDING until then).
  */
 import { getBytes } from "ethers";
 import { fromHex, isProtocolError, verifyEnrollmentProof } from "../../../protocol";
@@ -9,6 +11,7 @@ import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import { recordOutcome } from "./record-outcome";
 import { requireServingIndex } from "./require-serving-index";
+import type { PendingView } from "./pending-transactions";
 import { sendRegistryTransaction } from "./send-registry-transaction";
 
 /** One device to enroll, as validated by the transport: hex without 0x, a 0x address, a 0x proof. */
@@ -22,6 +25,8 @@ export interface EnrollResult {
   transactionHash: string;
   blockNumber: number;
   devices: { deviceId: string; keyAddress: string }[];
+  /** Present when the answer comes before the index holds the enrollment. */
+  pending?: PendingView;
 }
 
 /**
@@ -32,6 +37,7 @@ export async function enrollDevices(
   ctx: HeadContext,
   items: EnrollItem[],
   operator: string,
+  options: { wait?: boolean } = {},
 ): Promise<EnrollResult> {
   requireServingIndex(ctx);
   const clusterId = ctx.config.clusterId;
@@ -60,6 +66,12 @@ export async function enrollDevices(
         `device ${item.deviceId} is already enrolled (IDs are never reused)`,
       );
     }
+    if (ctx.pending.forDevice(item.deviceId)?.action === "enroll") {
+      throw new HeadError(
+        "E_ALREADY_ENROLLED",
+        `device ${item.deviceId}: its enrollment is already sent and waiting for confirmations`,
+      );
+    }
   }
 
   const first = items[0]!;
@@ -69,13 +81,15 @@ export async function enrollDevices(
     { at: ctx.now(), event: "enroll-requested", operator, deviceIds },
     { durable: true },
   );
-  const receipt = await sendRegistryTransaction(ctx, () =>
+  const intent = { action: "enroll" as const, deviceIds, operator, waitForIndex: options.wait !== false };
+  const receipt = await sendRegistryTransaction(ctx, intent, (fees) =>
     items.length === 1
-      ? ctx.registry.enroll(clusterId, `0x${first.deviceId}`, first.keyAddress)
+      ? ctx.registry.enroll(clusterId, `0x${first.deviceId}`, first.keyAddress, fees)
       : ctx.registry.enrollBatch(
           clusterId,
           items.map((i) => `0x${i.deviceId}`),
           items.map((i) => i.keyAddress),
+          fees,
         ),
   );
   ctx.logger.info(
@@ -92,5 +106,6 @@ export async function enrollDevices(
     transactionHash: receipt.transactionHash,
     blockNumber: receipt.blockNumber,
     devices: items.map(({ deviceId, keyAddress }) => ({ deviceId, keyAddress })),
+    ...(receipt.pending ? { pending: receipt.pending } : {}),
   };
 }

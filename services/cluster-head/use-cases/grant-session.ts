@@ -42,6 +42,8 @@ async function memberRecord(ctx: HeadContext, member: Member | undefined): Promi
  * Handles a GrantRequest from M2.
  * @throws ProtocolError about M2 itself (unknown, revoked, expired, bad MAC), reflection, a stale
  *   or replayed request, or malformed bytes
+ * @throws HeadError E_BROKER_ADMIN_UNAVAILABLE when an administered broker could not be told; the
+ *   grant was not recorded, so the same request may be retried
  */
 export async function grantSession(ctx: HeadContext, requestBytes: Uint8Array): Promise<GrantOutcome> {
   requireServingIndex(ctx);
@@ -97,16 +99,19 @@ async function decideGrant(
 
   const initiator = initiatorMember!.deviceId;
   const sessionId = toHex(outcome.sessionId);
-  await ctx.sessions.recordGrant(outcome.replayKey, outcome.replayKeyExpiresAt, {
-    sessionId,
-    initiator,
-    responder,
-    suite: request.sessionRequest.suite,
-    issuedAt: now,
-    expiresAt: outcome.expiresAt,
-    initiatorKeyVersion: initiatorMember!.keyVersion,
-    responderKeyVersion: responderMember!.keyVersion,
-  });
+  // Both may write into each other's inbox on the broker before the grant is stored and answered.
+  await ctx.brokerAccess.grantSession(initiator, responder, outcome.expiresAt, () =>
+    ctx.sessions.recordGrant(outcome.replayKey, outcome.replayKeyExpiresAt, {
+      sessionId,
+      initiator,
+      responder,
+      suite: request.sessionRequest.suite,
+      issuedAt: now,
+      expiresAt: outcome.expiresAt,
+      initiatorKeyVersion: initiatorMember!.keyVersion,
+      responderKeyVersion: responderMember!.keyVersion,
+    }),
+  );
   ctx.metrics.grants.inc();
   ctx.logger.debug({ sessionId, initiator, responder, expiresAt: outcome.expiresAt }, "session granted");
   ctx.events.emit("granted", { sessionId, initiator, responder });

@@ -25,6 +25,13 @@ export async function runHousekeeping(ctx: HeadContext): Promise<HousekeepingRep
   await ctx.database.batch(expired.operations, { durable: true });
   await expired.commit();
   ctx.metrics.members.set(ctx.members.size);
+  // Normally done at the expiry itself (broker/dynsec); this catches what a head restart skipped.
+  for (const member of expired.removed) {
+    const peers = ctx.sessions
+      .liveSessionsOf(member.deviceId, now)
+      .map((s) => (s.initiator === member.deviceId ? s.responder : s.initiator));
+    await ctx.brokerAccess.membershipEnded(member.deviceId, peers);
+  }
   const pruned = await ctx.sessions.prune(now, now - ENDED_SESSION_RETENTION_MS);
   const auditRows = await ctx.audit.prune(now - AUDIT_RETENTION_MS);
   return { challenges, members: expired.removed.length, ...pruned, auditRows };

@@ -15,6 +15,7 @@ import {
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
 import { memberStanding } from "./membership-standing";
+import { refuseIfEnrollmentPending } from "./pending-transactions";
 import { requireServingIndex } from "./require-serving-index";
 
 /** Issues a stateless JoinChallenge (nothing stored; single use once presented; expires after the challenge TTL). */
@@ -40,6 +41,7 @@ export async function clusterInfo(ctx: HeadContext): Promise<ClusterInfo> {
  * (`--join-suites`) picks from the device's offer.
  * @throws ProtocolError with the refusal's code (unknown challenge, not a member, revoked, other
  *   cluster, outside the radius, bad signature, no acceptable join suite, malformed)
+ * @throws HeadError E_BROKER_ADMIN_UNAVAILABLE when an administered broker could not be told (retry)
  */
 export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): Promise<Uint8Array> {
   requireServingIndex(ctx);
@@ -52,6 +54,8 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
   );
   const deviceId = toHex(request.deviceId);
   const indexed = await ctx.index.getDevice(deviceId);
+  // Enrolled by this head but not confirmed yet: say so, rather than "unknown device".
+  if (!indexed) refuseIfEnrollmentPending(ctx, deviceId);
   const device: DeviceRecord | undefined = indexed && {
     keyAddress: getBytes(indexed.keyAddress),
     clusterId: indexed.clusterId,
@@ -73,12 +77,17 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
     kid,
     suites: ctx.config.joinSuites,
   });
-  const member = await ctx.members.put(result.membership, indexed!, now); // acceptJoin throws when unknown
+  // The broker learns the member's credential and ACLs before it is stored and answered (both or neither).
+  const member = await ctx.brokerAccess.admitMember(
+    result.membership,
+    () => ctx.members.put(result.membership, indexed!, now), // acceptJoin throws when unknown
+  );
   // The index may have moved on while this join was verified against it (a key rotated or the
   // device revoked on chain): re-check the stored membership under the one rule before answering.
   const standing = await memberStanding(ctx, member);
   if (standing !== "current" && standing !== "E_EXPIRED") {
     await ctx.members.remove(member);
+    await ctx.brokerAccess.membershipEnded(deviceId, []);
     throw new ProtocolError(standing, "the registry revoked or re-keyed this device while it joined");
   }
   ctx.metrics.joins.inc();

@@ -1,20 +1,40 @@
 /**
  * Every registry transaction the head sends goes through here: submitted one at a time, so that
  * its nonces reach the node in order (a node that mines on arrival, like Hardhat's, refuses a
- * nonce from the future instead of queuing it), then awaited to its receipt and to the index, so
- * that the answer is never older than the transaction.
+ * nonce from the future instead of queuing it), recorded as pending from the moment the node has
+ * it, then awaited to its receipt and, unless the caller asked not to wait, to the index, so that
+ * the answer is never older than the transaction.
  */
 import { chainError } from "../chain/chain-errors";
+import { cappedFees, type FeeOverrides } from "../chain/fee-caps";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
+import type { PendingAction } from "../stores/pending-transactions-store";
+import { recordFee } from "./head-wallet";
+import { inFlightOf, pendingView, type PendingView } from "./pending-transactions";
 
 interface SentTransaction {
-  wait(): Promise<{ hash: string; blockNumber: number; status: number | null } | null>;
+  hash: string;
+  wait(): Promise<{ hash: string; blockNumber: number; status: number | null; fee?: bigint } | null>;
 }
 
 export interface RegistryReceipt {
   transactionHash: string;
   blockNumber: number;
+  /** Present when the answer comes before the index holds the block (`wait: false`). */
+  pending?: PendingView;
+}
+
+/** What is sent, for the pending record, and whether to wait for the index. */
+export interface RegistryIntent {
+  action: PendingAction;
+  deviceIds: string[];
+  operator: string;
+  /**
+   * true (default): answer once the index holds the transaction's block, i.e. after the
+   * confirmations. false: answer once it is mined, with what is left in `pending`.
+   */
+  waitForIndex?: boolean;
 }
 
 /** The tail of each head's submission queue. */
@@ -22,18 +42,57 @@ const submissions = new WeakMap<HeadContext, Promise<unknown>>();
 
 export async function sendRegistryTransaction(
   ctx: HeadContext,
-  submit: () => Promise<SentTransaction>,
+  intent: RegistryIntent,
+  submit: (fees: FeeOverrides) => Promise<SentTransaction>,
 ): Promise<RegistryReceipt> {
   const previous = submissions.get(ctx) ?? Promise.resolve();
-  const sent = previous.catch(() => undefined).then(submit);
+  const provider = ctx.registry.runner?.provider;
+  const sent = previous
+    .catch(() => undefined)
+    .then(async () => submit(provider ? await cappedFees(provider, ctx.config) : {}));
   submissions.set(ctx, sent);
-  let receipt: Awaited<ReturnType<SentTransaction["wait"]>>;
+  const inFlight = inFlightOf(ctx);
+  let txHash: string | undefined;
   try {
-    receipt = await (await sent).wait();
-  } catch (error) {
-    throw chainError(error);
+    let tx: SentTransaction;
+    try {
+      tx = await sent;
+    } catch (error) {
+      throw chainError(error);
+    }
+    txHash = tx.hash;
+    inFlight.add(txHash);
+    await ctx.pending.add({
+      txHash,
+      action: intent.action,
+      deviceIds: intent.deviceIds,
+      operator: intent.operator,
+      sentAt: ctx.now(),
+    });
+    let receipt: Awaited<ReturnType<SentTransaction["wait"]>>;
+    try {
+      receipt = await tx.wait();
+    } catch (error) {
+      await ctx.pending.remove([txHash]);
+      throw chainError(error);
+    }
+    if (receipt?.status !== 1) {
+      await ctx.pending.remove([txHash]);
+      throw new HeadError("E_CHAIN_REJECTED", "the registry transaction failed");
+    }
+    if (receipt.fee !== undefined) recordFee(ctx, intent.action, intent.deviceIds.length, receipt.fee);
+    await ctx.pending.setBlock(txHash, receipt.blockNumber);
+    const mined = { transactionHash: receipt.hash, blockNumber: receipt.blockNumber };
+    if (intent.waitForIndex === false) {
+      const pending = ctx.pending.list().find((p) => p.txHash === txHash);
+      if (pending && (ctx.follower.status().indexedBlock ?? -1) < receipt.blockNumber)
+        return { ...mined, pending: pendingView(ctx, pending) };
+      return mined;
+    }
+    await ctx.follower.waitForIndexed(receipt.blockNumber);
+    await ctx.pending.remove([txHash]);
+    return mined;
+  } finally {
+    if (txHash) inFlight.delete(txHash);
   }
-  if (receipt?.status !== 1) throw new HeadError("E_CHAIN_REJECTED", "the registry transaction failed");
-  await ctx.follower.waitForIndexed(receipt.blockNumber);
-  return { transactionHash: receipt.hash, blockNumber: receipt.blockNumber };
 }

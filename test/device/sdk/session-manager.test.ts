@@ -75,6 +75,7 @@ async function victim(headUrl: string, limits: Partial<InboundLimits> = {}) {
       membership: f.j2.deviceMembership,
       head: new HeadClient(headUrl),
       sendTo: async () => undefined,
+      sendSetup: async () => undefined,
       sessions,
       pending: new PendingStore(db),
       sequences: new LevelSequenceStore(db),
