@@ -7,8 +7,16 @@
  * granted a one-time session key and talking both ways; then the refusals that matter. Nothing
  * needs to be installed or running; every port is a free one; everything lives in a temp
  * directory removed at the end.
+ *
+ * `npm start -- --keep` leaves the chain, the head and its operator dashboard running after the
+ * story (the token is in a 0600 file, never printed) until Ctrl-C, so a person can look.
+ *
+ * `npm start -- --broker mosquitto` tells the same story on the production broker set-up
+ * (docs/mqtt.md § Mosquitto): a private Mosquitto with dynamic security, reached over TLS only,
+ * administered by the head (scripts/lib/story-mosquitto.ts); it says how to install Mosquitto
+ * when it is missing.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NonceManager, Wallet } from "ethers";
@@ -19,13 +27,28 @@ import { createSessionRequest, toHex } from "../protocol";
 import { makeProvider } from "../chain/registry-contract";
 import { loadConfig } from "../services/cluster-head/config";
 import { type RunningHead, startClusterHead } from "../services/cluster-head/head";
+import { readAdminCredential } from "../services/cluster-head/broker/dynsec/admin-credential";
+import { DynsecControlClient } from "../services/cluster-head/broker/dynsec/control-client";
+import { readBrokerState } from "../services/cluster-head/broker/dynsec/reconciler";
 import { encodeEnvelope, inboxTopic, MqttTransport, redactBrokerUrl } from "../transport/mqtt";
 import { deployRegistry } from "../chain/deploy-registry";
 import { writeDeployment } from "../chain/deployment-file";
 import { HARDHAT_DEV_ACCOUNT_0_KEY } from "../chain/local-development";
 import { type LocalNode, startLocalNode } from "../chain/local-node";
+import {
+  missingForMosquitto,
+  MOSQUITTO_INSTALL_HINT,
+  type StoryMosquitto,
+  startStoryMosquitto,
+} from "./lib/story-mosquitto";
 
 const POSITION = { lat: 52_520_000, lon: 13_405_000 };
+/** `--keep`: leave the head (and its dashboard) running after the story, until Ctrl-C. */
+const KEEP = process.argv.includes("--keep");
+/** `--broker embedded` (default) or `--broker mosquitto`. */
+const BROKER = process.argv.includes("--broker")
+  ? process.argv[process.argv.indexOf("--broker") + 1]
+  : "embedded";
 const started = performance.now();
 let stepStarted = started;
 
@@ -63,6 +86,10 @@ function nextEvent<K extends "message" | "warning" | "peer-ended">(
 }
 
 async function main(): Promise<void> {
+  if (BROKER !== "embedded" && BROKER !== "mosquitto")
+    throw new Error(`--broker ${BROKER}: expected embedded or mosquitto`);
+  const missing = BROKER === "mosquitto" ? missingForMosquitto() : undefined;
+  if (missing) throw new Error(`--broker mosquitto: ${missing}; ${MOSQUITTO_INSTALL_HINT}`);
   useNodeCrypto(); // the devices' symmetric crypto (the head picks its own from its configuration)
   const workDir = mkdtempSync(join(tmpdir(), "iotguard-story-"));
   const cleanups: (() => Promise<unknown> | unknown)[] = [
@@ -88,7 +115,20 @@ async function main(): Promise<void> {
     writeDeployment(deploymentFile, deployment);
     ok("deploy", `DeviceRegistry at ${deployment.address}, block ${deployment.blockNumber}`);
 
-    // 3. Cluster head with its embedded broker.
+    // 3. Cluster head with its embedded broker, or administering a private Mosquitto over TLS.
+    let mosquitto: StoryMosquitto | undefined;
+    if (BROKER === "mosquitto") {
+      mosquitto = await startStoryMosquitto();
+      cleanups.push(() => mosquitto?.stop());
+      ok(
+        "broker",
+        `private Mosquitto (pid ${mosquitto.pid}) on ${mosquitto.url}: TLS only, dynamic security, deny by default`,
+      );
+    }
+    const brokerSettings = mosquitto
+      ? { brokerUrl: mosquitto.url, brokerCa: mosquitto.caFile, brokerAdminFile: mosquitto.adminFile }
+      : { brokerPort: "0" };
+    const brokerTls = mosquitto ? { ca: readFileSync(mosquitto.caFile, "utf8") } : undefined;
     const adminToken = toHex(crypto.getRandomValues(new Uint8Array(32)));
     const startHead = (clusterId: string, dataDir: string): Promise<RunningHead> =>
       startClusterHead(
@@ -99,7 +139,7 @@ async function main(): Promise<void> {
             dataDir: join(workDir, dataDir),
             clusterId,
             port: "0",
-            brokerPort: "0",
+            ...brokerSettings,
             pollIntervalMs: "100",
             adminToken,
             latitude: String(POSITION.lat),
@@ -116,13 +156,20 @@ async function main(): Promise<void> {
       "head",
       `cluster ${head.clusterId} headed by ${short(head.headAddress)} on ${head.url}, MQTT ${redactBrokerUrl(head.brokerUrl)}`,
     );
+    // The operator token goes to a file only the user can read: never to the terminal.
+    const tokenFile = join(workDir, "operator-token");
+    writeFileSync(tokenFile, `${adminToken}\n`, { mode: 0o600 });
+    ok("dashboard", `${head.url}/dashboard/ (operator token in ${tokenFile})`);
 
     // 4. Two devices, enrolled through the REST API as an operator does it. Each reads its head's
     //    address from the registry (its trust anchor), never from what a head says about itself.
     const registry = { rpcUrl: node.url, address: deployment.address, chainId: deployment.chainId };
     const devices: Device[] = [];
     for (const name of ["m1", "m2"]) {
-      const device = await Device.open(join(workDir, name), { registry });
+      const device = await Device.open(join(workDir, name), {
+        registry,
+        ...(brokerTls ? { brokerTls } : {}),
+      });
       cleanups.push(() => device.close());
       await device.init();
       devices.push(device);
@@ -172,6 +219,29 @@ async function main(): Promise<void> {
         `${name} mutually authenticated with the head, ${how}; member key until ${new Date(expiresAt).toISOString()}`,
       );
     }
+    if (mosquitto) {
+      // What the head changed on the broker, as an auditor with the admin credential sees it.
+      const auditor = await DynsecControlClient.connect(
+        mosquitto.url,
+        readAdminCredential(mosquitto.adminFile),
+        {
+          clientId: `iotguard-story-auditor-${toHex(crypto.getRandomValues(new Uint8Array(4)))}`,
+          tls: brokerTls!,
+        },
+      );
+      const state = await readBrokerState(auditor).finally(() => auditor.close());
+      const names = state.clients
+        .map((c) => c.username)
+        // The admin's, and the other cluster's head (step 4b) on the same broker, are not this head's.
+        .filter((u) => u !== mosquitto!.admin.username && !/^iotguard-head-(?!1$)/.test(u))
+        .map((u) => (u === m1.deviceId ? "m1" : u === m2.deviceId ? "m2" : u))
+        .sort();
+      const denied = state.defaultAccess.filter((a) => !a.allow).map((a) => a.acltype);
+      ok(
+        "dynsec",
+        `the head created broker clients ${names.join(", ")} with one role each; default access denies ${denied.join(", ")}`,
+      );
+    }
     const session = await m1.openSession(m2.deviceId);
     ok(
       "grant",
@@ -191,26 +261,42 @@ async function main(): Promise<void> {
       );
     }
 
-    // 6. Refusals.
+    // 6. Refusals. A compromised broker is played by the embedded broker itself, or on Mosquitto
+    //    by an administrator's client that reads everything and by the head's client that may
+    //    write into any inbox of the cluster.
     const embedded = head.broker.embedded;
-    if (!embedded) throw new Error("the story needs the embedded broker");
     const prefix = head.context.config.topicPrefix;
     const m2Inbox = inboxTopic(prefix, head.clusterId, m2.deviceId);
-    const inject = (payload: Uint8Array) =>
-      new Promise<void>((resolve, reject) =>
-        embedded.broker.publish(
-          {
-            cmd: "publish",
-            topic: m2Inbox,
-            payload: Buffer.from(payload),
-            qos: 1,
-            retain: false,
-            dup: false,
-            messageId: 0,
-          },
-          (error?: Error) => (error ? reject(error) : resolve()),
-        ),
-      );
+    const spy = mosquitto
+      ? await MqttTransport.connect(head.brokerUrl, {
+          clientId: `iotguard-story-spy-${toHex(crypto.getRandomValues(new Uint8Array(4)))}`,
+          username: mosquitto.admin.username,
+          password: mosquitto.admin.password,
+          clean: true,
+          tls: brokerTls!,
+        })
+      : undefined;
+    if (spy) {
+      cleanups.push(() => spy.close(true));
+      await spy.subscribe([m2Inbox]);
+    }
+    const inject = (payload: Uint8Array): Promise<void> =>
+      !embedded
+        ? head.broker.client.publish(m2Inbox, payload)
+        : new Promise<void>((resolve, reject) =>
+            embedded.broker.publish(
+              {
+                cmd: "publish",
+                topic: m2Inbox,
+                payload: Buffer.from(payload),
+                qos: 1,
+                retain: false,
+                dup: false,
+                messageId: 0,
+              },
+              (error?: Error) => (error ? reject(error) : resolve()),
+            ),
+          );
 
     // 6a. An unenrolled intruder: the broker will not let it in, and its session request,
     //     slipped into m2's inbox by a compromised broker, earns m2 the head's warning.
@@ -222,6 +308,7 @@ async function main(): Promise<void> {
       password: "guess",
       clean: true,
       reconnectPeriodMs: 0,
+      ...(brokerTls ? { tls: brokerTls } : {}),
     }).then(
       async (t) => {
         await t.close(true);
@@ -253,12 +340,22 @@ async function main(): Promise<void> {
 
     // 6b. A tampered frame and a replayed frame, injected by the same compromised broker.
     const captured = new Promise<Buffer>((resolve) => {
+      if (spy) {
+        // m1's next frame, not the intruder's request above, which the spy saw too.
+        const tap = (topic: string, payload: Buffer) => {
+          if (topic !== m2Inbox || payload.subarray(0, 32).toString("hex") !== m1.deviceId) return;
+          spy.off("message", tap);
+          resolve(Buffer.from(payload));
+        };
+        spy.on("message", tap);
+        return;
+      }
       const tap = (packet: { topic: string; payload: string | Buffer }) => {
         if (packet.topic !== m2Inbox) return;
-        embedded.broker.removeListener("publish", tap);
+        embedded!.broker.removeListener("publish", tap);
         resolve(Buffer.from(packet.payload));
       };
-      embedded.broker.on("publish", tap);
+      embedded!.broker.on("publish", tap);
     });
     const delivered = nextEvent(m2, "message", () => true);
     await m1.send(m2.deviceId, "open the valve at 06:00");
@@ -306,6 +403,13 @@ async function main(): Promise<void> {
     if (rejoin === "admitted") throw new Error("a revoked device was admitted");
     refused("revoke", `m1 tries to join again: refused with ${rejoin}`);
 
+    if (KEEP) {
+      ok(
+        "kept",
+        `the head stays up: ${head.url}/dashboard/ (token in ${tokenFile}); Ctrl-C stops it and removes everything`,
+      );
+      return;
+    }
     await stopAll();
     ok(
       "done",

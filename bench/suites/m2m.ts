@@ -1,11 +1,16 @@
 /**
  * Suite `m2m`: encrypted vs plaintext messages per second through the same broker — a bare aedes
- * (the head's broker library) and a private Mosquitto, each in its own process — at 64 B, 256 B
- * and 4 KiB, QoS 0 and 1, with end-to-end latency. Plaintext and encrypted runs alternate.
+ * (the head's broker library) and a private Mosquitto, each in its own process, and the production
+ * set-up: a Mosquitto with dynamic security over TLS administered by a head, between two members
+ * holding a session — at 64 B, 256 B and 4 KiB, QoS 0 and 1, with end-to-end latency. Plaintext
+ * and encrypted runs alternate. Then the time from a revocation on chain to the revoked device's
+ * broker connection closing, on the embedded broker and on the administered Mosquitto.
  * @module
  */
 import { randomBytes } from "node:crypto";
+import type { MqttClient } from "mqtt";
 import { AeadSuite } from "../../protocol/constants";
+import { startTestChain, type TestChain } from "../../testkit/chain";
 import { latency, median, row } from "../lib/measure";
 import { connectClient, runLoad } from "../lib/mqtt-load";
 import { latencyHistogram } from "../lib/plots";
@@ -13,14 +18,71 @@ import { type BrokerProcess, startAedes, startMosquitto } from "../lib/processes
 import { pureSessionPair } from "../lib/pure-session";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
+import {
+  type AdministeredBroker,
+  memberPair,
+  PRODUCT_POLL_INTERVAL_MS,
+  revokeToDisconnect,
+  startAdministeredBroker,
+} from "./m2m-administered";
 
 export const M2M_SIZES = [64, 256, 4096] as const;
 const WINDOW = 100;
 
+/** Where a load runs: a publisher and a subscriber client and the topic of each run. */
+interface LoadTarget {
+  name: string;
+  pub: MqttClient;
+  sub: MqttClient;
+  topic(run: string): string;
+  stop(): Promise<void>;
+}
+
+/** A bare broker process: any client, any topic under the bench's prefix. */
+async function bareTarget(start: () => Promise<BrokerProcess>, prefix: string): Promise<LoadTarget> {
+  const broker = await start();
+  const pub = await connectClient(broker.url);
+  const sub = await connectClient(broker.url);
+  return {
+    name: broker.name,
+    pub,
+    sub,
+    topic: (run) => `${prefix}/${broker.name}/${run}`,
+    async stop() {
+      await Promise.all([pub.endAsync(), sub.endAsync()]);
+      await broker.stop();
+    },
+  };
+}
+
+/** The administered Mosquitto: member m1 publishes to member m2's inbox, the only topic it may. */
+async function administeredTarget(chain: TestChain): Promise<LoadTarget> {
+  const broker: AdministeredBroker = await startAdministeredBroker(chain, "mosquitto-dynsec-tls", 1);
+  try {
+    const { m1, m2, m2Inbox } = await memberPair(broker);
+    const pub = await broker.connectAs(m1);
+    const sub = await broker.connectAs(m2);
+    for (const c of [pub, sub]) c.on("error", () => undefined);
+    return {
+      name: broker.name,
+      pub,
+      sub,
+      topic: () => m2Inbox,
+      async stop() {
+        await Promise.all([pub.endAsync(), sub.endAsync()]);
+        await broker.stop();
+      },
+    };
+  } catch (error) {
+    await broker.stop();
+    throw error;
+  }
+}
+
 export const m2mSuite: Suite = {
   name: "m2m",
   description:
-    "encrypted vs plaintext msg/s and e2e latency through aedes and Mosquitto, 64 B/256 B/4 KiB, QoS 0/1 (goal ≥ 0.9 at 256 B)",
+    "encrypted vs plaintext msg/s and e2e latency through aedes, Mosquitto and Mosquitto+dynsec+TLS, 64 B/256 B/4 KiB, QoS 0/1 (goal ≥ 0.9 at 256 B); revocation on chain → broker disconnect",
   async run(ctx) {
     const count = ctx.quick ? 300 : 3000;
     const rounds = ctx.quick ? 1 : 2;
@@ -29,118 +91,128 @@ export const m2mSuite: Suite = {
     const ratios: Series["points"] = [];
     const hist: Series["points"] = [];
     const prefix = `iotguard-bench-${randomBytes(4).toString("hex")}`;
-    const total = 2 * 2 * M2M_SIZES.length;
+    const chain = await startTestChain();
+    const targets: Array<() => Promise<LoadTarget>> = [
+      () => bareTarget(startAedes, prefix),
+      () => bareTarget(startMosquitto, prefix),
+      () => administeredTarget(chain),
+    ];
+    const total = targets.length * 2 * M2M_SIZES.length + 1;
     let step = 0;
-    for (const start of [startAedes, startMosquitto]) {
-      const broker: BrokerProcess = await start();
-      const pub = await connectClient(broker.url);
-      const sub = await connectClient(broker.url);
-      try {
-        for (const qos of [0, 1] as const) {
-          for (const size of M2M_SIZES) {
-            ctx.progress(step++ / total, `${broker.name} QoS ${qos} ${size} B`);
-            const rates = { plain: [] as number[], enc: [] as number[], chacha: [] as number[] };
-            const lat = { plain: [] as number[], enc: [] as number[], chacha: [] as number[] };
-            let lost = 0;
-            let encBytes = 0;
-            const body = randomBytes(size);
-            for (let r = 0; r < rounds; r++) {
-              // ChaCha20-Poly1305 (the other grant suite) only at 256 B, to keep the run short.
-              const modes =
-                size === 256 ? (["plain", "enc", "chacha"] as const) : (["plain", "enc"] as const);
-              for (const mode of modes) {
-                const pair =
-                  mode === "plain"
-                    ? undefined
-                    : pureSessionPair(
-                        mode === "chacha" ? AeadSuite.CHACHA20_POLY1305 : AeadSuite.AES_256_GCM,
-                      );
-                const res = await runLoad({
-                  pub,
-                  sub,
-                  topic: `${prefix}/${broker.name}/${qos}/${size}/${mode}/${r}`,
-                  qos,
-                  count,
-                  window: WINDOW,
-                  message: () => Uint8Array.from(body),
-                  ...(pair
+    try {
+      for (const startTarget of targets) {
+        const broker = await startTarget();
+        const { pub, sub } = broker;
+        try {
+          for (const qos of [0, 1] as const) {
+            for (const size of M2M_SIZES) {
+              ctx.progress(step++ / total, `${broker.name} QoS ${qos} ${size} B`);
+              const rates = { plain: [] as number[], enc: [] as number[], chacha: [] as number[] };
+              const lat = { plain: [] as number[], enc: [] as number[], chacha: [] as number[] };
+              let lost = 0;
+              let encBytes = 0;
+              const body = randomBytes(size);
+              for (let r = 0; r < rounds; r++) {
+                // ChaCha20-Poly1305 (the other grant suite) only at 256 B, to keep the run short.
+                const modes =
+                  size === 256 ? (["plain", "enc", "chacha"] as const) : (["plain", "enc"] as const);
+                for (const mode of modes) {
+                  const pair =
+                    mode === "plain"
+                      ? undefined
+                      : pureSessionPair(
+                          mode === "chacha" ? AeadSuite.CHACHA20_POLY1305 : AeadSuite.AES_256_GCM,
+                        );
+                  const res = await runLoad({
+                    pub,
+                    sub,
+                    topic: broker.topic(`${qos}/${size}/${mode}/${r}`),
+                    qos,
+                    count,
+                    window: WINDOW,
+                    message: () => Uint8Array.from(body),
+                    ...(pair
+                      ? {
+                          channels: {
+                            initiator: pair.initiator,
+                            responder: pair.responder,
+                            senderId: randomBytes(32),
+                          },
+                        }
+                      : {}),
+                  });
+                  lost += res.sent - res.received;
+                  if (mode === "enc") encBytes = res.payloadBytes;
+                  rates[mode].push(res.rate);
+                  lat[mode].push(...res.latenciesMs);
+                }
+              }
+              const plain = median(rates.plain);
+              const enc = median(rates.enc);
+              const name = `${broker.name}/qos${qos}/${size}B`;
+              if (lost > 0) ctx.note(`${name}: ${lost} messages lost`);
+              rows.push(
+                row("m2m", {
+                  case: `${name}/encrypted`,
+                  unit: "msg/s",
+                  value: enc,
+                  baseline: { case: `${name}/plaintext`, value: plain },
+                  latencyMs: latency(lat.enc),
+                  ...(size === 256
                     ? {
-                        channels: {
-                          initiator: pair.initiator,
-                          responder: pair.responder,
-                          senderId: randomBytes(32),
+                        goal: {
+                          text: "encrypted/plaintext ≥ 0.9 at 256 B",
+                          on: "ratio" as const,
+                          op: ">=" as const,
+                          target: 0.9,
                         },
                       }
                     : {}),
-                });
-                lost += res.sent - res.received;
-                if (mode === "enc") encBytes = res.payloadBytes;
-                rates[mode].push(res.rate);
-                lat[mode].push(...res.latenciesMs);
-              }
-            }
-            const plain = median(rates.plain);
-            const enc = median(rates.enc);
-            const name = `${broker.name}/qos${qos}/${size}B`;
-            if (lost > 0) ctx.note(`${name}: ${lost} messages lost`);
-            rows.push(
-              row("m2m", {
-                case: `${name}/encrypted`,
-                unit: "msg/s",
-                value: enc,
-                baseline: { case: `${name}/plaintext`, value: plain },
-                latencyMs: latency(lat.enc),
-                ...(size === 256
-                  ? {
-                      goal: {
-                        text: "encrypted/plaintext ≥ 0.9 at 256 B",
-                        on: "ratio" as const,
-                        op: ">=" as const,
-                        target: 0.9,
-                      },
-                    }
-                  : {}),
-                note: `AES-256-GCM; ${encBytes.toFixed(0)} B per publish (frame + 32 B sender envelope) vs ${size} B; ${WINDOW} in flight; publisher and subscriber share the bench process, so seal and open both cost its one core`,
-              }),
-            );
-            if (rates.chacha.length) {
-              rows.push(
-                row("m2m", {
-                  case: `${name}/encrypted-chacha20-poly1305`,
-                  unit: "msg/s",
-                  value: median(rates.chacha),
-                  baseline: { case: `${name}/plaintext`, value: plain },
-                  latencyMs: latency(lat.chacha),
-                  note: "same run with the session granted for ChaCha20-Poly1305 instead of the default AES-256-GCM",
+                  note: `AES-256-GCM; ${encBytes.toFixed(0)} B per publish (frame + 32 B sender envelope) vs ${size} B; ${WINDOW} in flight; publisher and subscriber share the bench process, so seal and open both cost its one core`,
                 }),
               );
-            }
-            rows.push(
-              row("m2m", {
-                case: `${name}/plaintext`,
-                unit: "msg/s",
-                value: plain,
-                latencyMs: latency(lat.plain),
-              }),
-            );
-            const g = `${broker.name} QoS ${qos}`;
-            throughput.push(
-              { x: size, y: enc, group: `${g} encrypted` },
-              { x: size, y: plain, group: `${g} plaintext` },
-            );
-            ratios.push({ x: `${size} B`, y: enc / plain, group: g });
-            if (size === 256 && qos === 1) {
-              hist.push(
-                ...latencyHistogram(lat.enc, `${broker.name} encrypted`),
-                ...latencyHistogram(lat.plain, `${broker.name} plaintext`),
+              if (rates.chacha.length) {
+                rows.push(
+                  row("m2m", {
+                    case: `${name}/encrypted-chacha20-poly1305`,
+                    unit: "msg/s",
+                    value: median(rates.chacha),
+                    baseline: { case: `${name}/plaintext`, value: plain },
+                    latencyMs: latency(lat.chacha),
+                    note: "same run with the session granted for ChaCha20-Poly1305 instead of the default AES-256-GCM",
+                  }),
+                );
+              }
+              rows.push(
+                row("m2m", {
+                  case: `${name}/plaintext`,
+                  unit: "msg/s",
+                  value: plain,
+                  latencyMs: latency(lat.plain),
+                }),
               );
+              const g = `${broker.name} QoS ${qos}`;
+              throughput.push(
+                { x: size, y: enc, group: `${g} encrypted` },
+                { x: size, y: plain, group: `${g} plaintext` },
+              );
+              ratios.push({ x: `${size} B`, y: enc / plain, group: g });
+              if (size === 256 && qos === 1) {
+                hist.push(
+                  ...latencyHistogram(lat.enc, `${broker.name} encrypted`),
+                  ...latencyHistogram(lat.plain, `${broker.name} plaintext`),
+                );
+              }
             }
           }
+        } finally {
+          await broker.stop();
         }
-      } finally {
-        await Promise.all([pub.endAsync(), sub.endAsync()]);
-        await broker.stop();
       }
+      ctx.progress(step / total, "revocation → disconnect");
+      rows.push(...(await revocationRows(chain, ctx.quick ? 2 : 5)));
+    } finally {
+      await chain.stop();
     }
     const series: Series[] = [
       {
@@ -174,3 +246,38 @@ export const m2mSuite: Suite = {
     return { rows, series };
   },
 };
+
+/** Revocation on chain → the revoked device's broker connection closed, on both administered brokers. */
+async function revocationRows(chain: TestChain, revocations: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const [name, clusterId] of [
+    ["embedded", 2],
+    ["mosquitto-dynsec-tls", 3],
+  ] as const) {
+    const broker = await startAdministeredBroker(chain, name, clusterId);
+    try {
+      const { fromSend, fromReceipt } = await revokeToDisconnect(broker, revocations);
+      const worst = Math.max(...fromSend);
+      const mining = Math.max(...fromSend.map((s, i) => s - (fromReceipt[i] as number)));
+      rows.push(
+        row("m2m", {
+          case: `revoke-to-disconnect/${name}`,
+          unit: "ms",
+          better: "lower",
+          value: worst,
+          latencyMs: latency(fromSend),
+          goal: {
+            text: "≤ 1 block + 1 s (automine: the block is the receipt, so ≤ 1,000 ms + mining)",
+            on: "value",
+            op: "<=",
+            target: 1000 + mining,
+          },
+          note: `worst of ${revocations}: from sending the revoke transaction on chain (the head's key, not its API) to the broker closing the device's connection; after the receipt p50 ${latency(fromReceipt).p50.toFixed(0)} ms; mining ≤ ${mining.toFixed(0)} ms; head polls the chain every ${PRODUCT_POLL_INTERVAL_MS} ms (product default)${name === "embedded" ? "" : "; the head deletes the member's dynsec client, which makes Mosquitto drop it"}`,
+        }),
+      );
+    } finally {
+      await broker.stop();
+    }
+  }
+  return rows;
+}

@@ -49,4 +49,61 @@ describe("npm start (scripts/story.ts)", () => {
       ).toBe(true);
     for (const step of steps) expect(step).toMatch(/^\[ *\d+\.\ds\] [✓⊘] .*\(\d+ ms\)$/);
   }, 120_000);
+
+  it("`--broker mosquitto` tells the same story on a private Mosquitto with dynamic security over TLS", async () => {
+    const { stdout } = await run(
+      process.execPath,
+      ["--import", "tsx", "scripts/story.ts", "--broker", "mosquitto"],
+      {
+        cwd: resolve(__dirname, "../.."),
+        env: { ...process.env, HARDHAT_NETWORK: "" },
+        timeout: 90_000,
+      },
+    );
+    const steps = stdout.split("\n").filter(Boolean);
+    const expected: [string, RegExp][] = [
+      [
+        "broker",
+        /✓ broker +private Mosquitto \(pid \d+\) on mqtts:\/\/127\.0\.0\.1:\d+: TLS only, dynamic security/,
+      ],
+      ["head", /✓ head +cluster 1 headed by 0x.* MQTT mqtts:\/\/127\.0\.0\.1:\d+/],
+      [
+        "dynsec",
+        /✓ dynsec +the head created broker clients iotguard-head-1, m1, m2 .*default access denies publishClientSend, publishClientReceive, subscribe/,
+      ],
+      ["m1 → m2", /✓ message +m1 → m2 "hello m2, this is m1"/],
+      ["m2 → m1", /✓ message +m2 → m1 "hi m1, m2 here"/],
+      [
+        "intruder at the broker",
+        /⊘ intruder +unenrolled device .* refused by the broker \(E_BROKER_REFUSED\)/,
+      ],
+      ["intruder warning", /⊘ intruder +.*warned m2: E_NOT_MEMBER/],
+      ["tampered", /⊘ tampered/],
+      ["replayed", /⊘ replayed/],
+      ["refused after revocation", /⊘ revoke +m1 tries to join again: refused with E_REVOKED/],
+      ["done", /✓ done +everything stopped cleanly/],
+    ];
+    for (const [name, pattern] of expected)
+      expect(
+        steps.some((l) => pattern.test(l)),
+        `${name}\n${stdout}`,
+      ).toBe(true);
+  }, 120_000);
+
+  it("`--broker mosquitto` without Mosquitto installed says how to install it and exits 1", async () => {
+    const outcome = await run(
+      process.execPath,
+      ["--import", "tsx", "scripts/story.ts", "--broker", "mosquitto"],
+      {
+        cwd: resolve(__dirname, "../.."),
+        env: { ...process.env, PATH: "/nonexistent" },
+        timeout: 60_000,
+      },
+    ).then(
+      () => ({ code: 0, stderr: "" }),
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toMatch(/mosquitto not found; .*apt-get install mosquitto mosquitto-clients/);
+  }, 60_000);
 });
