@@ -143,6 +143,8 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
   readonly #early: Array<[string, Buffer]> = [];
   readonly #clean: boolean;
   #closed = false;
+  /** Rejecters of publishes not yet acknowledged, failed with E_CLOSED by close(). */
+  readonly #inFlight = new Set<(error: Error) => void>();
   /** For a TLS URL: whether the first connection finished its handshake (see #wire). */
   #handshaken = false;
 
@@ -390,7 +392,9 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     await new Promise<void>((resolve, reject) => {
+      this.#inFlight.add(reject);
       this.#client.publish(topic, buf, { qos: 1, retain: false }, (err) => {
+        this.#inFlight.delete(reject);
         if (err)
           reject(
             new MqttTransportError(this.#closed ? "E_CLOSED" : "E_PUBLISH_FAILED", err.message, {
@@ -410,6 +414,11 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
     if (this.#closed && this.#client.disconnected) return;
     this.#closed = true;
     await this.#client.endAsync(force);
+    // MQTT.js drops the callbacks of QoS 1 publishes still waiting for their PUBACK when it ends
+    // (forced or not): without this their callers would wait forever.
+    for (const reject of this.#inFlight)
+      reject(new MqttTransportError("E_CLOSED", "transport closed before the broker acknowledged"));
+    this.#inFlight.clear();
     this.emit("close");
   }
 

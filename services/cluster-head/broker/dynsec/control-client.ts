@@ -152,6 +152,9 @@ export class DynsecControlClient extends EventEmitter<ControlClientEvents> {
         timer,
       });
     });
+    // The answer may be rejected (close, connection lost) while the publish below is still awaited,
+    // before the caller gets the promise: mark it handled so Node does not end the process for it.
+    answered.catch(() => undefined);
     try {
       await this.#transport.publish(CONTROL_TOPIC, Buffer.from(JSON.stringify({ commands: tagged })));
     } catch {

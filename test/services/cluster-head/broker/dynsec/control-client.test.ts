@@ -88,6 +88,25 @@ describe("dynsec control client", () => {
     }
   });
 
+  it("rejects a command in flight when the client closes, without an unhandled rejection that ends the process", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const closing = await DynsecControlClient.connect(broker.url, readAdminCredential(broker.adminFile), {
+        clientId: clientId(),
+      });
+      // close() fails the pending answer while run() is still awaiting its publish.
+      const inFlight = closing.run([{ command: "listClients" }]);
+      await closing.close();
+      await expect(inFlight).rejects.toMatchObject({ code: "E_BROKER_ADMIN_UNAVAILABLE" });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("refuses at once with E_BROKER_ADMIN_UNAVAILABLE while the broker is down, and works again after", async () => {
     await broker.kill();
     await expect.poll(() => control.connected).toBe(false);
