@@ -35,6 +35,7 @@ import { deployRegistry } from "../chain/deploy-registry";
 import { writeDeployment } from "../chain/deployment-file";
 import { HARDHAT_DEV_ACCOUNT_0_KEY } from "../chain/local-development";
 import { type LocalNode, startLocalNode } from "../chain/local-node";
+import { tellTelemetry } from "./lib/story-telemetry";
 import {
   missingForMosquitto,
   MOSQUITTO_INSTALL_HINT,
@@ -383,7 +384,21 @@ async function main(): Promise<void> {
     refused("tampered", "a frame with one bit flipped failed its AEAD tag at m2 and was dropped");
     refused("replayed", "a captured frame sent again was dropped by m2's replay window");
 
-    // 6c. Revocation on chain: m2 is told, m1 is refused right after.
+    // 6c. Telemetry: a collector joins as an ordinary member and a sensor streams readings to it.
+    await tellTelemetry({
+      workDir,
+      head,
+      adminToken,
+      rpcUrl: node.url,
+      deploymentFile,
+      registry,
+      position: POSITION,
+      ...(mosquitto && brokerTls ? { brokerCa: { file: mosquitto.caFile, tls: brokerTls } } : {}),
+      ok,
+      cleanups,
+    });
+
+    // 6d. Revocation on chain: m2 is told, m1 is refused right after.
     const peerEnded = nextEvent(m2, "peer-ended", (e) => e.peerId === m1.deviceId);
     const revoke = await fetch(`${head.url}/v1/devices/${m1.deviceId}/revoke`, {
       method: "POST",

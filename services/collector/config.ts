@@ -124,6 +124,32 @@ export const SETTINGS = {
     description:
       "readings held in memory while the database is slow or away; past it a frame is dropped unacknowledged (the device re-sends it)",
   }),
+  brokerCa: setting({
+    flag: "--broker-ca",
+    env: "IOTGUARD_COLLECTOR_BROKER_CA",
+    schema: z.string().min(1).optional(),
+    description: "PEM CA file to verify an mqtts:// broker (the broker URL comes from the head at join)",
+  }),
+  brokerCert: setting({
+    flag: "--broker-cert",
+    env: "IOTGUARD_COLLECTOR_BROKER_CERT",
+    schema: z.string().min(1).optional(),
+    description: "PEM client certificate for a broker that asks for one (with --broker-key)",
+  }),
+  brokerKey: setting({
+    flag: "--broker-key",
+    env: "IOTGUARD_COLLECTOR_BROKER_KEY",
+    schema: z.string().min(1).optional(),
+    description: "PEM private key file of --broker-cert (mode 0600)",
+  }),
+  allowPlainMqtt: setting({
+    flag: "--allow-plain-mqtt",
+    env: "IOTGUARD_COLLECTOR_ALLOW_PLAIN_MQTT",
+    schema: z.enum(["true", "false"]).transform((v) => v === "true"),
+    default: "false",
+    description:
+      "connect to a plain mqtt:// broker that is not on loopback (its credential and topics then cross the network in clear)",
+  }),
   logLevel: setting({
     flag: "--log-level",
     env: "IOTGUARD_COLLECTOR_LOG_LEVEL",

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { Device, type RegistryAnchor } from "../../device/sdk";
+import { type BrokerTls, readBrokerTlsFiles } from "../../transport/mqtt";
 import type { CollectorConfig } from "./config";
 import { CollectorStartError } from "./errors";
 
@@ -36,10 +37,26 @@ export function registryAnchor(config: Pick<CollectorConfig, "deploymentFile" | 
 
 /** Opens the collector's device (creating its identity when `create`). */
 export async function openCollectorDevice(
-  config: Pick<CollectorConfig, "dataDir" | "deploymentFile" | "rpcUrl">,
+  config: Pick<
+    CollectorConfig,
+    "dataDir" | "deploymentFile" | "rpcUrl" | "brokerCa" | "brokerCert" | "brokerKey" | "allowPlainMqtt"
+  >,
   create: boolean,
 ): Promise<Device> {
-  const device = await Device.open(deviceDir(config.dataDir), { registry: registryAnchor(config) });
+  let brokerTls: BrokerTls | undefined;
+  try {
+    brokerTls = readBrokerTlsFiles(
+      { ca: config.brokerCa, cert: config.brokerCert, key: config.brokerKey },
+      { ca: "--broker-ca", cert: "--broker-cert", key: "--broker-key" },
+    );
+  } catch (error) {
+    throw new CollectorStartError("E_CONFIG", (error as Error).message);
+  }
+  const device = await Device.open(deviceDir(config.dataDir), {
+    registry: registryAnchor(config),
+    ...(brokerTls ? { brokerTls } : {}),
+    allowPlainMqtt: config.allowPlainMqtt,
+  });
   if (!device.initialised) {
     if (!create) {
       await device.close();

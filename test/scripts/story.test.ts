@@ -17,6 +17,7 @@ describe("npm start (scripts/story.ts)", () => {
       ["chain", /✓ chain +hardhat node on http:\/\/127\.0\.0\.1:\d+/],
       ["deploy", /✓ deploy +DeviceRegistry at 0x[0-9a-fA-F]{40}/],
       ["head", /✓ head +cluster 1 headed by 0x/],
+      ["dashboard", /✓ dashboard +http:\/\/127\.0\.0\.1:\d+\/dashboard\/ \(operator token in .*\)/],
       ["enroll m1", /✓ enroll +m1 .* on chain: tx 0x/],
       ["enroll m2", /✓ enroll +m2 .* on chain: tx 0x/],
       ["wrong head", /⊘ wrong head +m1 sent to .* the chain names .* refused with E_HEAD_MISMATCH/],
@@ -38,6 +39,12 @@ describe("npm start (scripts/story.ts)", () => {
       ["intruder warning", /⊘ intruder +.*warned m2: E_NOT_MEMBER/],
       ["tampered", /⊘ tampered/],
       ["replayed", /⊘ replayed/],
+      ["collector", /✓ collector +[0-9a-f]{8}… joined cluster 1 as an ordinary member/],
+      [
+        "telemetry",
+        /✓ telemetry +the sensor sent 200 readings of data\/vitals\.csv in 8 frames; its session was re-keyed [1-9]\d* time\(s\) on the way; the collector acknowledged all 200/,
+      ],
+      ["readings", /✓ readings +200 rows in the database over \d+ min: heart rate mean \d+\.\d bpm/],
       ["revoked", /✓ revoke +m1 revoked on chain/],
       ["refused after revocation", /⊘ revoke +m1 tries to join again: refused with E_REVOKED/],
       ["done", /✓ done +everything stopped cleanly/],
@@ -80,6 +87,12 @@ describe("npm start (scripts/story.ts)", () => {
       ["intruder warning", /⊘ intruder +.*warned m2: E_NOT_MEMBER/],
       ["tampered", /⊘ tampered/],
       ["replayed", /⊘ replayed/],
+      ["collector", /✓ collector +[0-9a-f]{8}… joined cluster 1 as an ordinary member/],
+      [
+        "telemetry",
+        /✓ telemetry +the sensor sent 200 readings of data\/vitals\.csv in 8 frames; its session was re-keyed [1-9]\d* time\(s\) on the way; the collector acknowledged all 200/,
+      ],
+      ["readings", /✓ readings +200 rows in the database over \d+ min: heart rate mean \d+\.\d bpm/],
       ["refused after revocation", /⊘ revoke +m1 tries to join again: refused with E_REVOKED/],
       ["done", /✓ done +everything stopped cleanly/],
     ];
