@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ALL_HEAD_ERROR_CODES } from "../errors";
+import { waitQuerySchema } from "./routes/devices";
 import { addOperatorSchema, enrollBatchSchema, enrollItemSchema, rotateSchema } from "./schemas";
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
@@ -27,6 +28,26 @@ const ok = (description: string, content?: unknown) => ({ description, ...(conte
 const jsonBody = (schema: z.ZodType) => ({
   required: true,
   content: { "application/json": { schema: json(schema) } },
+});
+const jsonOf = (name: string) => ({
+  "application/json": { schema: { $ref: `#/components/schemas/${name}` } },
+});
+/** `?wait=false` on the routes that send a registry transaction (routes/devices.ts). */
+const waitParam = {
+  name: "wait",
+  in: "query",
+  required: false,
+  description:
+    "true (default): answer once the head's index holds the transaction, after --confirmations blocks. false: answer once it is mined, with 202 and `pending` when confirmations are still to come",
+  schema: json(waitQuerySchema).properties?.["wait"],
+};
+/** The answers of a route that sends a registry transaction: done, or (with wait=false) mined and pending. */
+const sent = (done: "201" | "200", schema: string, description: string) => ({
+  [done]: ok(`${description}: the index holds it`, jsonOf(schema)),
+  "202": ok(
+    `${description} in a block, not yet confirmed (only with wait=false): \`pending\` says the confirmations left`,
+    jsonOf(schema),
+  ),
 });
 
 export function openApiDocument(version: string) {
@@ -62,6 +83,81 @@ export function openApiDocument(version: string) {
             },
           },
         },
+        Pending: {
+          type: "object",
+          description:
+            "a registry transaction this head sent whose effect its index does not hold yet (use-cases/pending-transactions.ts)",
+          required: ["action", "txHash", "block", "confirmationsLeft"],
+          properties: {
+            action: { type: "string", enum: ["enroll", "revoke", "rotate"] },
+            txHash: { type: "string", pattern: "^0x[0-9a-f]{64}$" },
+            block: { type: ["integer", "null"], description: "the block it was mined in; null until then" },
+            confirmationsLeft: {
+              type: "integer",
+              minimum: 0,
+              description:
+                "blocks still to come before the index holds it (counting the block to mine it in)",
+            },
+          },
+        },
+        Transaction: {
+          type: "object",
+          required: ["transactionHash", "blockNumber"],
+          properties: {
+            transactionHash: { type: "string" },
+            blockNumber: { type: "integer" },
+            keyVersion: { type: "integer", description: "rotation only: the new key version" },
+            pending: { $ref: "#/components/schemas/Pending" },
+          },
+        },
+        Enrollment: {
+          type: "object",
+          required: ["transactionHash", "blockNumber", "devices"],
+          properties: {
+            transactionHash: { type: "string" },
+            blockNumber: { type: "integer" },
+            devices: {
+              type: "array",
+              items: {
+                type: "object",
+                required: ["deviceId", "keyAddress"],
+                properties: { deviceId: { type: "string" }, keyAddress: { type: "string" } },
+              },
+            },
+            pending: { $ref: "#/components/schemas/Pending" },
+          },
+        },
+        Health: {
+          type: "object",
+          required: ["status", "clusterId", "headAddress", "chain", "broker", "members"],
+          properties: {
+            status: { type: "string", enum: ["ok", "degraded"] },
+            clusterId: { type: "integer" },
+            headAddress: { type: "string" },
+            chain: {
+              type: "object",
+              description: "reachable, and the index follower's status (state, blocks, rewinds)",
+            },
+            broker: { type: "object" },
+            members: { type: "integer" },
+            wallet: { $ref: "#/components/schemas/Wallet" },
+          },
+        },
+        Wallet: {
+          type: "object",
+          description: "what the head's own key pays with (use-cases/head-wallet.ts; docs/operations.md)",
+          required: ["address", "balance", "lowBalance"],
+          properties: {
+            address: { type: "string" },
+            balance: { type: "string", description: "in ether, exact decimal" },
+            costPerEnrollment: {
+              type: "string",
+              description: "fee per device of the head's last enrollment, in ether; absent before the first",
+            },
+            enrollmentsLeft: { type: "integer", description: "enrollments the balance still pays for" },
+            lowBalance: { type: "boolean" },
+          },
+        },
       },
     },
     paths: {
@@ -69,9 +165,10 @@ export function openApiDocument(version: string) {
         post: {
           summary: "Enroll one device on chain",
           security: operatorSecurity,
+          parameters: [waitParam],
           requestBody: jsonBody(enrollItemSchema),
           responses: {
-            "201": ok("enrolled: transaction hash and block"),
+            ...sent("201", "Enrollment", "enrolled"),
             ...errors(400, 401, 403, 409, 413, 415, 503),
           },
         },
@@ -117,13 +214,15 @@ export function openApiDocument(version: string) {
         post: {
           summary: "Enroll up to 200 devices in one transaction",
           security: operatorSecurity,
+          parameters: [waitParam],
           requestBody: jsonBody(enrollBatchSchema),
-          responses: { "201": ok("enrolled"), ...errors(400, 401, 403, 409, 413, 503) },
+          responses: { ...sent("201", "Enrollment", "enrolled"), ...errors(400, 401, 403, 409, 413, 503) },
         },
       },
       "/v1/devices/{deviceId}": {
         get: {
-          summary: "A device's indexed registry record",
+          summary:
+            "A device's indexed registry record, with `pending` while a transaction this head sent about it waits for confirmations (status `pending` while its enrollment does)",
           parameters: [deviceIdParam],
           responses: { "200": ok("the record"), ...errors(400, 403, 404, 429, 503) },
         },
@@ -132,17 +231,17 @@ export function openApiDocument(version: string) {
         post: {
           summary: "Revoke a device on chain; its membership and sessions end",
           security: operatorSecurity,
-          parameters: [deviceIdParam],
-          responses: { "200": ok("revoked"), ...errors(400, 401, 403, 404, 503) },
+          parameters: [deviceIdParam, waitParam],
+          responses: { ...sent("200", "Transaction", "revoked"), ...errors(400, 401, 403, 404, 503) },
         },
       },
       "/v1/devices/{deviceId}/rotate": {
         post: {
           summary: "Rotate a device's key (proof of possession of the new key)",
           security: operatorSecurity,
-          parameters: [deviceIdParam],
+          parameters: [deviceIdParam, waitParam],
           requestBody: jsonBody(rotateSchema),
-          responses: { "200": ok("rotated"), ...errors(400, 401, 403, 404, 503) },
+          responses: { ...sent("200", "Transaction", "rotated"), ...errors(400, 401, 403, 404, 503) },
         },
       },
       "/v1/join/challenge": {
@@ -156,7 +255,15 @@ export function openApiDocument(version: string) {
         post: {
           summary: "Join with a signed JoinRequest; answers the JoinResponse",
           requestBody: { required: true, content: binary },
-          responses: { "200": ok("JoinResponse", binary), ...errors(400, 401, 403, 409, 413, 415, 429, 503) },
+          responses: {
+            "200": ok("JoinResponse", binary),
+            ...errors(400, 401, 403, 409, 413, 415, 429, 503),
+            "409": {
+              description:
+                "refused; E_ENROLLMENT_PENDING: the device's enrollment was sent by this head but is not confirmed yet (the message says the block and the confirmations left): join again then",
+              content: { "application/json": { schema: errorRef } },
+            },
+          },
         },
       },
       "/v1/sessions": {
@@ -255,8 +362,12 @@ export function openApiDocument(version: string) {
       },
       "/health": {
         get: {
-          summary: "Chain, index and broker status",
-          responses: { "200": ok("healthy"), "503": ok("degraded") },
+          summary:
+            "Chain (with reorganisations rewound), index, broker and, when the chain answers, the head's wallet",
+          responses: {
+            "200": ok("healthy", jsonOf("Health")),
+            "503": ok("degraded", jsonOf("Health")),
+          },
         },
       },
       "/metrics": {

@@ -5,6 +5,7 @@
  * it, then awaited to its receipt and, unless the caller asked not to wait, to the index, so that
  * the answer is never older than the transaction.
  */
+import { NonceManager } from "ethers";
 import { chainError } from "../chain/chain-errors";
 import { cappedFees, type FeeOverrides } from "../chain/fee-caps";
 import type { HeadContext } from "../context";
@@ -37,10 +38,49 @@ export interface RegistryIntent {
   waitForIndex?: boolean;
 }
 
+/** Makes the head's signer ask the node for its next nonce ("pending" count) at the next submission. */
+function resetNonce(ctx: HeadContext): void {
+  const signer = ctx.registry.runner;
+  if (signer instanceof NonceManager) signer.reset();
+}
+
 /** The tail of each head's submission queue. */
 const submissions = new WeakMap<HeadContext, Promise<unknown>>();
 
+/**
+ * Devices whose enrollment a call here is sending, from the call to its end: the enrollment use case
+ * checks the index and the pending records first, but two requests for one device can both pass
+ * those checks before either is sent; the second would be refused by the chain only after costing
+ * a gas estimate (or, mined, a fee).
+ */
+const enrolling = new WeakMap<HeadContext, Set<string>>();
+
+function claimEnrollment(ctx: HeadContext, intent: RegistryIntent): () => void {
+  if (intent.action !== "enroll") return () => undefined;
+  let claimed = enrolling.get(ctx);
+  if (!claimed) enrolling.set(ctx, (claimed = new Set()));
+  const taken = intent.deviceIds.find((id) => claimed.has(id));
+  if (taken !== undefined)
+    throw new HeadError("E_ALREADY_ENROLLED", `device ${taken}: its enrollment is already being sent`);
+  for (const id of intent.deviceIds) claimed.add(id);
+  return () => intent.deviceIds.forEach((id) => claimed.delete(id));
+}
+
 export async function sendRegistryTransaction(
+  ctx: HeadContext,
+  intent: RegistryIntent,
+  submit: (fees: FeeOverrides) => Promise<SentTransaction>,
+): Promise<RegistryReceipt> {
+  // Synchronous up to here from the call: a second call for the same device sees this claim.
+  const release = claimEnrollment(ctx, intent);
+  try {
+    return await sendInTurn(ctx, intent, submit);
+  } finally {
+    release();
+  }
+}
+
+async function sendInTurn(
   ctx: HeadContext,
   intent: RegistryIntent,
   submit: (fees: FeeOverrides) => Promise<SentTransaction>,
@@ -49,7 +89,17 @@ export async function sendRegistryTransaction(
   const provider = ctx.registry.runner?.provider;
   const sent = previous
     .catch(() => undefined)
-    .then(async () => submit(provider ? await cappedFees(provider, ctx.config) : {}));
+    .then(async () => {
+      try {
+        return await submit(provider ? await cappedFees(provider, ctx.config) : {});
+      } catch (error) {
+        // ethers' NonceManager counts the nonce before the gas estimate, which a revert (say, a
+        // device enrolled meanwhile) fails: the next transaction would leave a gap and wait forever.
+        // Submissions run one at a time, so asking the node again here races with no one.
+        resetNonce(ctx);
+        throw error;
+      }
+    });
   submissions.set(ctx, sent);
   const inFlight = inFlightOf(ctx);
   let txHash: string | undefined;

@@ -7,6 +7,8 @@ import { ALL_HEAD_ERROR_CODES } from "../../../services/cluster-head/errors";
 import { createApp } from "../../../services/cluster-head/http/app";
 import { openApiDocument } from "../../../services/cluster-head/http/openapi";
 import { createMetrics } from "../../../services/cluster-head/metrics";
+import { recordFee, walletStatus } from "../../../services/cluster-head/use-cases/head-wallet";
+import { pendingView } from "../../../services/cluster-head/use-cases/pending-transactions";
 
 const ROOT = resolve(__dirname, "../../..");
 const read = (path: string) => readFileSync(resolve(ROOT, path), "utf8");
@@ -58,5 +60,62 @@ describe("OpenAPI document", () => {
       Object.keys(ops).map((m) => `${m} ${path}`),
     );
     expect(routes.sort()).toEqual(documented.sort());
+  });
+});
+
+describe("OpenAPI document on transactions waiting for confirmations", () => {
+  const doc = openApiDocument("test");
+  type Operation = { parameters?: { name: string }[]; responses: Record<string, { content?: unknown }> };
+  const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops as Record<string, Operation>).map(([method, op]) => ({ at: `${method} ${path}`, op })),
+  );
+
+  it("documents ?wait and the 202 answer on exactly the routes that send a registry transaction", () => {
+    const withWait = operations.filter(({ op }) => op.parameters?.some((p) => p.name === "wait"));
+    expect(withWait.map((o) => o.at).sort()).toEqual([
+      "post /v1/devices",
+      "post /v1/devices/batch",
+      "post /v1/devices/{deviceId}/revoke",
+      "post /v1/devices/{deviceId}/rotate",
+    ]);
+    for (const { at, op } of withWait) expect(op.responses["202"]?.content, at).toBeDefined();
+    const with202 = operations.filter(({ op }) => op.responses["202"]).map((o) => o.at);
+    expect(with202.sort()).toEqual(withWait.map((o) => o.at).sort());
+  });
+
+  it("describes `pending` with the fields the head answers", () => {
+    const ctx = { config: { confirmations: 2 }, follower: { status: () => ({ chainHead: 7 }) } } as never;
+    const view = pendingView(ctx, {
+      txHash: `0x${"ab".repeat(32)}`,
+      action: "enroll",
+      deviceIds: ["01"],
+      operator: "admin",
+      sentAt: 0,
+      block: 6,
+    });
+    const schema = doc.components.schemas.Pending;
+    expect(Object.keys(view).sort()).toEqual([...schema.required].sort());
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(view).sort());
+    expect(doc.components.schemas.Enrollment.properties.pending.$ref).toBe("#/components/schemas/Pending");
+    expect(doc.components.schemas.Transaction.properties.pending.$ref).toBe("#/components/schemas/Pending");
+  });
+
+  it("describes /health's wallet with every field the head can answer", async () => {
+    const ctx = {
+      identity: { address: new Uint8Array(20) },
+      registry: { runner: { provider: { getBalance: async () => 10n ** 18n } } },
+      logger: pino({ level: "silent" }),
+    } as never;
+    recordFee(ctx, "enroll", 2, 10n ** 14n);
+    const wallet = await walletStatus(ctx);
+    const schema = doc.components.schemas.Wallet;
+    expect(Object.keys(wallet).sort()).toEqual(Object.keys(schema.properties).sort());
+    for (const field of schema.required) expect(wallet, field).toHaveProperty(field);
+    expect(doc.components.schemas.Health.properties.wallet.$ref).toBe("#/components/schemas/Wallet");
+  });
+
+  it("names E_ENROLLMENT_PENDING among the join's refusals", () => {
+    const join = operations.find((o) => o.at === "post /v1/join")!.op;
+    expect(JSON.stringify(join.responses["409"])).toContain("E_ENROLLMENT_PENDING");
   });
 });
