@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { HARDHAT_DEV_ACCOUNT_0_KEY, LOCAL_CHAIN_ID } from "../../chain/local-development";
 import { packageRoot } from "../../platform/package-root";
+import { ConfigError, type ResolvedSettings, resolveSettings, setting } from "../../platform/settings";
 import { parseJoinSuites } from "../../protocol";
 
 // The defaults live at the package root, also when this runs from the build output (dist/…).
@@ -43,20 +44,6 @@ const joinSuites = z.string().transform((text, ctx) => {
     return z.NEVER;
   }
 });
-
-/** One setting: its flag, environment variable, default and meaning (the README table comes from here). */
-interface Setting<T extends z.ZodType> {
-  flag: string;
-  env: string;
-  schema: T;
-  default?: string;
-  description: string;
-  secret?: boolean;
-}
-
-function setting<T extends z.ZodType>(s: Setting<T>): Setting<T> {
-  return s;
-}
 
 export const SETTINGS = {
   rpcUrl: setting({
@@ -366,16 +353,8 @@ export const SETTINGS = {
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
-export type HeadConfig = { [K in SettingName]: z.infer<(typeof SETTINGS)[K]["schema"]> };
-
-/** A setting had a value that does not fit; the message names the flag and variable. */
-export class ConfigError extends Error {
-  readonly code = "E_CONFIG";
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export type HeadConfig = ResolvedSettings<typeof SETTINGS>;
+export { ConfigError };
 
 /**
  * Resolves every setting from flags (highest), then environment, then defaults, and validates it.
@@ -386,19 +365,7 @@ export function loadConfig(
   flags: Partial<Record<SettingName, string>>,
   env: NodeJS.ProcessEnv = process.env,
 ): HeadConfig {
-  const config: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, Setting<z.ZodType>][]) {
-    const raw = flags[name] ?? env[spec.env] ?? spec.default;
-    const parsed = spec.schema.safeParse(raw === "" ? undefined : raw);
-    if (!parsed.success) {
-      const shown = spec.secret || raw === undefined ? "" : ` (got "${raw}")`;
-      throw new ConfigError(
-        `invalid setting ${spec.flag} / ${spec.env}${shown}: ${parsed.error.issues[0]?.message}`,
-      );
-    }
-    config[name] = parsed.data;
-  }
-  return config as HeadConfig;
+  return resolveSettings(SETTINGS, flags, env);
 }
 
 /**

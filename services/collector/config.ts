@@ -6,6 +6,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { packageRoot } from "../../platform/package-root";
+import { ConfigError, type ResolvedSettings, resolveSettings, setting } from "../../platform/settings";
 import { SCHEMA_NAME } from "./storage/sql-engine";
 
 const REPO_ROOT = packageRoot(__dirname, resolve(__dirname, "../.."));
@@ -15,19 +16,6 @@ const microdegrees = (max: number) => z.coerce.number().int().min(-max).max(max)
 const postgresUrl = z
   .string()
   .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) && URL.canParse(v), "a postgres:// URL");
-
-interface Setting<T extends z.ZodType> {
-  flag: string;
-  env: string;
-  schema: T;
-  default?: string;
-  description: string;
-  secret?: boolean;
-}
-
-function setting<T extends z.ZodType>(s: Setting<T>): Setting<T> {
-  return s;
-}
 
 export const SETTINGS = {
   dataDir: setting({
@@ -160,16 +148,8 @@ export const SETTINGS = {
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
-export type CollectorConfig = { [K in SettingName]: z.infer<(typeof SETTINGS)[K]["schema"]> };
-
-/** A setting had a value that does not fit; the message names the flag and variable. */
-export class ConfigError extends Error {
-  readonly code = "E_CONFIG";
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export type CollectorConfig = ResolvedSettings<typeof SETTINGS>;
+export { ConfigError };
 
 /**
  * Resolves every setting from flags (highest), then environment, then defaults, and validates it.
@@ -179,19 +159,7 @@ export function loadConfig(
   flags: Partial<Record<SettingName, string>>,
   env: NodeJS.ProcessEnv = process.env,
 ): CollectorConfig {
-  const config: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, Setting<z.ZodType>][]) {
-    const raw = flags[name] ?? env[spec.env] ?? spec.default;
-    const parsed = spec.schema.safeParse(raw === "" ? undefined : raw);
-    if (!parsed.success) {
-      const shown = spec.secret || raw === undefined ? "" : ` (got "${raw}")`;
-      throw new ConfigError(
-        `invalid setting ${spec.flag} / ${spec.env}${shown}: ${parsed.error.issues[0]?.message}`,
-      );
-    }
-    config[name] = parsed.data;
-  }
-  return config as CollectorConfig;
+  return resolveSettings(SETTINGS, flags, env);
 }
 
 /** A database URL fit for a log line: scheme, host, port and database, never the user or password. */
