@@ -60,3 +60,20 @@ export function resolveSettings<S extends Record<string, Setting<z.ZodType>>>(
   }
   return resolved as ResolvedSettings<S>;
 }
+
+/**
+ * The settings among commander's parsed options. Commander names an option after its flag
+ * (`--deployment` → `deployment`, `--rpc-url` → `rpcUrl`); settings have their own names.
+ */
+export function settingsFromOptions<S extends Record<string, Setting<z.ZodType>>>(
+  settings: S,
+  options: Record<string, string | undefined>,
+): Partial<Record<keyof S, string>> {
+  const flags: Partial<Record<keyof S, string>> = {};
+  for (const [name, spec] of Object.entries(settings)) {
+    const attribute = spec.flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const value = options[attribute];
+    if (value !== undefined) flags[name as keyof S] = value;
+  }
+  return flags;
+}

@@ -5,8 +5,9 @@
  * variable (see `--help` or the README's configuration table).
  */
 import { Command } from "commander";
+import { settingsFromOptions } from "../../platform/settings";
 import { redactBrokerUrl } from "../../transport/mqtt";
-import { ConfigError, loadConfig, SETTINGS, type SettingName } from "./config";
+import { ConfigError, loadConfig, SETTINGS } from "./config";
 import { HeadStartError, startClusterHead } from "./head";
 
 const program = new Command()
@@ -18,23 +19,10 @@ for (const [name, spec] of Object.entries(SETTINGS)) {
   program.option(`${spec.flag} <${valueName}>`, `${spec.description}; env ${spec.env}${shownDefault}`);
 }
 
-/** Commander names options after their flags (`--deployment` → `deployment`); settings have their own names. */
-function settingsFromOptions(
-  options: Record<string, string | undefined>,
-): Partial<Record<SettingName, string>> {
-  const flags: Partial<Record<SettingName, string>> = {};
-  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
-    const attribute = spec.flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    const value = options[attribute];
-    if (value !== undefined) flags[name] = value;
-  }
-  return flags;
-}
-
 program.action(async (options: Record<string, string | undefined>) => {
   let head: Awaited<ReturnType<typeof startClusterHead>>;
   try {
-    head = await startClusterHead(loadConfig(settingsFromOptions(options)));
+    head = await startClusterHead(loadConfig(settingsFromOptions(SETTINGS, options)));
   } catch (error) {
     if (
       error instanceof ConfigError ||

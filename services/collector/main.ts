@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { settingsFromOptions } from "../../platform/settings";
 import pino from "pino";
 import { startCollector } from "./collector";
 import { ConfigError, describeDatabase, loadConfig, SETTINGS, type SettingName } from "./config";
@@ -31,18 +32,6 @@ function withSettings(
     cmd.option(`${spec.flag} <${valueName}>`, `${spec.description}; env ${spec.env}${shownDefault}`);
   }
   return cmd;
-}
-
-function settingsFromOptions(
-  options: Record<string, string | undefined>,
-): Partial<Record<SettingName, string>> {
-  const flags: Partial<Record<SettingName, string>> = {};
-  for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
-    const attribute = spec.flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    const value = options[attribute];
-    if (value !== undefined) flags[name] = value;
-  }
-  return flags;
 }
 
 /** Prints one line and exits with the code of a known start failure; rethrows anything else. */
@@ -72,7 +61,7 @@ withSettings(
 ).action(async (options: Record<string, string | undefined>) => {
   let collector: Awaited<ReturnType<typeof startCollector>>;
   try {
-    const config = loadConfig(settingsFromOptions(options));
+    const config = loadConfig(settingsFromOptions(SETTINGS, options));
     collector = await startCollector(config, {
       version: VERSION,
       logger: pino({ level: config.logLevel }, pino.destination(2)),
@@ -99,7 +88,7 @@ withSettings(
   ["dataDir", "rpcUrl", "deploymentFile", "headUrl"],
 ).action(async (options: Record<string, string | undefined>) => {
   try {
-    const config = loadConfig(settingsFromOptions(options));
+    const config = loadConfig(settingsFromOptions(SETTINGS, options));
     const device = await openCollectorDevice(config, true);
     try {
       await device.pinHead(config.headUrl);
@@ -122,7 +111,7 @@ withSettings(
   ["dataDir", "rpcUrl", "deploymentFile", "headUrl"],
 ).action(async (options: Record<string, string | undefined>) => {
   try {
-    const config = loadConfig(settingsFromOptions(options));
+    const config = loadConfig(settingsFromOptions(SETTINGS, options));
     const device = await openCollectorDevice(config, true);
     try {
       const token = readFileSync(options.tokenFile as string, "utf8").trim();
@@ -147,7 +136,7 @@ withSettings(
   ["dataDir", "databaseUrl", "databaseSchema", "logLevel"],
 ).action(async (options: Record<string, string | undefined>) => {
   try {
-    const config = loadConfig(settingsFromOptions(options));
+    const config = loadConfig(settingsFromOptions(SETTINGS, options));
     const db = await openDatabase(config);
     try {
       const n = await exportCsv(db, {
