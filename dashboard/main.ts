@@ -83,7 +83,7 @@ function start(token: string): void {
     auditView({ api }),
     metrics,
     activity,
-    readingsView(),
+    readingsView({ api }),
   ];
   const live = h("span", { id: "live-state", class: "live connecting", role: "status" }, "connecting");
   const nav = h(

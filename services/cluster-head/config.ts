@@ -234,6 +234,14 @@ export const SETTINGS = {
     description:
       "EIP-1559 cap on the tip per gas of the head's transactions, in gwei (default: the node's suggestion)",
   }),
+  replaceAfterS: setting({
+    flag: "--replace-after",
+    env: "IOTGUARD_REPLACE_AFTER",
+    schema: seconds,
+    default: "120",
+    description:
+      "seconds a transaction of the head may wait unmined before it is sent again with the same nonce and fees raised by 12.5% (never above the caps)",
+  }),
   pollIntervalMs: setting({
     flag: "--poll-interval-ms",
     env: "IOTGUARD_POLL_INTERVAL_MS",
@@ -342,6 +350,19 @@ export const SETTINGS = {
     default: "65536",
     description:
       "bytes of a JSON body (operator routes; a batch of 200 enrollments is about 50 KiB); protocol routes take exactly their message sizes",
+  }),
+  collectorUrl: setting({
+    flag: "--collector-url",
+    env: "IOTGUARD_COLLECTOR_URL",
+    schema: z.url().optional(),
+    description:
+      "base URL of the telemetry collector's readings API (docs/telemetry.md), proxied for the dashboard at GET /v1/telemetry/readings (with --collector-token-file)",
+  }),
+  collectorTokenFile: setting({
+    flag: "--collector-token-file",
+    env: "IOTGUARD_COLLECTOR_TOKEN_FILE",
+    schema: z.string().min(1).optional(),
+    description: "the collector's API token file (its <data-dir>/api-token, mode 0600). Read at start",
   }),
   logLevel: setting({
     flag: "--log-level",

@@ -3,6 +3,7 @@
  * clients, bounded bodies everywhere, and the abuse limits of ./limits.ts in front of every route.
  */
 import express, { type Express } from "express";
+import { collectorClientFor } from "../collector-client";
 import type { HeadContext } from "../context";
 import { errorHandler, notFound } from "./error-handler";
 import { concurrencyGate, exemptSources, rateLimit, TokenBuckets } from "./limits";
@@ -14,6 +15,7 @@ import { eventsRouter } from "./routes/events";
 import { type BrokerStatus, operationsRouter } from "./routes/operations";
 import { operatorsRouter } from "./routes/operators";
 import { type ProtocolLimits, protocolRouter } from "./routes/protocol";
+import { telemetryRouter } from "./routes/telemetry";
 
 export function createApp(
   ctx: HeadContext,
@@ -54,6 +56,8 @@ export function createApp(
   app.use(protocolRouter(ctx, limits));
   app.use(dashboardRouter(ctx, options.brokerStatus));
   app.use(eventsRouter(ctx));
+  // The collector's token file is read here, once, at start.
+  app.use(telemetryRouter(ctx, collectorClientFor(config)));
   app.use(notFound);
   app.use(errorHandler(ctx.logger, ctx.metrics));
   return app;

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { ALL_HEAD_ERROR_CODES } from "../errors";
 import { waitQuerySchema } from "./routes/devices";
+import { telemetryReadingsQuerySchema } from "./routes/telemetry";
 import { addOperatorSchema, enrollBatchSchema, enrollItemSchema, rotateSchema } from "./schemas";
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
@@ -341,6 +342,20 @@ export function openApiDocument(version: string) {
           responses: {
             "200": ok("an event stream", { "text/event-stream": { schema: { type: "string" } } }),
             ...errors(401, 403, 503),
+          },
+        },
+      },
+      "/v1/telemetry/readings": {
+        get: {
+          summary:
+            "The telemetry collector's readings (its GET /v1/readings, docs/telemetry.md § Reading back), proxied with the collector's token for the dashboard (scope read)",
+          security: operatorSecurity,
+          parameters: Object.entries(
+            (json(telemetryReadingsQuerySchema) as { properties: Record<string, unknown> }).properties,
+          ).map(([name, schema]) => ({ name, in: "query", required: false, schema })),
+          responses: {
+            "200": ok("`{ readings, nextCursor }` as the collector answers"),
+            ...errors(400, 401, 403, 404, 503),
           },
         },
       },

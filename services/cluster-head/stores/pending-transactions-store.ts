@@ -50,6 +50,25 @@ export class PendingTransactionsStore {
     this.byHash.set(txHash, updated);
   }
 
+  /**
+   * Moves a transaction's record to the hash of the transaction that replaced it (same nonce, higher
+   * fees) or of the one of the two that got mined; durable, like {@link add}.
+   */
+  async rehash(fromHash: string, toHash: string): Promise<void> {
+    const tx = this.byHash.get(fromHash);
+    if (!tx || fromHash === toHash) return;
+    const moved: PendingTransaction = { ...tx, txHash: toHash };
+    await this.database.batch(
+      [
+        { type: "put", sublevel: "pending-transactions", key: toHash, value: moved },
+        { type: "del", sublevel: "pending-transactions", key: fromHash },
+      ],
+      { durable: true },
+    );
+    this.byHash.delete(fromHash);
+    this.byHash.set(toHash, moved);
+  }
+
   /** Forgets transactions (indexed, failed or dropped). */
   async remove(txHashes: string[]): Promise<void> {
     const present = txHashes.filter((hash) => this.byHash.has(hash));
