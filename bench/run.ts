@@ -1,15 +1,17 @@
 /**
- * `npm run bench [-- [--quick] [--out DIR] [suite ...]]`: runs the benchmark suites and writes
+ * `npm run bench [-- [--quick] [--profile] [--out DIR] [suite ...]]`: runs the benchmark suites and writes
  * bench/results/<stem>.json (schema in bench/lib/schema.ts, documented in bench/README.md),
  * <stem>.md (summary table) and <stem>-<plot>.svg. Progress goes to stderr.
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os, { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { nativeCurveBackend } from "../platform/native-curve-backend";
 import { nodeSymmetricBackend } from "../platform/node-symmetric-backend";
 import { nobleBackend, useSymmetricBackend } from "../protocol/crypto/backend";
+import { type CurveBackend, nobleCurveBackend, useCurveBackend } from "../protocol/crypto/curve-backend";
 import { renderSvg } from "./lib/plots";
 import { markdown } from "./lib/report";
 import { RESULTS_SCHEMA, type Results, resultsSchema, SUITE_NAMES, type SuiteName } from "./lib/schema";
@@ -40,23 +42,34 @@ const SUITES: Record<SuiteName, Suite> = {
   dashboard: dashboardSuite,
 };
 
-const USAGE = `usage: npm run bench -- [--quick] [--crypto node|noble] [--out DIR] [suite ...]
---crypto: the symmetric backend of the head and the bench devices (default node, as the head runs)
+const USAGE = `usage: npm run bench -- [--quick] [--crypto node|noble] [--profile] [--out DIR] [suite ...]
+--crypto: the crypto backends of the head and the bench devices (default node: node:crypto and
+  libsecp256k1, as the head runs; noble: pure JavaScript for both)
+--profile: run the heads of the grant and join suites under \`node --cpu-prof\` and write where
+  their main thread spent the timed windows to <stem>-profile.md
 suites (default: all, in this order):
 ${SUITE_NAMES.map((n) => `  ${n.padEnd(10)} ${SUITES[n].description}`).join("\n")}`;
 
 interface Args {
   quick: boolean;
   crypto: "node" | "noble";
+  profile: boolean;
   out: string;
   suites: SuiteName[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, crypto: "node", out: resolve(__dirname, "results"), suites: [] };
+  const args: Args = {
+    quick: false,
+    crypto: "node",
+    profile: false,
+    out: resolve(__dirname, "results"),
+    suites: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === "--quick") args.quick = true;
+    else if (a === "--profile") args.profile = true;
     else if (a === "--crypto") {
       const value = argv[++i];
       if (value !== "node" && value !== "noble") {
@@ -125,12 +138,26 @@ function progressPrinter(total: number) {
   };
 }
 
+/** libsecp256k1 where its binding loads (as on the head), else @noble. */
+function nativeCurveOrNoble(): CurveBackend {
+  try {
+    return nativeCurveBackend();
+  } catch {
+    return nobleCurveBackend;
+  }
+}
+
 export async function main(argv: string[]): Promise<Results> {
   const args = parseArgs(argv);
   // One backend for the bench's devices and the head processes it starts (they read the env).
   useSymmetricBackend(args.crypto === "node" ? nodeSymmetricBackend : nobleBackend);
+  // The devices sign and agree keys on the same curve code as the head, so they are not the limit.
+  const curve = args.crypto === "node" ? nativeCurveOrNoble() : nobleCurveBackend;
+  useCurveBackend(curve);
   process.env.IOTGUARD_CRYPTO_BACKEND = args.crypto;
-  console.error(`bench: symmetric crypto backend ${args.crypto}`);
+  console.error(`bench: crypto backends ${args.crypto} (curve: ${curve.name})`);
+  const profileRoot = args.profile ? mkdtempSync(join(tmpdir(), "iotguard-bench-profile-")) : undefined;
+  const profiles: string[] = [];
   const started = new Date();
   const loadAvgStart = os.loadavg()[0] ?? 0;
   const results: Results = {
@@ -160,6 +187,8 @@ export async function main(argv: string[]): Promise<Results> {
         quick: args.quick,
         progress: (f, label) => progress(index, name, f, label),
         note: (text) => results.notes.push(`${name}: ${text}`),
+        ...(profileRoot ? { profileDir: mkdtempSync(join(profileRoot, `${name}-`)) } : {}),
+        profile: (markdown) => profiles.push(`## ${name}\n\n${markdown}`),
       });
       results.rows.push(...out.rows);
       results.series.push(...out.series);
@@ -186,6 +215,11 @@ export async function main(argv: string[]): Promise<Results> {
   }
   writeFileSync(join(args.out, `${stem}.json`), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(args.out, `${stem}.md`), markdown(results, svgFiles));
+  if (profiles.length > 0) {
+    const header = `# Where the head's main thread spent the timed windows — ${results.startedAt}\n\n\`${results.command}\` · commit ${results.git.commit.slice(0, 10)}${results.git.dirty ? " (dirty)" : ""} · self time from \`node --cpu-prof\` samples (bench/lib/cpu-profile.ts)\n\n`;
+    writeFileSync(join(args.out, `${stem}-profile.md`), header + profiles.join("\n"));
+  }
+  if (profileRoot) rmSync(profileRoot, { recursive: true, force: true });
   console.error(`bench: wrote ${join(args.out, `${stem}.json`)}, .md and ${svgFiles.length} SVG plots`);
   for (const f of results.failures) console.error(`bench: suite ${f.suite} failed: ${f.error}`);
   return results;

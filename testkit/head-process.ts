@@ -41,6 +41,8 @@ export interface HeadProcessOptions {
   flags?: string[];
   /** How long a start may take until the start line; default 60 s. */
   readyTimeoutMs?: number;
+  /** Flags for node itself, before the script (e.g. `--cpu-prof` for the bench's profiles). */
+  nodeOptions?: string[];
 }
 
 export interface HeadProcess {
@@ -127,7 +129,7 @@ export async function headProcess(
           throw new Error("the head is already running");
         }
         const { child, match, output } = await spawnReady(
-          [...nodeArgs(HEAD_MAIN, options.runner ?? "built"), ...args],
+          [...(options.nodeOptions ?? []), ...nodeArgs(HEAD_MAIN, options.runner ?? "built"), ...args],
           {
             name: "the cluster head",
             ready: START_LINE,

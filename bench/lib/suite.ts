@@ -7,6 +7,13 @@ export interface SuiteContext {
   progress(fraction: number, label: string): void;
   /** Records what was scaled down, skipped or odd. */
   note(text: string): void;
+  /**
+   * With `--profile`: a fresh directory for the CPU profiles of the processes a suite starts
+   * (`node --cpu-prof`); undefined otherwise, and then suites profile nothing.
+   */
+  profileDir?: string;
+  /** Adds a profile summary (Markdown, ./cpu-profile.ts) to the run's `<stem>-profile.md`. */
+  profile(markdown: string): void;
 }
 
 export interface SuiteOutput {

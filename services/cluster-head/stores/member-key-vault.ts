@@ -25,11 +25,36 @@ export class MemberKeyVaultError extends Error {
   }
 }
 
+/** A write that callers wait for; settled once by the commit that takes it. */
+interface Commit {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+function newCommit(): Commit {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Callers may all have gone (a failed join): an unobserved rejection must not end the process.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
 export class MemberKeyVault {
   /** kid (hex) → K_m (hex), by shard. */
   private readonly shards = new Map<string, Map<string, string>>();
-  /** One write at a time per shard, in call order. */
-  private readonly writing = new Map<string, Promise<void>>();
+  /** Shards changed in memory since the commit that is writing now began. */
+  private readonly dirty = new Set<string>();
+  /** The commit that will take the dirty shards, once the one writing now is done. */
+  private queued: Commit | undefined;
+  /** The commit writing now (resolved when none). */
+  private writing: Promise<void> = Promise.resolve();
+  /** Commits written and shard files written by them, for tests and metrics. */
+  readonly stats = { commits: 0, shardWrites: 0 };
 
   private constructor(private readonly directory: string) {}
 
@@ -67,25 +92,54 @@ export class MemberKeyVault {
 
   /** Destroys the keys of `kids` (unknown ones are ignored); durable when it resolves. */
   async delete(kids: Iterable<string>): Promise<void> {
-    const touched = new Set<string>();
+    let touched = false;
     for (const kid of kids) {
       const shard = shardOf(kid);
-      if (this.shards.get(shard)?.delete(kid)) touched.add(shard);
+      if (this.shards.get(shard)?.delete(kid)) {
+        this.dirty.add(shard);
+        touched = true;
+      }
     }
-    await Promise.all([...touched].map((shard) => this.persist(shard)));
+    if (touched) await this.commitDirty();
   }
 
-  /** Rewrites one shard from memory, after any write of it already under way. */
   private persist(shard: string): Promise<void> {
-    const previous = this.writing.get(shard) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.writeShard(shard));
-    this.writing.set(shard, next);
-    void next
-      .finally(() => {
-        if (this.writing.get(shard) === next) this.writing.delete(shard);
-      })
-      .catch(() => undefined);
-    return next;
+    this.dirty.add(shard);
+    return this.commitDirty();
+  }
+
+  /**
+   * Group commit: every change made while a commit is writing waits for the next one, which
+   * rewrites each changed shard once (whatever number of keys changed in it) and fsyncs the folder
+   * once. Under a burst of joins that is one folder fsync per round instead of one per key.
+   */
+  private commitDirty(): Promise<void> {
+    if (this.queued) return this.queued.promise;
+    const commit = newCommit();
+    this.queued = commit;
+    this.writing = this.writing.then(async () => {
+      // From here on, changes go to the next commit: this one writes what memory holds now.
+      this.queued = undefined;
+      const shards = [...this.dirty];
+      this.dirty.clear();
+      try {
+        await this.writeShards(shards);
+        commit.resolve();
+      } catch (error) {
+        // Not written: these shards stay dirty, so the next commit tries them again.
+        for (const shard of shards) this.dirty.add(shard);
+        commit.reject(error);
+      }
+    });
+    return commit.promise;
+  }
+
+  /** Each shard atomically (temporary file, fsync, rename), then one fsync of the folder. */
+  private async writeShards(shards: string[]): Promise<void> {
+    await Promise.all(shards.map((shard) => this.writeShard(shard)));
+    await syncDirectory(this.directory);
+    this.stats.commits++;
+    this.stats.shardWrites += shards.length;
   }
 
   private async writeShard(shard: string): Promise<void> {
@@ -93,7 +147,6 @@ export class MemberKeyVault {
     const entries = this.shards.get(shard);
     if (!entries || entries.size === 0) {
       await rm(file, { force: true });
-      await syncDirectory(this.directory);
       return;
     }
     const temporary = `${file}.tmp`;
@@ -105,7 +158,6 @@ export class MemberKeyVault {
       await handle.close();
     }
     await rename(temporary, file);
-    await syncDirectory(this.directory);
   }
 }
 
