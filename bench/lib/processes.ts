@@ -7,11 +7,9 @@
  * different cores, and so the server's RSS and CPU can be sampled.
  * @module
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { fromHex } from "../../protocol/bytes";
-import { REPO_ROOT } from "../../testkit/build";
 import { startPrivateMosquitto } from "../../testkit/brokers";
 import type { TestChain } from "../../testkit/chain";
 import { headProcess, type Runner } from "../../testkit/head-process";
@@ -174,24 +172,6 @@ export function procUsage(pid: number): { cpuS: number; rssMB: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const rssKB = Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
   return { cpuS: ticks / 100, rssMB: rssKB / 1024 };
-}
-
-/** RSS (MB) of an idle `node` and an idle `node --import tsx`, to tell the loader from the head. */
-export async function loaderRssMB(): Promise<{ node: number; tsx: number }> {
-  const measure = (args: string[]) =>
-    new Promise<number>((resolvePromise, reject) => {
-      const child = spawn(
-        process.execPath,
-        [...args, "-e", "setTimeout(() => console.log(process.memoryUsage().rss / 2 ** 20), 500)"],
-        { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "ignore"] },
-      );
-      let out = "";
-      child.stdout?.on("data", (c: Buffer) => void (out += c.toString()));
-      child.once("exit", (code) =>
-        code === 0 ? resolvePromise(Number(out.trim())) : reject(new Error(`exit ${code}`)),
-      );
-    });
-  return { node: await measure([]), tsx: await measure(["--import", "tsx"]) };
 }
 
 export interface BrokerProcess {

@@ -15,7 +15,7 @@ import { inboxTopic } from "../../transport/mqtt/topics";
 import { acceptGrants, enrollDevices, grantRequest, joinOverHttp } from "../lib/devices";
 import { latency, nowMs, row, runPool } from "../lib/measure";
 import { latencyHistogram } from "../lib/plots";
-import { loaderRssMB, procUsage, startHeadProcess } from "../lib/processes";
+import { procUsage, startHeadProcess } from "../lib/processes";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
 
@@ -230,17 +230,6 @@ export const scaleSuite: Suite = {
                 }
               : {}),
             note: `peak of ${samples.length} samples (every 500 ms) over the whole run; the head built (dist/), as npm run cluster-head runs it`,
-          }),
-        );
-        const loader = await loaderRssMB();
-        rows.push(
-          row("scale", {
-            case: `head-rss-peak/${size.devices}-devices-${size.sessions}-sessions/without-tsx-loader`,
-            unit: "MB",
-            better: "lower",
-            value: peakRss - (loader.tsx - loader.node),
-            baseline: { case: "head-rss/idle", value: idle.rssMB },
-            note: `estimate: the peak less the TypeScript loader's own RSS (node --import tsx ${loader.tsx.toFixed(0)} MB vs plain node ${loader.node.toFixed(0)} MB, measured in this run); what a compiled head would use`,
           }),
         );
         rows.push(
