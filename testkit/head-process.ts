@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeDeployment } from "../chain/deployment-file";
 import { freePort } from "../platform/free-port";
+import { HEAD_NODE_FLAGS } from "../services/cluster-head/node-flags";
 import type { TestChain } from "./chain";
 import { nodeArgs, type Runner, signalled, spawnReady, stopped } from "./spawn";
 
@@ -41,7 +42,7 @@ export interface HeadProcessOptions {
   flags?: string[];
   /** How long a start may take until the start line; default 60 s. */
   readyTimeoutMs?: number;
-  /** Flags for node itself, before the script (e.g. `--cpu-prof` for the bench's profiles). */
+  /** More flags for node itself, after the head's own (HEAD_NODE_FLAGS), e.g. `--cpu-prof`. */
   nodeOptions?: string[];
 }
 
@@ -129,7 +130,12 @@ export async function headProcess(
           throw new Error("the head is already running");
         }
         const { child, match, output } = await spawnReady(
-          [...(options.nodeOptions ?? []), ...nodeArgs(HEAD_MAIN, options.runner ?? "built"), ...args],
+          [
+            ...HEAD_NODE_FLAGS,
+            ...(options.nodeOptions ?? []),
+            ...nodeArgs(HEAD_MAIN, options.runner ?? "built"),
+            ...args,
+          ],
           {
             name: "the cluster head",
             ready: START_LINE,

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * `npm run cluster-head -- [flags]` (built: dist/services/cluster-head/main.js, the package's
  * `iotguard-cluster-head` bin): starts a cluster head. Every flag also has an environment
