@@ -1,7 +1,8 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
 // `npm test` runs every test but the *.slow.test.ts files (exhaustive fuzzing and bit flips, minutes
-// each); `npm run test:slow` runs those, and CI runs both (.ci/run).
+// each, and the end-to-end runs that start a whole deployment: the story, the load test, a
+// production install); `npm run test:slow` runs those, and CI runs both (.ci/run).
 const slow = process.env.IOTGUARD_TEST_SLOW === "1";
 
 export default defineConfig({

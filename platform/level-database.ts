@@ -7,6 +7,7 @@
  * @module
  */
 import { chmodSync, mkdirSync } from "node:fs";
+import { setImmediate } from "node:timers";
 import type { ClassicLevel } from "classic-level";
 import { Level } from "level";
 
@@ -32,6 +33,23 @@ export interface LevelWriteOptions {
    * sequence reservations, memberships and their ends).
    */
   durable?: boolean;
+}
+
+/** Counters of {@link LevelDatabase.batch}: calls, and the level writes that carried them. */
+export interface WriteStats {
+  /** `batch` calls with at least one operation (`put` and `del` included). */
+  calls: number;
+  /** Level batches written: one per group of calls made in one event-loop turn. */
+  writes: number;
+  /** Of `writes`, those fsynced (some call of the group was durable). */
+  durableWrites: number;
+}
+
+/** The batches asked for in one event-loop turn, written together. */
+interface WriteGroup<N extends string> {
+  operations: LevelBatchOperation<N>[];
+  durable: boolean;
+  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
 /** The database could not be opened: corrupt, locked by another process, or unreadable. */
@@ -101,6 +119,13 @@ export class LevelDatabase<N extends string> {
    */
   #writeFailed = false;
   #reopening: Promise<void> | undefined;
+  /** The group gathering this turn's batches; written when the write in flight (if any) is done. */
+  #next: WriteGroup<N> | undefined;
+  /** Whether a group is being written now (one at a time, so groups land in order). */
+  #writing = false;
+  /** Callers of {@link close} waiting for the last group. */
+  readonly #idle: (() => void)[] = [];
+  readonly #stats: WriteStats = { calls: 0, writes: 0, durableWrites: 0 };
 
   /**
    * @param db - an open database (see {@link openJsonLevel}); closed by {@link close}
@@ -133,24 +158,82 @@ export class LevelDatabase<N extends string> {
     await this.batch([{ type: "del", sublevel, key }], options);
   }
 
-  /** Write `operations` atomically: all or none survive a crash (and a power cut when durable). */
-  async batch(operations: readonly LevelBatchOperation<N>[], options: LevelWriteOptions = {}): Promise<void> {
-    if (operations.length === 0) return;
+  /**
+   * Write `operations` atomically: all or none survive a crash (and a power cut when durable).
+   *
+   * Group commit: the batches asked for in one event-loop turn are written as one level batch
+   * (fsynced when any of them is durable) once the write before it has finished, and every caller's
+   * promise settles only after that write: it resolves when the group is on disk and rejects, for
+   * every caller of the group, when the write fails (then none of it was acknowledged). Each
+   * caller's operations stay atomic, being inside one atomic batch, and a later group is written
+   * only after an earlier one, so a later turn's put of a key wins. A durable caller is never
+   * resolved by a write that was not fsynced.
+   */
+  batch(operations: readonly LevelBatchOperation<N>[], options: LevelWriteOptions = {}): Promise<void> {
+    if (operations.length === 0) return Promise.resolve();
+    this.#stats.calls++;
+    let group = this.#next;
+    if (!group) {
+      group = { operations: [], durable: false, waiters: [] };
+      this.#next = group;
+      if (!this.#writing) setImmediate(() => void this.#flush());
+    }
+    for (const op of operations) group.operations.push(op);
+    if (options.durable === true) group.durable = true;
+    const waiters = group.waiters;
+    return new Promise<void>((resolve, reject) => void waiters.push({ resolve, reject }));
+  }
+
+  /** Writes the waiting group, then the one that gathered meanwhile (in the next turn), one at a time. */
+  async #flush(): Promise<void> {
+    const group = this.#next;
+    if (!group || this.#writing) return;
+    this.#next = undefined;
+    this.#writing = true;
+    try {
+      await this.#write(group);
+      for (const waiter of group.waiters) waiter.resolve();
+    } catch (error) {
+      for (const waiter of group.waiters) waiter.reject(error);
+    } finally {
+      this.#writing = false;
+      if (this.#next) setImmediate(() => void this.#flush());
+      else for (const idle of this.#idle.splice(0)) idle();
+    }
+  }
+
+  async #write(group: WriteGroup<N>): Promise<void> {
     if (this.#writeFailed) await this.#reopen();
+    this.#stats.writes++;
+    if (group.durable) this.#stats.durableWrites++;
     try {
       await this.db.batch(
-        operations.map((op) =>
+        group.operations.map((op) =>
           op.type === "put"
             ? { type: "put" as const, sublevel: this.sub[op.sublevel], key: op.key, value: op.value }
             : { type: "del" as const, sublevel: this.sub[op.sublevel], key: op.key },
         ),
         // classic-level's WriteOptions.sync: LevelDB fsyncs its log before the batch resolves.
-        { sync: options.durable === true },
+        { sync: group.durable },
       );
     } catch (error) {
       if ((error as { code?: unknown }).code === "LEVEL_IO_ERROR") this.#writeFailed = true;
       throw error;
     }
+  }
+
+  /**
+   * How many {@link batch} calls (with at least one operation) there were, and how many level
+   * writes (and fsynced ones) they took: calls / writes is what group commit saved.
+   */
+  get writeStats(): Readonly<WriteStats> {
+    return { ...this.#stats };
+  }
+
+  /** Resolves once no group is waiting or being written. */
+  #settled(): Promise<void> {
+    if (!this.#writing && !this.#next) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   /** Whether a write failed and the database waits to be reopened (by the next write). */
@@ -203,8 +286,9 @@ export class LevelDatabase<N extends string> {
     await this.db.compactRange(prefix, `${prefix}\uffff`);
   }
 
-  /** Close the database (and its sublevels). */
+  /** Close the database (and its sublevels), once the batches already asked for are written. */
   async close(): Promise<void> {
+    await this.#settled();
     await this.db.close();
   }
 }

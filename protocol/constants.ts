@@ -4,8 +4,12 @@
  * @module
  */
 
-/** Wire version of every message defined in docs/protocol.md. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Wire version of every message defined in docs/protocol.md. Version 2 shrank the join and the
+ * grant (compact signatures, times in seconds, device tag, nonce hint); a version-1 message is
+ * `E_MALFORMED` (unknown version), never negotiated.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /**
  * Message type registry (byte 1 of every message). Ranges leave room to grow:
@@ -67,15 +71,24 @@ export const Size = {
   HEADER: 2,
   CLUSTER_ID: 4,
   DEVICE_ID: 32,
+  DEVICE_TAG: 16,
   ADDRESS: 20,
   SECRET_KEY: 32,
   PUBLIC_KEY: 33,
+  /** Recoverable ECDSA signature r || s || recovery (enrollment proofs). */
   SIGNATURE: 65,
+  /** Compact ECDSA signature r || yParityAndS (EIP-2098), the join's signatures. */
+  COMPACT_SIGNATURE: 64,
   CHALLENGE: 16,
   COORD: 4,
   KID: 4,
+  /** u64 unix milliseconds (GrantWarning, HeadNotice). */
   TIME: 8,
+  /** u32 unix seconds, up to 2106-02-07 (JoinResponse, SessionRequest, Grant). */
+  TIME_S: 4,
   NONCE: 16,
+  /** First bytes of a member's nonce, echoed in its Grant to find the pending entry. */
+  NONCE_HINT: 4,
   MAC: 16,
   MEMBER_KEY: 32,
   SESSION_KEY: 32,
@@ -102,18 +115,18 @@ export const Size = {
   KEM_MESSAGE: 32,
 } as const;
 
-/** Exact message sizes (fixed-length messages only). */
+/** Exact message sizes (fixed-length messages only); docs/protocol.md § Wire budget accounts for each byte. */
 export const MessageSize = {
-  JOIN_CHALLENGE: 2 + 4 + 16, // 22
-  JOIN_REQUEST: 2 + 1 + 32 + 16 + 4 + 4 + 33 + 65, // 157
-  JOIN_RESPONSE: 2 + 1 + 4 + 8 + 33 + 65, // 113
+  JOIN_CHALLENGE: 2 + 16, // 18
+  JOIN_REQUEST: 2 + 1 + 16 + 16 + 4 + 4 + 33 + 64, // 140
+  JOIN_RESPONSE: 2 + 1 + 4 + 4 + 33 + 64, // 108
   /** JoinRequest of the hybrid suite: the classic fields plus the offer byte and ML-KEM ek. */
-  JOIN_REQUEST_HYBRID: 2 + 1 + 1 + 32 + 16 + 4 + 4 + 33 + 1184 + 65, // 1342
+  JOIN_REQUEST_HYBRID: 2 + 1 + 1 + 16 + 16 + 4 + 4 + 33 + 1184 + 64, // 1325
   /** JoinResponse of the hybrid suite: the classic fields plus the ML-KEM ciphertext. */
-  JOIN_RESPONSE_HYBRID: 2 + 1 + 4 + 8 + 33 + 1088 + 65, // 1201
-  SESSION_REQUEST: 2 + 1 + 4 + 16 + 8 + 16, // 47
-  GRANT_REQUEST: 2 + 4 + 16 + 16 + 47, // 85
-  GRANT: 2 + 1 + 1 + 8 + 8 + 8 + 16 + 32 + 16, // 92
+  JOIN_RESPONSE_HYBRID: 2 + 1 + 4 + 4 + 33 + 1088 + 64, // 1196
+  SESSION_REQUEST: 2 + 1 + 4 + 16 + 4 + 16, // 43
+  GRANT_REQUEST: 2 + 4 + 16 + 16 + 43, // 81
+  GRANT: 2 + 1 + 1 + 8 + 4 + 4 + 4 + 32 + 16, // 72
   GRANT_WARNING: 2 + 1 + 16 + 8 + 16, // 43
   FRAME_HEADER: 2 + 1 + 4 + 8, // 15
 } as const;
@@ -155,6 +168,7 @@ export const Label = {
   GRANT_KEY: "iotguard/v1/grant-key",
   GRANT_AAD: "iotguard/v1/grant",
   GRANT_REPLAY: "iotguard/v1/grant-replay",
+  DEVICE_TAG: "iotguard/v1/device-tag",
   CHANNEL_KEY: "iotguard/v1/channel-key",
   CHANNEL_IV: "iotguard/v1/channel-iv",
 } as const;

@@ -59,6 +59,7 @@ export {
   issueGrant,
   type MemberRecord,
 } from "./grant/head";
+export { type MemberMacKeys, memberMacKeys, wipeMemberMacKeys } from "./grant/keys";
 export {
   acceptGrant,
   acceptGrantWarning,
@@ -95,8 +96,10 @@ export {
   type ChallengeRecord,
   ChallengeState,
   type ClusterInfo,
+  type DeviceCandidate,
   type DeviceRecord,
   issueChallenge,
+  MAX_TAG_CANDIDATES,
 } from "./join/head";
 export {
   DEFAULT_JOIN_SUITES,
@@ -116,3 +119,4 @@ export {
   openStatelessChallenge,
 } from "./join/stateless-challenge";
 export { type HeadNotice, NoticeKind, openHeadNotice, sealHeadNotice } from "./notice";
+export { deviceTag } from "./device-tag";

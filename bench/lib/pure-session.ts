@@ -18,11 +18,14 @@ import {
   decodeJoinRequest,
   finishJoin,
   generateIdentity,
+  type GrantedSession,
   type Identity,
   issueChallenge,
   issueGrant,
   type Membership,
   startJoin,
+  Role,
+  Size,
 } from "../../protocol";
 import { systemRandom } from "../../protocol/crypto/random";
 
@@ -72,7 +75,14 @@ export function pureCluster(): PureCluster {
       const accepted = acceptJoin({
         request: decodeJoinRequest(start.request),
         challenge: ch.record,
-        device: { keyAddress: device.identity.address, clusterId: cluster.clusterId, active: true },
+        candidates: [
+          {
+            deviceId: device.id,
+            keyAddress: device.identity.address,
+            clusterId: cluster.clusterId,
+            active: true,
+          },
+        ],
         cluster,
         headSecretKey: head.secretKey,
         now,
@@ -111,6 +121,19 @@ export function pureSessionPair(suite?: AeadSuite): {
   responder: Channel;
   wire: WireLog;
 } {
+  const { initiator, responder, wire } = pureGrantedPair(suite);
+  return { initiator: createChannel(initiator), responder: createChannel(responder), wire };
+}
+
+/**
+ * As {@link pureSessionPair}, but each side's granted session itself (Sk included), for a device
+ * that builds its channel in another process.
+ */
+export function pureGrantedPair(suite?: AeadSuite): {
+  initiator: GrantedSession;
+  responder: GrantedSession;
+  wire: WireLog;
+} {
   const c = pureCluster();
   const d1 = pureDevice();
   const d2 = pureDevice();
@@ -144,8 +167,8 @@ export function pureSessionPair(suite?: AeadSuite): {
   const s2 = acceptGrant(issued.toResponder, j2.device, [gr.pending], now);
   const [joinChallenge, joinRequest, joinResponse] = j1.bytes as [number, number, number];
   return {
-    initiator: createChannel(s1),
-    responder: createChannel(s2),
+    initiator: s1,
+    responder: s2,
     wire: {
       joinChallenge,
       joinRequest,
@@ -156,4 +179,34 @@ export function pureSessionPair(suite?: AeadSuite): {
       grantToInitiator: issued.toInitiator.length,
     },
   };
+}
+
+/**
+ * Both sides of one session as a grant hands them out (fresh random Sk and session ID, the
+ * initiator and the responder role), without running a join and a grant first: for suites that
+ * measure only the channel, which reads nothing else of the grant.
+ */
+export function channelSessionPair(
+  suite: AeadSuite,
+  lifetimeMs = 3_600_000,
+): { initiator: GrantedSession; responder: GrantedSession } {
+  const now = Date.now();
+  const sessionId = systemRandom(Size.SESSION_ID);
+  const sessionKey = systemRandom(Size.SESSION_KEY);
+  const a = systemRandom(32);
+  const b = systemRandom(32);
+  const side = (role: Role, selfId: Uint8Array, peerId: Uint8Array): GrantedSession => ({
+    sessionId: sessionId.slice(),
+    sessionKey: sessionKey.slice(),
+    role,
+    selfId,
+    peerId,
+    clusterId: BENCH_CLUSTER.clusterId,
+    suite,
+    issuedAt: now,
+    expiresAt: now + lifetimeMs,
+  });
+  const pair = { initiator: side(Role.INITIATOR, a, b), responder: side(Role.RESPONDER, b, a) };
+  sessionKey.fill(0);
+  return pair;
 }

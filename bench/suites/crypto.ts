@@ -19,6 +19,7 @@ import { utf8 } from "../../protocol/bytes";
 import { AeadSuite } from "../../protocol/constants";
 import { aeadSeal } from "../../protocol/crypto/aead";
 import { nativeCurveBackend } from "../../platform/native-curve-backend";
+import { nodeSymmetricBackend } from "../../platform/node-symmetric-backend";
 import { nobleBackend, useSymmetricBackend } from "../../protocol/crypto/backend";
 import { type CurveBackend, nobleCurveBackend, useCurveBackend } from "../../protocol/crypto/curve-backend";
 import { ecdhSharedX, generateKeyPair } from "../../protocol/crypto/ecdh";
@@ -27,6 +28,7 @@ import { sha256 } from "../../protocol/crypto/hash";
 import { hkdfSha256 } from "../../protocol/crypto/kdf";
 import { mac } from "../../protocol/crypto/mac";
 import { systemRandom } from "../../protocol/crypto/random";
+import { measureGrantCryptoAB, measureHkdf32 } from "../lib/grant-crypto-ab";
 import { compareSync, row } from "../lib/measure";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
@@ -235,16 +237,55 @@ async function measureCrypto(ctx: Parameters<Suite["run"]>[0]): ReturnType<Suite
     }),
   );
   const gcm32 = aeadRates["aes-256-gcm/64"]!;
-  const perGrant = (h: number, k: number, g: number) => 1 / (2 / h + 4 / k + 2 / g);
+  // MAC keys are derived once per membership (issue 16): per grant 2 MACs, 2 grant keys, 2 seals.
+  const perGrant = (h: number, k: number, g: number) => 1 / (2 / h + 2 / k + 2 / g);
   rows.push(
     row("crypto", {
       case: "head-grant-crypto/noble",
       unit: "grants/s",
       value: perGrant(hmacR.a, hkdfR.a, gcm32.noble),
       baseline: { case: "head-grant-crypto/node:crypto", value: perGrant(hmacR.b, hkdfR.b, gcm32.node) },
-      note: "2 HMAC + 4 HKDF (2 MAC keys, 2 grant keys) + 2 AES-GCM seals (64 B rate) per grant, one core",
+      note: "2 HMAC + 2 HKDF (the grant keys; MAC keys are derived once per membership) + 2 AES-GCM seals (64 B rate) per grant, one core",
     }),
   );
+
+  // Issue 16, A/B in this process: each change to the grant's crypto added in turn.
+  ctx.progress(0.97, "issueGrant A/B");
+  const previous = useSymmetricBackend(nodeSymmetricBackend);
+  try {
+    const ab = measureGrantCryptoAB(ctx.quick ? { rounds: 3, grants: 300 } : { rounds: 7, grants: 3000 });
+    const note =
+      "CPU µs per issueGrant (one core, median of alternating rounds): before = HKDF by hkdfSync, MAC keys derived per grant, one CSPRNG call per draw";
+    for (const [name, value] of [
+      ["hkdf-as-two-hmacs", ab.hmacHkdf],
+      ["plus-mac-keys-once-per-membership", ab.macKeysOnce],
+      ["plus-pooled-randomness", ab.after],
+    ] as const) {
+      rows.push(
+        row("crypto", {
+          case: `issueGrant-cpu/${name}`,
+          unit: "µs CPU",
+          better: "lower",
+          value,
+          baseline: { case: "issueGrant-cpu/before-issue-16", value: ab.before },
+          note,
+        }),
+      );
+    }
+    const hkdf = measureHkdf32(ctx.quick ? { rounds: 3, calls: 2000 } : {});
+    rows.push(
+      row("crypto", {
+        case: "hkdf-sha256-32B/two-hmacs",
+        unit: "µs CPU",
+        better: "lower",
+        value: hkdf.twoHmacs,
+        baseline: { case: "hkdf-sha256-32B/hkdfSync", value: hkdf.hkdfSync },
+        note: `what the head's node:crypto backend computes; noble ${hkdf.noble.toFixed(1)} µs`,
+      }),
+    );
+  } finally {
+    useSymmetricBackend(previous);
+  }
   void verify;
 
   series.push({

@@ -150,10 +150,7 @@ function startFlood(head: BenchHead, victims: TestDevice[], ratePerS: number) {
   const stranger = generateIdentity();
   // Well formed, on a challenge the head never issued: refused at the challenge check.
   const bogus = startJoin({
-    challengeMessage: encodeJoinChallenge({
-      clusterId: head.clusterId,
-      challenge: new Uint8Array(randomBytes(16)),
-    }),
+    challengeMessage: encodeJoinChallenge({ challenge: new Uint8Array(randomBytes(16)) }),
     clusterId: head.clusterId,
     headAddress: head.headAddress,
     deviceId: (victims[0] as TestDevice).deviceId,

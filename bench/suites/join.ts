@@ -45,7 +45,9 @@ export function bareJoinRate(count: number, suite: JoinSuite = CLASSIC): number 
     acceptJoin({
       request: i.request,
       challenge: i.record,
-      device: { keyAddress: i.d.identity.address, clusterId: c.cluster.clusterId, active: true },
+      candidates: [
+        { deviceId: i.d.id, keyAddress: i.d.identity.address, clusterId: c.cluster.clusterId, active: true },
+      ],
       cluster: c.cluster,
       headSecretKey: c.head.secretKey,
       now,

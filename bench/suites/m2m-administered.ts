@@ -19,6 +19,7 @@ import { startDynsecMosquitto } from "../../testkit/mosquitto-dynsec";
 import { makeTestPki } from "../../testkit/pki";
 import { enrollDevices, grantRequest, joinOverHttp } from "../lib/devices";
 import { nowMs } from "../lib/measure";
+import type { PeerConnection } from "../lib/m2m-protocol";
 import { benchHead } from "../lib/processes";
 
 /** The head's index poll interval in production (config default): what revocation waits for. */
@@ -30,10 +31,17 @@ export interface AdministeredBroker {
   head: TestHead;
   /** Connects as `m` (client ID = user name = device ID, its broker credential), never reconnecting. */
   connectAs(m: Membership): Promise<MqttClient>;
+  /** What a device process needs to connect as `m` ({@link connectAs}'s URL and options). */
+  connection(m: Membership): PeerConnection;
   stop(): Promise<void>;
 }
 
 const hex = (m: Membership) => Buffer.from(m.deviceId).toString("hex");
+
+/** MQTT 3.1.1, clean session, never reconnecting: how the bench's devices connect. */
+function connectWith({ url, ...rest }: PeerConnection): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { protocolVersion: 4, clean: true, reconnectPeriod: 0, ...rest });
+}
 
 /**
  * Starts a head on `chain` with its embedded broker, or administering a private Mosquitto with
@@ -47,18 +55,17 @@ export async function startAdministeredBroker(
   const flags = { clusterId: String(clusterId), pollIntervalMs: String(PRODUCT_POLL_INTERVAL_MS) };
   if (name === "embedded") {
     const head = await startTestHead(chain, flags);
+    const connection = (m: Membership): PeerConnection => ({
+      url: head.broker.url,
+      clientId: hex(m),
+      username: hex(m),
+      password: brokerPassword(m),
+    });
     return {
       name,
       head,
-      connectAs: (m) =>
-        mqtt.connectAsync(head.broker.url, {
-          protocolVersion: 4,
-          clientId: hex(m),
-          username: hex(m),
-          password: brokerPassword(m),
-          clean: true,
-          reconnectPeriod: 0,
-        }),
+      connection,
+      connectAs: (m) => connectWith(connection(m)),
       stop: () => head.destroy(),
     };
   }
@@ -83,19 +90,18 @@ export async function startAdministeredBroker(
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  const connection = (m: Membership): PeerConnection => ({
+    url: broker.tlsUrl!,
+    clientId: hex(m),
+    username: hex(m),
+    password: brokerPassword(m),
+    ca,
+  });
   return {
     name,
     head,
-    connectAs: (m) =>
-      mqtt.connectAsync(broker.tlsUrl!, {
-        protocolVersion: 4,
-        clientId: hex(m),
-        username: hex(m),
-        password: brokerPassword(m),
-        clean: true,
-        reconnectPeriod: 0,
-        ca,
-      }),
+    connection,
+    connectAs: (m) => connectWith(connection(m)),
     async stop() {
       await head.destroy();
       await broker.stop();

@@ -2,20 +2,21 @@
  * Suite `m2m`: encrypted vs plaintext messages per second through the same broker — a bare aedes
  * (the head's broker library) and a private Mosquitto, each in its own process, and the production
  * set-up: a Mosquitto with dynamic security over TLS administered by a head, between two members
- * holding a session — at 64 B, 256 B and 4 KiB, QoS 0 and 1, with end-to-end latency. Plaintext
- * and encrypted runs alternate. Then the time from a revocation on chain to the revoked device's
+ * holding a session — at 64 B, 256 B and 4 KiB, QoS 0 and 1, with end-to-end latency. Sender and
+ * receiver are two device processes (bench/lib/m2m-peers.ts), as devices are. Plaintext and
+ * encrypted runs alternate. Then the time from a revocation on chain to the revoked device's
  * broker connection closing, on the embedded broker and on the administered Mosquitto.
  * @module
  */
 import { randomBytes } from "node:crypto";
-import type { MqttClient } from "mqtt";
 import { AeadSuite } from "../../protocol/constants";
 import { startTestChain, type TestChain } from "../../testkit/chain";
+import { type PeerPair, startPeers } from "../lib/m2m-peers";
+import type { PeerConnection } from "../lib/m2m-protocol";
 import { latency, median, row } from "../lib/measure";
-import { connectClient, runLoad } from "../lib/mqtt-load";
 import { latencyHistogram } from "../lib/plots";
 import { type BrokerProcess, startAedes, startMosquitto } from "../lib/processes";
-import { pureSessionPair } from "../lib/pure-session";
+import { channelSessionPair } from "../lib/pure-session";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
 import {
@@ -28,12 +29,13 @@ import {
 
 export const M2M_SIZES = [64, 256, 4096] as const;
 const WINDOW = 100;
+const PROCESS_NOTE =
+  "sender and receiver are separate processes (as devices are), each with its own MQTT connection; the receiver acknowledges its count out of band once per event-loop turn";
 
-/** Where a load runs: a publisher and a subscriber client and the topic of each run. */
+/** Where a load runs: how the sender and the receiver device connect, and the topic of each run. */
 interface LoadTarget {
   name: string;
-  pub: MqttClient;
-  sub: MqttClient;
+  connections: { sender: PeerConnection; receiver: PeerConnection };
   topic(run: string): string;
   stop(): Promise<void>;
 }
@@ -41,17 +43,15 @@ interface LoadTarget {
 /** A bare broker process: any client, any topic under the bench's prefix. */
 async function bareTarget(start: () => Promise<BrokerProcess>, prefix: string): Promise<LoadTarget> {
   const broker = await start();
-  const pub = await connectClient(broker.url);
-  const sub = await connectClient(broker.url);
+  const client = (): PeerConnection => ({
+    url: broker.url,
+    clientId: `bench-${randomBytes(6).toString("hex")}`,
+  });
   return {
     name: broker.name,
-    pub,
-    sub,
+    connections: { sender: client(), receiver: client() },
     topic: (run) => `${prefix}/${broker.name}/${run}`,
-    async stop() {
-      await Promise.all([pub.endAsync(), sub.endAsync()]);
-      await broker.stop();
-    },
+    stop: () => broker.stop(),
   };
 }
 
@@ -60,18 +60,11 @@ async function administeredTarget(chain: TestChain): Promise<LoadTarget> {
   const broker: AdministeredBroker = await startAdministeredBroker(chain, "mosquitto-dynsec-tls", 1);
   try {
     const { m1, m2, m2Inbox } = await memberPair(broker);
-    const pub = await broker.connectAs(m1);
-    const sub = await broker.connectAs(m2);
-    for (const c of [pub, sub]) c.on("error", () => undefined);
     return {
       name: broker.name,
-      pub,
-      sub,
+      connections: { sender: broker.connection(m1), receiver: broker.connection(m2) },
       topic: () => m2Inbox,
-      async stop() {
-        await Promise.all([pub.endAsync(), sub.endAsync()]);
-        await broker.stop();
-      },
+      stop: () => broker.stop(),
     };
   } catch (error) {
     await broker.stop();
@@ -102,8 +95,25 @@ export const m2mSuite: Suite = {
     try {
       for (const startTarget of targets) {
         const broker = await startTarget();
-        const { pub, sub } = broker;
+        let peers: PeerPair | undefined;
         try {
+          peers = await startPeers(broker.connections);
+          // Unmeasured: compiles both processes' plaintext and encrypted paths before the first round.
+          for (const session of [undefined, channelSessionPair(AeadSuite.AES_256_GCM)])
+            await peers.run({
+              topic: broker.topic("warm-up"),
+              unmeasured: true,
+              qos: 1,
+              count: Math.min(count, 1000),
+              window: WINDOW,
+              body: randomBytes(256),
+              ...(session
+                ? {
+                    sessions: { sender: session.initiator, receiver: session.responder },
+                    senderId: randomBytes(32),
+                  }
+                : {}),
+            });
           for (const qos of [0, 1] as const) {
             for (const size of M2M_SIZES) {
               ctx.progress(step++ / total, `${broker.name} QoS ${qos} ${size} B`);
@@ -120,24 +130,19 @@ export const m2mSuite: Suite = {
                   const pair =
                     mode === "plain"
                       ? undefined
-                      : pureSessionPair(
+                      : channelSessionPair(
                           mode === "chacha" ? AeadSuite.CHACHA20_POLY1305 : AeadSuite.AES_256_GCM,
                         );
-                  const res = await runLoad({
-                    pub,
-                    sub,
+                  const res = await peers.run({
                     topic: broker.topic(`${qos}/${size}/${mode}/${r}`),
                     qos,
                     count,
                     window: WINDOW,
-                    message: () => Uint8Array.from(body),
+                    body,
                     ...(pair
                       ? {
-                          channels: {
-                            initiator: pair.initiator,
-                            responder: pair.responder,
-                            senderId: randomBytes(32),
-                          },
+                          sessions: { sender: pair.initiator, receiver: pair.responder },
+                          senderId: randomBytes(32),
                         }
                       : {}),
                   });
@@ -168,7 +173,7 @@ export const m2mSuite: Suite = {
                         },
                       }
                     : {}),
-                  note: `AES-256-GCM; ${encBytes.toFixed(0)} B per publish (frame + 32 B sender envelope) vs ${size} B; ${WINDOW} in flight; publisher and subscriber share the bench process, so seal and open both cost its one core`,
+                  note: `AES-256-GCM; ${encBytes.toFixed(0)} B per publish (frame + 32 B sender envelope) vs ${size} B; ${WINDOW} in flight; ${PROCESS_NOTE}`,
                 }),
               );
               if (rates.chacha.length) {
@@ -179,7 +184,7 @@ export const m2mSuite: Suite = {
                     value: median(rates.chacha),
                     baseline: { case: `${name}/plaintext`, value: plain },
                     latencyMs: latency(lat.chacha),
-                    note: "same run with the session granted for ChaCha20-Poly1305 instead of the default AES-256-GCM",
+                    note: `same run with the session granted for ChaCha20-Poly1305 instead of the default AES-256-GCM; ${PROCESS_NOTE}`,
                   }),
                 );
               }
@@ -189,6 +194,7 @@ export const m2mSuite: Suite = {
                   unit: "msg/s",
                   value: plain,
                   latencyMs: latency(lat.plain),
+                  note: PROCESS_NOTE,
                 }),
               );
               const g = `${broker.name} QoS ${qos}`;
@@ -206,6 +212,7 @@ export const m2mSuite: Suite = {
             }
           }
         } finally {
+          await peers?.stop();
           await broker.stop();
         }
       }

@@ -45,7 +45,9 @@ export function hybridJoinBytes(): { challenge: number; request: number; respons
   const accepted = acceptJoin({
     request: decodeJoinRequest(start.request),
     challenge: ch.record,
-    device: { keyAddress: d.identity.address, clusterId: c.cluster.clusterId, active: true },
+    candidates: [
+      { deviceId: d.id, keyAddress: d.identity.address, clusterId: c.cluster.clusterId, active: true },
+    ],
     cluster: c.cluster,
     headSecretKey: c.head.secretKey,
     now,
@@ -115,9 +117,12 @@ export const wireSuite: Suite = {
     );
 
     const join = wire.joinChallenge + wire.joinRequest + wire.joinResponse;
-    const grantTotal =
-      wire.sessionRequest + wire.grantRequest + wire.grantsToResponder + wire.grantToInitiator;
-    const grantPerMember = grantTotal / 2;
+    // Direct: each Grant once, head → its member. Relayed (what the SDK does today): M2 receives
+    // both and forwards M1's, so M1's Grant crosses the wire twice (docs/protocol.md § Wire budget).
+    const grantDirect = wire.sessionRequest + wire.grantRequest + wire.grantsToResponder;
+    const grantRelayed = grantDirect + wire.grantToInitiator;
+    const grantPerMember = grantDirect / 2;
+    const grantPerMemberRelayed = grantRelayed / 2;
     rows.push(
       row("wire", {
         case: "join-bytes-per-member",
@@ -134,7 +139,17 @@ export const wireSuite: Suite = {
         unit: "B",
         better: "lower",
         value: grantPerMember,
-        note: `(session request ${wire.sessionRequest} + grant request ${wire.grantRequest} + two grants ${wire.grantsToResponder} + forwarded grant ${wire.grantToInitiator}) / 2 members`,
+        note: `direct delivery: (session request ${wire.sessionRequest} + grant request ${wire.grantRequest} + two grants ${wire.grantsToResponder}) / 2 members`,
+      }),
+    );
+    rows.push(
+      row("wire", {
+        case: "grant-bytes-per-member/relayed",
+        unit: "B",
+        better: "lower",
+        value: grantPerMemberRelayed,
+        baseline: { case: "grant-bytes-per-member (direct)", value: grantPerMember },
+        note: `as the SDK runs today: M2 forwards M1's grant (${wire.grantToInitiator} B) through its set-up topic`,
       }),
     );
     rows.push(
@@ -144,7 +159,18 @@ export const wireSuite: Suite = {
         better: "lower",
         value: join + grantPerMember,
         baseline: { case: "DTLS 1.3 RPK (reference)", value: DTLS13_RPK_BYTES },
+        note: "if the head delivered M1's grant to M1 itself: not implemented yet (the SDK relays it through M2); the goal is checked on the /relayed row, what deployments send",
+      }),
+    );
+    rows.push(
+      row("wire", {
+        case: "join+grant-bytes-per-member/relayed",
+        unit: "B",
+        better: "lower",
+        value: join + grantPerMemberRelayed,
+        baseline: { case: "join+grant-bytes-per-member (direct)", value: join + grantPerMember },
         goal: { text: "≤ 400 B per member for join + grant", on: "value", op: "<=", target: 400 },
+        note: "M1's grant relayed by M2 (Otway–Rees), as every deployment runs today",
       }),
     );
     const hybrid = hybridJoinBytes();

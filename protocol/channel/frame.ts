@@ -4,7 +4,7 @@
  * ciphertext | tag (16). The 15-byte header is the AEAD AAD. Overhead 31 bytes.
  * @module
  */
-import { beginMessage, Reader } from "../bytes";
+import { beginMessage } from "../bytes";
 import {
   type AeadSuite,
   isAeadSuite,
@@ -17,6 +17,18 @@ import {
 } from "../constants";
 import { ProtocolError } from "../errors";
 
+// Read once: the frame path runs per message, and a bundler may turn each cross-module constant
+// read into a getter call.
+const HEADER_BYTES: number = MessageSize.FRAME_HEADER;
+const TAG_BYTES: number = Size.TAG;
+const SHORT_ID_BYTES: number = Size.SHORT_SESSION_ID;
+const SEQ_OFFSET = 3 + SHORT_ID_BYTES;
+const MAX_PLAINTEXT: number = MAX_FRAME_PLAINTEXT;
+const MAX_SEQ: bigint = MAX_MESSAGES_PER_KEY;
+const VERSION: number = PROTOCOL_VERSION;
+const FRAME_I2R: number = MessageType.FRAME_I2R;
+const FRAME_R2I: number = MessageType.FRAME_R2I;
+
 /** The two frame types, one per direction. */
 export type FrameType = typeof MessageType.FRAME_I2R | typeof MessageType.FRAME_R2I;
 
@@ -24,12 +36,12 @@ export type FrameType = typeof MessageType.FRAME_I2R | typeof MessageType.FRAME_
 export interface Frame {
   type: FrameType;
   suite: AeadSuite;
-  /** First 4 bytes of the session ID. */
+  /** First 4 bytes of the session ID; a view into the frame. */
   shortSessionId: Uint8Array;
   seq: bigint;
-  /** The 15 header bytes exactly as received (the AAD). */
+  /** The 15 header bytes exactly as received (the AAD); a view into the frame. */
   header: Uint8Array;
-  /** ciphertext || tag. */
+  /** ciphertext || tag; a view into the frame. */
   sealed: Uint8Array;
 }
 
@@ -48,28 +60,69 @@ export function encodeFrameHeader(
 }
 
 /**
- * Decode a frame.
+ * Write a frame header into the first {@link MessageSize.FRAME_HEADER} bytes of `out` (the same
+ * bytes as {@link encodeFrameHeader}, without allocating): the sender's per-frame path.
+ * @param seq - below 2^64 (the sender enforces {@link MAX_MESSAGES_PER_KEY})
+ */
+export function writeFrameHeader(
+  out: Uint8Array,
+  type: FrameType,
+  suite: AeadSuite,
+  shortSessionId: Uint8Array,
+  seq: bigint,
+): void {
+  if (out.length < HEADER_BYTES) throw new RangeError("out: shorter than a frame header");
+  if (shortSessionId.length !== SHORT_ID_BYTES)
+    throw new RangeError(`shortSessionId: expected ${SHORT_ID_BYTES} bytes, got ${shortSessionId.length}`);
+  if (seq < 0n || seq >= 1n << 64n) throw new RangeError("seq: out of range");
+  out[0] = VERSION;
+  out[1] = type;
+  out[2] = suite;
+  out.set(shortSessionId, 3);
+  writeU64(out, SEQ_OFFSET, seq);
+}
+
+/** Big-endian u64 at `offset`, as two 32-bit halves (two BigInt operations instead of eight). */
+function writeU64(out: Uint8Array, offset: number, v: bigint): void {
+  const hi = Number(v >> 32n);
+  const lo = Number(v & 0xffffffffn);
+  out[offset] = hi >>> 24;
+  out[offset + 1] = hi >>> 16;
+  out[offset + 2] = hi >>> 8;
+  out[offset + 3] = hi;
+  out[offset + 4] = lo >>> 24;
+  out[offset + 5] = lo >>> 16;
+  out[offset + 6] = lo >>> 8;
+  out[offset + 7] = lo;
+}
+
+/**
+ * Decode a frame. `header`, `shortSessionId` and `sealed` are views into `b`, not copies: a
+ * caller that keeps them past the next change to `b` copies them.
  * @throws ProtocolError E_MALFORMED when truncated, oversized, of unknown version/type/suite,
  *   or with a sequence number beyond the per-key limit
  */
 export function decodeFrame(b: Uint8Array): Frame {
   if (!(b instanceof Uint8Array)) throw new ProtocolError("E_MALFORMED", "not bytes");
-  if (b.length < MessageSize.FRAME_HEADER + Size.TAG)
-    throw new ProtocolError("E_MALFORMED", "truncated frame");
-  if (b.length > MessageSize.FRAME_HEADER + MAX_FRAME_PLAINTEXT + Size.TAG)
+  if (b.length < HEADER_BYTES + TAG_BYTES) throw new ProtocolError("E_MALFORMED", "truncated frame");
+  if (b.length > HEADER_BYTES + MAX_PLAINTEXT + TAG_BYTES)
     throw new ProtocolError("E_MALFORMED", "oversized frame");
-  const r = new Reader(b);
-  if (r.u8() !== PROTOCOL_VERSION) throw new ProtocolError("E_MALFORMED", "unknown version");
-  const type = r.u8();
-  if (type !== MessageType.FRAME_I2R && type !== MessageType.FRAME_R2I)
-    throw new ProtocolError("E_MALFORMED", "not a frame");
-  const suite = r.u8();
+  if (b[0] !== VERSION) throw new ProtocolError("E_MALFORMED", "unknown version");
+  const type = b[1] as number;
+  if (type !== FRAME_I2R && type !== FRAME_R2I) throw new ProtocolError("E_MALFORMED", "not a frame");
+  const suite = b[2] as number;
   if (!isAeadSuite(suite)) throw new ProtocolError("E_MALFORMED", "unknown AEAD suite");
-  const shortSessionId = r.bytes(Size.SHORT_SESSION_ID);
-  const seq = r.u64();
-  if (seq >= MAX_MESSAGES_PER_KEY) throw new ProtocolError("E_MALFORMED", "sequence number out of range");
-  const header = b.slice(0, MessageSize.FRAME_HEADER);
-  const sealed = r.bytes(b.length - MessageSize.FRAME_HEADER);
-  r.end();
-  return { type, suite, shortSessionId, seq, header, sealed };
+  const seq = new DataView(b.buffer, b.byteOffset + SEQ_OFFSET, 8).getBigUint64(0);
+  if (seq >= MAX_SEQ) throw new ProtocolError("E_MALFORMED", "sequence number out of range");
+  // Plain views, not `subarray`: on a Node Buffer (an MQTT payload) that makes Buffers, dearer
+  // per frame; and no helper closure, which a bundler may rebuild (and name) on every call.
+  const { buffer, byteOffset } = b;
+  return {
+    type: type as FrameType,
+    suite,
+    shortSessionId: new Uint8Array(buffer, byteOffset + 3, SHORT_ID_BYTES),
+    seq,
+    header: new Uint8Array(buffer, byteOffset, HEADER_BYTES),
+    sealed: new Uint8Array(buffer, byteOffset + HEADER_BYTES, b.length - HEADER_BYTES),
+  };
 }

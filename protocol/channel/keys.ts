@@ -38,18 +38,38 @@ export function deriveDirectionKeys(
   };
 }
 
+const NONCE_BYTES: number = Size.AEAD_NONCE;
+
 /**
  * Frame nonce = iv XOR (0^4 || seq as 8 bytes big-endian). Distinct seq ⇒ distinct nonce.
  * @param iv - 12-byte direction IV
  * @param seq - sequence number < 2^64
  */
 export function frameNonce(iv: Uint8Array, seq: bigint): Uint8Array {
-  abytes(iv, Size.AEAD_NONCE, "iv");
-  const n = iv.slice();
-  let s = seq;
-  for (let i = Size.AEAD_NONCE - 1; i >= Size.AEAD_NONCE - Size.SEQ; i--) {
-    n[i] = (n[i] as number) ^ Number(s & 0xffn);
-    s >>= 8n;
-  }
-  return n;
+  return frameNonceInto(new Uint8Array(Size.AEAD_NONCE), iv, seq);
+}
+
+/**
+ * {@link frameNonce} written into `out` (12 bytes), for a sender or receiver that keeps one
+ * scratch buffer per direction: the nonce is still a function of `seq` alone, recomputed for
+ * every frame, so reusing the buffer never reuses a nonce.
+ * @returns `out`
+ */
+export function frameNonceInto(out: Uint8Array, iv: Uint8Array, seq: bigint): Uint8Array {
+  abytes(iv, NONCE_BYTES, "iv");
+  abytes(out, NONCE_BYTES, "out");
+  if (seq < 0n || seq >= 1n << 64n) throw new RangeError("seq: out of range");
+  const hi = Number(seq >> 32n);
+  const lo = Number(seq & 0xffffffffn);
+  out.set(iv);
+  // The last 8 bytes take the sequence number (the first 4 are the IV's alone).
+  out[4] = (out[4] as number) ^ (hi >>> 24);
+  out[5] = (out[5] as number) ^ ((hi >>> 16) & 0xff);
+  out[6] = (out[6] as number) ^ ((hi >>> 8) & 0xff);
+  out[7] = (out[7] as number) ^ (hi & 0xff);
+  out[8] = (out[8] as number) ^ (lo >>> 24);
+  out[9] = (out[9] as number) ^ ((lo >>> 16) & 0xff);
+  out[10] = (out[10] as number) ^ ((lo >>> 8) & 0xff);
+  out[11] = (out[11] as number) ^ (lo & 0xff);
+  return out;
 }

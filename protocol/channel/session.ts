@@ -8,6 +8,7 @@ import {
   type AeadSuite,
   MAX_FRAME_PLAINTEXT,
   MAX_MESSAGES_PER_KEY,
+  MessageSize,
   MessageType,
   Role,
   Size,
@@ -15,9 +16,15 @@ import {
 import { aeadOpen, aeadSeal } from "../crypto/aead";
 import { ProtocolError } from "../errors";
 import type { GrantedSession } from "../grant/member";
-import { decodeFrame, encodeFrameHeader, type FrameType } from "./frame";
-import { type DirectionKeys, deriveDirectionKeys, frameNonce } from "./keys";
+import { decodeFrame, type FrameType, writeFrameHeader } from "./frame";
+import { type DirectionKeys, deriveDirectionKeys, frameNonceInto } from "./keys";
 import { ReplayWindow } from "./replay";
+
+// Read once: seal and open run per message (see frame.ts).
+const HEADER_BYTES: number = MessageSize.FRAME_HEADER;
+const MAX_PLAINTEXT: number = MAX_FRAME_PLAINTEXT;
+const MAX_SEQ: bigint = MAX_MESSAGES_PER_KEY;
+const NO_PREFIX = new Uint8Array(0);
 
 /** Lifecycle of a channel endpoint. */
 export const ChannelState = {
@@ -39,6 +46,13 @@ interface Params {
 export class ChannelSender {
   private state: ChannelState = ChannelState.OPEN;
   private next: bigint;
+  /**
+   * Scratch for the AAD and the nonce of the frame being sealed; both are rewritten from the
+   * frame's own sequence number before each use and read synchronously by the AEAD, so the
+   * sequence counter stays the only nonce source.
+   */
+  private readonly header = new Uint8Array(HEADER_BYTES);
+  private readonly nonce = new Uint8Array(Size.AEAD_NONCE);
 
   /** @internal use {@link createChannel} */
   constructor(
@@ -63,20 +77,35 @@ export class ChannelSender {
    * @throws ProtocolError E_BAD_STATE (closed or seq not increasing), E_EXPIRED, E_LIMIT
    */
   seal(plaintext: Uint8Array, now: number, seq?: bigint): Uint8Array {
+    return this.sealWithPrefix(NO_PREFIX, plaintext, now, seq);
+  }
+
+  /**
+   * {@link seal}, returning `prefix || frame` in one array, so that a caller who sends the frame
+   * behind a few bytes of its own (an inbox envelope's sender ID) does not copy it again.
+   * The frame and its AAD are exactly those of {@link seal}; `prefix` is not authenticated.
+   * @throws as {@link seal}
+   */
+  sealWithPrefix(prefix: Uint8Array, plaintext: Uint8Array, now: number, seq?: bigint): Uint8Array {
+    abytes(prefix, undefined, "prefix");
     if (this.state !== ChannelState.OPEN) throw new ProtocolError("E_BAD_STATE", "channel closed");
     abytes(plaintext, undefined, "plaintext");
-    if (plaintext.length > MAX_FRAME_PLAINTEXT) throw new RangeError("plaintext: too long for one frame");
+    if (plaintext.length > MAX_PLAINTEXT) throw new RangeError("plaintext: too long for one frame");
     if (now >= this.p.expiresAt) throw new ProtocolError("E_EXPIRED", "session expired; re-grant");
     const s = seq ?? this.next;
     if (s < this.next) throw new ProtocolError("E_BAD_STATE", "sequence number already used");
-    if (s >= MAX_MESSAGES_PER_KEY) throw new ProtocolError("E_LIMIT", "message limit reached; re-grant");
-    const header = encodeFrameHeader(this.p.type, this.p.suite, this.p.shortSessionId, s);
+    if (s >= MAX_SEQ) throw new ProtocolError("E_LIMIT", "message limit reached; re-grant");
+    const { header, nonce } = this;
+    writeFrameHeader(header, this.p.type, this.p.suite, this.p.shortSessionId, s);
     // Advance before sealing so even an exception cannot lead to the number being used twice.
     this.next = s + 1n;
-    const sealed = aeadSeal(this.p.suite, this.p.keys.key, frameNonce(this.p.keys.iv, s), plaintext, header);
-    const out = new Uint8Array(header.length + sealed.length);
-    out.set(header, 0);
-    out.set(sealed, header.length);
+    frameNonceInto(nonce, this.p.keys.iv, s);
+    const sealed = aeadSeal(this.p.suite, this.p.keys.key, nonce, plaintext, header);
+    const at = prefix.length;
+    const out = new Uint8Array(at + HEADER_BYTES + sealed.length);
+    out.set(prefix, 0);
+    out.set(header, at);
+    out.set(sealed, at + HEADER_BYTES);
     return out;
   }
 
@@ -91,6 +120,8 @@ export class ChannelSender {
 export class ChannelReceiver {
   private state: ChannelState = ChannelState.OPEN;
   private readonly window = new ReplayWindow();
+  /** Scratch for the nonce of the frame being opened, recomputed from its sequence number. */
+  private readonly nonce = new Uint8Array(Size.AEAD_NONCE);
   /** Frames of this type were encrypted by us: receiving one means it was reflected. */
   private readonly ownSendType: FrameType;
   private isConfirmed = false;
@@ -125,7 +156,7 @@ export class ChannelReceiver {
     const plaintext = aeadOpen(
       this.p.suite,
       this.p.keys.key,
-      frameNonce(this.p.keys.iv, f.seq),
+      frameNonceInto(this.nonce, this.p.keys.iv, f.seq),
       f.sealed,
       f.header,
     );

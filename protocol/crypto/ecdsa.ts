@@ -1,7 +1,10 @@
 /**
  * ECDSA on secp256k1 over SHA-256 of `label || body`, as 65-byte recoverable signatures
- * (r 32 || s 32 || recovery 1). Verifiers that know only an Ethereum-style address recover
- * the key and compare addresses in constant time. High-S signatures are refused (malleability).
+ * (r 32 || s 32 || recovery 1) or, on the join's wire, as 64-byte compact signatures (EIP-2098:
+ * r 32 || yParityAndS 32, the recovery bit in the top bit of s, which low-S leaves free).
+ * Verifiers that know only an Ethereum-style address recover the key and compare addresses in
+ * constant time. High-S signatures are refused (malleability). The curve backends keep the 65-byte
+ * layout; the compact form is converted here, so both backends and the Wycheproof runs are unchanged.
  * @module
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
@@ -51,6 +54,67 @@ export function recoverAddress(label: string, body: Uint8Array, signature: Uint8
   const publicKey = curve().recoverPublicKey(sha256(utf8(label), body), signature);
   if (publicKey === undefined) throw new ProtocolError("E_BAD_SIGNATURE", "key recovery failed");
   return addressOfPoint(publicKey);
+}
+
+/**
+ * The 64-byte compact form (EIP-2098) of a 65-byte recoverable signature: r || (recovery << 255 | s).
+ * Lossless for every low-S signature, because s ≤ n/2 < 2^255 leaves the top bit of s unused.
+ * @throws RangeError for a signature of another length, a recovery byte other than 0/1, or high-S
+ *   (our signers never produce them: a programming error)
+ */
+export function toCompactSignature(signature: Uint8Array): Uint8Array {
+  abytes(signature, Size.SIGNATURE, "signature");
+  const v = signature[64] as number;
+  if (v !== 0 && v !== 1) throw new RangeError("signature: recovery byte must be 0 or 1");
+  if (bytesToBigInt(signature.subarray(32, 64)) > HALF_N) throw new RangeError("signature: high-S");
+  const out = signature.slice(0, Size.COMPACT_SIGNATURE);
+  out[32] = (out[32] as number) | (v << 7);
+  return out;
+}
+
+/**
+ * The 65-byte recoverable form of a 64-byte compact signature (EIP-2098): the top bit of the second
+ * half is the recovery bit, the other 255 bits are s. Every 64-byte string has exactly one
+ * expansion; range and low-S checks are {@link recoverAddress}'s.
+ */
+export function fromCompactSignature(compact: Uint8Array): Uint8Array {
+  abytes(compact, Size.COMPACT_SIGNATURE, "signature");
+  const out = new Uint8Array(Size.SIGNATURE);
+  out.set(compact, 0);
+  out[32] = (compact[32] as number) & 0x7f;
+  out[64] = (compact[32] as number) >> 7;
+  return out;
+}
+
+/**
+ * Sign `label || body` as a 64-byte compact signature (EIP-2098), the join's wire form.
+ * @returns r || yParityAndS
+ */
+export function signCompact(secretKey: Uint8Array, label: string, body: Uint8Array): Uint8Array {
+  return toCompactSignature(signLabelled(secretKey, label, body));
+}
+
+/**
+ * Recover the signer's address from a 64-byte compact signature over `label || body`.
+ * @throws ProtocolError E_BAD_SIGNATURE on high-S, out-of-range r/s or no key
+ */
+export function recoverAddressCompact(label: string, body: Uint8Array, compact: Uint8Array): Uint8Array {
+  return recoverAddress(label, body, fromCompactSignature(compact));
+}
+
+/**
+ * Verify that the compact `signature` over `label || body` was made by the key with `expectedAddress`.
+ * @throws ProtocolError E_BAD_SIGNATURE otherwise
+ */
+export function verifyCompact(
+  expectedAddress: Uint8Array,
+  label: string,
+  body: Uint8Array,
+  signature: Uint8Array,
+): void {
+  abytes(expectedAddress, Size.ADDRESS, "expectedAddress");
+  const got = recoverAddressCompact(label, body, signature);
+  if (!equalBytes(got, expectedAddress)) throw new ProtocolError("E_BAD_SIGNATURE", "signer mismatch");
 }
 
 /**

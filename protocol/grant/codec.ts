@@ -1,10 +1,12 @@
 /**
- * Session-grant message codecs (docs/protocol.md §Grant). Fixed sizes; strict decoders.
+ * Session-grant message codecs (docs/protocol.md §Grant). Fixed sizes; strict decoders. Times are
+ * unix ms in the API and u32 seconds on the wire (SessionRequest, Grant; `wire-time.ts`).
  * @module
  */
 import { beginMessage, openMessage, type Reader } from "../bytes";
 import { type AeadSuite, isAeadSuite, MessageSize, MessageType, Role, Size } from "../constants";
 import { ERROR_CODES, type ErrorCode, errorCodeFromWire, ProtocolError } from "../errors";
+import { fromWireSeconds, toWireSeconds } from "../wire-time";
 
 /** M1 → M2: ask for a session. */
 export interface SessionRequest {
@@ -13,7 +15,7 @@ export interface SessionRequest {
   kid: Uint8Array;
   /** N1, 16 random bytes. */
   nonce: Uint8Array;
-  /** M1's clock, unix ms. */
+  /** M1's clock, unix ms rounded down to a whole second (u32 seconds on the wire). */
   timestamp: number;
   /** HMAC-SHA256/128 under M1's request key. */
   mac: Uint8Array;
@@ -38,10 +40,15 @@ export interface Grant {
   role: Role;
   suite: AeadSuite;
   sessionId: Uint8Array;
+  /** Unix ms, a whole second (u32 seconds on the wire). */
   issuedAt: number;
+  /** Unix ms, a whole second (u32 seconds on the wire). */
   expiresAt: number;
-  /** The nonce this member sent (N1 or N2). */
-  nonce: Uint8Array;
+  /**
+   * The first {@link Size.NONCE_HINT} bytes of the nonce this member sent (N1 or N2): enough to
+   * find its pending entry; the grant key and the AAD use the whole nonce the member kept.
+   */
+  nonceHint: Uint8Array;
   /** AEAD(Sk) = 32-byte ciphertext || 16-byte tag. */
   sealed: Uint8Array;
 }
@@ -61,13 +68,13 @@ function readSuite(r: Reader): AeadSuite {
   return s;
 }
 
-/** Encode a SessionRequest (47 bytes). */
+/** Encode a SessionRequest (43 bytes). */
 export function encodeSessionRequest(m: SessionRequest): Uint8Array {
   return beginMessage(MessageType.SESSION_REQUEST)
     .u8(m.suite)
     .bytes(m.kid, Size.KID, "kid")
     .bytes(m.nonce, Size.NONCE, "nonce")
-    .u64(m.timestamp)
+    .u32(toWireSeconds(m.timestamp, "timestamp"))
     .bytes(m.mac, Size.MAC, "mac")
     .finish();
 }
@@ -82,14 +89,14 @@ export function decodeSessionRequest(b: Uint8Array): SessionRequest {
     suite: readSuite(r),
     kid: r.bytes(Size.KID),
     nonce: r.bytes(Size.NONCE),
-    timestamp: r.time(),
+    timestamp: fromWireSeconds(r.u32()),
     mac: r.bytes(Size.MAC),
   };
   r.end();
   return m;
 }
 
-/** Encode a GrantRequest (85 bytes). */
+/** Encode a GrantRequest (81 bytes). */
 export function encodeGrantRequest(m: Omit<GrantRequest, "sessionRequest">): Uint8Array {
   return beginMessage(MessageType.GRANT_REQUEST)
     .bytes(m.kid, Size.KID, "kid")
@@ -119,13 +126,13 @@ export function encodeGrantHeader(m: Omit<Grant, "sealed">): Uint8Array {
     .u8(m.role)
     .u8(m.suite)
     .bytes(m.sessionId, Size.SESSION_ID, "sessionId")
-    .u64(m.issuedAt)
-    .u64(m.expiresAt)
-    .bytes(m.nonce, Size.NONCE, "nonce")
+    .u32(toWireSeconds(m.issuedAt, "issuedAt"))
+    .u32(toWireSeconds(m.expiresAt, "expiresAt"))
+    .bytes(m.nonceHint, Size.NONCE_HINT, "nonceHint")
     .finish();
 }
 
-/** Encode a Grant (92 bytes). */
+/** Encode a Grant (72 bytes). */
 export function encodeGrant(m: Grant): Uint8Array {
   return beginMessage(MessageType.GRANT)
     .bytes(encodeGrantHeader(m).subarray(2))
@@ -144,12 +151,12 @@ export function decodeGrant(b: Uint8Array): Grant {
     throw new ProtocolError("E_MALFORMED", "unknown role");
   const suite = readSuite(r);
   const sessionId = r.bytes(Size.SESSION_ID);
-  const issuedAt = r.time();
-  const expiresAt = r.time();
-  const nonce = r.bytes(Size.NONCE);
+  const issuedAt = fromWireSeconds(r.u32());
+  const expiresAt = fromWireSeconds(r.u32());
+  const nonceHint = r.bytes(Size.NONCE_HINT);
   const sealed = r.bytes(Size.SESSION_KEY + Size.TAG);
   r.end();
-  return { role, suite, sessionId, issuedAt, expiresAt, nonce, sealed };
+  return { role, suite, sessionId, issuedAt, expiresAt, nonceHint, sealed };
 }
 
 /** Encode a GrantWarning without its MAC (the MAC input tail). */

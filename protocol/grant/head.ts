@@ -11,6 +11,7 @@ import { mac, verifyMac } from "../crypto/mac";
 import { draw, type RandomSource, systemRandom } from "../crypto/random";
 import { type ErrorCode, ProtocolError } from "../errors";
 import type { Membership } from "../membership";
+import { floorToSecond } from "../wire-time";
 import { encodeGrant, encodeGrantWarning, type GrantRequest } from "./codec";
 import {
   grantAad,
@@ -18,7 +19,9 @@ import {
   grantNonce,
   grantRequestMacInput,
   grantWarningMacInput,
+  MEMBER_MAC_LABELS,
   macKey,
+  type MemberMacKeys,
   sessionRequestMacInput,
 } from "./keys";
 
@@ -27,6 +30,23 @@ export interface MemberRecord {
   membership: Membership;
   /** Device still active in the registry and in this cluster. */
   active: boolean;
+  /**
+   * The membership's MAC keys, derived once ({@link memberMacKeys} of `membership.memberKey`) and
+   * kept by the caller no longer than K_m; when absent each grant derives (and wipes) its own.
+   */
+  macKeys?: MemberMacKeys;
+}
+
+/** Runs `use` with `member`'s MAC key for `purpose`: the one derived once, or one derived (and wiped) now. */
+function withMacKey<T>(member: MemberRecord, purpose: keyof MemberMacKeys, use: (key: Uint8Array) => T): T {
+  const kept = member.macKeys?.[purpose];
+  if (kept) return use(kept);
+  const key = macKey(member.membership.memberKey, MEMBER_MAC_LABELS[purpose]);
+  try {
+    return use(key);
+  } finally {
+    wipe(key);
+  }
 }
 
 /**
@@ -98,14 +118,14 @@ export function issueGrant(ctx: IssueGrantContext): GrantIssued | GrantRefused {
   const responderProblem = isCurrent(responder, now);
   if (responderProblem) throw new ProtocolError(responderProblem, "responder membership not current");
   const m2 = responder.membership;
-  const m2Key = macKey(m2.memberKey, Label.MAC_GRANT_REQUEST);
-  verifyMac(
-    m2Key,
-    Label.MAC_GRANT_REQUEST,
-    grantRequestMacInput(clusterId, m2.deviceId, req.kid, req.nonce, req.sessionRequestBytes),
-    req.mac,
+  withMacKey(responder, "grantRequest", (m2Key) =>
+    verifyMac(
+      m2Key,
+      Label.MAC_GRANT_REQUEST,
+      grantRequestMacInput(clusterId, m2.deviceId, req.kid, req.nonce, req.sessionRequestBytes),
+      req.mac,
+    ),
   );
-  wipe(m2Key);
   if (equalBytes(sreq.kid, req.kid))
     throw new ProtocolError("E_REFLECTION", "initiator and responder are the same");
 
@@ -116,21 +136,21 @@ export function issueGrant(ctx: IssueGrantContext): GrantIssued | GrantRefused {
   if (reason === undefined && initiator) {
     if (equalBytes(initiator.membership.deviceId, m2.deviceId))
       throw new ProtocolError("E_REFLECTION", "initiator and responder are the same device");
-    const k = macKey(initiator.membership.memberKey, Label.MAC_SESSION_REQUEST);
     try {
-      verifyMac(
-        k,
-        Label.MAC_SESSION_REQUEST,
-        sessionRequestMacInput(clusterId, initiator.membership.deviceId, m2.deviceId, sreq),
-        sreq.mac,
+      withMacKey(initiator, "sessionRequest", (k) =>
+        verifyMac(
+          k,
+          Label.MAC_SESSION_REQUEST,
+          sessionRequestMacInput(clusterId, initiator.membership.deviceId, m2.deviceId, sreq),
+          sreq.mac,
+        ),
       );
     } catch {
       reason = "E_BAD_MAC";
-    } finally {
-      wipe(k);
     }
   }
-  if (reason !== undefined || !initiator) return warn(reason ?? "E_NOT_MEMBER", req, m2, clusterId, now);
+  if (reason !== undefined || !initiator)
+    return warn(reason ?? "E_NOT_MEMBER", req, responder, clusterId, now);
 
   const maxSkew = ctx.maxSkewMs ?? Defaults.MAX_SKEW_MS;
   if (Math.abs(now - sreq.timestamp) > maxSkew) throw new ProtocolError("E_EXPIRED", "stale session request");
@@ -141,16 +161,21 @@ export function issueGrant(ctx: IssueGrantContext): GrantIssued | GrantRefused {
   const sessionKey = draw(random, Size.SESSION_KEY, "sessionKey");
   const sessionId = draw(random, Size.SESSION_ID, "sessionId");
   // A session never outlives either membership: revocation takes effect at re-join at the latest.
-  const expiresAt = Math.min(now + (ctx.sessionTtlMs ?? Defaults.SESSION_TTL_MS), m1.expiresAt, m2.expiresAt);
+  // Both times go on the wire as u32 seconds, rounded down (the expiry only gets earlier).
+  const issuedAt = floorToSecond(now);
+  const expiresAt = floorToSecond(
+    Math.min(now + (ctx.sessionTtlMs ?? Defaults.SESSION_TTL_MS), m1.expiresAt, m2.expiresAt),
+  );
   const seal = (role: Role, member: Membership, nonce: Uint8Array): Uint8Array => {
-    const header = { role, suite: sreq.suite, sessionId, issuedAt: now, expiresAt, nonce };
+    const nonceHint = nonce.slice(0, Size.NONCE_HINT);
+    const header = { role, suite: sreq.suite, sessionId, issuedAt, expiresAt, nonceHint };
     const key = grantKey(member.memberKey, sessionId, nonce, role);
     const sealed = aeadSeal(
       AeadSuite.AES_256_GCM,
       key,
       grantNonce(sessionId, role),
       sessionKey,
-      grantAad(header, clusterId, m1.deviceId, m2.deviceId),
+      grantAad(header, nonce, clusterId, m1.deviceId, m2.deviceId),
     );
     wipe(key);
     return encodeGrant({ ...header, sealed });
@@ -171,13 +196,14 @@ export function issueGrant(ctx: IssueGrantContext): GrantIssued | GrantRefused {
 function warn(
   reason: ErrorCode,
   req: GrantRequest,
-  m2: Membership,
+  responder: MemberRecord,
   clusterId: number,
   now: number,
 ): GrantRefused {
   const body = { reason, nonce: req.nonce, issuedAt: now };
-  const k = macKey(m2.memberKey, Label.MAC_GRANT_WARNING);
-  const tag = mac(k, Label.MAC_GRANT_WARNING, grantWarningMacInput(clusterId, m2.deviceId, body));
-  wipe(k);
+  const m2 = responder.membership;
+  const tag = withMacKey(responder, "grantWarning", (k) =>
+    mac(k, Label.MAC_GRANT_WARNING, grantWarningMacInput(clusterId, m2.deviceId, body)),
+  );
   return { kind: "warning", reason, toResponder: encodeGrantWarning({ ...body, mac: tag }) };
 }

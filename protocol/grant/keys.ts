@@ -4,7 +4,7 @@
  * include identities the parties already know instead of sending them.
  * @module
  */
-import { concatBytes, utf8, Writer } from "../bytes";
+import { concatBytes, utf8, wipe, Writer } from "../bytes";
 import { Label, MessageType, PROTOCOL_VERSION, Size } from "../constants";
 import { sha256 } from "../crypto/hash";
 import { deriveKey } from "../crypto/kdf";
@@ -24,6 +24,37 @@ const EMPTY = new Uint8Array(0);
  */
 export function macKey(memberKey: Uint8Array, label: string): Uint8Array {
   return deriveKey(memberKey, EMPTY, label, EMPTY, 32);
+}
+
+/** The grant's MAC purposes and their labels: what {@link memberMacKeys} derives. */
+export const MEMBER_MAC_LABELS = {
+  /** The member's SessionRequests (as M1). */
+  sessionRequest: Label.MAC_SESSION_REQUEST,
+  /** The member's GrantRequests (as M2). */
+  grantRequest: Label.MAC_GRANT_REQUEST,
+  /** GrantWarnings the head sends the member. */
+  grantWarning: Label.MAC_GRANT_WARNING,
+} as const;
+
+/**
+ * The grant's MAC keys of one membership, each {@link macKey}(K_m, label): they depend on K_m
+ * alone, so the head may derive them once per membership instead of per grant. Secret like K_m:
+ * keep them no longer than K_m ({@link wipeMemberMacKeys} when the membership ends).
+ */
+export type MemberMacKeys = { readonly [P in keyof typeof MEMBER_MAC_LABELS]: Uint8Array };
+
+/** Derives the grant's MAC keys of the membership whose member key is `memberKey`. */
+export function memberMacKeys(memberKey: Uint8Array): MemberMacKeys {
+  return {
+    sessionRequest: macKey(memberKey, MEMBER_MAC_LABELS.sessionRequest),
+    grantRequest: macKey(memberKey, MEMBER_MAC_LABELS.grantRequest),
+    grantWarning: macKey(memberKey, MEMBER_MAC_LABELS.grantWarning),
+  };
+}
+
+/** Overwrites every key of `keys` with zeros (they are unusable afterwards). */
+export function wipeMemberMacKeys(keys: MemberMacKeys): void {
+  wipe(keys.sessionRequest, keys.grantRequest, keys.grantWarning);
 }
 
 /** MAC input of a SessionRequest: both full device IDs and the cluster, though not sent. */
@@ -109,9 +140,13 @@ export function grantNonce(sessionId: Uint8Array, role: number): Uint8Array {
   return n;
 }
 
-/** AAD of a sealed grant: label, the full grant header, cluster and both identities. */
+/**
+ * AAD of a sealed grant: label, the grant header as sent (with the 4-byte nonce hint), the member's
+ * whole 16-byte nonce (kept by the member, not sent), cluster and both identities.
+ */
 export function grantAad(
   header: Omit<Grant, "sealed">,
+  memberNonce: Uint8Array,
   clusterId: number,
   initiatorId: Uint8Array,
   responderId: Uint8Array,
@@ -120,6 +155,7 @@ export function grantAad(
     utf8(Label.GRANT_AAD),
     encodeGrantHeader(header),
     new Writer()
+      .bytes(memberNonce, Size.NONCE, "memberNonce")
       .u32(clusterId)
       .bytes(initiatorId, Size.DEVICE_ID, "initiatorId")
       .bytes(responderId, Size.DEVICE_ID, "responderId")

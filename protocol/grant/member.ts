@@ -8,9 +8,10 @@ import { type AeadSuite, Defaults, Label, Role, Size, AeadSuite as Suites } from
 import { aeadOpen } from "../crypto/aead";
 import { mac, verifyMac } from "../crypto/mac";
 import { draw, type RandomSource, systemRandom } from "../crypto/random";
-import { type ErrorCode, ProtocolError } from "../errors";
+import { type ErrorCode, isProtocolError, ProtocolError } from "../errors";
 import { assertClusterId } from "../identity";
 import type { Membership } from "../membership";
+import { floorToSecond } from "../wire-time";
 import {
   decodeGrant,
   decodeGrantWarning,
@@ -83,7 +84,9 @@ export function createSessionRequest(o: CreateSessionRequestOptions): {
   if (equalBytes(self.deviceId, o.peerId)) throw new ProtocolError("E_REFLECTION", "session with oneself");
   const suite = o.suite ?? Suites.AES_256_GCM;
   const nonce = draw(o.random ?? systemRandom, Size.NONCE, "nonce");
-  const fields = { suite, kid: self.kid, nonce, timestamp: o.now };
+  // u32 seconds on the wire: the head keeps the replay key until timestamp + maxSkew, the same
+  // bound its freshness check uses, so the rounding cannot open a gap (docs/protocol.md § GrantRequest).
+  const fields = { suite, kid: self.kid, nonce, timestamp: floorToSecond(o.now) };
   const k = macKey(self.memberKey, Label.MAC_SESSION_REQUEST);
   const tag = mac(
     k,
@@ -168,7 +171,48 @@ function findPending(pending: readonly PendingGrant[], nonce: Uint8Array): Pendi
 }
 
 /**
- * Open a Grant addressed to this member.
+ * The pending entries a Grant's nonce hint may name, narrowed step by step so that each refusal
+ * keeps its code: none with this hint (`E_UNKNOWN_NONCE`), all used (`E_REPLAY`), none of this
+ * role (`E_UNKNOWN_NONCE`), none of this suite (`E_UNSUPPORTED`). Two live nonces of one member
+ * share a 32-bit hint with probability about 2^-32 per pair; then each is tried (the AEAD decides).
+ */
+function pendingForHint(pending: readonly PendingGrant[], g: Grant): PendingGrant[] {
+  const hinted: PendingGrant[] = [];
+  // Scan all entries: the time taken does not reveal which nonce matched.
+  for (const p of pending) if (equalBytes(p.nonce.subarray(0, Size.NONCE_HINT), g.nonceHint)) hinted.push(p);
+  if (hinted.length === 0) throw new ProtocolError("E_UNKNOWN_NONCE", "nonce not sent by us");
+  const unused = hinted.filter((p) => !p.used);
+  if (unused.length === 0) throw new ProtocolError("E_REPLAY", "nonce already used");
+  const inRole = unused.filter((p) => p.role === g.role);
+  if (inRole.length === 0) throw new ProtocolError("E_UNKNOWN_NONCE", "nonce sent in another role");
+  const sameSuite = inRole.filter((p) => p.suite === g.suite);
+  if (sameSuite.length === 0) throw new ProtocolError("E_UNSUPPORTED", "suite differs from the request");
+  return sameSuite;
+}
+
+/** Open the sealed Sk with one pending entry's whole nonce; undefined when the tag does not verify. */
+function openWith(g: Grant, p: PendingGrant, membership: Membership): Uint8Array | undefined {
+  const [initiatorId, responderId] = p.role === Role.INITIATOR ? [p.selfId, p.peerId] : [p.peerId, p.selfId];
+  const key = grantKey(membership.memberKey, g.sessionId, p.nonce, g.role);
+  try {
+    return aeadOpen(
+      Suites.AES_256_GCM,
+      key,
+      grantNonce(g.sessionId, g.role),
+      g.sealed,
+      grantAad(g, p.nonce, p.clusterId, initiatorId, responderId),
+    );
+  } catch (error) {
+    if (isProtocolError(error) && error.code === "E_BAD_TAG") return undefined;
+    throw error;
+  } finally {
+    wipe(key);
+  }
+}
+
+/**
+ * Open a Grant addressed to this member: find the pending entry by the Grant's nonce hint, then
+ * open with that entry's whole nonce (grant key and AAD).
  * @param grant - Grant bytes
  * @param membership - our membership (K_m)
  * @param pending - our pending nonces; the matching entry is marked used on success
@@ -183,23 +227,16 @@ export function acceptGrant(
   now: number,
 ): GrantedSession {
   const g: Grant = decodeGrant(grant);
-  const p = findPending(pending, g.nonce);
-  if (p.role !== g.role) throw new ProtocolError("E_UNKNOWN_NONCE", "nonce sent in another role");
-  if (p.suite !== g.suite) throw new ProtocolError("E_UNSUPPORTED", "suite differs from the request");
-  const [initiatorId, responderId] = p.role === Role.INITIATOR ? [p.selfId, p.peerId] : [p.peerId, p.selfId];
-  const key = grantKey(membership.memberKey, g.sessionId, g.nonce, g.role);
-  let sessionKey: Uint8Array;
-  try {
-    sessionKey = aeadOpen(
-      Suites.AES_256_GCM,
-      key,
-      grantNonce(g.sessionId, g.role),
-      g.sealed,
-      grantAad(g, p.clusterId, initiatorId, responderId),
-    );
-  } finally {
-    wipe(key);
+  let p: PendingGrant | undefined;
+  let sessionKey: Uint8Array | undefined;
+  for (const candidate of pendingForHint(pending, g)) {
+    sessionKey = openWith(g, candidate, membership);
+    if (sessionKey) {
+      p = candidate;
+      break;
+    }
   }
+  if (!p || !sessionKey) throw new ProtocolError("E_BAD_TAG", "grant does not open");
   if (now >= g.expiresAt) {
     wipe(sessionKey);
     throw new ProtocolError("E_EXPIRED", "grant expired");

@@ -22,7 +22,7 @@ export type SessionAnswerKind = (typeof SessionAnswerKind)[keyof typeof SessionA
 
 /** Exact encoded sizes of the two answers. */
 export const SessionAnswerSize = {
-  /** The responder's Grant, then the initiator's: 2 × 92 = 184. */
+  /** The responder's Grant, then the initiator's: 2 × 72 = 144. */
   GRANT: 2 * MessageSize.GRANT,
   /** One GrantWarning: 43. */
   WARNING: MessageSize.GRANT_WARNING,
@@ -30,10 +30,10 @@ export const SessionAnswerSize = {
 
 /**
  * Bytes of a Grant that both copies of one session share: suite, sessionId, issuedAt and expiresAt
- * (offsets 3..27; only role and the echoed nonce differ, and the sealed key under each K_m).
+ * (offsets 3..19; only role and the nonce hint differ, and the sealed key under each K_m).
  */
 const GRANT_SHARED_START = Size.HEADER + 1;
-const GRANT_SHARED_END = GRANT_SHARED_START + 1 + Size.SESSION_ID + Size.TIME + Size.TIME;
+const GRANT_SHARED_END = GRANT_SHARED_START + 1 + Size.SESSION_ID + Size.TIME_S + Size.TIME_S;
 
 /** The head's answer to one GrantRequest. The byte arrays are whole protocol messages. */
 export type SessionAnswer =
@@ -66,7 +66,7 @@ function checkGrantPair(toResponder: Uint8Array, toInitiator: Uint8Array): void 
 }
 
 /**
- * Encode a session answer: `toResponder || toInitiator` (184 bytes) or the GrantWarning (43 bytes).
+ * Encode a session answer: `toResponder || toInitiator` (144 bytes) or the GrantWarning (43 bytes).
  * @param answer - the head's decision, with whole encoded messages
  * @returns the answer bytes
  * @throws TypeError / RangeError when a part is not a Uint8Array of its message's size;

@@ -1,37 +1,42 @@
 /**
  * Join message codecs (docs/protocol.md §Join). Fixed sizes per join suite; every decoder is
- * strict. The classic suite's messages are the version-0.1 layouts, byte for byte.
+ * strict. Version 2: the challenge without clusterId, the device named by its 16-byte tag, the
+ * membership expiry in u32 seconds and 64-byte compact signatures.
  * @module
  */
 import { beginMessage, openMessage, type Reader, type Writer } from "../bytes";
 import { JoinSuite, MessageSize, MessageType, Size } from "../constants";
 import { ProtocolError } from "../errors";
 import { checkPosition, type Position } from "../geo";
+import { fromWireSeconds, toWireSeconds } from "../wire-time";
 import { decodeOffer, encodeOffer } from "./suites";
 
-/** Head → device: a fresh single-use challenge. */
+/**
+ * Head → device: a fresh single-use challenge. The cluster is not sent: the device knows which
+ * cluster it joins, and T_req binds the cluster the head expects.
+ */
 export interface JoinChallenge {
-  clusterId: number;
-  /** 16 random bytes. */
+  /** 16 bytes, opaque to the device. */
   challenge: Uint8Array;
 }
 
 interface JoinRequestFields {
-  deviceId: Uint8Array;
+  /** 16-byte device tag ({@link deviceTag}); the full device ID is only in T_req. */
+  deviceTag: Uint8Array;
   challenge: Uint8Array;
   position: Position;
   /** Device ephemeral ECDH key, 33-byte compressed. */
   ephemeralPublicKey: Uint8Array;
-  /** 65-byte recoverable signature over the join-request transcript. */
+  /** 64-byte compact signature (EIP-2098) over the join-request transcript. */
   signature: Uint8Array;
 }
 
-/** Device → head, classic suite: offers the classic suite only (157 bytes). */
+/** Device → head, classic suite: offers the classic suite only (140 bytes). */
 export interface ClassicJoinRequest extends JoinRequestFields {
   suite: typeof JoinSuite.SECP256K1_ECDH_HKDF_SHA256;
 }
 
-/** Device → head, hybrid layout: carries an ML-KEM-768 key and the device's offer (1342 bytes). */
+/** Device → head, hybrid layout: carries an ML-KEM-768 key and the device's offer (1325 bytes). */
 export interface HybridJoinRequest extends JoinRequestFields {
   suite: typeof JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256;
   /** Suites the device accepts, ascending; always contains the hybrid suite. */
@@ -46,20 +51,20 @@ export type JoinRequest = ClassicJoinRequest | HybridJoinRequest;
 interface JoinResponseFields {
   /** 4-byte key id naming the membership in later grant messages. */
   kid: Uint8Array;
-  /** Membership expiry, unix ms. */
+  /** Membership expiry, unix ms, a whole second (u32 seconds on the wire). */
   expiresAt: number;
   /** Head ephemeral ECDH key, 33-byte compressed. */
   ephemeralPublicKey: Uint8Array;
-  /** 65-byte recoverable signature over the join-response transcript. */
+  /** 64-byte compact signature (EIP-2098) over the join-response transcript. */
   signature: Uint8Array;
 }
 
-/** Head → device when the head chose the classic suite (113 bytes). */
+/** Head → device when the head chose the classic suite (108 bytes). */
 export interface ClassicJoinResponse extends JoinResponseFields {
   suite: typeof JoinSuite.SECP256K1_ECDH_HKDF_SHA256;
 }
 
-/** Head → device when the head chose the hybrid suite (1201 bytes). */
+/** Head → device when the head chose the hybrid suite (1196 bytes). */
 export interface HybridJoinResponse extends JoinResponseFields {
   suite: typeof JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256;
   /** ML-KEM-768 ciphertext to the device's key, 1088 bytes. */
@@ -72,12 +77,9 @@ export type JoinResponse = ClassicJoinResponse | HybridJoinResponse;
 /** Removes `K` from each member of a union (the built-in Omit merges the members). */
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** Encode a JoinChallenge (22 bytes). */
+/** Encode a JoinChallenge (18 bytes). */
 export function encodeJoinChallenge(m: JoinChallenge): Uint8Array {
-  return beginMessage(MessageType.JOIN_CHALLENGE)
-    .u32(m.clusterId)
-    .bytes(m.challenge, Size.CHALLENGE, "challenge")
-    .finish();
+  return beginMessage(MessageType.JOIN_CHALLENGE).bytes(m.challenge, Size.CHALLENGE, "challenge").finish();
 }
 
 /**
@@ -86,7 +88,7 @@ export function encodeJoinChallenge(m: JoinChallenge): Uint8Array {
  */
 export function decodeJoinChallenge(b: Uint8Array): JoinChallenge {
   const r = openMessage(b, MessageType.JOIN_CHALLENGE, MessageSize.JOIN_CHALLENGE);
-  const m = { clusterId: r.u32(), challenge: r.bytes(Size.CHALLENGE) };
+  const m = { challenge: r.bytes(Size.CHALLENGE) };
   r.end();
   return m;
 }
@@ -128,17 +130,17 @@ function assertHybridOffer(offer: readonly JoinSuite[]): readonly JoinSuite[] {
   return offer;
 }
 
-/** Encode a JoinRequest (157 bytes classic, 1342 bytes hybrid). */
+/** Encode a JoinRequest (140 bytes classic, 1325 bytes hybrid). */
 export function encodeJoinRequest(m: JoinRequest): Uint8Array {
   const w = writeRequestSuite(beginMessage(MessageType.JOIN_REQUEST), m)
-    .bytes(m.deviceId, Size.DEVICE_ID, "deviceId")
+    .bytes(m.deviceTag, Size.DEVICE_TAG, "deviceTag")
     .bytes(m.challenge, Size.CHALLENGE, "challenge")
     .i32(m.position.lat)
     .i32(m.position.lon)
     .bytes(m.ephemeralPublicKey, Size.PUBLIC_KEY, "ephemeralPublicKey");
   if (m.suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256)
     w.bytes(m.kemPublicKey, Size.KEM_PUBLIC_KEY, "kemPublicKey");
-  return w.bytes(m.signature, Size.SIGNATURE, "signature").finish();
+  return w.bytes(m.signature, Size.COMPACT_SIGNATURE, "signature").finish();
 }
 
 /**
@@ -157,30 +159,30 @@ export function decodeJoinRequest(b: Uint8Array): JoinRequest {
       throw new ProtocolError("E_MALFORMED", "bad join-suite offer");
   }
   const fields = {
-    deviceId: r.bytes(Size.DEVICE_ID),
+    deviceTag: r.bytes(Size.DEVICE_TAG),
     challenge: r.bytes(Size.CHALLENGE),
     position: checkPosition({ lat: r.i32(), lon: r.i32() }),
     ephemeralPublicKey: readCompressedPoint(r),
   };
   // The ML-KEM key's modulus check belongs to encapsulation (FIPS 203 §7.2), after the signature.
   const kemPublicKey = offer ? r.bytes(Size.KEM_PUBLIC_KEY) : undefined;
-  const signature = r.bytes(Size.SIGNATURE);
+  const signature = r.bytes(Size.COMPACT_SIGNATURE);
   r.end();
   return offer && kemPublicKey
     ? { suite: JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256, offer, ...fields, kemPublicKey, signature }
     : { suite: JoinSuite.SECP256K1_ECDH_HKDF_SHA256, ...fields, signature };
 }
 
-/** Encode a JoinResponse (113 bytes classic, 1201 bytes hybrid). */
+/** Encode a JoinResponse (108 bytes classic, 1196 bytes hybrid). */
 export function encodeJoinResponse(m: JoinResponse): Uint8Array {
   const w = beginMessage(MessageType.JOIN_RESPONSE)
     .u8(m.suite)
     .bytes(m.kid, Size.KID, "kid")
-    .u64(m.expiresAt)
+    .u32(toWireSeconds(m.expiresAt, "expiresAt"))
     .bytes(m.ephemeralPublicKey, Size.PUBLIC_KEY, "ephemeralPublicKey");
   if (m.suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256)
     w.bytes(m.kemCiphertext, Size.KEM_CIPHERTEXT, "kemCiphertext");
-  return w.bytes(m.signature, Size.SIGNATURE, "signature").finish();
+  return w.bytes(m.signature, Size.COMPACT_SIGNATURE, "signature").finish();
 }
 
 /**
@@ -190,14 +192,18 @@ export function encodeJoinResponse(m: JoinResponse): Uint8Array {
 export function decodeJoinResponse(b: Uint8Array): JoinResponse {
   const r = openMessage(b, MessageType.JOIN_RESPONSE);
   const suite = readJoinSuite(r, b, RESPONSE_SIZE);
-  const fields = { kid: r.bytes(Size.KID), expiresAt: r.time(), ephemeralPublicKey: readCompressedPoint(r) };
+  const fields = {
+    kid: r.bytes(Size.KID),
+    expiresAt: fromWireSeconds(r.u32()),
+    ephemeralPublicKey: readCompressedPoint(r),
+  };
   if (suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256) {
     const kemCiphertext = r.bytes(Size.KEM_CIPHERTEXT);
-    const signature = r.bytes(Size.SIGNATURE);
+    const signature = r.bytes(Size.COMPACT_SIGNATURE);
     r.end();
     return { suite, ...fields, kemCiphertext, signature };
   }
-  const signature = r.bytes(Size.SIGNATURE);
+  const signature = r.bytes(Size.COMPACT_SIGNATURE);
   r.end();
   return { suite, ...fields, signature };
 }

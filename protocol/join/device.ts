@@ -3,9 +3,10 @@
  * @module
  */
 import { abytes, wipe } from "../bytes";
+import { deviceTag } from "../device-tag";
 import { JoinSuite, Label, Size } from "../constants";
 import { ecdhSharedX, generateKeyPair } from "../crypto/ecdh";
-import { signLabelled, verifyLabelled } from "../crypto/ecdsa";
+import { signCompact, verifyCompact } from "../crypto/ecdsa";
 import { generateKemKeyPair, kemDecapsulate } from "../crypto/kem";
 import { type RandomSource, systemRandom } from "../crypto/random";
 import { ProtocolError } from "../errors";
@@ -71,9 +72,10 @@ export interface StartJoinOptions {
 }
 
 /**
- * Build a signed JoinRequest for a received challenge.
- * @throws ProtocolError E_MALFORMED for a bad challenge, E_WRONG_CLUSTER when it names another cluster;
- *   RangeError for an empty or unknown `suites`
+ * Build a signed JoinRequest for a received challenge. The challenge does not name the cluster:
+ * T_req binds the cluster this device means to join, so a head of another cluster refuses the
+ * request (its challenge tag or the signature fails).
+ * @throws ProtocolError E_MALFORMED for a bad challenge; RangeError for an empty or unknown `suites`
  */
 export function startJoin(opts: StartJoinOptions): { request: Uint8Array; state: DeviceJoinState } {
   const clusterId = assertClusterId(opts.clusterId);
@@ -85,11 +87,11 @@ export function startJoin(opts: StartJoinOptions): { request: Uint8Array; state:
   );
   const position = checkPosition(opts.position);
   const ch = decodeJoinChallenge(opts.challengeMessage);
-  if (ch.clusterId !== clusterId) throw new ProtocolError("E_WRONG_CLUSTER", "challenge for another cluster");
   const random = opts.random ?? systemRandom;
   const eph = generateKeyPair(random);
+  const deviceId = opts.deviceId.slice();
   const common = {
-    deviceId: opts.deviceId.slice(),
+    deviceTag: deviceTag(deviceId),
     challenge: ch.challenge,
     position,
     ephemeralPublicKey: eph.publicKey,
@@ -101,13 +103,13 @@ export function startJoin(opts: StartJoinOptions): { request: Uint8Array; state:
   const fields: DistributiveOmit<JoinRequest, "signature"> = kem
     ? { suite: JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256, offer, ...common, kemPublicKey: kem.publicKey }
     : { suite: JoinSuite.SECP256K1_ECDH_HKDF_SHA256, ...common };
-  const requestBody = joinRequestBody(clusterId, opts.headAddress, fields);
-  const signature = signLabelled(opts.deviceSecretKey, Label.JOIN_REQUEST, requestBody);
+  const requestBody = joinRequestBody(clusterId, opts.headAddress, deviceId, fields);
+  const signature = signCompact(opts.deviceSecretKey, Label.JOIN_REQUEST, requestBody);
   return {
     request: encodeJoinRequest({ ...fields, signature }),
     state: {
       phase: JoinPhase.AWAITING_RESPONSE,
-      deviceId: common.deviceId,
+      deviceId,
       headAddress: opts.headAddress.slice(),
       requestBody,
       deviceSignature: signature,
@@ -133,7 +135,7 @@ export function finishJoin(response: Uint8Array, state: DeviceJoinState, now: nu
   const res = decodeJoinResponse(response);
   const responseBody = joinResponseBody(state.requestBody, state.deviceSignature, res);
   // sigH covers the offer (inside T_req) and the choice, so a rewritten suite fails here.
-  verifyLabelled(state.headAddress, Label.JOIN_RESPONSE, responseBody, res.signature);
+  verifyCompact(state.headAddress, Label.JOIN_RESPONSE, responseBody, res.signature);
   if (!state.offer.includes(res.suite))
     throw new ProtocolError("E_SUITE_REFUSED", "head chose a suite not offered");
   if (now >= res.expiresAt) throw new ProtocolError("E_EXPIRED", "membership already expired");

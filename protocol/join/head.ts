@@ -6,13 +6,14 @@
 import { abytes, equalBytes, wipe } from "../bytes";
 import { Defaults, JoinSuite, Label, Size } from "../constants";
 import { ecdhSharedX, generateKeyPair } from "../crypto/ecdh";
-import { recoverAddress, signLabelled } from "../crypto/ecdsa";
+import { recoverAddressCompact, signCompact } from "../crypto/ecdsa";
 import { kemEncapsulate } from "../crypto/kem";
 import { draw, type RandomSource, systemRandom } from "../crypto/random";
 import { ProtocolError } from "../errors";
 import { type Position, withinRadius } from "../geo";
 import { assertClusterId } from "../identity";
 import type { Membership } from "../membership";
+import { floorToSecond } from "../wire-time";
 import {
   type DistributiveOmit,
   encodeJoinChallenge,
@@ -47,6 +48,19 @@ export interface DeviceRecord {
   clusterId: number;
   active: boolean;
 }
+
+/** A registry device listed under the JoinRequest's device tag by the caller's index. */
+export interface DeviceCandidate extends DeviceRecord {
+  /** 32-byte device ID (T_req is built with it, so only the device that signed can pass). */
+  deviceId: Uint8Array;
+}
+
+/**
+ * Most devices one tag may resolve to. Two enrolled devices share a 128-bit tag only by chance
+ * (2^-128 per pair) or by an enroller grinding IDs (~2^64 work); each candidate costs one key
+ * recovery, so the head bounds the work a tag can cause and refuses more (`E_NOT_MEMBER`).
+ */
+export const MAX_TAG_CANDIDATES = 4;
 
 /** The head's own cluster. */
 export interface ClusterInfo {
@@ -86,7 +100,7 @@ export function issueChallenge(opts: IssueChallengeOptions): {
     expiresAt: opts.now + ttl,
     state: ChallengeState.ISSUED,
   };
-  return { message: encodeJoinChallenge({ clusterId, challenge }), record };
+  return { message: encodeJoinChallenge({ challenge }), record };
 }
 
 /** Inputs to {@link acceptJoin}; lookups are done by the caller. */
@@ -95,8 +109,12 @@ export interface AcceptJoinContext {
   request: JoinRequest;
   /** The record stored for `request.challenge`, taken atomically from the store; undefined if none. */
   challenge: ChallengeRecord | undefined;
-  /** Registry record for `request.deviceId`; undefined when unknown. */
-  device: DeviceRecord | undefined;
+  /**
+   * Registry records whose device tag (`device-tag.ts`) is `request.deviceTag`: the caller's
+   * index look-up, empty when none. The signature over the full device ID decides among them;
+   * more than {@link MAX_TAG_CANDIDATES} is `E_NOT_MEMBER`.
+   */
+  candidates: readonly DeviceCandidate[];
   cluster: ClusterInfo;
   /** Head's long-term secret key (signs the response). */
   headSecretKey: Uint8Array;
@@ -126,10 +144,40 @@ export interface AcceptJoinResult {
 }
 
 /**
+ * The device a tag names (`device-tag.ts`): the only candidate, or, when the tag is shared, the
+ * one whose key made the signature (T_req holds the full device ID, so at most one candidate's
+ * body verifies).
+ * With none verifying, the first is returned and the documented checks refuse it.
+ */
+function resolveDevice(
+  req: JoinRequest,
+  candidates: readonly DeviceCandidate[],
+  clusterId: number,
+  headAddress: Uint8Array,
+): DeviceCandidate | undefined {
+  if (candidates.length > MAX_TAG_CANDIDATES) return undefined;
+  if (candidates.length <= 1) return candidates[0];
+  for (const c of candidates) {
+    try {
+      const signer = recoverAddressCompact(
+        Label.JOIN_REQUEST,
+        joinRequestBody(clusterId, headAddress, c.deviceId, req),
+        req.signature,
+      );
+      if (equalBytes(signer, c.keyAddress)) return c;
+    } catch {
+      // A signature that recovers nothing is refused below, with its code.
+    }
+  }
+  return candidates[0];
+}
+
+/**
  * Verify a join request and answer it. Checks, in this order: challenge known, unused and not
- * expired; device known; active; in this cluster; within radius; signature; a suite of the
- * offer allowed by the policy. The signature comes before the suite so that a refusal by policy
- * is about a genuine device's offer, and a rewritten offer is a bad signature.
+ * expired; device known (its tag names one to four candidates, see {@link resolveDevice}); active;
+ * in this cluster; within radius; signature; a suite of the offer allowed by the policy. The
+ * signature comes before the suite so that a refusal by policy is about a genuine device's offer,
+ * and a rewritten offer is a bad signature.
  * The caller must remove the challenge from its store before calling (single use even on failure).
  * @throws ProtocolError E_UNKNOWN_CHALLENGE, E_REPLAY, E_EXPIRED, E_NOT_MEMBER, E_REVOKED,
  *   E_WRONG_CLUSTER, E_OUTSIDE_RADIUS, E_BAD_SIGNATURE, E_SUITE_REFUSED, E_MALFORMED (bad
@@ -145,15 +193,15 @@ export function acceptJoin(ctx: AcceptJoinContext): AcceptJoinResult {
     throw new ProtocolError("E_UNKNOWN_CHALLENGE", "unknown challenge");
   if (rec.state !== ChallengeState.ISSUED) throw new ProtocolError("E_REPLAY", "challenge already used");
   if (now >= rec.expiresAt) throw new ProtocolError("E_EXPIRED", "challenge expired");
-  const device = ctx.device;
+  const device = resolveDevice(req, ctx.candidates, cluster.clusterId, cluster.headAddress);
   if (device === undefined) throw new ProtocolError("E_NOT_MEMBER", "unknown device");
   if (!device.active) throw new ProtocolError("E_REVOKED", "device revoked");
   if (device.clusterId !== cluster.clusterId)
     throw new ProtocolError("E_WRONG_CLUSTER", "device not in this cluster");
   if (!withinRadius(cluster.centre, cluster.radius, req.position))
     throw new ProtocolError("E_OUTSIDE_RADIUS", "position outside cluster radius");
-  const requestBody = joinRequestBody(cluster.clusterId, cluster.headAddress, req);
-  const signer = recoverAddress(Label.JOIN_REQUEST, requestBody, req.signature);
+  const requestBody = joinRequestBody(cluster.clusterId, cluster.headAddress, device.deviceId, req);
+  const signer = recoverAddressCompact(Label.JOIN_REQUEST, requestBody, req.signature);
   if (!equalBytes(signer, device.keyAddress))
     throw new ProtocolError("E_BAD_SIGNATURE", "signer is not the device");
   const offer = req.suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256 ? req.offer : [req.suite];
@@ -170,7 +218,8 @@ export function acceptJoin(ctx: AcceptJoinContext): AcceptJoinResult {
     const kid = ctx.kid ? abytes(ctx.kid, Size.KID, "kid").slice() : draw(random, Size.KID, "kid");
     const head = {
       kid,
-      expiresAt: now + (ctx.membershipTtlMs ?? Defaults.MEMBERSHIP_TTL_MS),
+      // u32 seconds on the wire, rounded down: a membership never outlives its TTL.
+      expiresAt: floorToSecond(now + (ctx.membershipTtlMs ?? Defaults.MEMBERSHIP_TTL_MS)),
       ephemeralPublicKey: eph.publicKey,
     };
     let fields: DistributiveOmit<JoinResponse, "signature">;
@@ -185,11 +234,11 @@ export function acceptJoin(ctx: AcceptJoinContext): AcceptJoinResult {
       fields = { suite, ...head, kemCiphertext: enc.cipherText };
     } else fields = { suite: JoinSuite.SECP256K1_ECDH_HKDF_SHA256, ...head };
     const responseBody = joinResponseBody(requestBody, req.signature, fields);
-    const signature = signLabelled(ctx.headSecretKey, Label.JOIN_RESPONSE, responseBody);
+    const signature = signCompact(ctx.headSecretKey, Label.JOIN_RESPONSE, responseBody);
     const memberKey = deriveMemberKey(sharedX, responseBody, kid, kemSecret);
     return {
       response: encodeJoinResponse({ ...fields, signature }),
-      membership: { deviceId: req.deviceId.slice(), kid, memberKey, expiresAt: head.expiresAt },
+      membership: { deviceId: device.deviceId.slice(), kid, memberKey, expiresAt: head.expiresAt },
       challenge: { ...rec, state: ChallengeState.CONSUMED },
       suite,
     };

@@ -53,7 +53,7 @@ export interface IssueStatelessChallengeOptions {
 
 /**
  * Issues a JoinChallenge that the head need not store.
- * @returns the 22-byte JoinChallenge message and its 16 challenge bytes
+ * @returns the 18-byte JoinChallenge message and its 16 challenge bytes
  * @throws RangeError for a TTL that is not positive or an expiry past 2106
  */
 export function issueStatelessChallenge(o: IssueStatelessChallengeOptions): {
@@ -72,7 +72,7 @@ export function issueStatelessChallenge(o: IssueStatelessChallengeOptions): {
     StatelessChallengeLayout.NONCE,
   );
   const challenge = concatBytes(head, tagOf(o.key, o.clusterId, head));
-  return { message: encodeJoinChallenge({ clusterId: o.clusterId, challenge }), challenge };
+  return { message: encodeJoinChallenge({ challenge }), challenge };
 }
 
 /**

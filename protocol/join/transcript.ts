@@ -10,24 +10,27 @@ import { abytes, concatBytes, wipe, Writer } from "../bytes";
 import { JoinSuite, Label, MessageType, PROTOCOL_VERSION, Size } from "../constants";
 import { labelledHash } from "../crypto/hash";
 import { deriveKey } from "../crypto/kdf";
+import { toWireSeconds } from "../wire-time";
 import { type DistributiveOmit, type JoinRequest, type JoinResponse, writeRequestSuite } from "./codec";
 
 /**
  * Body signed by the device (label {@link Label.JOIN_REQUEST} is prefixed by the signer).
- * clusterId and headAddress are not on the wire: each side supplies what it expects.
- * Classic: the version-0.1 body. Hybrid: the offer byte follows the suite and the ML-KEM key
- * ends the body, so sigD covers the whole offer.
+ * clusterId, headAddress and the full deviceId are not on the wire (the request carries the
+ * device's 16-byte tag): each side supplies what it expects, so the signature binds all three.
+ * Hybrid: the offer byte follows the suite and the ML-KEM key ends the body, so sigD covers the
+ * whole offer.
  */
 export function joinRequestBody(
   clusterId: number,
   headAddress: Uint8Array,
+  deviceId: Uint8Array,
   req: DistributiveOmit<JoinRequest, "signature">,
 ): Uint8Array {
   const w = writeRequestSuite(new Writer().u8(PROTOCOL_VERSION).u8(MessageType.JOIN_REQUEST), req)
     .u32(clusterId)
     .bytes(headAddress, Size.ADDRESS, "headAddress")
     .bytes(req.challenge, Size.CHALLENGE, "challenge")
-    .bytes(req.deviceId, Size.DEVICE_ID, "deviceId")
+    .bytes(deviceId, Size.DEVICE_ID, "deviceId")
     .i32(req.position.lat)
     .i32(req.position.lon)
     .bytes(req.ephemeralPublicKey, Size.PUBLIC_KEY, "ephemeralPublicKey");
@@ -49,7 +52,7 @@ export function joinResponseBody(
     .u8(MessageType.JOIN_RESPONSE)
     .u8(res.suite)
     .bytes(res.kid, Size.KID, "kid")
-    .u64(res.expiresAt)
+    .u32(toWireSeconds(res.expiresAt, "expiresAt"))
     .bytes(res.ephemeralPublicKey, Size.PUBLIC_KEY, "ephemeralPublicKey");
   if (res.suite === JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256)
     w.bytes(res.kemCiphertext, Size.KEM_CIPHERTEXT, "kemCiphertext");

@@ -270,6 +270,14 @@ export const SETTINGS = {
     default: "3600",
     description: "seconds a granted session key lasts",
   }),
+  maxSessionsPerDevice: setting({
+    flag: "--max-sessions-per-device",
+    env: "IOTGUARD_MAX_SESSIONS_PER_DEVICE",
+    schema: z.coerce.number().int().min(2).max(1_000_000),
+    default: "256",
+    description:
+      "sessions one device may hold at once; a new grant past it supersedes the device's oldest session (two devices keep at most their newest 2 sessions with each other)",
+  }),
   joinSuites: setting({
     flag: "--join-suites",
     env: "IOTGUARD_JOIN_SUITES",

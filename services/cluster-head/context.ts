@@ -6,6 +6,7 @@ import type { BrokerAccess } from "./broker/broker-access";
 import type { ChainIndexFollower } from "./chain/index-follower";
 import type { DeviceRegistry } from "../../chain/registry-contract";
 import type { HeadConfig } from "./config";
+import type { MemberMacKeyCache } from "./member-mac-keys";
 import type { HeadMetrics } from "./metrics";
 import type { AuditStore } from "./stores/audit-store";
 import type { ChallengeStore } from "./stores/challenge-store";
@@ -34,6 +35,8 @@ export interface HeadContext {
   database: HeadDatabase;
   index: RegistryIndexStore;
   members: MemberStore;
+  /** The grant's MAC keys of current members, derived once per membership and wiped at its end. */
+  macKeys: MemberMacKeyCache;
   challenges: ChallengeStore;
   sessions: SessionStore;
   audit: AuditStore;

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
-import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpServer, type RequestListener, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { join } from "node:path";
 import { formatEther, NonceManager, parseEther, Wallet } from "ethers";
@@ -17,11 +17,11 @@ import {
   type Identity,
   identityFromSecretKey,
   type RandomSource,
-  systemRandom,
   toHex,
 } from "../../protocol";
 import { readDeployment } from "../../chain/deployment-file";
 import { LOCAL_CHAIN_ID } from "../../chain/local-development";
+import { pooledRandom } from "../../platform/pooled-random";
 import { MqttTransportError, redactBrokerUrl } from "../../transport/mqtt";
 import { loadBrokerTls } from "./broker/broker-tls";
 import { LIVE_BROKER_ACCESS } from "./broker/broker-access";
@@ -32,7 +32,8 @@ import { connectRegistry, makeProvider } from "../../chain/registry-contract";
 import { chainAdminKeyFor, type HeadConfig } from "./config";
 import type { HeadContext, HeadEvents } from "./context";
 import { useCryptoBackends } from "./crypto-backends";
-import { createApp } from "./http/app";
+import { createRequestListener } from "./http/app";
+import { MemberMacKeyCache } from "./member-mac-keys";
 import { createMetrics, exposeBrokerCounters } from "./metrics";
 import { wireNotifications } from "./notifications";
 import { wireRequestRelay } from "./request-relay";
@@ -165,7 +166,7 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     // 3. The open database, the registry index and the stores.
     const database = await HeadDatabase.open(join(config.dataDir, "db"));
     cleanups.push(() => database.close());
-    const index = new RegistryIndexStore(database);
+    const index = await RegistryIndexStore.open(database);
     const pending = await PendingTransactionsStore.open(database);
     const metrics = createMetrics({ defaultMetrics: true });
     const follower = new ChainIndexFollower({
@@ -185,7 +186,10 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     );
     if (memberReport.legacyDropped + memberReport.keyless + memberReport.orphanKeys > 0)
       logger.warn(memberReport, "memberships repaired at start: the devices concerned join again");
-    const random = options.random ?? systemRandom;
+    // CSPRNG bytes drawn a few KiB at a time (platform/pooled-random.ts), wiped at stop.
+    const pooled = pooledRandom();
+    cleanups.push(() => pooled.wipe());
+    const random = options.random ?? pooled;
 
     const audit = new AuditStore(database, random);
     const now = options.now ?? Date.now;
@@ -204,8 +208,9 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       database,
       index,
       members,
-      challenges: new ChallengeStore(database, loadChallengeKey(config.dataDir)),
-      sessions: await SessionStore.open(database),
+      macKeys: new MemberMacKeyCache(members),
+      challenges: await ChallengeStore.open(database, loadChallengeKey(config.dataDir)),
+      sessions: await SessionStore.open(database, { maxSessionsPerDevice: config.maxSessionsPerDevice }),
       audit,
       operators,
       follower,
@@ -219,6 +224,9 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       brokerAccess: LIVE_BROKER_ACCESS,
     };
     metrics.members.set(ctx.members.size);
+    // Derived MAC keys die with their K_m: at each end of a membership, at the expiry purge, at stop.
+    ctx.events.on("revoked", ({ deviceId }) => ctx.macKeys.forgetEnded(deviceId));
+    cleanups.push(() => ctx.macKeys.clear());
 
     // Ends of memberships found before MQTT is up are told to peers once it is (step 5).
     const endedBeforeMqtt: HeadEvents["revoked"][0][] = [];
@@ -275,14 +283,16 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
 
     // 6. Periodic clean-up: challenges, expired memberships, old sessions and replay keys, audit.
     const housekeeping = setInterval(() => {
-      runHousekeeping(ctx).catch((error) => logger.warn({ err: error.message }, "housekeeping failed"));
+      runHousekeeping(ctx)
+        .finally(() => ctx.macKeys.sweep())
+        .catch((error) => logger.warn({ err: error.message }, "housekeeping failed"));
     }, HOUSEKEEPING_INTERVAL_MS);
     housekeeping.unref();
     cleanups.push(() => clearInterval(housekeeping));
 
     // 7. HTTP.
-    const app = createApp(ctx, { brokerStatus: broker.status, version: VERSION });
-    const server = await listen(app, config.host, config.port, tls);
+    const listener = createRequestListener(ctx, { brokerStatus: broker.status, version: VERSION });
+    const server = await listen(listener, config.host, config.port, tls);
     cleanups.push(() => closeServer(server));
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;
@@ -392,14 +402,16 @@ async function ensureCluster(
 }
 
 function listen(
-  app: ReturnType<typeof createApp>,
+  listener: RequestListener,
   host: string,
   port: number,
   tls: TlsFiles | undefined,
 ): Promise<Server> {
   return new Promise((resolve, reject) => {
     // HTTPS only when a key pair is configured: no plain listener beside it to downgrade to.
-    const server = tls ? createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, app) : createHttpServer(app);
+    const server = tls
+      ? createHttpsServer({ ...tls, minVersion: "TLSv1.2" }, listener)
+      : createHttpServer(listener);
     server.listen(port, host);
     // Longer than clients' keep-alive (undici: 4 s), so an idle reused socket is never cut mid-request.
     server.keepAliveTimeout = 65_000;

@@ -34,7 +34,7 @@ function randomSessionRequest(): Uint8Array {
     suite: AeadSuite.AES_256_GCM,
     kid: randomBytes(4),
     nonce: randomBytes(16),
-    timestamp: Date.now(),
+    timestamp: Math.floor(Date.now() / 1000) * 1000, // whole seconds on the wire
     mac: randomBytes(16),
   });
 }

@@ -123,6 +123,106 @@ describe("LevelDatabase", () => {
   });
 });
 
+describe("LevelDatabase group commit", () => {
+  const put = (key: string, value: unknown) => ({
+    type: "put" as const,
+    sublevel: "users" as const,
+    key,
+    value,
+  });
+  /** The `sync` option of every level batch written so far (the spy calls through: real writes). */
+  const syncsOf = (db: LevelDatabase<Name>) => {
+    const batch = vi.spyOn(db.db, "batch");
+    return () => batch.mock.calls.map((call: unknown[]) => (call[1] as { sync?: boolean } | undefined)?.sync);
+  };
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it("writes the batches of one event-loop turn as one level batch, every one of them on disk after a reopen", async () => {
+    const location = join(tempDir(), "db");
+    const db = new LevelDatabase(await openJsonLevel(location), NAMES);
+    const syncs = syncsOf(db);
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        db.batch([put(`u${i}`, i), { type: "put", sublevel: "audit", key: `e${i}`, value: `joined ${i}` }], {
+          durable: i % 10 === 0,
+        }),
+      ),
+    );
+    expect(db.writeStats).toEqual({ calls: 100, writes: 1, durableWrites: 1 });
+    expect(syncs()).toEqual([true]);
+    await db.close();
+
+    const reopened = await open(location);
+    expect(await reopened.entries("users")).toHaveLength(100);
+    expect(await reopened.get("users", "u99")).toBe(99);
+    expect(await reopened.get("audit", "e42")).toBe("joined 42");
+  });
+
+  it("gathers the batches asked for while a write is in flight into the next write, after it", async () => {
+    const db = await open(join(tempDir(), "db"));
+    const syncs = syncsOf(db);
+    const first = db.put("users", "k", "first");
+    await nextTurn(); // the first write is in flight now
+    const later = Array.from({ length: 20 }, (_, i) => db.put("users", "k", `later ${i}`));
+    await Promise.all([first, ...later]);
+    expect(db.writeStats).toMatchObject({ calls: 21, writes: 2 });
+    expect(syncs()).toEqual([false, false]);
+    // Within one write the operations keep the callers' order, and a later write lands after an earlier one.
+    expect(await db.get("users", "k")).toBe("later 19");
+  });
+
+  it("applies a later turn's put of a key after an earlier turn's, over many rounds", async () => {
+    const db = await open(join(tempDir(), "db"));
+    const writes: Promise<void>[] = [];
+    for (let round = 0; round < 50; round++) {
+      writes.push(db.put("users", "k", round, { durable: round % 2 === 0 }));
+      await nextTurn();
+    }
+    await Promise.all(writes);
+    expect(await db.get("users", "k")).toBe(49);
+  });
+
+  it("never resolves a durable caller by a write that was not fsynced", async () => {
+    const db = await open(join(tempDir(), "db"));
+    const syncs = syncsOf(db);
+    const plain = db.put("users", "a", 1);
+    await nextTurn(); // a plain write is in flight: the durable one must wait for its own
+    const durable = db.put("users", "b", 2, { durable: true });
+    const alsoPlain = db.put("users", "c", 3);
+    await Promise.all([plain, durable, alsoPlain]);
+    expect(syncs()).toEqual([false, true]);
+    expect(db.writeStats).toEqual({ calls: 3, writes: 2, durableWrites: 1 });
+  });
+
+  it("rejects every caller of a group whose write fails, and writes none of it", async () => {
+    const db = await open(join(tempDir(), "db"));
+    const results = await Promise.allSettled([
+      db.put("users", "a", 1, { durable: true }),
+      // level refuses an undefined value: this caller's mistake fails the whole atomic write.
+      db.batch([put("b", 2), put("c", undefined)]),
+      db.put("audit", "d", 4),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
+    const reasons = results.map((r) => (r as PromiseRejectedResult).reason as { code?: string });
+    expect(new Set(reasons)).toHaveProperty("size", 1); // one error, the write's
+    expect(reasons[0]?.code).toBe("LEVEL_INVALID_VALUE");
+    expect(await db.entries("users")).toEqual([]);
+    expect(await db.entries("audit")).toEqual([]);
+    // The next turn's group is written as usual.
+    await db.put("users", "a", 1, { durable: true });
+    expect(await db.get("users", "a")).toBe(1);
+  });
+
+  it("writes what was asked for before close, then closes", async () => {
+    const location = join(tempDir(), "db");
+    const db = new LevelDatabase(await openJsonLevel(location), NAMES);
+    const written = db.put("users", "a", 1, { durable: true });
+    await db.close();
+    await written;
+    expect(await (await open(location)).get("users", "a")).toBe(1);
+  });
+});
+
 describe("the head's and the device's databases on the wrapper", () => {
   it("the head refuses a locked database with DatabaseOpenError E_STORAGE, saying how to recover", async () => {
     const directory = join(tempDir(), "db");

@@ -21,13 +21,30 @@ describe("node:crypto backend agrees with @noble byte for byte", () => {
           expect(hex(nodeSymmetricBackend.hmacSha256(key, data))).toBe(
             hex(nobleBackend.hmacSha256(key, data)),
           );
-          const ikm = data.length > 0 ? data : Uint8Array.of(0);
-          expect(hex(nodeSymmetricBackend.hkdfSha256(ikm, key, info, length))).toBe(
-            hex(nobleBackend.hkdfSha256(ikm, key, info, length)),
+          // The salt doubles as the HMAC key above: empty, short, and longer than a block.
+          expect(hex(nodeSymmetricBackend.hkdfSha256(data, key, info, length))).toBe(
+            hex(nobleBackend.hkdfSha256(data, key, info, length)),
           );
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it("HKDF-SHA256 at the protocol's key sizes (the two-HMAC fast path), random inputs", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 64 }),
+        fc.uint8Array({ maxLength: 48 }),
+        fc.uint8Array({ maxLength: 64 }),
+        fc.constantFrom(12, 16, 31, 32, 33),
+        (ikm, salt, info, length) => {
+          expect(hex(nodeSymmetricBackend.hkdfSha256(ikm, salt, info, length))).toBe(
+            hex(nobleBackend.hkdfSha256(ikm, salt, info, length)),
+          );
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 

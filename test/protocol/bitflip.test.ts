@@ -13,6 +13,7 @@ import {
   createGrantRequest,
   decodeGrantRequest,
   decodeJoinRequest,
+  deviceTag,
   equalBytes,
   finishJoin,
   issueGrant,
@@ -24,6 +25,8 @@ import { fullSession, grantFlow } from "./grant-fixture";
 import { cluster, device, head, join, seededRandom, T0 } from "./helpers";
 
 describe("single-bit flips are refused", () => {
+  // Classic layout: 0–1 header, 2 suite, 3–18 device tag, 19–34 challenge, 35–42 position,
+  // 43–75 E_D, 76–139 sigD (compact).
   it("JoinRequest (head side, with the caller's look-ups keyed by the flipped fields)", () => {
     const d = device(1);
     const j = join(d);
@@ -32,18 +35,18 @@ describe("single-bit flips are refused", () => {
       (i) => {
         if (i < 2) return ["E_MALFORMED"];
         if (i === 2) return ["E_MALFORMED", "E_UNSUPPORTED"];
-        if (i < 35) return ["E_NOT_MEMBER"]; // deviceId: the registry has no such device
-        if (i < 51) return ["E_UNKNOWN_CHALLENGE"];
-        if (i < 59) return ["E_MALFORMED", "E_OUTSIDE_RADIUS", "E_BAD_SIGNATURE"];
-        if (i === 59) return ["E_MALFORMED", "E_BAD_SIGNATURE"]; // point prefix: 02↔03 is still well-formed
-        return ["E_BAD_SIGNATURE", "E_MALFORMED"];
+        if (i < 19) return ["E_NOT_MEMBER"]; // device tag: the index has no such device
+        if (i < 35) return ["E_UNKNOWN_CHALLENGE"];
+        if (i < 43) return ["E_MALFORMED", "E_OUTSIDE_RADIUS", "E_BAD_SIGNATURE"];
+        if (i === 43) return ["E_MALFORMED", "E_BAD_SIGNATURE"]; // point prefix: 02↔03 is still well-formed
+        return ["E_BAD_SIGNATURE", "E_MALFORMED"]; // E_D is signed; sigD itself (incl. its recovery bit)
       },
       (m) => {
         const req = decodeJoinRequest(m);
         return acceptJoin({
           request: req,
           challenge: equalBytes(req.challenge, j.challenge.record.challenge) ? j.challenge.record : undefined,
-          device: equalBytes(req.deviceId, d.id) ? d.record : undefined,
+          candidates: equalBytes(req.deviceTag, deviceTag(d.id)) ? [d.record] : [],
           cluster,
           headSecretKey: head.secretKey,
           now: T0,
@@ -108,8 +111,8 @@ describe("single-bit flips are refused", () => {
           if (i < 2) return ["E_MALFORMED"];
           if (i === 2) return ["E_MALFORMED", "E_UNKNOWN_NONCE"]; // role
           if (i === 3) return ["E_MALFORMED", "E_UNSUPPORTED"]; // suite
-          if (i < 28) return ["E_BAD_TAG", "E_MALFORMED"]; // sessionId, times (AAD)
-          if (i < 44) return ["E_UNKNOWN_NONCE"];
+          if (i < 20) return ["E_BAD_TAG"]; // sessionId, times (AAD; every u32 is a time)
+          if (i < 24) return ["E_UNKNOWN_NONCE"]; // nonce hint
           return ["E_BAD_TAG"];
         },
         (m) => acceptGrant(m, membership, [{ ...pending, used: false }], f.now),
@@ -188,7 +191,7 @@ describe("single-bit flips are refused", () => {
         acceptJoin({
           request: req,
           challenge: equalBytes(req.challenge, j.challenge.record.challenge) ? j.challenge.record : undefined,
-          device: d.record,
+          candidates: [d.record],
           cluster,
           headSecretKey: head.secretKey,
           now: T0,
@@ -197,7 +200,7 @@ describe("single-bit flips are refused", () => {
         expect(e).toBeInstanceOf(ProtocolError);
         code = (e as ProtocolError).code;
       }
-      expect(["E_MALFORMED", "E_WRONG_CLUSTER", "E_UNKNOWN_CHALLENGE"], `bit ${bit}`).toContain(code);
+      expect(["E_MALFORMED", "E_UNKNOWN_CHALLENGE"], `bit ${bit}`).toContain(code);
     }
   });
 

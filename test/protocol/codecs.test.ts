@@ -12,7 +12,10 @@ import * as G from "../../protocol/grant/codec";
 import * as J from "../../protocol/join/codec";
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
+/** u64 milliseconds (GrantWarning). */
 const time = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+/** u32 seconds on the wire, whole seconds in ms in the API (JoinResponse, SessionRequest, Grant). */
+const seconds = fc.integer({ min: 0, max: 2 ** 32 - 1 }).map((s) => s * 1000);
 const suite = fc.constantFrom(1 as const, 2 as const);
 const compressed = fc.tuple(fc.constantFrom(2, 3), bytes(32)).map(([p, x]) => Uint8Array.of(p, ...x));
 const position = fc.record({
@@ -21,52 +24,52 @@ const position = fc.record({
 });
 
 const arbs = {
-  challenge: fc.record({ clusterId: fc.integer({ min: 0, max: 2 ** 32 - 1 }), challenge: bytes(16) }),
+  challenge: fc.record({ challenge: bytes(16) }),
   joinRequest: fc.oneof(
     fc.record({
       suite: fc.constant(1 as const),
-      deviceId: bytes(32),
+      deviceTag: bytes(16),
       challenge: bytes(16),
       position,
       ephemeralPublicKey: compressed,
-      signature: bytes(65),
+      signature: bytes(64),
     }),
     fc.record({
       suite: fc.constant(2 as const),
       offer: fc.constantFrom([2 as const], [1 as const, 2 as const]),
-      deviceId: bytes(32),
+      deviceTag: bytes(16),
       challenge: bytes(16),
       position,
       ephemeralPublicKey: compressed,
       kemPublicKey: bytes(1184),
-      signature: bytes(65),
+      signature: bytes(64),
     }),
   ),
   joinResponse: fc.oneof(
     fc.record({
       suite: fc.constant(1 as const),
       kid: bytes(4),
-      expiresAt: time,
+      expiresAt: seconds,
       ephemeralPublicKey: compressed,
-      signature: bytes(65),
+      signature: bytes(64),
     }),
     fc.record({
       suite: fc.constant(2 as const),
       kid: bytes(4),
-      expiresAt: time,
+      expiresAt: seconds,
       ephemeralPublicKey: compressed,
       kemCiphertext: bytes(1088),
-      signature: bytes(65),
+      signature: bytes(64),
     }),
   ),
-  sessionRequest: fc.record({ suite, kid: bytes(4), nonce: bytes(16), timestamp: time, mac: bytes(16) }),
+  sessionRequest: fc.record({ suite, kid: bytes(4), nonce: bytes(16), timestamp: seconds, mac: bytes(16) }),
   grant: fc.record({
     role: fc.constantFrom(1 as const, 2 as const),
     suite,
     sessionId: bytes(8),
-    issuedAt: time,
-    expiresAt: time,
-    nonce: bytes(16),
+    issuedAt: seconds,
+    expiresAt: seconds,
+    nonceHint: bytes(4),
     sealed: bytes(48),
   }),
   warning: fc.record({
@@ -165,7 +168,7 @@ describe("decoders on hostile bytes", () => {
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: size + 8 }), fc.boolean(), (raw, fixHeader) => {
           const b = raw.slice();
-          if (fixHeader && b.length >= 2) b[0] = 1; // reach past the version check more often
+          if (fixHeader && b.length >= 2) b[0] = 2; // reach past the version check more often
           try {
             decode(b);
           } catch (e) {
@@ -179,11 +182,7 @@ describe("decoders on hostile bytes", () => {
   );
 
   it.each([
-    [
-      "JoinChallenge",
-      () => J.encodeJoinChallenge({ clusterId: 1, challenge: new Uint8Array(16) }),
-      J.decodeJoinChallenge,
-    ],
+    ["JoinChallenge", () => J.encodeJoinChallenge({ challenge: new Uint8Array(16) }), J.decodeJoinChallenge],
     [
       "SessionRequest",
       () =>
@@ -191,46 +190,51 @@ describe("decoders on hostile bytes", () => {
           suite: 1,
           kid: new Uint8Array(4),
           nonce: new Uint8Array(16),
-          timestamp: 1,
+          timestamp: 1000,
           mac: new Uint8Array(16),
         }),
       G.decodeSessionRequest,
     ],
-  ] as const)("%s: truncated, trailing garbage and unknown version are E_MALFORMED", (_n, make, decode) => {
-    const good = make();
-    for (const bad of [
-      good.subarray(0, good.length - 1),
-      Uint8Array.from([...good, 0]),
-      Uint8Array.from([2, ...good.subarray(1)]),
-      new Uint8Array(0),
-    ]) {
-      expect(() => decode(bad)).toThrow(ProtocolError);
-      try {
-        decode(bad);
-      } catch (e) {
-        expect((e as ProtocolError).code).toBe("E_MALFORMED");
+  ] as const)(
+    "%s: truncated, trailing garbage, version 1 and an unknown version are E_MALFORMED",
+    (_n, make, decode) => {
+      const good = make();
+      expect(good[0]).toBe(2);
+      for (const bad of [
+        good.subarray(0, good.length - 1),
+        Uint8Array.from([...good, 0]),
+        Uint8Array.from([1, ...good.subarray(1)]),
+        Uint8Array.from([3, ...good.subarray(1)]),
+        new Uint8Array(0),
+      ]) {
+        expect(() => decode(bad)).toThrow(ProtocolError);
+        try {
+          decode(bad);
+        } catch (e) {
+          expect((e as ProtocolError).code).toBe("E_MALFORMED");
+        }
       }
-    }
-  });
+    },
+  );
 
   it("a join suite that does not fit the length, a bad offer and an unknown suite are E_MALFORMED", () => {
     const classic = J.encodeJoinRequest({
       suite: 1,
-      deviceId: new Uint8Array(32),
+      deviceTag: new Uint8Array(16),
       challenge: new Uint8Array(16),
       position: { lat: 0, lon: 0 },
       ephemeralPublicKey: Uint8Array.of(2, ...new Uint8Array(32)),
-      signature: new Uint8Array(65),
+      signature: new Uint8Array(64),
     });
     const hybrid = J.encodeJoinRequest({
       suite: 2,
       offer: [1, 2],
-      deviceId: new Uint8Array(32),
+      deviceTag: new Uint8Array(16),
       challenge: new Uint8Array(16),
       position: { lat: 0, lon: 0 },
       ephemeralPublicKey: Uint8Array.of(2, ...new Uint8Array(32)),
       kemPublicKey: new Uint8Array(1184),
-      signature: new Uint8Array(65),
+      signature: new Uint8Array(64),
     });
     expect(J.decodeJoinRequest(hybrid)).toMatchObject({ suite: 2, offer: [1, 2] });
     const cases: Uint8Array[] = [];
@@ -249,5 +253,18 @@ describe("decoders on hostile bytes", () => {
     expect(() => J.encodeJoinRequest({ ...J.decodeJoinRequest(hybrid), offer: [1] } as never)).toThrow(
       RangeError,
     );
+  });
+
+  it("times on the wire are u32 seconds: encoders refuse a time that is not a whole second or is past 2106", () => {
+    const sr = {
+      suite: 1 as const,
+      kid: new Uint8Array(4),
+      nonce: new Uint8Array(16),
+      mac: new Uint8Array(16),
+    };
+    expect(() => G.encodeSessionRequest({ ...sr, timestamp: 1001 })).toThrow(RangeError);
+    expect(() => G.encodeSessionRequest({ ...sr, timestamp: 2 ** 32 * 1000 })).toThrow(RangeError);
+    const last = G.encodeSessionRequest({ ...sr, timestamp: (2 ** 32 - 1) * 1000 });
+    expect(G.decodeSessionRequest(last).timestamp).toBe((2 ** 32 - 1) * 1000); // 2106-02-07T06:28:15Z
   });
 });

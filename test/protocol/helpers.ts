@@ -5,7 +5,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import {
   acceptJoin,
   type ClusterInfo,
-  type DeviceRecord,
+  type DeviceCandidate,
   decodeJoinRequest,
   finishJoin,
   identityFromSecretKey,
@@ -55,7 +55,8 @@ export const cluster: ClusterInfo = {
 export interface TestDevice {
   id: Uint8Array;
   identity: ReturnType<typeof identityFromSecretKey>;
-  record: DeviceRecord;
+  /** The head's index entry for this device (resolved from its tag). */
+  record: DeviceCandidate;
   position: Position;
 }
 
@@ -67,7 +68,7 @@ export function device(
   return {
     id: id32(n),
     identity,
-    record: { keyAddress: identity.address, clusterId: cluster.clusterId, active: true },
+    record: { deviceId: id32(n), keyAddress: identity.address, clusterId: cluster.clusterId, active: true },
     position,
   };
 }
@@ -95,7 +96,7 @@ export function beginJoin(d: TestDevice, seed: string, now = T0, suites: TestSui
   const ctx = {
     request: decodeJoinRequest(start.request),
     challenge: ch.record,
-    device: d.record,
+    candidates: [d.record],
     cluster,
     headSecretKey: head.secretKey,
     now,

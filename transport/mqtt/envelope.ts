@@ -45,10 +45,14 @@ export function encodeEnvelope(senderId: Uint8Array, message: Uint8Array): Uint8
 export function decodeEnvelope(payload: Uint8Array): Envelope {
   if (payload.length < SENDER_ID_BYTES + MESSAGE_HEADER_BYTES)
     throw new EnvelopeError("inbox payload too short");
-  const sender = payload.subarray(0, SENDER_ID_BYTES);
   return {
-    senderId: Buffer.from(sender.buffer, sender.byteOffset, sender.length).toString("hex"),
-    message: payload.subarray(SENDER_ID_BYTES),
+    senderId: Buffer.from(payload.buffer, payload.byteOffset, SENDER_ID_BYTES).toString("hex"),
+    // A plain view: `subarray` of an MQTT payload (a Buffer) would make a Buffer, dearer per message.
+    message: new Uint8Array(
+      payload.buffer,
+      payload.byteOffset + SENDER_ID_BYTES,
+      payload.length - SENDER_ID_BYTES,
+    ),
     type: payload[SENDER_ID_BYTES + 1] as number,
   };
 }

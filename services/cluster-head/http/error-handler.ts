@@ -1,7 +1,9 @@
 /**
- * The single error middleware: every failure becomes `{ "error": { "code", "message" } }` with the
- * status of its code. Stack traces and internal messages stay in the log.
+ * The one error shape, for the Express app (`errorHandler`) and the protocol endpoint
+ * (`writeError`) alike: every failure becomes `{ "error": { "code", "message" } }` with the status
+ * of its code. Stack traces and internal messages stay in the log.
  */
+import type { ServerResponse } from "node:http";
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
 import { ZodError } from "zod";
@@ -49,18 +51,52 @@ export function toHeadError(error: unknown): HeadError {
   return new HeadError("E_INTERNAL", "internal error");
 }
 
+/** The JSON body of every refusal. */
+export interface ErrorBody {
+  error: { code: HeadErrorCode; message: string };
+}
+
+/**
+ * Turns a failure into its answer, counted in `iotguard_refusals_total` (and a body-limit refusal
+ * in `iotguard_limit_refusals_total`) and logged: internal and storage failures with their cause,
+ * other refusals by code only.
+ * @returns the status and body to answer with
+ */
+export function refusalOf(
+  error: unknown,
+  log: Logger,
+  metrics: HeadMetrics,
+): { status: number; body: ErrorBody } {
+  const headError = toHeadError(error);
+  const code: HeadErrorCode = headError.code;
+  metrics.refusals.inc({ code });
+  if (code === "E_PAYLOAD_TOO_LARGE") metrics.limitRefusals.inc({ limit: "body" });
+  if (code === "E_INTERNAL" || code === "E_STORAGE") log.error({ err: error }, "request failed");
+  else log.info({ code }, "request refused");
+  return { status: statusOf(code), body: { error: { code, message: headError.message } } };
+}
+
 export function errorHandler(logger: Logger, metrics: HeadMetrics): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    const headError = toHeadError(error);
-    const code: HeadErrorCode = headError.code;
-    metrics.refusals.inc({ code });
-    if (code === "E_PAYLOAD_TOO_LARGE") metrics.limitRefusals.inc({ limit: "body" });
-    const log = (req as { log?: Logger }).log ?? logger;
-    if (code === "E_INTERNAL" || code === "E_STORAGE") log.error({ err: error }, "request failed");
-    else log.info({ code }, "request refused");
+    const { status, body } = refusalOf(error, (req as { log?: Logger }).log ?? logger, metrics);
     if (res.headersSent) return;
-    res.status(statusOf(code)).json({ error: { code, message: headError.message } });
+    res.status(status).json(body);
   };
+}
+
+/**
+ * {@link refusalOf} answered on a bare node:http response, with the same body and status as the
+ * Express handler and `Content-Type: application/json; charset=utf-8`. Headers set before (such
+ * as `Retry-After` or `x-request-id`) are kept; nothing is written once the answer has started.
+ */
+export function writeError(res: ServerResponse, error: unknown, log: Logger, metrics: HeadMetrics): void {
+  const { status, body } = refusalOf(error, log, metrics);
+  if (res.headersSent || res.destroyed) return;
+  const json = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.setHeader("content-length", Buffer.byteLength(json));
+  res.end(json);
 }
 
 export const notFound: RequestHandler = (_req, _res, next) => {

@@ -6,6 +6,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import type { RequestHandler } from "express";
+import type { HeadConfig } from "../config";
 import { HeadError } from "../errors";
 import type { HeadMetrics } from "../metrics";
 
@@ -101,65 +102,140 @@ function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
 }
 
+/** A refusal by one of the limits: the error to answer and, where waiting helps, `Retry-After`. */
+export interface LimitRefusal {
+  error: HeadError;
+  /** Seconds for the `Retry-After` header. */
+  retryAfter?: string;
+}
+
 /**
- * Per-source rate limit: a request whose source has no token left is refused with
- * `E_RATE_LIMITED` (429) and `Retry-After`, before its body is read.
+ * Per-source rate limit as a plain function: takes one token from the source's bucket, or refuses
+ * with `E_RATE_LIMITED` (429) and `Retry-After` (counted in `iotguard_limit_refusals_total`).
+ * Exempt sources always pass. One limit (one set of buckets) serves every path a request can take.
+ * @returns undefined when the request may go on, else its refusal
  */
-export function rateLimit(
+export type SourceLimit = (source: string) => LimitRefusal | undefined;
+
+/** Builds the {@link SourceLimit} over `buckets`, counted as `limit`. */
+export function sourceLimit(
   buckets: TokenBuckets,
   limit: Extract<LimitName, "rate_join" | "rate_api">,
   exempt: ReadonlySet<string>,
   metrics: HeadMetrics,
-): RequestHandler {
-  return (req, res, next) => {
-    const source = sourceOf(req);
-    if (exempt.has(source)) return next();
+): SourceLimit {
+  return (source) => {
+    if (exempt.has(source)) return undefined;
     const waitMs = buckets.take(source);
-    if (waitMs === 0) return next();
+    if (waitMs === 0) return undefined;
     metrics.limitRefusals.inc({ limit });
-    res.setHeader("retry-after", retryAfterSeconds(waitMs));
-    next(new HeadError("E_RATE_LIMITED", "too many requests from this source; retry later"));
+    return {
+      error: new HeadError("E_RATE_LIMITED", "too many requests from this source; retry later"),
+      retryAfter: retryAfterSeconds(waitMs),
+    };
+  };
+}
+
+/**
+ * Express middleware over a {@link SourceLimit}: a request whose source has no token left is
+ * refused before its body is read.
+ */
+export function rateLimit(limit: SourceLimit): RequestHandler {
+  return (req, res, next) => {
+    const refusal = limit(sourceOf(req));
+    if (!refusal) return next();
+    if (refusal.retryAfter) res.setHeader("retry-after", refusal.retryAfter);
+    next(refusal.error);
   };
 }
 
 /**
  * A global bound on requests doing signature work at once. Past `max` in flight, a request is
  * refused with `E_HEAD_BUSY` (503) and `Retry-After: 1` before its handler runs, so it costs no
- * ECDSA and consumes nothing (its challenge stays usable). A slot is held from here until the
- * answer is sent or the connection closes; put it after body parsing, so a slow sender holds a
- * socket but never a slot.
+ * ECDSA and consumes nothing (its challenge stays usable). Enter after the body is read, so a slow
+ * sender holds a socket but never a slot.
  */
-export function concurrencyGate(max: number, metrics: HeadMetrics): RequestHandler {
-  let inFlight = 0;
-  return (_req, res, next) => {
-    if (inFlight >= max) {
-      metrics.limitRefusals.inc({ limit: "busy" });
-      res.setHeader("retry-after", "1");
-      next(new HeadError("E_HEAD_BUSY", "the head is busy; retry later"));
-      return;
+export class ConcurrencyGate {
+  private inFlight = 0;
+
+  /**
+   * @param max - requests admitted at once (≥ 1)
+   * @param metrics - where `busy` refusals are counted
+   */
+  constructor(
+    private readonly max: number,
+    private readonly metrics: HeadMetrics,
+  ) {}
+
+  /**
+   * Takes a slot.
+   * @returns the function that gives the slot back (idempotent), or the refusal when all are taken
+   */
+  enter(): (() => void) | LimitRefusal {
+    if (this.inFlight >= this.max) {
+      this.metrics.limitRefusals.inc({ limit: "busy" });
+      return { error: new HeadError("E_HEAD_BUSY", "the head is busy; retry later"), retryAfter: "1" };
     }
-    inFlight++;
+    this.inFlight++;
     let released = false;
-    const release = () => {
+    return () => {
       if (released) return;
       released = true;
-      inFlight--;
+      this.inFlight--;
     };
-    res.once("finish", release);
-    res.once("close", release);
-    next();
-  };
+  }
 }
 
 /**
- * For routes that take no body: refuses a request that announces one (a non-zero
- * `Content-Length` or any `Transfer-Encoding`) with `E_VALIDATION`, without reading it.
+ * For routes that take no body: whether a request announces one (a non-zero `Content-Length` or
+ * any `Transfer-Encoding`), which such a route refuses with `E_VALIDATION` without reading it.
  */
-export const noBody: RequestHandler = (req, _res, next) => {
-  const length = req.headers["content-length"];
-  if (req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0")) {
-    next(new HeadError("E_VALIDATION", "this route takes no body"));
-    return;
-  }
-  next();
-};
+export function announcesBody(headers: {
+  "content-length"?: string | undefined;
+  "transfer-encoding"?: string | undefined;
+}): boolean {
+  const length = headers["content-length"];
+  return headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+/** The limits at the HTTP edge, built once per head and shared by the Express app and the protocol endpoint. */
+export interface EdgeLimits {
+  /** Per-source API bucket: every request, whichever path serves it, takes one token. */
+  api: SourceLimit;
+  /** Per-source join bucket, shared by the challenge and the join. */
+  join: SourceLimit;
+  /** The global bound on joins being verified, after the body is read and before any ECDSA. */
+  joinGate: ConcurrencyGate;
+}
+
+/** Builds the {@link EdgeLimits} from the head's settings. */
+export function edgeLimits(
+  config: Pick<
+    HeadConfig,
+    | "apiRate"
+    | "apiBurst"
+    | "joinRate"
+    | "joinBurst"
+    | "rateLimitSources"
+    | "rateLimitExempt"
+    | "maxConcurrentJoins"
+  >,
+  metrics: HeadMetrics,
+): EdgeLimits {
+  const exempt = exemptSources(config.rateLimitExempt);
+  return {
+    api: sourceLimit(
+      new TokenBuckets(config.apiRate, config.apiBurst, config.rateLimitSources),
+      "rate_api",
+      exempt,
+      metrics,
+    ),
+    join: sourceLimit(
+      new TokenBuckets(config.joinRate, config.joinBurst, config.rateLimitSources),
+      "rate_join",
+      exempt,
+      metrics,
+    ),
+    joinGate: new ConcurrencyGate(config.maxConcurrentJoins, metrics),
+  };
+}

@@ -12,6 +12,9 @@ export interface AuditEntry {
   [field: string]: unknown;
 }
 
+/** Rows deleted per batch by {@link AuditStore.prune}: other writes run between two. */
+const PRUNE_CHUNK = 2_000;
+
 /** Time first, zero-padded, so key order is time order. */
 function timeKey(at: number): string {
   return at.toString().padStart(15, "0");
@@ -42,12 +45,17 @@ export class AuditStore {
     return this.database.values<AuditEntry>("audit", limit);
   }
 
-  /** Deletes rows recorded before `before`; returns how many. */
+  /** Deletes rows recorded before `before`, {@link PRUNE_CHUNK} per batch; returns how many. */
   async prune(before: number): Promise<number> {
-    // Deleted through the database's write path, so a failed write (a full disk) is noticed.
-    const keys: string[] = [];
-    for await (const key of this.database.sub.audit.keys({ lt: timeKey(before) })) keys.push(String(key));
-    await this.database.batch(keys.map((key) => ({ type: "del" as const, sublevel: "audit" as const, key })));
-    return keys.length;
+    let pruned = 0;
+    for (;;) {
+      const keys = await this.database.sub.audit.keys({ lt: timeKey(before), limit: PRUNE_CHUNK }).all();
+      if (keys.length === 0) return pruned;
+      // Deleted through the database's write path, so a failed write (a full disk) is noticed.
+      await this.database.batch(
+        keys.map((key) => ({ type: "del" as const, sublevel: "audit" as const, key })),
+      );
+      pruned += keys.length;
+    }
   }
 }

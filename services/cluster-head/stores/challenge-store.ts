@@ -5,6 +5,7 @@
  * Two concurrent joins with one challenge cannot both find it unused: the in-memory claim happens
  * synchronously, before any await. The head's challenge key K_c lives in `<data-dir>/challenge.key`
  * (0600), so challenges outlive a restart of the same head and no other head accepts them.
+ * Consumed challenges are also held in memory (loaded at open): a join reads nothing from level.
  */
 import {
   type ChallengeRecord,
@@ -14,6 +15,7 @@ import {
   type RandomSource,
   toHex,
 } from "../../../protocol";
+import { setImmediate } from "node:timers/promises";
 import type { HeadDatabase } from "./database";
 
 /** A used challenge, kept until it expires (key: the challenge bytes in hex). */
@@ -21,14 +23,29 @@ interface ConsumedChallenge {
   expiresAt: number;
 }
 
+/** Consumed challenges deleted per batch by {@link ChallengeStore.sweep}. */
+const SWEEP_CHUNK = 2_000;
+
 export class ChallengeStore {
   private readonly claimed = new Set<string>();
+  /** Consumed challenges (hex) and when they expire, as level holds them. */
+  private readonly consumed = new Map<string, number>();
 
-  /** @param key - K_c, 32 bytes */
-  constructor(
+  private constructor(
     private readonly database: HeadDatabase,
     private readonly key: Uint8Array,
   ) {}
+
+  /**
+   * Opens the store and loads the consumed challenges into memory.
+   * @param key - K_c, 32 bytes
+   */
+  static async open(database: HeadDatabase, key: Uint8Array): Promise<ChallengeStore> {
+    const store = new ChallengeStore(database, key);
+    for (const [challenge, { expiresAt }] of await database.entries<ConsumedChallenge>("challenges"))
+      store.consumed.set(challenge, expiresAt);
+    return store;
+  }
 
   /** A fresh JoinChallenge message for `clusterId`; nothing is stored. */
   issue(clusterId: number, now: number, ttlMs: number, random: RandomSource): Uint8Array {
@@ -53,28 +70,34 @@ export class ChallengeStore {
     if (this.claimed.has(key)) return { ...record, state: ChallengeState.CONSUMED };
     this.claimed.add(key);
     try {
-      if (await this.database.get<ConsumedChallenge>("challenges", key))
-        return { ...record, state: ChallengeState.CONSUMED };
+      if (this.consumed.has(key)) return { ...record, state: ChallengeState.CONSUMED };
       // fsynced: a use forgotten in a power cut would make the challenge usable twice.
       const consumed: ConsumedChallenge = { expiresAt: record.expiresAt };
       await this.database.batch([{ type: "put", sublevel: "challenges", key, value: consumed }], {
         durable: true,
       });
+      this.consumed.set(key, record.expiresAt);
       return record;
     } finally {
       this.claimed.delete(key);
     }
   }
 
-  /** Deletes consumed challenges that expired before `now`; returns how many. */
+  /**
+   * Deletes consumed challenges that expired before `now`, {@link SWEEP_CHUNK} per batch with the
+   * event loop free in between; returns how many.
+   */
   async sweep(now: number): Promise<number> {
     const expired: string[] = [];
-    for await (const [key, value] of this.database.sub.challenges.iterator()) {
-      if ((value as ConsumedChallenge).expiresAt <= now) expired.push(String(key));
+    for (const [key, expiresAt] of this.consumed) if (expiresAt <= now) expired.push(key);
+    for (let i = 0; i < expired.length; i += SWEEP_CHUNK) {
+      if (i > 0) await setImmediate();
+      const chunk = expired.slice(i, i + SWEEP_CHUNK);
+      await this.database.batch(
+        chunk.map((key) => ({ type: "del" as const, sublevel: "challenges" as const, key })),
+      );
+      for (const key of chunk) this.consumed.delete(key);
     }
-    await this.database.batch(
-      expired.map((key) => ({ type: "del" as const, sublevel: "challenges" as const, key })),
-    );
     return expired.length;
   }
 }

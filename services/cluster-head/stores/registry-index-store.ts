@@ -1,8 +1,14 @@
 /**
  * The head's index of the on-chain registry, kept in level and rebuilt from events. Verifying a
  * member reads this index, never the chain.
+ *
+ * Devices and clusters are mirrored in memory (loaded at open), so the grant and join paths look
+ * them up without touching level; the mirror follows `apply` and `rewind` only once their batch
+ * has been written, so it never shows a record the disk does not hold. Devices are also indexed
+ * by their device tag (protocol/device-tag.ts) for messages that name a device by tag.
  */
 import type { RegistryEvent } from "../../../chain/registry-events";
+import { deviceTag, fromHex, toHex } from "../../../protocol";
 import type { BatchOperation, HeadDatabase } from "./database";
 
 export interface DeviceRecord {
@@ -72,14 +78,69 @@ const CURSOR_KEY = "cursor";
 const IDENTITY_KEY = "identity";
 
 export class RegistryIndexStore {
-  constructor(private readonly database: HeadDatabase) {}
+  /** Every indexed device by ID, as level holds it. */
+  readonly #devices = new Map<string, DeviceRecord>();
+  /** Every indexed cluster by ID, as level holds it. */
+  readonly #clusters = new Map<number, ClusterRecord>();
+  /** Device IDs by device tag (hex); a tag shared by two enrolled devices lists both. */
+  readonly #byTag = new Map<string, string[]>();
 
-  getDevice(deviceId: string): Promise<DeviceRecord | undefined> {
-    return this.database.get<DeviceRecord>("index-devices", deviceId);
+  private constructor(private readonly database: HeadDatabase) {}
+
+  /** Opens the index on `database` and loads its devices and clusters into memory. */
+  static async open(database: HeadDatabase): Promise<RegistryIndexStore> {
+    const store = new RegistryIndexStore(database);
+    for (const device of await database.values<DeviceRecord>("index-devices", Number.MAX_SAFE_INTEGER))
+      store.#setDevice(device.deviceId, device);
+    for (const cluster of await database.values<ClusterRecord>("index-clusters", Number.MAX_SAFE_INTEGER))
+      store.#clusters.set(cluster.clusterId, cluster);
+    return store;
   }
 
+  /** The indexed record of `deviceId` (64 lower-case hex digits), from memory. */
+  device(deviceId: string): DeviceRecord | undefined {
+    return this.#devices.get(deviceId);
+  }
+
+  /** The indexed record of `clusterId`, from memory. */
+  cluster(clusterId: number): ClusterRecord | undefined {
+    return this.#clusters.get(clusterId);
+  }
+
+  /** {@link device}, for callers that await. */
+  getDevice(deviceId: string): Promise<DeviceRecord | undefined> {
+    return Promise.resolve(this.#devices.get(deviceId));
+  }
+
+  /** {@link cluster}, for callers that await. */
   getCluster(clusterId: number): Promise<ClusterRecord | undefined> {
-    return this.database.get<ClusterRecord>("index-clusters", clusterKey(clusterId));
+    return Promise.resolve(this.#clusters.get(clusterId));
+  }
+
+  /**
+   * Every indexed device whose device tag is `tagHex` (16 bytes as hex), whatever its status or
+   * cluster (the caller checks those): usually one, none for an unknown tag, more only when two
+   * enrolled IDs share a tag (by chance, 2^-128 per pair, or by an enroller's ~2^64 work).
+   */
+  devicesWithTag(tagHex: string): DeviceRecord[] {
+    const ids = this.#byTag.get(tagHex.toLowerCase());
+    if (!ids) return [];
+    return ids.map((id) => this.#devices.get(id)!);
+  }
+
+  /** Sets (or with undefined, removes) the memory copy of one device and its tag entry. */
+  #setDevice(deviceId: string, record: DeviceRecord | undefined): void {
+    const known = this.#devices.has(deviceId);
+    if (record) this.#devices.set(deviceId, record);
+    else this.#devices.delete(deviceId);
+    if (known === (record !== undefined)) return; // a changed record keeps its ID, hence its tag
+    const tag = tagOf(deviceId);
+    if (tag === undefined) return;
+    const ids = this.#byTag.get(tag) ?? [];
+    const rest = ids.filter((id) => id !== deviceId);
+    if (record) rest.push(deviceId);
+    if (rest.length > 0) this.#byTag.set(tag, rest);
+    else this.#byTag.delete(tag);
   }
 
   cursor(): Promise<IndexCursor | undefined> {
@@ -94,10 +155,12 @@ export class RegistryIndexStore {
     await this.database.batch([{ type: "put", sublevel: "index-meta", key: IDENTITY_KEY, value: identity }]);
   }
 
-  /** Every indexed device of `clusterId`. */
-  async listDevices(clusterId: number): Promise<DeviceRecord[]> {
-    const all = await this.database.values<DeviceRecord>("index-devices", 1_000_000);
-    return all.filter((device) => device.clusterId === clusterId);
+  /** Every indexed device of `clusterId`, in device ID order (as level lists them). */
+  listDevices(clusterId: number): Promise<DeviceRecord[]> {
+    const devices = [...this.#devices.values()].filter((device) => device.clusterId === clusterId);
+    return Promise.resolve(
+      devices.sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0)),
+    );
   }
 
   /** The remembered recent blocks, newest first. */
@@ -119,12 +182,12 @@ export class RegistryIndexStore {
     const devices = new Map<string, DeviceRecord | undefined>();
     const clusters = new Map<number, ClusterRecord | undefined>();
     const changes: IndexChange[] = [];
-    const device = async (id: string) => {
-      if (!devices.has(id)) devices.set(id, await this.getDevice(id));
+    const device = (id: string) => {
+      if (!devices.has(id)) devices.set(id, this.#devices.get(id));
       return devices.get(id);
     };
-    const cluster = async (id: number) => {
-      if (!clusters.has(id)) clusters.set(id, await this.getCluster(id));
+    const cluster = (id: number) => {
+      if (!clusters.has(id)) clusters.set(id, this.#clusters.get(id));
       return clusters.get(id);
     };
     const remembered = new Map<number, IndexedBlock>(
@@ -134,13 +197,13 @@ export class RegistryIndexStore {
       ]),
     );
     // Before an event of a remembered block changes a record, keep the value the block found.
-    const keepForUndo = async (event: RegistryEvent) => {
+    const keepForUndo = (event: RegistryEvent) => {
       const block = remembered.get(event.blockNumber);
       if (!block) return;
       const touched = (sublevel: string, key: string) =>
         block.undo.some((u) => u.sublevel === sublevel && u.key === key);
       if ("deviceId" in event && !touched("index-devices", event.deviceId)) {
-        const previous = (await device(event.deviceId)) ?? null;
+        const previous = device(event.deviceId) ?? null;
         block.undo.push({ sublevel: "index-devices", key: event.deviceId, previous });
       }
       if ("clusterId" in event && event.kind.startsWith("cluster-")) {
@@ -149,13 +212,13 @@ export class RegistryIndexStore {
           block.undo.push({
             sublevel: "index-clusters",
             key,
-            previous: (await cluster(event.clusterId)) ?? null,
+            previous: cluster(event.clusterId) ?? null,
           });
       }
     };
 
     for (const event of events) {
-      await keepForUndo(event);
+      keepForUndo(event);
       switch (event.kind) {
         case "cluster-created": {
           const record: ClusterRecord = {
@@ -170,7 +233,7 @@ export class RegistryIndexStore {
           break;
         }
         case "cluster-head-changed": {
-          const current = await cluster(event.clusterId);
+          const current = cluster(event.clusterId);
           if (!current) break;
           const record = { ...current, head: event.newHead };
           clusters.set(event.clusterId, record);
@@ -191,7 +254,7 @@ export class RegistryIndexStore {
           break;
         }
         case "device-revoked": {
-          const current = await device(event.deviceId);
+          const current = device(event.deviceId);
           if (!current) break;
           const record: DeviceRecord = { ...current, status: "revoked", revokedBlock: event.blockNumber };
           devices.set(event.deviceId, record);
@@ -199,7 +262,7 @@ export class RegistryIndexStore {
           break;
         }
         case "device-key-rotated": {
-          const current = await device(event.deviceId);
+          const current = device(event.deviceId);
           if (!current) break;
           const record: DeviceRecord = { ...current, keyAddress: event.newKey, keyVersion: event.keyVersion };
           devices.set(event.deviceId, record);
@@ -238,6 +301,9 @@ export class RegistryIndexStore {
       }
     }
     await this.database.batch(operations);
+    // Only now that level holds them: memory never runs ahead of the disk.
+    for (const [id, record] of devices) if (record) this.#setDevice(id, record);
+    for (const [id, record] of clusters) if (record) this.#clusters.set(id, record);
     return changes;
   }
 
@@ -272,8 +338,19 @@ export class RegistryIndexStore {
       else if (entry.previous) changes.push({ kind: "cluster-changed", cluster: entry.previous });
     }
     await this.database.batch(operations, { durable: true });
+    for (const entry of restored.values()) {
+      if (entry.sublevel === "index-devices") this.#setDevice(entry.key, entry.previous ?? undefined);
+      else if (entry.previous) this.#clusters.set(entry.previous.clusterId, entry.previous);
+      else this.#clusters.delete(Number(entry.key));
+    }
     return changes;
   }
+}
+
+/** The device tag of a device ID as the index keeps it (hex), or undefined for a malformed ID. */
+function tagOf(deviceId: string): string | undefined {
+  if (!/^[0-9a-f]{64}$/.test(deviceId)) return undefined;
+  return toHex(deviceTag(fromHex(deviceId)));
 }
 
 /** Fixed-width keys keep blocks in numeric order. */

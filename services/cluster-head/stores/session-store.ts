@@ -4,9 +4,24 @@
  * never be granted again; while a request is being decided its replay key is claimed in memory, so
  * concurrent copies of it cannot both get past the check (docs/protocol.md § Grant, replay).
  * Session keys are not stored: only who shares a session, under which device keys, and until when.
- * Ended and expired sessions and stale replay keys are pruned, so neither memory nor disk grows
- * with the number of grants ever issued.
+ *
+ * Everything is also held in memory (loaded at open), so a grant reads nothing from level: the
+ * replay keys (key → expiry) and the sessions. Memory is bounded by the members, not by the grants
+ * ever issued (docs/protocol.md § Grant, bounded state):
+ * - a new session between two devices supersedes their older ones beyond the newest
+ *   {@link SESSIONS_PER_PAIR} (rotation overlap: the previous key stays usable while the new one
+ *   is taken into use), and a device holds at most `maxSessionsPerDevice` sessions that have not
+ *   ended (its oldest is superseded first). A superseded session ends with reason `superseded`, in
+ *   the grant's own batch; nobody is told (the pair holds a newer key; a session superseded by the
+ *   cap is simply requested again when needed);
+ * - ended sessions stay listed for a while (housekeeping's retention) but at most
+ *   {@link MAX_ENDED_SESSIONS_KEPT} of them: past that the oldest is deleted in the next grant's
+ *   batch;
+ * - replay keys that have expired (a request that old fails the freshness check) are deleted a
+ *   few at a time in each grant's batch, and the rest by housekeeping, which also deletes sessions
+ *   ended or expired before its retention, in chunks that leave the event loop free in between.
  */
+import { setImmediate } from "node:timers/promises";
 import type { BatchOperation, HeadDatabase } from "./database";
 
 export interface SessionRecord {
@@ -34,20 +49,65 @@ export interface SessionEnding {
   commit(): void;
 }
 
+/** Sessions between the same two devices that stay live after a new grant (the new one included). */
+export const SESSIONS_PER_PAIR = 2;
+/** The default cap on the sessions of one device that have not ended (`--max-sessions-per-device`). */
+export const DEFAULT_MAX_SESSIONS_PER_DEVICE = 256;
+/** Ended sessions kept for the listing at most; the oldest beyond it is deleted. */
+export const MAX_ENDED_SESSIONS_KEPT = 10_000;
+/** The reason a session ended when a newer one took its place. */
+export const SUPERSEDED = "superseded";
+/** Expired replay keys deleted by one grant's batch at most (a steady load deletes as many as it adds). */
+const EXPIRED_KEYS_PER_GRANT = 4;
+/** Records pruned per batch; the event loop runs other work between two chunks. */
+const PRUNE_CHUNK = 2_000;
+
+/** Options of {@link SessionStore.open}. */
+export interface SessionStoreOptions {
+  /** Sessions of one device that have not ended, at most (≥ {@link SESSIONS_PER_PAIR}). */
+  maxSessionsPerDevice?: number;
+  /** Ended sessions kept for the listing, at most. */
+  maxEndedKept?: number;
+}
+
 export class SessionStore {
+  /** Every session kept: live, expired and not yet pruned, or ended and still listed. */
   private readonly sessions = new Map<string, SessionRecord>();
-  /** IDs of the sessions of each device that have not ended, so checks never scan old sessions. */
+  /**
+   * IDs of the sessions of each device that have not ended (expired ones too, until pruned or
+   * superseded), oldest first, so checks never scan old sessions and the oldest is found first.
+   */
   private readonly openByDevice = new Map<string, Set<string>>();
+  /** IDs of the ended sessions, in the order they ended (roughly), oldest first. */
+  private readonly ended = new Set<string>();
+  /** Replay keys of granted requests and when they expire, roughly oldest first. */
+  private readonly replayKeys = new Map<string, number>();
   /** Replay keys of requests being decided now (claimed before the first await). */
   private readonly claimed = new Set<string>();
+  private readonly maxPerDevice: number;
+  private readonly maxEndedKept: number;
 
-  private constructor(private readonly database: HeadDatabase) {}
+  private constructor(
+    private readonly database: HeadDatabase,
+    options: SessionStoreOptions,
+  ) {
+    this.maxPerDevice = Math.max(
+      SESSIONS_PER_PAIR,
+      options.maxSessionsPerDevice ?? DEFAULT_MAX_SESSIONS_PER_DEVICE,
+    );
+    this.maxEndedKept = options.maxEndedKept ?? MAX_ENDED_SESSIONS_KEPT;
+  }
 
-  static async open(database: HeadDatabase): Promise<SessionStore> {
-    const store = new SessionStore(database);
-    for (const record of await database.values<SessionRecord>("sessions", 10_000_000)) {
-      store.remember(record);
-    }
+  /** Opens the store and loads its sessions and replay keys into memory. */
+  static async open(database: HeadDatabase, options: SessionStoreOptions = {}): Promise<SessionStore> {
+    const store = new SessionStore(database, options);
+    const records = await database.values<SessionRecord>("sessions", Number.MAX_SAFE_INTEGER);
+    // Oldest first, so that the per-device and ended orders hold after a restart too.
+    records.sort((a, b) => (a.endedAt ?? a.issuedAt) - (b.endedAt ?? b.issuedAt));
+    for (const record of records) store.remember(compact(record));
+    const keys = await database.entries<ReplayRecord>("grant-requests");
+    keys.sort((a, b) => a[1].expiresAt - b[1].expiresAt);
+    for (const [key, { expiresAt }] of keys) store.replayKeys.set(key, expiresAt);
     return store;
   }
 
@@ -65,31 +125,118 @@ export class SessionStore {
     this.claimed.delete(replayKey);
   }
 
-  /** Whether a grant was already issued for this request's replay key. */
-  async wasGranted(replayKey: string): Promise<boolean> {
-    return (await this.database.get<ReplayRecord>("grant-requests", replayKey)) !== undefined;
+  /**
+   * Whether a grant was already issued for this request's replay key (from memory; the key is
+   * there from the moment its batch was written until it is pruned after it expired).
+   */
+  wasGranted(replayKey: string): boolean {
+    return this.replayKeys.has(replayKey);
   }
 
-  /** Durably records a grant (replay key and session) before it is sent. */
-  async recordGrant(replayKey: string, replayKeyExpiresAt: number, session: SessionRecord): Promise<void> {
-    await this.database.batch(
-      [
-        { type: "put", sublevel: "grant-requests", key: replayKey, value: { expiresAt: replayKeyExpiresAt } },
-        { type: "put", sublevel: "sessions", key: session.sessionId, value: session },
-      ],
-      { durable: true },
+  /** How many replay keys are held (granted requests not yet pruned). */
+  get replayKeyCount(): number {
+    return this.replayKeys.size;
+  }
+
+  /**
+   * Durably records a grant (replay key and session) before it is sent, in one fsynced batch with
+   * the sessions it supersedes, the oldest ended records past the kept number, and a few expired
+   * replay keys. `session.issuedAt` is taken as now.
+   * @returns the sessions the new one superseded (ended with reason {@link SUPERSEDED})
+   */
+  async recordGrant(
+    replayKey: string,
+    replayKeyExpiresAt: number,
+    session: SessionRecord,
+  ): Promise<SessionRecord[]> {
+    const now = session.issuedAt;
+    const superseded = this.toSupersede(session.initiator, session.responder).map((s) =>
+      compact({ ...s, endedAt: now, endReason: SUPERSEDED }),
     );
-    this.remember(session);
+    const evicted = first(this.ended, this.ended.size + superseded.length - this.maxEndedKept);
+    // Forgotten at once (not after the write): other grants of this turn then pick other keys. A
+    // key that expired before now is useless anyway: its request fails the freshness check.
+    const expiredKeys: string[] = [];
+    for (const [key, expiresAt] of this.replayKeys) {
+      if (expiresAt >= now || expiredKeys.length === EXPIRED_KEYS_PER_GRANT) break;
+      expiredKeys.push(key);
+    }
+    for (const key of expiredKeys) this.replayKeys.delete(key);
+
+    const operations: BatchOperation[] = [
+      { type: "put", sublevel: "grant-requests", key: replayKey, value: { expiresAt: replayKeyExpiresAt } },
+      { type: "put", sublevel: "sessions", key: session.sessionId, value: session },
+    ];
+    for (const s of superseded)
+      operations.push({ type: "put", sublevel: "sessions", key: s.sessionId, value: s });
+    for (const id of evicted) operations.push({ type: "del", sublevel: "sessions", key: id });
+    for (const key of expiredKeys) operations.push({ type: "del", sublevel: "grant-requests", key });
+    await this.database.batch(operations, { durable: true });
+
+    this.replayKeys.set(replayKey, replayKeyExpiresAt);
+    for (const id of evicted) this.forget(id);
+    // A concurrent grant or end may have ended it meanwhile: that end stands.
+    const ended = superseded.filter((s) => this.sessions.get(s.sessionId)?.endedAt === undefined);
+    for (const s of ended) this.remember(s);
+    this.remember(compact(session));
+    return ended;
   }
 
+  /**
+   * The sessions a new one between `a` and `b` supersedes: theirs beyond the newest
+   * {@link SESSIONS_PER_PAIR} (the new one counted), then the oldest of either device beyond the
+   * per-device cap.
+   */
+  private toSupersede(a: string, b: string): SessionRecord[] {
+    const ofA = this.openByDevice.get(a);
+    const ofB = this.openByDevice.get(b);
+    const chosen = new Set<string>();
+    if (ofA && ofB) {
+      const [smaller, other] = ofA.size <= ofB.size ? [ofA, b] : [ofB, a];
+      const shared: string[] = [];
+      for (const id of smaller) {
+        const s = this.sessions.get(id);
+        if (s && (s.initiator === other || s.responder === other)) shared.push(id);
+      }
+      for (const id of shared.slice(0, Math.max(0, shared.length - (SESSIONS_PER_PAIR - 1)))) chosen.add(id);
+    }
+    for (const ids of [ofA, ofB]) {
+      if (!ids) continue;
+      let excess = ids.size + 1 - this.maxPerDevice;
+      for (const id of chosen) if (ids.has(id)) excess--;
+      for (const id of ids) {
+        if (excess <= 0) break;
+        if (chosen.has(id)) continue;
+        chosen.add(id);
+        excess--;
+      }
+    }
+    return [...chosen].map((id) => this.sessions.get(id)!);
+  }
+
+  /** Keeps `session` in memory (replacing an earlier record of it). */
   private remember(session: SessionRecord): void {
     this.sessions.set(session.sessionId, session);
-    if (session.endedAt !== undefined) return;
+    if (session.endedAt !== undefined) {
+      this.forgetOpen(session);
+      this.ended.delete(session.sessionId); // re-added last: the order is that of the ends
+      this.ended.add(session.sessionId);
+      return;
+    }
     for (const deviceId of [session.initiator, session.responder]) {
       const ids = this.openByDevice.get(deviceId) ?? new Set<string>();
       ids.add(session.sessionId);
       this.openByDevice.set(deviceId, ids);
     }
+  }
+
+  /** Drops a session from memory altogether. */
+  private forget(sessionId: string): void {
+    const session = this.sessions.get(sessionId);
+    if (!session) return;
+    this.sessions.delete(sessionId);
+    this.ended.delete(sessionId);
+    this.forgetOpen(session);
   }
 
   private forgetOpen(session: SessionRecord): void {
@@ -102,7 +249,21 @@ export class SessionStore {
 
   /** Whether `a` and `b` share a live session (either direction). */
   haveSession(a: string, b: string, now: number): boolean {
-    return this.liveSessionsOf(a, now).some((s) => s.initiator === b || s.responder === b);
+    const ofA = this.openByDevice.get(a);
+    const ofB = this.openByDevice.get(b);
+    if (!ofA || !ofB) return false;
+    const [smaller, other] = ofA.size <= ofB.size ? [ofA, b] : [ofB, a];
+    for (const id of smaller) {
+      const s = this.sessions.get(id);
+      if (
+        s &&
+        s.endedAt === undefined &&
+        s.expiresAt > now &&
+        (s.initiator === other || s.responder === other)
+      )
+        return true;
+    }
+    return false;
   }
 
   /** Live sessions of `deviceId`. */
@@ -122,41 +283,100 @@ export class SessionStore {
 
   /** Prepares the end of every live session of `deviceId` (their peers are to be told). */
   prepareEndSessionsOf(deviceId: string, now: number, reason: string): SessionEnding {
-    const ended = this.liveSessionsOf(deviceId, now).map((s) => ({ ...s, endedAt: now, endReason: reason }));
+    const ended = this.liveSessionsOf(deviceId, now).map((s) =>
+      compact({ ...s, endedAt: now, endReason: reason }),
+    );
     return {
       operations: ended.map((s) => ({ type: "put", sublevel: "sessions", key: s.sessionId, value: s })),
       ended,
       commit: () => {
-        for (const s of ended) {
-          this.sessions.set(s.sessionId, s);
-          this.forgetOpen(s);
-        }
+        for (const s of ended) this.remember(s);
       },
     };
   }
 
   /**
-   * Deletes sessions that ended or expired before `before`, and replay keys that expired before
-   * `now` (a request older than that fails the freshness check anyway). Returns how many of each.
+   * Deletes sessions that ended or expired before `before`, ended ones past the kept number, and
+   * replay keys that expired before `now` (a request older than that fails the freshness check
+   * anyway), from level and memory, {@link PRUNE_CHUNK} at a time with the event loop free between
+   * two chunks. Returns how many of each.
    */
   async prune(now: number, before: number): Promise<{ sessions: number; replayKeys: number }> {
-    const gone = this.list().filter((s) => (s.endedAt ?? s.expiresAt) <= before);
-    const staleKeys: string[] = [];
-    for await (const [key, value] of this.database.sub["grant-requests"].iterator()) {
-      if ((value as ReplayRecord).expiresAt <= now) staleKeys.push(String(key));
+    let sessions = 0;
+    let replayKeys = 0;
+    const overflow = new Set(first(this.ended, this.ended.size - this.maxEndedKept));
+    for await (const chunk of chunksOf(this.sessions.values())) {
+      const gone = chunk
+        .filter((s) => overflow.has(s.sessionId) || (s.endedAt ?? s.expiresAt) <= before)
+        .map((s) => s.sessionId);
+      if (gone.length === 0) continue;
+      await this.database.batch(gone.map((key) => ({ type: "del", sublevel: "sessions", key })));
+      for (const id of gone) this.forget(id);
+      sessions += gone.length;
     }
-    await this.database.batch([
-      ...gone.map((s) => ({ type: "del" as const, sublevel: "sessions" as const, key: s.sessionId })),
-      ...staleKeys.map((key) => ({ type: "del" as const, sublevel: "grant-requests" as const, key })),
-    ]);
-    for (const s of gone) {
-      this.sessions.delete(s.sessionId);
-      this.forgetOpen(s);
+    for await (const chunk of chunksOf(this.replayKeys.entries())) {
+      const stale = chunk.filter(([, expiresAt]) => expiresAt <= now).map(([key]) => key);
+      if (stale.length === 0) continue;
+      await this.database.batch(stale.map((key) => ({ type: "del", sublevel: "grant-requests", key })));
+      for (const key of stale) if ((this.replayKeys.get(key) ?? Infinity) <= now) this.replayKeys.delete(key);
+      replayKeys += stale.length;
     }
-    return { sessions: gone.length, replayKeys: staleKeys.length };
+    return { sessions, replayKeys };
   }
 
+  /** Every session kept: live, expired and not yet pruned, and ended ones still listed. */
   list(): SessionRecord[] {
     return [...this.sessions.values()];
+  }
+}
+
+/**
+ * A session record with its fields in one fixed order and nothing else, so that every record in
+ * memory shares one object shape (JSON from level or a spread could add or reorder properties).
+ */
+function compact(s: SessionRecord): SessionRecord {
+  const record: SessionRecord = {
+    sessionId: s.sessionId,
+    initiator: s.initiator,
+    responder: s.responder,
+    suite: s.suite,
+    issuedAt: s.issuedAt,
+    expiresAt: s.expiresAt,
+  };
+  if (s.initiatorKeyVersion !== undefined) record.initiatorKeyVersion = s.initiatorKeyVersion;
+  if (s.responderKeyVersion !== undefined) record.responderKeyVersion = s.responderKeyVersion;
+  if (s.endedAt !== undefined) record.endedAt = s.endedAt;
+  if (s.endReason !== undefined) record.endReason = s.endReason;
+  return record;
+}
+
+/** The first `count` items of `items` (none when `count` ≤ 0). */
+function first<T>(items: Iterable<T>, count: number): T[] {
+  const out: T[] = [];
+  if (count <= 0) return out;
+  for (const item of items) {
+    out.push(item);
+    if (out.length === count) break;
+  }
+  return out;
+}
+
+/**
+ * `items` in arrays of {@link PRUNE_CHUNK}, yielding the event loop between two (a Map's iterator
+ * stays valid while entries are deleted meanwhile).
+ */
+async function* chunksOf<T>(items: Iterator<T>): AsyncGenerator<T[]> {
+  for (;;) {
+    const chunk: T[] = [];
+    for (let next = items.next(); ; next = items.next()) {
+      if (next.done) {
+        if (chunk.length > 0) yield chunk;
+        return;
+      }
+      chunk.push(next.value);
+      if (chunk.length === PRUNE_CHUNK) break;
+    }
+    yield chunk;
+    await setImmediate();
   }
 }

@@ -14,7 +14,7 @@ import {
 } from "../../../protocol";
 import type { HeadContext } from "../context";
 import type { Member } from "../stores/member-store";
-import { memberStanding } from "./membership-standing";
+import { standingNow } from "./membership-standing";
 import { requireServingIndex } from "./require-serving-index";
 
 export type GrantOutcome =
@@ -32,10 +32,15 @@ export type GrantOutcome =
  * A member as the grant needs it: unknown when it joined under a key the registry has since
  * replaced (or is not in this cluster), inactive when revoked. Expiry is the protocol's to check.
  */
-async function memberRecord(ctx: HeadContext, member: Member | undefined): Promise<MemberRecord | undefined> {
-  const standing = await memberStanding(ctx, member);
+function memberRecord(ctx: HeadContext, member: Member | undefined): MemberRecord | undefined {
+  const standing = standingNow(ctx, member);
   if (!member || standing === "E_NOT_MEMBER") return undefined;
-  return { membership: member.membership, active: standing !== "E_REVOKED" };
+  // MAC keys derived once per membership (member-mac-keys.ts), not twice per grant.
+  return {
+    membership: member.membership,
+    active: standing !== "E_REVOKED",
+    macKeys: ctx.macKeys.keysOf(member),
+  };
 }
 
 /**
@@ -70,9 +75,9 @@ async function decideGrant(
   const outcome = issueGrant({
     request,
     clusterId: ctx.config.clusterId,
-    initiator: await memberRecord(ctx, initiatorMember),
-    responder: await memberRecord(ctx, responderMember),
-    replayed: claimedElsewhere || (await ctx.sessions.wasGranted(replayKey)),
+    initiator: memberRecord(ctx, initiatorMember),
+    responder: memberRecord(ctx, responderMember),
+    replayed: claimedElsewhere || ctx.sessions.wasGranted(replayKey),
     now,
     random: ctx.random,
     sessionTtlMs: ctx.config.sessionTtlS * 1000,

@@ -7,7 +7,9 @@ import {
   acceptJoin,
   type ClusterInfo,
   decodeJoinRequest,
-  type DeviceRecord,
+  type DeviceCandidate,
+  deviceTag,
+  fromHex,
   joinSuiteName,
   ProtocolError,
   toHex,
@@ -52,15 +54,17 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
     ctx.now(),
     ctx.config.challengeTtlS * 1000,
   );
-  const deviceId = toHex(request.deviceId);
-  const indexed = await ctx.index.getDevice(deviceId);
+  // The request names the device by its 16-byte tag (docs/protocol.md § JoinRequest): the index
+  // resolves it to the enrolled devices with that tag, and acceptJoin picks the one that signed.
+  const indexedWithTag = ctx.index.devicesWithTag(toHex(request.deviceTag));
   // Enrolled by this head but not confirmed yet: say so, rather than "unknown device".
-  if (!indexed) refuseIfEnrollmentPending(ctx, deviceId);
-  const device: DeviceRecord | undefined = indexed && {
+  if (indexedWithTag.length === 0) refuseIfTagPending(ctx, request.deviceTag);
+  const candidates: DeviceCandidate[] = indexedWithTag.map((indexed) => ({
+    deviceId: fromHex(indexed.deviceId),
     keyAddress: getBytes(indexed.keyAddress),
     clusterId: indexed.clusterId,
     active: indexed.status === "active",
-  };
+  }));
   let kid: Uint8Array;
   do kid = ctx.random(4);
   while (ctx.members.hasKid(toHex(kid)));
@@ -68,7 +72,7 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
   const result = acceptJoin({
     request,
     challenge,
-    device,
+    candidates,
     cluster: await clusterInfo(ctx),
     headSecretKey: ctx.identity.secretKey,
     now,
@@ -77,10 +81,12 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
     kid,
     suites: ctx.config.joinSuites,
   });
+  const deviceId = toHex(result.membership.deviceId);
+  // acceptJoin returns a membership only for one of the candidates.
+  const indexed = indexedWithTag.find((d) => d.deviceId === deviceId)!;
   // The broker learns the member's credential and ACLs before it is stored and answered (both or neither).
-  const member = await ctx.brokerAccess.admitMember(
-    result.membership,
-    () => ctx.members.put(result.membership, indexed!, now), // acceptJoin throws when unknown
+  const member = await ctx.brokerAccess.admitMember(result.membership, () =>
+    ctx.members.put(result.membership, indexed, now),
   );
   // The index may have moved on while this join was verified against it (a key rotated or the
   // device revoked on chain): re-check the stored membership under the one rule before answering.
@@ -97,4 +103,16 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
     "device joined",
   );
   return result.response;
+}
+
+/**
+ * A tag no indexed device has may still be a device whose enrollment this head sent and the index
+ * does not hold yet: then the join is refused with E_ENROLLMENT_PENDING rather than "unknown device".
+ */
+function refuseIfTagPending(ctx: HeadContext, tag: Uint8Array): void {
+  const tagHex = toHex(tag);
+  for (const tx of ctx.pending.list())
+    for (const id of tx.deviceIds)
+      if (/^[0-9a-f]{64}$/.test(id) && toHex(deviceTag(fromHex(id))) === tagHex)
+        refuseIfEnrollmentPending(ctx, id);
 }

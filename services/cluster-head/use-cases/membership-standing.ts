@@ -31,15 +31,25 @@ export function standingOf(
   return "current";
 }
 
-/** The standing of `member` now, read against the registry index. */
-export async function memberStanding(ctx: HeadContext, member: Member | undefined): Promise<Standing> {
+/** The standing of `member` now, read against the registry index (in memory: no I/O). */
+export function standingNow(ctx: HeadContext, member: Member | undefined): Standing {
   if (!member) return "E_NOT_MEMBER";
-  return standingOf(member, await ctx.index.getDevice(member.deviceId), ctx.config.clusterId, ctx.now());
+  return standingOf(member, ctx.index.device(member.deviceId), ctx.config.clusterId, ctx.now());
 }
 
-/** Whether `deviceId` holds a membership that counts now. */
-export async function isCurrentMember(ctx: HeadContext, deviceId: string): Promise<boolean> {
-  return (await memberStanding(ctx, ctx.members.getByDevice(deviceId))) === "current";
+/** {@link standingNow}, for callers that await. */
+export function memberStanding(ctx: HeadContext, member: Member | undefined): Promise<Standing> {
+  return Promise.resolve(standingNow(ctx, member));
+}
+
+/** Whether `deviceId` holds a membership that counts now (no I/O). */
+export function isCurrentMemberNow(ctx: HeadContext, deviceId: string): boolean {
+  return standingNow(ctx, ctx.members.getByDevice(deviceId)) === "current";
+}
+
+/** {@link isCurrentMemberNow}, for callers that await. */
+export function isCurrentMember(ctx: HeadContext, deviceId: string): Promise<boolean> {
+  return Promise.resolve(isCurrentMemberNow(ctx, deviceId));
 }
 
 /**

@@ -9,15 +9,17 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HeadClient } from "../../../device/sdk/head-client";
 import { concatBytes, fromHex, toHex } from "../../../protocol/bytes";
+import { MessageSize } from "../../../protocol/constants";
+import { SessionAnswerSize } from "../../../protocol/grant/session-answer";
 
 const VECTORS = JSON.parse(
-  readFileSync(path.join(__dirname, "../../protocol/vectors/iotguard-v1.json"), "utf8"),
+  readFileSync(path.join(__dirname, "../../protocol/vectors/iotguard-v2.json"), "utf8"),
 ) as Record<string, string>;
 const TO_RESPONDER = fromHex(VECTORS.grantToResponder as string);
 const TO_INITIATOR = fromHex(VECTORS.grantToInitiator as string);
 /** A GrantWarning (E_REVOKED) from test/protocol/grant/session-answer.test.ts. */
 const WARNING = fromHex(
-  "011309a357e0dae7a37c0e09ac8ac53ba330d6000001a3185c53e8054c587587a422d189e0d2b03611d4d5",
+  "021309a357e0dae7a37c0e09ac8ac53ba330d6000001a3185c53e8eb1c6e9c60c145de2bb693c48dbc7658",
 );
 
 /** What the stand-in head answers next: body and optional outcome header. */
@@ -44,7 +46,7 @@ afterAll(async () => {
 
 async function answer(body: Uint8Array, outcome?: string) {
   next = outcome === undefined ? { body } : { body, outcome };
-  return client.grant(new Uint8Array(85));
+  return client.grant(new Uint8Array(MessageSize.GRANT_REQUEST));
 }
 
 describe("HeadClient.grant", () => {
@@ -65,9 +67,9 @@ describe("HeadClient.grant", () => {
     expect((await answer(WARNING)).kind).toBe("warning");
   });
 
-  it("refuses 184 bytes that are not the responder's and the initiator's Grant of one session", async () => {
+  it("refuses 144 bytes that are not the responder's and the initiator's Grant of one session", async () => {
     const malformed = { code: "E_HEAD_REFUSED", headCode: "E_MALFORMED" };
-    await expect(answer(new Uint8Array(184), "grant")).rejects.toMatchObject(malformed);
+    await expect(answer(new Uint8Array(SessionAnswerSize.GRANT), "grant")).rejects.toMatchObject(malformed);
     await expect(answer(concatBytes(TO_INITIATOR, TO_RESPONDER), "grant")).rejects.toMatchObject(malformed);
     const otherSession = TO_INITIATOR.slice();
     otherSession[4] = (otherSession[4] as number) ^ 1;
@@ -83,7 +85,7 @@ describe("HeadClient.grant", () => {
 
   it("refuses a truncated answer", async () => {
     await expect(
-      answer(concatBytes(TO_RESPONDER, TO_INITIATOR).subarray(0, 183), "grant"),
+      answer(concatBytes(TO_RESPONDER, TO_INITIATOR).subarray(0, SessionAnswerSize.GRANT - 1), "grant"),
     ).rejects.toMatchObject({
       code: "E_HEAD_REFUSED",
       headCode: "E_MALFORMED",

@@ -2,7 +2,16 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { computeAddress, SigningKey } from "ethers";
 import { describe, expect, it } from "vitest";
 import { fromHex, toHex } from "../../../protocol/bytes";
-import { recoverAddress, signLabelled, verifyLabelled } from "../../../protocol/crypto/ecdsa";
+import {
+  fromCompactSignature,
+  recoverAddress,
+  recoverAddressCompact,
+  signCompact,
+  signLabelled,
+  toCompactSignature,
+  verifyCompact,
+  verifyLabelled,
+} from "../../../protocol/crypto/ecdsa";
 import { sha256 } from "../../../protocol/crypto/hash";
 import { identityFromSecretKey } from "../../../protocol/identity";
 import { expectCode } from "../expect-code";
@@ -54,5 +63,43 @@ describe("identity and recoverable signatures", () => {
     const bigS = sig.slice();
     bigS.fill(0xff, 32, 64);
     expectCode(() => recoverAddress("iotguard/v1/a", body, bigS), "E_BAD_SIGNATURE");
+  });
+
+  it("compact signatures (EIP-2098): r || (v << 255 | s), 64 bytes, lossless for low-S", () => {
+    const addr = identityFromSecretKey(sk).address;
+    for (const label of ["iotguard/v1/a", "iotguard/v1/b", "iotguard/v1/c", "iotguard/v1/d"]) {
+      const full = signLabelled(sk, label, body);
+      const compact = signCompact(sk, label, body);
+      expect(compact.length).toBe(64);
+      expect(toHex(compact.subarray(0, 32))).toBe(toHex(full.subarray(0, 32)));
+      expect((compact[32] as number) >> 7).toBe(full[64]);
+      expect(toHex(fromCompactSignature(compact))).toBe(toHex(full));
+      expect(toHex(toCompactSignature(full))).toBe(toHex(compact));
+      expect(() => verifyCompact(addr, label, body, compact)).not.toThrow();
+      expectCode(() => verifyCompact(addr, `${label}x`, body, compact), "E_BAD_SIGNATURE");
+      // The other recovery bit recovers another key.
+      const otherV = compact.slice();
+      otherV[32] = (otherV[32] as number) ^ 0x80;
+      expectCode(() => verifyCompact(addr, label, body, otherV), "E_BAD_SIGNATURE");
+    }
+  });
+
+  it("compact: high-S (s in (n/2, 2^255)) and zero r are refused; a high-S or bad-v signature cannot be compacted", () => {
+    const sig = signLabelled(sk, "iotguard/v1/a", body);
+    const s = BigInt(`0x${toHex(sig.subarray(32, 64))}`);
+    const high = sig.slice();
+    high.set(fromHex((N - s).toString(16).padStart(64, "0")), 32);
+    expect(() => toCompactSignature(high)).toThrow(RangeError);
+    const badV = sig.slice();
+    badV[64] = 27;
+    expect(() => toCompactSignature(badV)).toThrow(RangeError);
+    // s = n/2 + 1 < 2^255 fits below the parity bit: the decoder must still refuse it as high-S.
+    const compactHigh = sig.slice(0, 64);
+    compactHigh.set(fromHex(((N >> 1n) + 1n).toString(16).padStart(64, "0")), 32);
+    expect((compactHigh[32] as number) >> 7).toBe(0);
+    expectCode(() => recoverAddressCompact("iotguard/v1/a", body, compactHigh), "E_BAD_SIGNATURE");
+    const zeroR = signCompact(sk, "iotguard/v1/a", body);
+    zeroR.fill(0, 0, 32);
+    expectCode(() => recoverAddressCompact("iotguard/v1/a", body, zeroR), "E_BAD_SIGNATURE");
   });
 });

@@ -5,6 +5,7 @@ import {
   acceptGrantWarning,
   createGrantRequest,
   createSessionRequest,
+  decodeGrant,
   decodeGrantRequest,
   issueGrant,
   MessageSize,
@@ -275,5 +276,45 @@ describe("session grant", () => {
     if (out.kind !== "grant") throw new Error("unreachable");
     expect(out.expiresAt).toBe(Math.min(f.j1.headMembership.expiresAt, f.j2.headMembership.expiresAt));
     expect(T0).toBeLessThan(out.expiresAt);
+  });
+
+  it("echoes a 4-byte hint of the member's nonce; the member opens with the whole nonce it kept", () => {
+    const f = grantFlow({ seed: "hint" });
+    const issued = issueGrant(f.ctx);
+    if (issued.kind !== "grant") throw new Error("unreachable");
+    const g = decodeGrant(issued.toInitiator);
+    expect(toHex(g.nonceHint)).toBe(toHex(f.sr.pending.nonce.subarray(0, 4)));
+    // Another pending nonce with the same first 4 bytes (a 2^-32 event, forced here): the Grant's
+    // AEAD, keyed with the whole nonce, picks the right entry whatever the order.
+    const twin = {
+      ...f.sr.pending,
+      nonce: Uint8Array.from([...f.sr.pending.nonce.subarray(0, 4), ...new Uint8Array(12)]),
+    };
+    const genuine = { ...f.sr.pending };
+    const s1 = acceptGrant(issued.toInitiator, f.j1.deviceMembership, [twin, genuine], f.now);
+    expect([twin.used, genuine.used]).toEqual([false, true]);
+    expect(toHex(s1.sessionId)).toBe(toHex(issued.sessionId));
+    // The twin alone carries the hint but not the nonce: the tag refuses it.
+    expectCode(
+      () => acceptGrant(issued.toInitiator, f.j1.deviceMembership, [{ ...twin }], f.now),
+      "E_BAD_TAG",
+    );
+  });
+
+  it("sends its times as whole seconds, rounded down, and the replay key lives as long as the request is fresh", () => {
+    const f = grantFlow({ seed: "seconds", now: T0 + 1999 });
+    const sr = decodeGrantRequest(f.gr.message).sessionRequest;
+    expect(sr.timestamp).toBe(T0 + 1000); // M1's clock, rounded down
+    const out = issueGrant({ ...f.ctx, sessionTtlMs: 60_500 });
+    if (out.kind !== "grant") throw new Error("unreachable");
+    const g = decodeGrant(out.toResponder);
+    expect(g.issuedAt).toBe(T0 + 1000);
+    expect(g.expiresAt).toBe(T0 + 62_000); // floor(T0 + 1999 + 60500)
+    expect(out.expiresAt).toBe(g.expiresAt);
+    // The head keeps the replay key until timestamp + maxSkew: exactly the last instant at which
+    // the freshness check still lets the request through.
+    expect(out.replayKeyExpiresAt).toBe(sr.timestamp + 30_000);
+    expect(issueGrant({ ...f.ctx, now: out.replayKeyExpiresAt }).kind).toBe("grant");
+    expectCode(() => issueGrant({ ...f.ctx, now: out.replayKeyExpiresAt + 1 }), "E_EXPIRED");
   });
 });

@@ -26,32 +26,34 @@ import { expectCode } from "../expect-code";
 import { grantFlow } from "../grant-fixture";
 
 const VECTORS = JSON.parse(
-  readFileSync(path.join(__dirname, "../vectors/iotguard-v1.json"), "utf8"),
+  readFileSync(path.join(__dirname, "../vectors/iotguard-v2.json"), "utf8"),
 ) as Record<string, string>;
-/** The answer to the fixed grant flow of iotguard-v1.json: the responder's Grant, then the initiator's. */
+/** The answer to the fixed grant flow of iotguard-v2.json: the responder's Grant, then the initiator's. */
 const GRANT_ANSWER_HEX = `${VECTORS.grantToResponder}${VECTORS.grantToInitiator}`;
 /** grantFlow({ seed: "vectors-warning" }) with M1 revoked: a GrantWarning naming E_REVOKED. */
 const WARNING_ANSWER_HEX =
-  "011309a357e0dae7a37c0e09ac8ac53ba330d6000001a3185c53e8054c587587a422d189e0d2b03611d4d5";
+  "021309a357e0dae7a37c0e09ac8ac53ba330d6000001a3185c53e8eb1c6e9c60c145de2bb693c48dbc7658";
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const time = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+/** Grant times: u32 seconds on the wire, whole seconds in ms in the API. */
+const seconds = fc.integer({ min: 0, max: 2 ** 32 - 1 }).map((s) => s * 1000);
 /** Two well-formed Grants of one session (random fields; not sealed under any real key). */
 const grantPair = fc
   .record({
     suite: fc.constantFrom(1 as const, 2 as const),
     sessionId: bytes(8),
-    issuedAt: time,
-    expiresAt: time,
-    n1: bytes(16),
-    n2: bytes(16),
+    issuedAt: seconds,
+    expiresAt: seconds,
+    n1: bytes(4),
+    n2: bytes(4),
     sealed1: bytes(48),
     sealed2: bytes(48),
   })
   .map((g): SessionAnswer => ({
     kind: SessionAnswerKind.GRANT,
-    toResponder: encodeGrant({ ...g, role: 2, nonce: g.n2, sealed: g.sealed2 }),
-    toInitiator: encodeGrant({ ...g, role: 1, nonce: g.n1, sealed: g.sealed1 }),
+    toResponder: encodeGrant({ ...g, role: 2, nonceHint: g.n2, sealed: g.sealed2 }),
+    toInitiator: encodeGrant({ ...g, role: 1, nonceHint: g.n1, sealed: g.sealed1 }),
   }));
 const warning = fc
   .record({
@@ -84,8 +86,8 @@ function codeOf(f: () => unknown): string | undefined {
 }
 
 describe("session answer codec", () => {
-  it("has named sizes: two Grants (184 bytes) or one GrantWarning (43 bytes)", () => {
-    expect(SessionAnswerSize.GRANT).toBe(184);
+  it("has named sizes: two Grants (144 bytes) or one GrantWarning (43 bytes)", () => {
+    expect(SessionAnswerSize.GRANT).toBe(144);
     expect(SessionAnswerSize.WARNING).toBe(43);
   });
 
@@ -127,7 +129,7 @@ describe("session answer codec", () => {
       // A valid header makes the decoder look further than the version byte.
       fc
         .tuple(fc.constantFrom(0x12, 0x13), fc.uint8Array({ maxLength: 200 }))
-        .map(([t, rest]) => Uint8Array.of(1, t, ...rest)),
+        .map(([t, rest]) => Uint8Array.of(2, t, ...rest)),
     );
     fc.assert(
       fc.property(arbitrary, (b) => {
@@ -209,8 +211,8 @@ describe("every single-bit flip of a session answer is refused", () => {
       });
       expect(code, `bit ${bit} accepted`).toBeDefined();
       // Version, type, role, suite, sessionId and times of either Grant: the codec alone refuses.
-      if (offset < 28) expect(code, `bit ${bit}`).toBe("E_MALFORMED");
-      else if (offset < 44) expect(["E_UNKNOWN_NONCE"], `bit ${bit}`).toContain(code);
+      if (offset < 20) expect(code, `bit ${bit}`).toBe("E_MALFORMED");
+      else if (offset < 24) expect(["E_UNKNOWN_NONCE"], `bit ${bit}`).toContain(code);
       else expect(["E_BAD_TAG"], `bit ${bit}`).toContain(code);
       seen.set(code as string, (seen.get(code as string) ?? 0) + 1);
     }

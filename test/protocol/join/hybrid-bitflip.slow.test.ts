@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   acceptJoin,
   decodeJoinRequest,
+  deviceTag,
   equalBytes,
   finishJoin,
   JoinSuite,
@@ -20,9 +21,9 @@ const HYBRID = JoinSuite.MLKEM768_SECP256K1_HKDF_SHA256;
 const CLASSIC = JoinSuite.SECP256K1_ECDH_HKDF_SHA256;
 
 describe("single-bit flips of the hybrid join are refused", () => {
-  // Hybrid layout: 0–1 header, 2 suite, 3 offer, 4–35 deviceId, 36–51 challenge, 52–59 position,
-  // 60–92 E_D, 93–1276 ML-KEM ek, 1277–1341 sigD.
-  it("hybrid JoinRequest, every bit of all 1342 bytes incl. suite, offer and ML-KEM key (head side)", () => {
+  // Hybrid layout: 0–1 header, 2 suite, 3 offer, 4–19 device tag, 20–35 challenge, 36–43 position,
+  // 44–76 E_D, 77–1260 ML-KEM ek, 1261–1324 sigD (compact).
+  it("hybrid JoinRequest, every bit of all 1325 bytes incl. suite, offer and ML-KEM key (head side)", () => {
     const d = device(1);
     const { ctx } = beginJoin(d, "flip-hybrid-req", T0, { offer: [HYBRID, CLASSIC] });
     const request = encodeJoinRequest(ctx.request);
@@ -33,10 +34,10 @@ describe("single-bit flips of the hybrid join are refused", () => {
         if (i < 2) return ["E_MALFORMED"];
         if (i === 2) return ["E_MALFORMED"]; // no single flip turns suite 2 into suite 1
         if (i === 3) return ["E_MALFORMED", "E_BAD_SIGNATURE"]; // offer: {2} is well-formed, then sigD fails
-        if (i < 36) return ["E_NOT_MEMBER"];
-        if (i < 52) return ["E_UNKNOWN_CHALLENGE"];
-        if (i < 60) return ["E_MALFORMED", "E_OUTSIDE_RADIUS", "E_BAD_SIGNATURE"];
-        if (i === 60) return ["E_MALFORMED", "E_BAD_SIGNATURE"];
+        if (i < 20) return ["E_NOT_MEMBER"];
+        if (i < 36) return ["E_UNKNOWN_CHALLENGE"];
+        if (i < 44) return ["E_MALFORMED", "E_OUTSIDE_RADIUS", "E_BAD_SIGNATURE"];
+        if (i === 44) return ["E_MALFORMED", "E_BAD_SIGNATURE"];
         return ["E_BAD_SIGNATURE"]; // E_D and the ML-KEM key are signed; sigD itself
       },
       (m) => {
@@ -45,7 +46,7 @@ describe("single-bit flips of the hybrid join are refused", () => {
           ...ctx,
           request: req,
           challenge: equalBytes(req.challenge, ctx.challenge.challenge) ? ctx.challenge : undefined,
-          device: equalBytes(req.deviceId, d.id) ? d.record : undefined,
+          candidates: equalBytes(req.deviceTag, deviceTag(d.id)) ? [d.record] : [],
           random: seededRandom("flip"),
         });
       },
@@ -53,9 +54,9 @@ describe("single-bit flips of the hybrid join are refused", () => {
     expect(seen.get("E_BAD_SIGNATURE")).toBeGreaterThan(9472); // at least every bit of ek
   }, 300_000);
 
-  // Hybrid layout: 0–1 header, 2 suite, 3–6 kid, 7–14 expiresAt, 15–47 E_H, 48–1135 ML-KEM
-  // ciphertext, 1136–1200 sigH.
-  it("hybrid JoinResponse, every bit of all 1201 bytes incl. suite and ML-KEM ciphertext (device side)", () => {
+  // Hybrid layout: 0–1 header, 2 suite, 3–6 kid, 7–10 expiresAt, 11–43 E_H, 44–1131 ML-KEM
+  // ciphertext, 1132–1195 sigH (compact).
+  it("hybrid JoinResponse, every bit of all 1196 bytes incl. suite and ML-KEM ciphertext (device side)", () => {
     const { ctx, start } = beginJoin(device(2), "flip-hybrid-res", T0, { offer: [HYBRID, CLASSIC] });
     const response = acceptJoin(ctx).response;
     expect(response).toHaveLength(MessageSize.JOIN_RESPONSE_HYBRID);
@@ -63,8 +64,8 @@ describe("single-bit flips of the hybrid join are refused", () => {
       response,
       (i) => {
         if (i < 3) return ["E_MALFORMED"];
-        if (i < 15) return ["E_BAD_SIGNATURE", "E_MALFORMED"]; // kid, expiresAt (> 2^53 is malformed)
-        if (i === 15) return ["E_BAD_SIGNATURE", "E_MALFORMED"];
+        if (i < 11) return ["E_BAD_SIGNATURE"]; // kid, expiresAt (every u32 is a time)
+        if (i === 11) return ["E_BAD_SIGNATURE", "E_MALFORMED"]; // point prefix
         return ["E_BAD_SIGNATURE"]; // E_H, ciphertext, sigH
       },
       (m) => finishJoin(m, start.state, T0),

@@ -14,6 +14,7 @@ import {
   acceptJoin,
   decodeJoinRequest,
   decodeJoinResponse,
+  deviceTag,
   finishJoin,
   JoinSuite,
   Label,
@@ -23,7 +24,7 @@ import {
   toHex,
 } from "../../../protocol";
 import { concatBytes, utf8, Writer } from "../../../protocol/bytes";
-import { signLabelled } from "../../../protocol/crypto/ecdsa";
+import { signCompact } from "../../../protocol/crypto/ecdsa";
 import { encodeJoinRequest, encodeJoinResponse, type HybridJoinRequest } from "../../../protocol/join/codec";
 import { deriveMemberKey, joinRequestBody, joinResponseBody } from "../../../protocol/join/transcript";
 import { expectCode } from "../expect-code";
@@ -51,8 +52,8 @@ describe("hybrid join (ML-KEM-768 + secp256k1 ECDH)", () => {
     const j = join(device(1), "hybrid1", T0, { offer: [HYBRID, CLASSIC] });
     expect(j.start.request).toHaveLength(MessageSize.JOIN_REQUEST_HYBRID);
     expect(j.res.response).toHaveLength(MessageSize.JOIN_RESPONSE_HYBRID);
-    expect(MessageSize.JOIN_REQUEST_HYBRID).toBe(1342);
-    expect(MessageSize.JOIN_RESPONSE_HYBRID).toBe(1201);
+    expect(MessageSize.JOIN_REQUEST_HYBRID).toBe(1325);
+    expect(MessageSize.JOIN_RESPONSE_HYBRID).toBe(1196);
     expect(decodeJoinResponse(j.res.response).suite).toBe(HYBRID);
     expect([j.res.suite, j.start.state.suite]).toEqual([HYBRID, HYBRID]);
     expect(toHex(j.deviceMembership.memberKey)).toBe(toHex(j.headMembership.memberKey));
@@ -86,23 +87,25 @@ describe("hybrid join (ML-KEM-768 + secp256k1 ECDH)", () => {
     const dk = ml_kem768.keygen(kemSeed).secretKey;
     const req = again.request;
     const rsp = res.response;
-    const eH = rsp.subarray(15, 48);
-    const ct = rsp.subarray(48, 48 + 1088);
+    const eH = rsp.subarray(11, 44);
+    const ct = rsp.subarray(44, 44 + 1088);
     const z = secp256k1.getSharedSecret(eD, eH, true).slice(1);
     const ss = ml_kem768.decapsulate(ct, dk);
-    // T_req = 0x01 || 0x02 || suite || offer || clusterId || headAddress || challenge || deviceId || lat || lon || E_D || ek
+    // T_req = 0x02 || 0x02 || suite || offer || clusterId || headAddress || challenge || deviceId || lat || lon || E_D || ek
+    // (the wire carries the device tag at 4..19; T_req the full device ID, which is not sent)
+    expect(toHex(req.subarray(4, 20))).toBe(toHex(deviceTag(d.id)));
     const tReq = concatBytes(
       req.subarray(0, 4),
       new Writer().u32(cluster.clusterId).finish(),
       head.address,
-      req.subarray(36, 52),
-      req.subarray(4, 36),
-      req.subarray(52, 60),
-      req.subarray(60, 93),
-      req.subarray(93, 93 + 1184),
+      req.subarray(20, 36),
+      d.id,
+      req.subarray(36, 44),
+      req.subarray(44, 77),
+      req.subarray(77, 77 + 1184),
     );
-    // T_res = T_req || sigD || 0x03 || suite || kid || expiresAt || E_H || ct
-    const tRes = concatBytes(tReq, req.subarray(1277), Uint8Array.of(0x03), rsp.subarray(2, 48), ct);
+    // T_res = T_req || sigD (64, compact) || 0x03 || suite || kid || expiresAt (u32 s) || E_H || ct
+    const tRes = concatBytes(tReq, req.subarray(1261), Uint8Array.of(0x03), rsp.subarray(2, 44), ct);
     const salt = sha256(concatBytes(utf8(Label.JOIN_RESPONSE), tRes));
     const expected = hkdf(
       sha256,
@@ -158,7 +161,7 @@ describe("hybrid join (ML-KEM-768 + secp256k1 ECDH)", () => {
     it("a device refuses a suite it did not offer, even when the head signed it", () => {
       // A head that answers classically to a hybrid-only offer (a bug or a compromised policy).
       const { ctx, start } = beginJoin(device(6), "unoffered", T0, { offer: [HYBRID] });
-      const requestBody = joinRequestBody(cluster.clusterId, head.address, ctx.request);
+      const requestBody = joinRequestBody(cluster.clusterId, head.address, device(6).id, ctx.request);
       const fields = {
         suite: CLASSIC,
         kid: new Uint8Array([1, 2, 3, 4]),
@@ -168,7 +171,7 @@ describe("hybrid join (ML-KEM-768 + secp256k1 ECDH)", () => {
       const body = joinResponseBody(requestBody, ctx.request.signature, fields);
       const forced = encodeJoinResponse({
         ...fields,
-        signature: signLabelled(head.secretKey, Label.JOIN_RESPONSE, body),
+        signature: signCompact(head.secretKey, Label.JOIN_RESPONSE, body),
       });
       expectCode(() => finishJoin(forced, start.state, T0), "E_SUITE_REFUSED");
     });
@@ -190,7 +193,7 @@ describe("hybrid join (ML-KEM-768 + secp256k1 ECDH)", () => {
       const hybrid = ctx.request as HybridJoinRequest;
       const stripped = encodeJoinRequest({
         suite: CLASSIC,
-        deviceId: hybrid.deviceId,
+        deviceTag: hybrid.deviceTag,
         challenge: hybrid.challenge,
         position: hybrid.position,
         ephemeralPublicKey: hybrid.ephemeralPublicKey,
@@ -241,8 +244,8 @@ describe("hybrid join (ML-KEM-768 + secp256k1 ECDH)", () => {
     ek[0] = 0xff; // first 12-bit coefficient becomes 0x?ff ≥ q = 3329 once the next nibble is 0xf
     ek[1] = (ek[1] as number) | 0x0f;
     req.kemPublicKey = ek;
-    const body = joinRequestBody(cluster.clusterId, head.address, req);
-    req.signature = signLabelled(d.identity.secretKey, Label.JOIN_REQUEST, body);
+    const body = joinRequestBody(cluster.clusterId, head.address, d.id, req);
+    req.signature = signCompact(d.identity.secretKey, Label.JOIN_REQUEST, body);
     expectCode(
       () => acceptJoin({ ...ctx, request: decodeJoinRequest(encodeJoinRequest(req)) }),
       "E_MALFORMED",

@@ -2,10 +2,14 @@ import { describe, expect, it } from "vitest";
 import {
   acceptJoin,
   ChallengeState,
+  type DeviceCandidate,
+  decodeJoinRequest,
   decodeJoinResponse,
+  deviceTag,
   finishJoin,
   identityFromSecretKey,
   issueChallenge,
+  MAX_TAG_CANDIDATES,
   MessageSize,
   ProtocolError,
   startJoin,
@@ -71,9 +75,48 @@ describe("join", () => {
 
   it("refuses an unknown device, a revoked device and one of another cluster", () => {
     const { ctx } = setup();
-    expectCode(() => acceptJoin({ ...ctx, device: undefined }), "E_NOT_MEMBER");
-    expectCode(() => acceptJoin({ ...ctx, device: { ...ctx.device, active: false } }), "E_REVOKED");
-    expectCode(() => acceptJoin({ ...ctx, device: { ...ctx.device, clusterId: 8 } }), "E_WRONG_CLUSTER");
+    const [d] = ctx.candidates as [DeviceCandidate];
+    expectCode(() => acceptJoin({ ...ctx, candidates: [] }), "E_NOT_MEMBER");
+    expectCode(() => acceptJoin({ ...ctx, candidates: [{ ...d, active: false }] }), "E_REVOKED");
+    expectCode(() => acceptJoin({ ...ctx, candidates: [{ ...d, clusterId: 8 }] }), "E_WRONG_CLUSTER");
+  });
+
+  it("sends a 16-byte device tag, not the device ID, and signs the full device ID", () => {
+    const { d, ctx, start } = setup();
+    expect(toHex(ctx.request.deviceTag)).toBe(toHex(deviceTag(d.id)));
+    expect(toHex(start.request)).not.toContain(toHex(d.id));
+    // Another device ID under the same key and tag (a made-up index entry) fails the signature.
+    const [rec] = ctx.candidates as [DeviceCandidate];
+    expectCode(() => acceptJoin({ ...ctx, candidates: [{ ...rec, deviceId: id32(9) }] }), "E_BAD_SIGNATURE");
+  });
+
+  it("resolves a tag shared by several devices to the one whose signature verifies", () => {
+    const { d, ctx } = setup();
+    const decoy = device(2).record;
+    const genuine = ctx.candidates[0] as DeviceCandidate;
+    for (const candidates of [
+      [decoy, genuine],
+      [genuine, decoy],
+      [{ ...decoy, active: false }, decoy, decoy, genuine],
+    ]) {
+      const res = acceptJoin({ ...ctx, candidates });
+      expect(toHex(res.membership.deviceId)).toBe(toHex(d.id));
+    }
+    // None of them signed: the documented checks run on the first and end at the signature.
+    expectCode(() => acceptJoin({ ...ctx, candidates: [decoy, device(3).record] }), "E_BAD_SIGNATURE");
+    // The first decides the earlier checks when none signed (here: revoked).
+    expectCode(
+      () => acceptJoin({ ...ctx, candidates: [{ ...decoy, active: false }, device(3).record] }),
+      "E_REVOKED",
+    );
+  });
+
+  it(`refuses a tag that names more than ${MAX_TAG_CANDIDATES} devices (bounded work per request)`, () => {
+    const { ctx } = setup();
+    const genuine = ctx.candidates[0] as DeviceCandidate;
+    const many = [2, 3, 4, 5].map((n) => device(n).record);
+    expect(() => acceptJoin({ ...ctx, candidates: [...many.slice(1), genuine] })).not.toThrow();
+    expectCode(() => acceptJoin({ ...ctx, candidates: [...many, genuine] }), "E_NOT_MEMBER");
   });
 
   it("refuses a position outside the radius", () => {
@@ -84,8 +127,9 @@ describe("join", () => {
   it("refuses a signature by another key or for another cluster/head", () => {
     const { ctx } = setup();
     const other = identityFromSecretKey(key("intruder"));
+    const [d] = ctx.candidates as [DeviceCandidate];
     expectCode(
-      () => acceptJoin({ ...ctx, device: { ...ctx.device, keyAddress: other.address } }),
+      () => acceptJoin({ ...ctx, candidates: [{ ...d, keyAddress: other.address }] }),
       "E_BAD_SIGNATURE",
     );
     const otherHead = identityFromSecretKey(key("other-head"));
@@ -95,21 +139,43 @@ describe("join", () => {
     );
   });
 
-  it("refuses a challenge naming another cluster at the device", () => {
+  it("binds the cluster in T_req although the challenge does not name it", () => {
     const d = device(1);
+    // A head of cluster 99 (same key, say) hands out a challenge; the device means to join cluster 7.
     const ch = issueChallenge({ clusterId: 99, now: T0, random: seededRandom("x") });
+    const start = startJoin({
+      challengeMessage: ch.message,
+      clusterId: cluster.clusterId,
+      headAddress: head.address,
+      deviceId: d.id,
+      deviceSecretKey: d.identity.secretKey,
+      position: d.position,
+    });
     expectCode(
       () =>
-        startJoin({
-          challengeMessage: ch.message,
-          clusterId: cluster.clusterId,
-          headAddress: head.address,
-          deviceId: d.id,
-          deviceSecretKey: d.identity.secretKey,
-          position: d.position,
+        acceptJoin({
+          request: decodeJoinRequest(start.request),
+          challenge: ch.record,
+          candidates: [{ ...d.record, clusterId: 99 }],
+          cluster: { ...cluster, clusterId: 99 },
+          headSecretKey: head.secretKey,
+          now: T0,
         }),
-      "E_WRONG_CLUSTER",
+      "E_BAD_SIGNATURE",
     );
+  });
+
+  it("sends the membership expiry in whole seconds, rounded down", () => {
+    const { ctx, start } = setup(1, T0 + 1234);
+    const res = acceptJoin({ ...ctx, membershipTtlMs: 60_500 });
+    expect(res.membership.expiresAt).toBe(T0 + 61_000);
+    expect(finishJoin(res.response, start.state, T0 + 1234).expiresAt).toBe(T0 + 61_000);
+  });
+
+  it("signs with 64-byte compact signatures (EIP-2098) on both sides", () => {
+    const { ctx } = setup();
+    expect(ctx.request.signature.length).toBe(64);
+    expect(decodeJoinResponse(acceptJoin(ctx).response).signature.length).toBe(64);
   });
 
   it("device refuses a join-request signature presented as the head's response", () => {
@@ -141,9 +207,10 @@ describe("join", () => {
 
   it("transcript covers cluster and head identity", () => {
     const { ctx } = setup();
-    const b1 = joinRequestBody(7, head.address, ctx.request);
-    const b2 = joinRequestBody(8, head.address, ctx.request);
+    const b1 = joinRequestBody(7, head.address, id32(1), ctx.request);
+    const b2 = joinRequestBody(8, head.address, id32(1), ctx.request);
+    const b3 = joinRequestBody(7, head.address, id32(2), ctx.request);
     expect(toHex(b1)).not.toBe(toHex(b2));
-    expect(id32(1).length).toBe(32);
+    expect(toHex(b1)).not.toBe(toHex(b3));
   });
 });

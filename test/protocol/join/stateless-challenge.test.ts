@@ -15,7 +15,7 @@ const NOW = 1_800_000_000_123; // ms
 const TTL = 30_000;
 
 describe("stateless join challenges", () => {
-  it("match the fixed vector: a 22-byte JoinChallenge whose 16 bytes are expiry, nonce and tag", () => {
+  it("match the fixed vector: an 18-byte JoinChallenge whose 16 bytes are expiry, nonce and tag", () => {
     const { message, challenge } = issueStatelessChallenge({
       key: KEY,
       clusterId: 7,
@@ -24,7 +24,8 @@ describe("stateless join challenges", () => {
       random: seededRandom("vector"),
     });
     expect(message.length).toBe(MessageSize.JOIN_CHALLENGE);
-    expect(decodeJoinChallenge(message)).toEqual({ clusterId: 7, challenge });
+    // The cluster is not on the wire; it is inside the tag (and T_req binds it).
+    expect(decodeJoinChallenge(message)).toEqual({ challenge });
     // expiresAt = floor((NOW + TTL) / 1000) = 1800000030 = 0x6b49d21e
     expect(toHex(challenge.subarray(0, 4))).toBe("6b49d21e");
     // Computed independently with node:crypto: HMAC-SHA256(KEY, label ‖ u32 7 ‖ first 8 bytes)[0..8].

@@ -1,7 +1,9 @@
 /**
  * Deterministic run of every flow (fixed keys, seeded randomness, fixed time). The fixed-vector
- * test compares its output with iotguard-v1.json so any change to the wire format is caught.
- * Regenerate deliberately with: npx tsx test/protocol/vectors/generate.ts > test/protocol/vectors/iotguard-v1.json
+ * test compares its output with iotguard-v2.json (protocol version 2) so any change to the wire
+ * format is caught. Regenerate deliberately with:
+ * npx tsx test/protocol/vectors/generate.ts > test/protocol/vectors/iotguard-v2.json
+ * iotguard-v1.json keeps the version-1 messages, which version 2 refuses (vectors.test.ts).
  */
 import { AeadSuite, createChannel, JoinSuite, toHex } from "../../../protocol";
 import { fullSession } from "../grant-fixture";

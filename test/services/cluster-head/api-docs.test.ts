@@ -6,6 +6,7 @@ import { loadConfig, SETTINGS } from "../../../services/cluster-head/config";
 import { ALL_HEAD_ERROR_CODES } from "../../../services/cluster-head/errors";
 import { createApp } from "../../../services/cluster-head/http/app";
 import { openApiDocument } from "../../../services/cluster-head/http/openapi";
+import { PROTOCOL_ROUTES } from "../../../services/cluster-head/http/routes/protocol";
 import { createMetrics } from "../../../services/cluster-head/metrics";
 import { recordFee, walletStatus } from "../../../services/cluster-head/use-cases/head-wallet";
 import { pendingView } from "../../../services/cluster-head/use-cases/pending-transactions";
@@ -56,6 +57,8 @@ describe("OpenAPI document", () => {
       }
     };
     walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+    // The protocol routes are served in front of Express, on bare node:http.
+    routes.push(...PROTOCOL_ROUTES.map((route) => `post ${route.path}`));
     const documented = Object.entries(openApiDocument("test").paths).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m} ${path}`),
     );

@@ -31,6 +31,7 @@ describe("cluster head configuration", () => {
     [{ joinRate: "0" }, /--join-rate \/ IOTGUARD_JOIN_RATE/],
     [{ apiBurst: "0.5" }, /--api-burst/],
     [{ maxConcurrentJoins: "0" }, /--max-concurrent-joins/],
+    [{ maxSessionsPerDevice: "1" }, /--max-sessions-per-device/],
     [{ maxJsonBody: "10" }, /--max-json-body/],
   ])("refuses %o naming the setting", (flags, message) => {
     expect(() => loadConfig(flags, {})).toThrow(ConfigError);

@@ -90,7 +90,7 @@ describe("hybrid join through real cluster heads", () => {
     ).toBe(true);
   });
 
-  it("mixed fleet: a classic-only device joins a default head with the version-0.1 messages", async () => {
+  it("mixed fleet: a classic-only device joins a default head with the classic messages", async () => {
     const { request: bytes, state } = await request(head, classicOnly, [CLASSIC]);
     expect(bytes).toHaveLength(MessageSize.JOIN_REQUEST);
     const response = await head.post("/v1/join", bytes);
@@ -121,7 +121,7 @@ describe("hybrid join through real cluster heads", () => {
       // The attacker keeps the device's fields and signature and sends a classic-only request.
       const stripped = encodeJoinRequest({
         suite: CLASSIC,
-        deviceId: genuine.deviceId,
+        deviceTag: genuine.deviceTag,
         challenge: genuine.challenge,
         position: genuine.position,
         ephemeralPublicKey: genuine.ephemeralPublicKey,

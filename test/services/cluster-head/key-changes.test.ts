@@ -200,7 +200,7 @@ describe("key changes on chain", () => {
       await registry.rotateKey(`0x${a.deviceIdHex}`, `0x${toHex(generateIdentity().address)}`)
     ).wait();
     const database = await HeadDatabase.open(joinPath(head.dataDir, "db"));
-    const index = new RegistryIndexStore(database);
+    const index = await RegistryIndexStore.open(database);
     const current = (await index.getDevice(a.deviceIdHex))!;
     const block = (await chain.provider.getBlock(receipt!.blockNumber))!;
     await index.apply(

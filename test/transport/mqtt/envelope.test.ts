@@ -31,6 +31,17 @@ describe("inbox envelope and set-up payload", () => {
     expect([...parsed.message]).toEqual([...MESSAGE]);
   });
 
+  it("splits an inbox envelope that arrives as a slice of a Buffer into a plain view of its message", () => {
+    const pool = Buffer.alloc(200, 0xee);
+    encodeEnvelope(id(0x33), MESSAGE).forEach((byte, i) => (pool[50 + i] = byte));
+    const payload = pool.subarray(50, 50 + 32 + MESSAGE.length);
+    const envelope = decodeEnvelope(payload);
+    expect(envelope.senderId).toBe("33".repeat(32));
+    expect([...envelope.message]).toEqual([...MESSAGE]);
+    expect(Buffer.isBuffer(envelope.message)).toBe(false);
+    expect(envelope.message.buffer).toBe(pool.buffer);
+  });
+
   it("refuses a target ID that is not 32 bytes and a payload too short to hold a message header", () => {
     expect(() => encodeSetupPayload(new Uint8Array(31), MESSAGE)).toThrow(EnvelopeError);
     expect(() => decodeSetupPayload(new Uint8Array(33))).toThrow(EnvelopeError);

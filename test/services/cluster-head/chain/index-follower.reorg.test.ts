@@ -40,7 +40,7 @@ describe("ChainIndexFollower across reorganisations (real hardhat node)", () => 
   /** A follower on its own database; synced by hand (its poll timer is long) so each step is exact. */
   async function openFollower(name: string, confirmations: number, maxReorgDepth?: number) {
     const database = await HeadDatabase.open(join(dir, name));
-    const store = new RegistryIndexStore(database);
+    const store = await RegistryIndexStore.open(database);
     const follower = new ChainIndexFollower({
       provider: chain.provider,
       deployment: chain.deployment,

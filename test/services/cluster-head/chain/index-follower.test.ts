@@ -33,7 +33,7 @@ describe("ChainIndexFollower against a real hardhat node", () => {
 
   async function openFollower() {
     const database = await HeadDatabase.open(join(dir, "db"));
-    const store = new RegistryIndexStore(database);
+    const store = await RegistryIndexStore.open(database);
     const follower = new ChainIndexFollower({
       provider: chain.provider,
       deployment: chain.deployment,
@@ -104,7 +104,7 @@ describe("ChainIndexFollower against a real hardhat node", () => {
     const follower = new ChainIndexFollower({
       provider: chain.provider,
       deployment: oldDeployment,
-      store: new RegistryIndexStore(database),
+      store: await RegistryIndexStore.open(database),
       confirmations: 0,
       pollIntervalMs: 50,
     });
@@ -118,7 +118,7 @@ describe("ChainIndexFollower against a real hardhat node", () => {
     const follower2 = new ChainIndexFollower({
       provider: chain.provider,
       deployment: otherDeployment,
-      store: new RegistryIndexStore(database2),
+      store: await RegistryIndexStore.open(database2),
       confirmations: 0,
       pollIntervalMs: 50,
     });

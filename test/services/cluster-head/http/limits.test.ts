@@ -247,7 +247,7 @@ describe("abuse limits against a real head", () => {
       expect(await errorCode(response)).toBe("E_VALIDATION");
     });
 
-    it("POST /v1/join/challenge without a body answers a 22-byte JoinChallenge", async () => {
+    it("POST /v1/join/challenge without a body answers an 18-byte JoinChallenge", async () => {
       const response = await limited.post("/v1/join/challenge");
       expect(response.status).toBe(200);
       expect((await response.arrayBuffer()).byteLength).toBe(MessageSize.JOIN_CHALLENGE);
