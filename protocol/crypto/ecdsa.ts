@@ -112,9 +112,7 @@ export function verifyCompact(
   body: Uint8Array,
   signature: Uint8Array,
 ): void {
-  abytes(expectedAddress, Size.ADDRESS, "expectedAddress");
-  const got = recoverAddressCompact(label, body, signature);
-  if (!equalBytes(got, expectedAddress)) throw new ProtocolError("E_BAD_SIGNATURE", "signer mismatch");
+  verifyLabelled(expectedAddress, label, body, fromCompactSignature(signature));
 }
 
 /**
