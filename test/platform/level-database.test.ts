@@ -130,10 +130,11 @@ describe("LevelDatabase group commit", () => {
     key,
     value,
   });
-  /** The `sync` option of every level batch written so far (the spy calls through: real writes). */
+  /** Whether each level write from now on was fsynced, in order. */
   const syncsOf = (db: LevelDatabase<Name>) => {
-    const batch = vi.spyOn(db.db, "batch");
-    return () => batch.mock.calls.map((call: unknown[]) => (call[1] as { sync?: boolean } | undefined)?.sync);
+    const syncs: boolean[] = [];
+    db.observeWrites((write) => syncs.push(write.durable));
+    return () => syncs;
   };
   const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -156,6 +157,23 @@ describe("LevelDatabase group commit", () => {
     expect(await reopened.entries("users")).toHaveLength(100);
     expect(await reopened.get("users", "u99")).toBe(99);
     expect(await reopened.get("audit", "e42")).toBe("joined 42");
+  });
+
+  it("writes through classic-level's native batch exactly the bytes the JSON sublevels would", async () => {
+    const db = await open(join(tempDir(), "db"));
+    const native = vi.spyOn(db.db as unknown as { _chainedBatch: () => unknown }, "_chainedBatch");
+    const value = { n: 1, s: "ü", list: [1, null] };
+    await db.batch([put("u1", value), { type: "put", sublevel: "audit", key: "e1", value: "x" }], {
+      durable: true,
+    });
+    await db.del("audit", "e1");
+    expect(native).toHaveBeenCalledTimes(2);
+    expect(await db.get("users", "u1")).toEqual(value);
+    expect(await db.db.get("!users!u1", { valueEncoding: "utf8" })).toBe(JSON.stringify(value));
+    expect(await db.get("audit", "e1")).toBeUndefined();
+    await expect(db.batch([{ type: "del", sublevel: "users", key: "" }])).rejects.toMatchObject({
+      code: "LEVEL_INVALID_KEY",
+    });
   });
 
   it("gathers the batches asked for while a write is in flight into the next write, after it", async () => {

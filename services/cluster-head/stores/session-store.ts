@@ -23,6 +23,7 @@
  */
 import { setImmediate } from "node:timers/promises";
 import type { BatchOperation, HeadDatabase } from "./database";
+import { FifoMap } from "./fifo-map";
 
 export interface SessionRecord {
   sessionId: string;
@@ -79,9 +80,9 @@ export class SessionStore {
    */
   private readonly openByDevice = new Map<string, Set<string>>();
   /** IDs of the ended sessions, in the order they ended (roughly), oldest first. */
-  private readonly ended = new Set<string>();
+  private readonly ended = new FifoMap<string, true>();
   /** Replay keys of granted requests and when they expire, roughly oldest first. */
-  private readonly replayKeys = new Map<string, number>();
+  private readonly replayKeys = new FifoMap<string, number>();
   /** Replay keys of requests being decided now (claimed before the first await). */
   private readonly claimed = new Set<string>();
   private readonly maxPerDevice: number;
@@ -153,11 +154,11 @@ export class SessionStore {
     const superseded = this.toSupersede(session.initiator, session.responder).map((s) =>
       compact({ ...s, endedAt: now, endReason: SUPERSEDED }),
     );
-    const evicted = first(this.ended, this.ended.size + superseded.length - this.maxEndedKept);
+    const evicted = this.ended.oldest(this.ended.size + superseded.length - this.maxEndedKept);
     // Forgotten at once (not after the write): other grants of this turn then pick other keys. A
     // key that expired before now is useless anyway: its request fails the freshness check.
     const expiredKeys: string[] = [];
-    for (const [key, expiresAt] of this.replayKeys) {
+    for (const [key, expiresAt] of this.replayKeys.oldestFirst()) {
       if (expiresAt >= now || expiredKeys.length === EXPIRED_KEYS_PER_GRANT) break;
       expiredKeys.push(key);
     }
@@ -219,8 +220,7 @@ export class SessionStore {
     this.sessions.set(session.sessionId, session);
     if (session.endedAt !== undefined) {
       this.forgetOpen(session);
-      this.ended.delete(session.sessionId); // re-added last: the order is that of the ends
-      this.ended.add(session.sessionId);
+      this.ended.set(session.sessionId, true); // (again) the newest: the order is that of the ends
       return;
     }
     for (const deviceId of [session.initiator, session.responder]) {
@@ -304,7 +304,7 @@ export class SessionStore {
   async prune(now: number, before: number): Promise<{ sessions: number; replayKeys: number }> {
     let sessions = 0;
     let replayKeys = 0;
-    const overflow = new Set(first(this.ended, this.ended.size - this.maxEndedKept));
+    const overflow = new Set(this.ended.oldest(this.ended.size - this.maxEndedKept));
     for await (const chunk of chunksOf(this.sessions.values())) {
       const gone = chunk
         .filter((s) => overflow.has(s.sessionId) || (s.endedAt ?? s.expiresAt) <= before)
@@ -314,7 +314,7 @@ export class SessionStore {
       for (const id of gone) this.forget(id);
       sessions += gone.length;
     }
-    for await (const chunk of chunksOf(this.replayKeys.entries())) {
+    for await (const chunk of chunksOf(this.replayKeys.oldestFirst())) {
       const stale = chunk.filter(([, expiresAt]) => expiresAt <= now).map(([key]) => key);
       if (stale.length === 0) continue;
       await this.database.batch(stale.map((key) => ({ type: "del", sublevel: "grant-requests", key })));
@@ -348,17 +348,6 @@ function compact(s: SessionRecord): SessionRecord {
   if (s.endedAt !== undefined) record.endedAt = s.endedAt;
   if (s.endReason !== undefined) record.endReason = s.endReason;
   return record;
-}
-
-/** The first `count` items of `items` (none when `count` ≤ 0). */
-function first<T>(items: Iterable<T>, count: number): T[] {
-  const out: T[] = [];
-  if (count <= 0) return out;
-  for (const item of items) {
-    out.push(item);
-    if (out.length === count) break;
-  }
-  return out;
 }
 
 /**

@@ -31,9 +31,10 @@ describe("ChallengeStore", () => {
   it("consumes a challenge once, durably, and answers later uses from memory, also after a restart", async () => {
     const { database, store, location } = await openStore();
     const { challenge } = issueStatelessChallenge({ key: KEY, clusterId: 1, now: NOW, ttlMs: TTL });
-    const batch = vi.spyOn(database.db, "batch");
+    const durable: boolean[] = [];
+    database.observeWrites((write) => durable.push(write.durable));
     expect((await store.redeem(challenge, 1, NOW, TTL))?.state).not.toBe(ChallengeState.CONSUMED);
-    expect(batch.mock.calls.map((call: unknown[]) => call[1])).toEqual([{ sync: true }]);
+    expect(durable).toEqual([true]);
     const get = vi.spyOn(database, "get");
     expect((await store.redeem(challenge, 1, NOW + 1, TTL))?.state).toBe(ChallengeState.CONSUMED);
     expect(get).not.toHaveBeenCalled();

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { LevelWrite } from "../../../../platform/level-database";
 import { HeadDatabase } from "../../../../services/cluster-head/stores/database";
 import {
   SESSIONS_PER_PAIR,
@@ -55,11 +56,12 @@ const ids = (sessions: SessionRecord[]) => sessions.map((s) => s.sessionId).sort
 describe("SessionStore", () => {
   it("records the replay key and the session in one fsynced batch, and answers the replay check from memory", async () => {
     const { database, store, location } = await openStore();
-    const batch = vi.spyOn(database.db, "batch");
+    const writes: LevelWrite[] = [];
+    database.observeWrites((write) => writes.push(write));
     const g = grant("a", "b");
     expect(store.wasGranted(g.replayKey)).toBe(false);
     await record(store, g);
-    expect(batch.mock.calls.map((call: unknown[]) => call[1])).toEqual([{ sync: true }]);
+    expect(writes).toEqual([{ operations: 2, durable: true }]);
     const get = vi.spyOn(database, "get");
     expect(store.wasGranted(g.replayKey)).toBe(true);
     expect(get).not.toHaveBeenCalled();
@@ -146,11 +148,12 @@ describe("SessionStore", () => {
     ending.commit();
     const late = grant("x", "y", NOW + TTL + 60_000);
     await record(store, late);
-    const batch = vi.spyOn(database.db, "batch");
+    let writes = 0;
+    database.observeWrites(() => writes++);
 
     const pruned = await store.prune(NOW + TTL + 60_000, NOW + TTL + 1);
     expect(pruned).toEqual({ sessions: 5_000, replayKeys: 5_000 - 4 });
-    expect(batch.mock.calls.length).toBeGreaterThan(4); // chunks, not one batch
+    expect(writes).toBeGreaterThan(4); // chunks, not one batch
     expect(store.list().map((s) => s.sessionId)).toEqual([late.session.sessionId]);
     expect(store.replayKeyCount).toBe(1);
     expect(await database.values("sessions")).toEqual([late.session]);
