@@ -57,16 +57,45 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** ASCII/UTF-8 bytes of a label. */
+const encoder = new TextEncoder();
+
+/** ASCII/UTF-8 bytes of a label (a fresh array the caller may keep). */
 export function utf8(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
+  return encoder.encode(s);
 }
 
-/** Lower-case hex of bytes. */
+const labels = new Map<string, Uint8Array>();
+
+/**
+ * UTF-8 bytes of a domain-separation label, encoded once per label and shared: only for inputs
+ * that are copied at once (concatenated, hashed), never handed out or written to. The labels are
+ * the fixed strings of constants.ts, so the cache stays that small.
+ */
+export function labelBytes(label: string): Uint8Array {
+  let bytes = labels.get(label);
+  if (bytes === undefined) {
+    bytes = encoder.encode(label);
+    labels.set(label, bytes);
+  }
+  return bytes;
+}
+
+const HEX_DIGITS = encoder.encode("0123456789abcdef");
+const asciiDecoder = new TextDecoder();
+
+/**
+ * Lower-case hex of bytes, as one flat string: built by appending two characters at a time, V8
+ * kept a chain of pieces (~1.3 KB for 16 bytes) for as long as the string lived, and the head keeps
+ * many of them as map keys (device tags, session IDs, replay keys; heap snapshots, issue 16).
+ */
 export function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
+  const digits = new Uint8Array(b.length * 2);
+  for (let i = 0; i < b.length; i++) {
+    const x = b[i] as number;
+    digits[2 * i] = HEX_DIGITS[x >> 4] as number;
+    digits[2 * i + 1] = HEX_DIGITS[x & 0x0f] as number;
+  }
+  return asciiDecoder.decode(digits);
 }
 
 /**
@@ -86,53 +115,92 @@ export function wipe(...arrays: (Uint8Array | undefined)[]): void {
   for (const a of arrays) a?.fill(0);
 }
 
-/** Append-only writer for fixed-layout messages. */
+/**
+ * Append-only writer for fixed-layout messages. Fields are written into one growing buffer (not
+ * an array per field then a concatenation): every protocol message goes through here, and the
+ * small arrays were a visible share of the head's garbage per grant (issue 16).
+ */
 export class Writer {
-  private readonly parts: Uint8Array[] = [];
+  private buffer: Uint8Array;
+  private length = 0;
+
+  /** @param capacity - bytes to start with; the buffer doubles when a field does not fit */
+  constructor(capacity = 128) {
+    this.buffer = new Uint8Array(capacity);
+  }
+
+  /** Room for `n` more bytes; returns the offset to write them at. */
+  private reserve(n: number): number {
+    const at = this.length;
+    if (at + n > this.buffer.length) {
+      const grown = new Uint8Array(Math.max(this.buffer.length * 2, at + n));
+      grown.set(this.buffer.subarray(0, at));
+      this.buffer = grown;
+    }
+    this.length = at + n;
+    return at;
+  }
 
   /** Append one byte. */
   u8(v: number): this {
-    this.parts.push(Uint8Array.of(auint(v, 0xff, "u8")));
+    auint(v, 0xff, "u8");
+    const at = this.reserve(1); // first: it may replace the buffer
+    this.buffer[at] = v;
     return this;
   }
 
   /** Append a big-endian uint32. */
   u32(v: number): this {
     auint(v, MAX_U32, "u32");
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setUint32(0, v);
-    this.parts.push(b);
+    this.writeU32(this.reserve(4), v);
     return this;
   }
 
   /** Append a big-endian int32. */
   i32(v: number): this {
     if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw new RangeError("i32: out of range");
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setInt32(0, v);
-    this.parts.push(b);
+    this.writeU32(this.reserve(4), v >>> 0); // two's complement: the same four bytes
     return this;
   }
 
   /** Append a big-endian uint64 (bigint or safe integer). */
   u64(v: bigint | number): this {
-    const x = typeof v === "number" ? BigInt(auint(v, Number.MAX_SAFE_INTEGER, "u64")) : v;
-    if (x < 0n || x > MAX_U64) throw new RangeError("u64: out of range");
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigUint64(0, x);
-    this.parts.push(b);
+    let high: number;
+    let low: number;
+    if (typeof v === "number") {
+      auint(v, Number.MAX_SAFE_INTEGER, "u64");
+      high = Math.floor(v / 2 ** 32);
+      low = v >>> 0;
+    } else {
+      if (v < 0n || v > MAX_U64) throw new RangeError("u64: out of range");
+      high = Number(v >> 32n);
+      low = Number(v & 0xffff_ffffn);
+    }
+    const at = this.reserve(8);
+    this.writeU32(at, high);
+    this.writeU32(at + 4, low);
     return this;
   }
 
   /** Append raw bytes, optionally checking their length. */
   bytes(v: Uint8Array, length?: number, field = "bytes"): this {
-    this.parts.push(abytes(v, length, field));
+    abytes(v, length, field);
+    const at = this.reserve(v.length); // first: it may replace the buffer
+    this.buffer.set(v, at);
     return this;
   }
 
-  /** The written bytes. */
+  /** The written bytes (a copy the caller owns). */
   finish(): Uint8Array {
-    return concatBytes(...this.parts);
+    return this.buffer.slice(0, this.length);
+  }
+
+  private writeU32(at: number, v: number): void {
+    const b = this.buffer;
+    b[at] = v >>> 24;
+    b[at + 1] = (v >>> 16) & 0xff;
+    b[at + 2] = (v >>> 8) & 0xff;
+    b[at + 3] = v & 0xff;
   }
 }
 

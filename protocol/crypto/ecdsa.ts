@@ -8,7 +8,7 @@
  * @module
  */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { abytes, equalBytes, utf8 } from "../bytes";
+import { abytes, equalBytes, labelBytes } from "../bytes";
 import { Size } from "../constants";
 import { ProtocolError } from "../errors";
 import { addressOfPoint } from "./address";
@@ -33,7 +33,7 @@ function bytesToBigInt(b: Uint8Array): bigint {
  */
 export function signLabelled(secretKey: Uint8Array, label: string, body: Uint8Array): Uint8Array {
   abytes(secretKey, Size.SECRET_KEY, "secretKey");
-  return curve().signRecoverable(sha256(utf8(label), body), secretKey);
+  return curve().signRecoverable(sha256(labelBytes(label), body), secretKey);
 }
 
 /**
@@ -51,7 +51,7 @@ export function recoverAddress(label: string, body: Uint8Array, signature: Uint8
   if (s > HALF_N) throw new ProtocolError("E_BAD_SIGNATURE", "high-S signature");
   // Only 0/1: recovery ids 2/3 (r >= n) essentially never occur and would widen the attack surface.
   if (v !== 0 && v !== 1) throw new ProtocolError("E_BAD_SIGNATURE", "bad recovery id");
-  const publicKey = curve().recoverPublicKey(sha256(utf8(label), body), signature);
+  const publicKey = curve().recoverPublicKey(sha256(labelBytes(label), body), signature);
   if (publicKey === undefined) throw new ProtocolError("E_BAD_SIGNATURE", "key recovery failed");
   return addressOfPoint(publicKey);
 }

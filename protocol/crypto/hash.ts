@@ -3,7 +3,7 @@
  * @module
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { concatBytes, utf8 } from "../bytes";
+import { concatBytes, labelBytes } from "../bytes";
 import { symmetric } from "./backend";
 
 /** SHA-256 of the concatenation of `parts`. */
@@ -13,7 +13,7 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
 
 /** SHA-256 of `label || parts`, so hashes for different purposes never collide by construction. */
 export function labelledHash(label: string, ...parts: Uint8Array[]): Uint8Array {
-  return sha256(utf8(label), ...parts);
+  return sha256(labelBytes(label), ...parts);
 }
 
 /** Keccak-256 (Ethereum's hash, not SHA3-256). */

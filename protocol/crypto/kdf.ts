@@ -2,7 +2,7 @@
  * HKDF-SHA256 (RFC 5869) with domain-separation labels.
  * @module
  */
-import { abytes, concatBytes, utf8 } from "../bytes";
+import { abytes, concatBytes, labelBytes } from "../bytes";
 import { symmetric } from "./backend";
 
 /** Largest HKDF-SHA256 output (RFC 5869 §2.3: 255 × HashLen). */
@@ -40,5 +40,5 @@ export function deriveKey(
   context: Uint8Array,
   length: number,
 ): Uint8Array {
-  return hkdfSha256(ikm, salt, concatBytes(utf8(label), context), length);
+  return hkdfSha256(ikm, salt, concatBytes(labelBytes(label), context), length);
 }

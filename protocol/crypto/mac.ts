@@ -2,7 +2,7 @@
  * HMAC-SHA256 truncated to 16 bytes (RFC 2104; truncation per RFC 2104 §5 keeps the leftmost bits).
  * @module
  */
-import { abytes, concatBytes, equalBytes, utf8 } from "../bytes";
+import { abytes, concatBytes, equalBytes, labelBytes } from "../bytes";
 import { Size } from "../constants";
 import { ProtocolError } from "../errors";
 import { symmetric } from "./backend";
@@ -16,7 +16,7 @@ import { symmetric } from "./backend";
 export function mac(key: Uint8Array, label: string, data: Uint8Array): Uint8Array {
   abytes(key, 32, "macKey");
   return symmetric()
-    .hmacSha256(key, concatBytes(utf8(label), data))
+    .hmacSha256(key, concatBytes(labelBytes(label), data))
     .slice(0, Size.MAC);
 }
 

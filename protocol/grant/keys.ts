@@ -4,7 +4,7 @@
  * include identities the parties already know instead of sending them.
  * @module
  */
-import { concatBytes, utf8, wipe, Writer } from "../bytes";
+import { concatBytes, labelBytes, wipe, Writer } from "../bytes";
 import { Label, MessageType, PROTOCOL_VERSION, Size } from "../constants";
 import { sha256 } from "../crypto/hash";
 import { deriveKey } from "../crypto/kdf";
@@ -152,7 +152,7 @@ export function grantAad(
   responderId: Uint8Array,
 ): Uint8Array {
   return concatBytes(
-    utf8(Label.GRANT_AAD),
+    labelBytes(Label.GRANT_AAD),
     encodeGrantHeader(header),
     new Writer()
       .bytes(memberNonce, Size.NONCE, "memberNonce")
