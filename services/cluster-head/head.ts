@@ -9,6 +9,7 @@ import { createServer as createHttpServer, type RequestListener, type Server } f
 import { createServer as createHttpsServer } from "node:https";
 import { join } from "node:path";
 import { formatEther, NonceManager, parseEther, Wallet } from "ethers";
+import { writeToStream as mqttWriteToStream } from "mqtt-packet";
 import pino, { type Logger } from "pino";
 import {
   CHALLENGE_KEY_SIZE,
@@ -265,6 +266,10 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     await reconcileWithIndex(ctx);
 
     // 5. MQTT: embedded broker or external, and the head's own client.
+    // mqtt-packet (aedes' and MQTT.js's encoder) otherwise builds a table of 65,536 two-byte
+    // Buffers at its first packet, ~8 MB of heap kept for good; MQTT.js turns it off the same way
+    // (its `writeCache: false`). Set before any packet is written in this process.
+    mqttWriteToStream.cacheNumbers = false;
     let broker: HeadBroker;
     try {
       broker = await startHeadBroker(ctx);

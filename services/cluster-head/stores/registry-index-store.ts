@@ -82,8 +82,12 @@ export class RegistryIndexStore {
   readonly #devices = new Map<string, DeviceRecord>();
   /** Every indexed cluster by ID, as level holds it. */
   readonly #clusters = new Map<number, ClusterRecord>();
-  /** Device IDs by device tag (hex); a tag shared by two enrolled devices lists both. */
-  readonly #byTag = new Map<string, string[]>();
+  /**
+   * Device IDs by device tag (hex): the record's own ID string (no copy), or a list when two
+   * enrolled devices share a tag. Keys are flat strings (protocol `toHex`; as ropes they took
+   * 13 MB at 10k devices).
+   */
+  readonly #byTag = new Map<string, string | string[]>();
 
   private constructor(private readonly database: HeadDatabase) {}
 
@@ -124,8 +128,8 @@ export class RegistryIndexStore {
    */
   devicesWithTag(tagHex: string): DeviceRecord[] {
     const ids = this.#byTag.get(tagHex.toLowerCase());
-    if (!ids) return [];
-    return ids.map((id) => this.#devices.get(id)!);
+    if (ids === undefined) return [];
+    return typeof ids === "string" ? [this.#devices.get(ids)!] : ids.map((id) => this.#devices.get(id)!);
   }
 
   /** Sets (or with undefined, removes) the memory copy of one device and its tag entry. */
@@ -136,10 +140,13 @@ export class RegistryIndexStore {
     if (known === (record !== undefined)) return; // a changed record keeps its ID, hence its tag
     const tag = tagOf(deviceId);
     if (tag === undefined) return;
-    const ids = this.#byTag.get(tag) ?? [];
-    const rest = ids.filter((id) => id !== deviceId);
-    if (record) rest.push(deviceId);
-    if (rest.length > 0) this.#byTag.set(tag, rest);
+    const ids = this.#byTag.get(tag);
+    const rest = (ids === undefined ? [] : typeof ids === "string" ? [ids] : ids).filter(
+      (id) => id !== deviceId,
+    );
+    if (record) rest.push(record.deviceId);
+    if (rest.length > 1) this.#byTag.set(tag, rest);
+    else if (rest.length === 1) this.#byTag.set(tag, rest[0]!);
     else this.#byTag.delete(tag);
   }
 
@@ -347,7 +354,9 @@ export class RegistryIndexStore {
   }
 }
 
-/** The device tag of a device ID as the index keeps it (hex), or undefined for a malformed ID. */
+/**
+ * The device tag of a device ID as the index keeps it (flat hex), or undefined for a malformed ID.
+ */
 function tagOf(deviceId: string): string | undefined {
   if (!/^[0-9a-f]{64}$/.test(deviceId)) return undefined;
   return toHex(deviceTag(fromHex(deviceId)));
