@@ -82,8 +82,9 @@ export const joinSuite: Suite = {
     const runs = new Map<JoinSuite, SuiteRun>(
       JOIN_SUITES.map((s) => [s, { bare: [], seqMs: [], loadMs: [], rates: [], cpuMs: [] }]),
     );
-    const windows: [number, number][] = [];
-    let joined = 0;
+    // Profile windows and joins per suite: classic and hybrid are summarised apart.
+    const windows = new Map<JoinSuite, [number, number][]>(JOIN_SUITES.map((s) => [s, []]));
+    const joined = new Map<JoinSuite, number>(JOIN_SUITES.map((s) => [s, 0]));
     const chain = await startTestChain();
     try {
       const head = await startHeadProcess(chain, [], "built", { cpuProfileDir: ctx.profileDir });
@@ -145,13 +146,13 @@ export const joinSuite: Suite = {
             { ...load, path: "/v1/join" },
             cpu,
           );
-          windows.push(challenges.windowUs, joins.windowUs);
+          windows.get(s)?.push(challenges.windowUs, joins.windowUs);
           // Every response verifies as the device would, after the clock.
           joins.answers.forEach((answer, i) => {
             if (joins.statuses[i] !== 200 || !answer) throw new Error(`join: ${joins.statuses[i]}`);
             finishJoin(answer, (started[i] as (typeof started)[number]).state, Date.now());
           });
-          joined += loadJoins;
+          joined.set(s, (joined.get(s) ?? 0) + loadJoins);
           run.rates.push((loadJoins * 1000) / (challenges.wallMs + joins.wallMs));
           run.cpuMs.push((cpuS * 1000) / loadJoins);
           run.loadMs.push(...joins.latenciesMs.map((ms, i) => ms + (challenges.latenciesMs[i] ?? 0)));
@@ -165,13 +166,14 @@ export const joinSuite: Suite = {
     }
     const profile = ctx.profileDir && readdirSync(ctx.profileDir).find((f) => f.endsWith(".cpuprofile"));
     if (ctx.profileDir && profile) {
-      ctx.profile(
-        profileMarkdown(
-          `Head under join load (challenge + JoinRequest, ${CONCURRENCY} in flight, classic and hybrid)`,
-          summariseProfile(join(ctx.profileDir, profile), windows),
-          { label: "join", count: joined },
-        ),
-      );
+      for (const s of JOIN_SUITES)
+        ctx.profile(
+          profileMarkdown(
+            `Head under ${joinSuiteName(s)} join load (challenge + JoinRequest, ${CONCURRENCY} in flight)`,
+            summariseProfile(join(ctx.profileDir, profile), windows.get(s) ?? []),
+            { label: `${joinSuiteName(s)} join`, count: joined.get(s) ?? 0 },
+          ),
+        );
     }
 
     const classic = summarise(runs.get(CLASSIC) as SuiteRun);

@@ -18,10 +18,28 @@ import { sha256 } from "./hash";
 const N = secp256k1.Point.CURVE().n;
 const HALF_N = N >> 1n;
 
-function bytesToBigInt(b: Uint8Array): bigint {
-  let x = 0n;
-  for (const v of b) x = (x << 8n) | BigInt(v);
-  return x;
+/** A scalar as 32 big-endian bytes. */
+function scalarBytes(n: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 31, x = n; i >= 0; i--, x >>= 8n) out[i] = Number(x & 0xffn);
+  return out;
+}
+
+const N_BYTES = scalarBytes(N);
+const HALF_N_BYTES = scalarBytes(HALF_N);
+
+/**
+ * Compares two 32-byte big-endian numbers (negative, zero, positive), without BigInt: the range
+ * checks run on every signature a head verifies. Not constant-time: signatures are public.
+ */
+function compare32(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return 0;
+}
+
+/** 0 < x < n for a 32-byte big-endian x. */
+function inScalarRange(x: Uint8Array): boolean {
+  return x.some((v) => v !== 0) && compare32(x, N_BYTES) < 0;
 }
 
 /**
@@ -43,12 +61,12 @@ export function signLabelled(secretKey: Uint8Array, label: string, body: Uint8Ar
  */
 export function recoverAddress(label: string, body: Uint8Array, signature: Uint8Array): Uint8Array {
   abytes(signature, Size.SIGNATURE, "signature");
-  const r = bytesToBigInt(signature.subarray(0, 32));
-  const s = bytesToBigInt(signature.subarray(32, 64));
+  const r = signature.subarray(0, 32);
+  const s = signature.subarray(32, 64);
   const v = signature[64] as number;
-  if (r <= 0n || r >= N || s <= 0n || s >= N)
+  if (!inScalarRange(r) || !inScalarRange(s))
     throw new ProtocolError("E_BAD_SIGNATURE", "signature out of range");
-  if (s > HALF_N) throw new ProtocolError("E_BAD_SIGNATURE", "high-S signature");
+  if (compare32(s, HALF_N_BYTES) > 0) throw new ProtocolError("E_BAD_SIGNATURE", "high-S signature");
   // Only 0/1: recovery ids 2/3 (r >= n) essentially never occur and would widen the attack surface.
   if (v !== 0 && v !== 1) throw new ProtocolError("E_BAD_SIGNATURE", "bad recovery id");
   const publicKey = curve().recoverPublicKey(sha256(labelBytes(label), body), signature);
@@ -66,7 +84,7 @@ export function toCompactSignature(signature: Uint8Array): Uint8Array {
   abytes(signature, Size.SIGNATURE, "signature");
   const v = signature[64] as number;
   if (v !== 0 && v !== 1) throw new RangeError("signature: recovery byte must be 0 or 1");
-  if (bytesToBigInt(signature.subarray(32, 64)) > HALF_N) throw new RangeError("signature: high-S");
+  if (compare32(signature.subarray(32, 64), HALF_N_BYTES) > 0) throw new RangeError("signature: high-S");
   const out = signature.slice(0, Size.COMPACT_SIGNATURE);
   out[32] = (out[32] as number) | (v << 7);
   return out;

@@ -2,7 +2,6 @@
  * The join, head side: hand out single-use challenges, then verify a JoinRequest against the
  * registry index (never the chain) and record the membership before answering.
  */
-import { getBytes } from "ethers";
 import {
   acceptJoin,
   type ClusterInfo,
@@ -32,7 +31,7 @@ export async function clusterInfo(ctx: HeadContext): Promise<ClusterInfo> {
   if (!cluster) throw new HeadError("E_INDEX_NOT_READY", "this head's cluster is not in the index yet");
   return {
     clusterId: cluster.clusterId,
-    headAddress: getBytes(cluster.head),
+    headAddress: fromHex(cluster.head),
     centre: { lat: cluster.latitude, lon: cluster.longitude },
     radius: cluster.radius,
   };
@@ -61,7 +60,7 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
   if (indexedWithTag.length === 0) refuseIfTagPending(ctx, request.deviceTag);
   const candidates: DeviceCandidate[] = indexedWithTag.map((indexed) => ({
     deviceId: fromHex(indexed.deviceId),
-    keyAddress: getBytes(indexed.keyAddress),
+    keyAddress: fromHex(indexed.keyAddress),
     clusterId: indexed.clusterId,
     active: indexed.status === "active",
   }));
