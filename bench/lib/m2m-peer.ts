@@ -12,7 +12,7 @@ import { writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { nodeSymmetricBackend } from "../../platform/node-symmetric-backend";
+import { nativeSymmetricBackend } from "../../platform/sodium-symmetric-backend";
 import { nobleBackend, useSymmetricBackend } from "../../protocol/crypto/backend";
 import { type Channel, createChannel } from "../../protocol/channel/session";
 import { decodeEnvelope } from "../../transport/mqtt/envelope";
@@ -25,7 +25,10 @@ import {
   wallMs,
 } from "./m2m-protocol";
 
-useSymmetricBackend(process.env.IOTGUARD_CRYPTO_BACKEND === "noble" ? nobleBackend : nodeSymmetricBackend);
+// As a device runs (device/sdk `useNativeCrypto`): node:crypto, with libsodium's ChaCha20-Poly1305.
+useSymmetricBackend(
+  process.env.IOTGUARD_CRYPTO_BACKEND === "noble" ? nobleBackend : nativeSymmetricBackend().backend,
+);
 
 function reply(message: FromPeer): void {
   process.send?.(message);
@@ -43,6 +46,11 @@ let ackSocket: Socket | undefined;
 const PROFILE_DIR = process.env.IOTGUARD_M2M_CPU_PROF || undefined;
 const windows: Array<{ mode: "plaintext" | "encrypted"; startUs: number; endUs: number }> = [];
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
+/** This process's CPU time (user + system), µs. */
+const cpuUs = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 function profiled(run: RunSpec): () => void {
   if (run.unmeasured) return () => undefined;
   const startUs = monotonicUs();
@@ -92,6 +100,7 @@ function send(run: RunSpec): void {
   let payloadBytes = 0;
   let lastAck = wallMs();
   const endWindow = profiled(run);
+  const startCpu = cpuUs();
   const startMs = wallMs();
   const pump = () => {
     while (sent < run.count && sent - acked < run.window) {
@@ -117,7 +126,14 @@ function send(run: RunSpec): void {
     onAck = () => undefined;
     channel?.sender.close();
     channel?.receiver.close();
-    reply({ kind: "sent", id: run.id, sent, startMs, payloadBytes: payloadBytes / Math.max(1, sent) });
+    reply({
+      kind: "sent",
+      id: run.id,
+      sent,
+      startMs,
+      payloadBytes: payloadBytes / Math.max(1, sent),
+      cpuUs: cpuUs() - startCpu,
+    });
   };
   onAck = (id, count) => {
     if (id !== run.id) return;
@@ -169,6 +185,7 @@ async function receive(run: RunSpec): Promise<void> {
     if (finished) return;
     finished = true;
     endWindow();
+    const spentCpu = cpuUs() - startCpu;
     clearInterval(stall);
     c.off("message", onMessage);
     flushAck();
@@ -182,12 +199,14 @@ async function receive(run: RunSpec): Promise<void> {
           received,
           lastArrivalMs,
           latenciesMs: latenciesMs.slice(0, Math.min(received, run.count)),
+          cpuUs: spentCpu,
         }),
       (error: Error) => reply({ kind: "error", message: error.message }),
     );
   };
   let started = false;
   let endWindow = () => undefined as void;
+  let startCpu = 0;
   const stall = setInterval(() => {
     if (started && wallMs() - lastArrivalMs > run.stallMs) finish();
   }, 250);
@@ -195,6 +214,7 @@ async function receive(run: RunSpec): Promise<void> {
   await c.subscribeAsync(run.topic, { qos: run.qos });
   started = true;
   endWindow = profiled(run);
+  startCpu = cpuUs();
   lastArrivalMs = wallMs();
   reply({ kind: "ready", id: run.id });
 }

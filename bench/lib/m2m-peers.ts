@@ -22,6 +22,8 @@ export interface PeerLoadResult {
   latenciesMs: number[];
   /** Bytes of MQTT payload sent per message (mean). */
   payloadBytes: number;
+  /** CPU time (user + system) per message received, µs, of each peer process during the run. */
+  cpuUsPerMessage: { sender: number; receiver: number };
 }
 
 /** One run: the same for both peers except each one's side of the session. */
@@ -148,6 +150,10 @@ export async function startPeers(
         rate: (g.received * 1000) / Math.max(1e-6, g.lastArrivalMs - s.startMs),
         latenciesMs: Array.from(g.latenciesMs),
         payloadBytes: s.payloadBytes,
+        cpuUsPerMessage: {
+          sender: s.cpuUs / Math.max(1, g.received),
+          receiver: g.cpuUs / Math.max(1, g.received),
+        },
       };
     },
     stop,

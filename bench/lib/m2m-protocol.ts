@@ -53,8 +53,15 @@ export type FromPeer =
   | { kind: "connected" }
   /** The receiver is subscribed; the sender may start. */
   | { kind: "ready"; id: number }
-  | { kind: "sent"; id: number; sent: number; startMs: number; payloadBytes: number }
-  | { kind: "received"; id: number; received: number; lastArrivalMs: number; latenciesMs: Float64Array }
+  | { kind: "sent"; id: number; sent: number; startMs: number; payloadBytes: number; cpuUs: number }
+  | {
+      kind: "received";
+      id: number;
+      received: number;
+      lastArrivalMs: number;
+      latenciesMs: Float64Array;
+      cpuUs: number;
+    }
   | { kind: "error"; message: string };
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable between processes. */

@@ -3,7 +3,7 @@
  * `npx iotguard …`, `npm run iotguard -- …` or `node --import tsx device/cli/main.ts …`.
  */
 import { Command, CommanderError } from "commander";
-import { useNodeCrypto } from "../../platform/node-symmetric-backend";
+import { useNativeSymmetric } from "../../platform/sodium-symmetric-backend";
 import { deviceCommand } from "./commands/device";
 import { operatorCommand } from "./commands/operator";
 import { describeFailure, ExitCode } from "./exit-codes";
@@ -45,8 +45,9 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Runs the CLI on `process.argv` and sets the exit code. */
 export function run(): void {
-  // Devices that run Node use OpenSSL for the symmetric primitives: identical bytes, several times faster.
-  useNodeCrypto();
+  // Devices that run Node use OpenSSL, and libsodium for ChaCha20-Poly1305 where its binding
+  // loads, for the symmetric primitives: identical bytes, several times faster.
+  useNativeSymmetric();
   main(process.argv).then(
     (code) => {
       process.exitCode = code;

@@ -24,9 +24,10 @@ export type {
   SessionRetiredEvent,
   SessionRotatedEvent,
 } from "./events";
-export { AEAD_FRAME_LIMITS, type RotationPolicy } from "./session-manager";
+export { AEAD_FRAME_LIMITS, DEFAULT_CHANNEL_SUITE, type RotationPolicy } from "./session-manager";
 export type { EnrollmentRequest } from "./head-client";
 export { HeadClient } from "./head-client";
 export { type ChainHead, type RegistryAnchor, readChainHead } from "./registry-reader";
 export type { HeadPin } from "./store/head-pin-store";
 export { useNodeCrypto } from "../../platform/node-symmetric-backend";
+export { useNativeSymmetric } from "../../platform/sodium-symmetric-backend";

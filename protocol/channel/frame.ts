@@ -24,7 +24,7 @@ const TAG_BYTES: number = Size.TAG;
 const SHORT_ID_BYTES: number = Size.SHORT_SESSION_ID;
 const SEQ_OFFSET = 3 + SHORT_ID_BYTES;
 const MAX_PLAINTEXT: number = MAX_FRAME_PLAINTEXT;
-const MAX_SEQ: bigint = MAX_MESSAGES_PER_KEY;
+const MAX_SEQ_NUMBER = Number(MAX_MESSAGES_PER_KEY);
 const VERSION: number = PROTOCOL_VERSION;
 const FRAME_I2R: number = MessageType.FRAME_I2R;
 const FRAME_R2I: number = MessageType.FRAME_R2I;
@@ -103,6 +103,27 @@ function writeU64(out: Uint8Array, offset: number, v: bigint): void {
  *   or with a sequence number beyond the per-key limit
  */
 export function decodeFrame(b: Uint8Array): Frame {
+  const seq = checkFrame(b);
+  // Plain views, not `subarray`: on a Node Buffer (an MQTT payload) that makes Buffers, dearer
+  // per frame; and no helper closure, which a bundler may rebuild (and name) on every call.
+  const { buffer, byteOffset } = b;
+  return {
+    type: b[1] as FrameType,
+    suite: b[2] as AeadSuite,
+    shortSessionId: new Uint8Array(buffer, byteOffset + 3, SHORT_ID_BYTES),
+    seq: BigInt(seq),
+    header: new Uint8Array(buffer, byteOffset, HEADER_BYTES),
+    sealed: new Uint8Array(buffer, byteOffset + HEADER_BYTES, b.length - HEADER_BYTES),
+  };
+}
+
+/**
+ * The checks of {@link decodeFrame} without building anything: the channel receiver's per-frame
+ * path, which then reads the type, suite and short session ID from the bytes themselves.
+ * @returns the sequence number (below {@link MAX_MESSAGES_PER_KEY} = 2^32, so exact as a number)
+ * @throws as {@link decodeFrame}
+ */
+export function checkFrame(b: Uint8Array): number {
   if (!(b instanceof Uint8Array)) throw new ProtocolError("E_MALFORMED", "not bytes");
   if (b.length < HEADER_BYTES + TAG_BYTES) throw new ProtocolError("E_MALFORMED", "truncated frame");
   if (b.length > HEADER_BYTES + MAX_PLAINTEXT + TAG_BYTES)
@@ -112,17 +133,45 @@ export function decodeFrame(b: Uint8Array): Frame {
   if (type !== FRAME_I2R && type !== FRAME_R2I) throw new ProtocolError("E_MALFORMED", "not a frame");
   const suite = b[2] as number;
   if (!isAeadSuite(suite)) throw new ProtocolError("E_MALFORMED", "unknown AEAD suite");
-  const seq = new DataView(b.buffer, b.byteOffset + SEQ_OFFSET, 8).getBigUint64(0);
-  if (seq >= MAX_SEQ) throw new ProtocolError("E_MALFORMED", "sequence number out of range");
-  // Plain views, not `subarray`: on a Node Buffer (an MQTT payload) that makes Buffers, dearer
-  // per frame; and no helper closure, which a bundler may rebuild (and name) on every call.
-  const { buffer, byteOffset } = b;
-  return {
-    type: type as FrameType,
-    suite,
-    shortSessionId: new Uint8Array(buffer, byteOffset + 3, SHORT_ID_BYTES),
-    seq,
-    header: new Uint8Array(buffer, byteOffset, HEADER_BYTES),
-    sealed: new Uint8Array(buffer, byteOffset + HEADER_BYTES, b.length - HEADER_BYTES),
-  };
+  const seq = readU64(b, SEQ_OFFSET);
+  if (seq >= MAX_SEQ_NUMBER) throw new ProtocolError("E_MALFORMED", "sequence number out of range");
+  return seq;
+}
+
+/**
+ * Big-endian u64 at `offset` as a number: exact below 2^53, and at or above 2^53 still at least
+ * 2^53 (the caller only compares such values with the 2^32 limit).
+ */
+function readU64(b: Uint8Array, offset: number): number {
+  const hi =
+    (((b[offset] as number) << 24) |
+      ((b[offset + 1] as number) << 16) |
+      ((b[offset + 2] as number) << 8) |
+      (b[offset + 3] as number)) >>>
+    0;
+  const lo =
+    (((b[offset + 4] as number) << 24) |
+      ((b[offset + 5] as number) << 16) |
+      ((b[offset + 6] as number) << 8) |
+      (b[offset + 7] as number)) >>>
+    0;
+  return hi * 0x1_0000_0000 + lo;
+}
+
+/**
+ * Write the sequence number of a frame header (its last 8 bytes) into `header`, whose first 7
+ * bytes the caller wrote once: the channel sender's per-frame path, without BigInt arithmetic.
+ * @param seq - a checked counter below {@link MAX_MESSAGES_PER_KEY}
+ */
+export function writeFrameSeq(header: Uint8Array, seq: number): void {
+  const hi = Math.floor(seq / 0x1_0000_0000);
+  const lo = seq >>> 0;
+  header[SEQ_OFFSET] = hi >>> 24;
+  header[SEQ_OFFSET + 1] = hi >>> 16;
+  header[SEQ_OFFSET + 2] = hi >>> 8;
+  header[SEQ_OFFSET + 3] = hi;
+  header[SEQ_OFFSET + 4] = lo >>> 24;
+  header[SEQ_OFFSET + 5] = lo >>> 16;
+  header[SEQ_OFFSET + 6] = lo >>> 8;
+  header[SEQ_OFFSET + 7] = lo;
 }

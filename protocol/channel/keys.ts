@@ -73,3 +73,25 @@ export function frameNonceInto(out: Uint8Array, iv: Uint8Array, seq: bigint): Ui
   out[11] = (out[11] as number) ^ (lo & 0xff);
   return out;
 }
+
+/**
+ * {@link frameNonceInto} for a sequence number held as a number by the channel's own counters
+ * (below 2^32, checked by the caller): all 12 bytes rewritten from `iv` and `seq`, no BigInt
+ * arithmetic. The same bytes as {@link frameNonce} (tested).
+ */
+export function writeFrameNonce(out: Uint8Array, iv: Uint8Array, seq: number): void {
+  const hi = Math.floor(seq / 0x1_0000_0000);
+  const lo = seq >>> 0;
+  out[0] = iv[0] as number;
+  out[1] = iv[1] as number;
+  out[2] = iv[2] as number;
+  out[3] = iv[3] as number;
+  out[4] = (iv[4] as number) ^ (hi >>> 24);
+  out[5] = (iv[5] as number) ^ ((hi >>> 16) & 0xff);
+  out[6] = (iv[6] as number) ^ ((hi >>> 8) & 0xff);
+  out[7] = (iv[7] as number) ^ (hi & 0xff);
+  out[8] = (iv[8] as number) ^ (lo >>> 24);
+  out[9] = (iv[9] as number) ^ ((lo >>> 16) & 0xff);
+  out[10] = (iv[10] as number) ^ ((lo >>> 8) & 0xff);
+  out[11] = (iv[11] as number) ^ (lo & 0xff);
+}

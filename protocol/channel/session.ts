@@ -3,7 +3,7 @@
  * The first frame that verifies in each direction confirms that the peer holds Sk.
  * @module
  */
-import { abytes, equalBytes, wipe } from "../bytes";
+import { abytes, wipe } from "../bytes";
 import {
   type AeadSuite,
   MAX_FRAME_PLAINTEXT,
@@ -13,18 +13,48 @@ import {
   Role,
   Size,
 } from "../constants";
-import { aeadOpen, aeadSeal } from "../crypto/aead";
+import { aeadOpen, aeadSealInto } from "../crypto/aead";
 import { ProtocolError } from "../errors";
 import type { GrantedSession } from "../grant/member";
-import { decodeFrame, type FrameType, writeFrameHeader } from "./frame";
-import { type DirectionKeys, deriveDirectionKeys, frameNonceInto } from "./keys";
+import { checkFrame, type FrameType, writeFrameHeader, writeFrameSeq } from "./frame";
+import { type DirectionKeys, deriveDirectionKeys, writeFrameNonce } from "./keys";
 import { ReplayWindow } from "./replay";
 
 // Read once: seal and open run per message (see frame.ts).
 const HEADER_BYTES: number = MessageSize.FRAME_HEADER;
 const MAX_PLAINTEXT: number = MAX_FRAME_PLAINTEXT;
 const MAX_SEQ: bigint = MAX_MESSAGES_PER_KEY;
+const MAX_SEQ_NUMBER = Number(MAX_MESSAGES_PER_KEY);
+const SHORT_ID_BYTES: number = Size.SHORT_SESSION_ID;
+const TAG_BYTES: number = Size.TAG;
 const NO_PREFIX = new Uint8Array(0);
+
+/**
+ * Sealed frames are cut from shared 64 KiB slabs, as Node's Buffer pool cuts small Buffers: a
+ * fresh ArrayBuffer per frame costs about 1 µs and garbage-collector work (off-heap backing
+ * store), a view into a slab about 0.1 µs. A slab holds sealed frames only (the caller's prefix,
+ * the header, ciphertext and tag: what goes on the wire), never plaintext or keys; every frame's
+ * bytes are written once and never handed out again, and a slab is freed when no frame refers to
+ * it. So `frame.buffer` is the whole slab: use the frame's own `byteOffset`/`byteLength` (as
+ * `Buffer.from(frame)` and `Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)` do).
+ */
+const SLAB_BYTES = 64 * 1024;
+/** Larger frames get an ArrayBuffer of their own (a slab would waste its tail). */
+const SLAB_MAX_FRAME = SLAB_BYTES / 8;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+function frameBytes(length: number): Uint8Array {
+  if (length > SLAB_MAX_FRAME) return new Uint8Array(length);
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, length);
+  // 8-byte aligned, as Node's pool.
+  slabUsed += (length + 7) & ~7;
+  return out;
+}
 
 /** Lifecycle of a channel endpoint. */
 export const ChannelState = {
@@ -45,11 +75,16 @@ interface Params {
 /** Encrypts frames in our direction. Sequence numbers strictly increase and are never reused. */
 export class ChannelSender {
   private state: ChannelState = ChannelState.OPEN;
-  private next: bigint;
   /**
-   * Scratch for the AAD and the nonce of the frame being sealed; both are rewritten from the
-   * frame's own sequence number before each use and read synchronously by the AEAD, so the
-   * sequence counter stays the only nonce source.
+   * The next sequence number, as a number: below {@link MAX_MESSAGES_PER_KEY} = 2^32 it is exact,
+   * and the per-frame path needs no BigInt arithmetic.
+   */
+  private next: number;
+  /**
+   * Scratch for the AAD and the nonce of the frame being sealed: the header's first 7 bytes
+   * (version, type, suite, short session ID) are the channel's own and written once; its sequence
+   * number and the whole nonce are rewritten from the frame's own sequence number before each
+   * use, and both are read synchronously by the AEAD, so the counter stays the only nonce source.
    */
   private readonly header = new Uint8Array(HEADER_BYTES);
   private readonly nonce = new Uint8Array(Size.AEAD_NONCE);
@@ -60,12 +95,16 @@ export class ChannelSender {
     startSeq = 0n,
   ) {
     if (startSeq < 0n) throw new RangeError("startSeq: must be >= 0");
-    this.next = startSeq;
+    abytes(p.keys.key, Size.AEAD_KEY, "key");
+    abytes(p.keys.iv, Size.AEAD_NONCE, "iv");
+    // At or beyond the limit every seal fails with E_LIMIT; the number only has to stay there.
+    this.next = startSeq >= MAX_SEQ ? MAX_SEQ_NUMBER : Number(startSeq);
+    writeFrameHeader(this.header, p.type, p.suite, p.shortSessionId, 0n);
   }
 
   /** The sequence number the next {@link seal} without `seq` will use. */
   get nextSeq(): bigint {
-    return this.next;
+    return BigInt(this.next);
   }
 
   /**
@@ -92,20 +131,29 @@ export class ChannelSender {
     abytes(plaintext, undefined, "plaintext");
     if (plaintext.length > MAX_PLAINTEXT) throw new RangeError("plaintext: too long for one frame");
     if (now >= this.p.expiresAt) throw new ProtocolError("E_EXPIRED", "session expired; re-grant");
-    const s = seq ?? this.next;
-    if (s < this.next) throw new ProtocolError("E_BAD_STATE", "sequence number already used");
-    if (s >= MAX_SEQ) throw new ProtocolError("E_LIMIT", "message limit reached; re-grant");
+    let s = this.next;
+    if (seq !== undefined) {
+      if (typeof seq !== "bigint") throw new TypeError("seq: expected bigint");
+      if (seq < s) throw new ProtocolError("E_BAD_STATE", "sequence number already used");
+      s = seq >= MAX_SEQ ? MAX_SEQ_NUMBER : Number(seq);
+    }
+    if (s >= MAX_SEQ_NUMBER) throw new ProtocolError("E_LIMIT", "message limit reached; re-grant");
     const { header, nonce } = this;
-    writeFrameHeader(header, this.p.type, this.p.suite, this.p.shortSessionId, s);
+    writeFrameSeq(header, s);
     // Advance before sealing so even an exception cannot lead to the number being used twice.
-    this.next = s + 1n;
-    frameNonceInto(nonce, this.p.keys.iv, s);
-    const sealed = aeadSeal(this.p.suite, this.p.keys.key, nonce, plaintext, header);
+    this.next = s + 1;
+    writeFrameNonce(nonce, this.p.keys.iv, s);
+    // One array for prefix || header || ciphertext || tag; the AEAD writes into its tail.
     const at = prefix.length;
-    const out = new Uint8Array(at + HEADER_BYTES + sealed.length);
+    const out = frameBytes(at + HEADER_BYTES + plaintext.length + TAG_BYTES);
     out.set(prefix, 0);
     out.set(header, at);
-    out.set(sealed, at + HEADER_BYTES);
+    const sealed = new Uint8Array(
+      out.buffer,
+      out.byteOffset + at + HEADER_BYTES,
+      plaintext.length + TAG_BYTES,
+    );
+    aeadSealInto(this.p.suite, this.p.keys.key, nonce, plaintext, header, sealed);
     return out;
   }
 
@@ -124,11 +172,15 @@ export class ChannelReceiver {
   private readonly nonce = new Uint8Array(Size.AEAD_NONCE);
   /** Frames of this type were encrypted by us: receiving one means it was reflected. */
   private readonly ownSendType: FrameType;
+  private readonly sid: Uint8Array;
   private isConfirmed = false;
 
   /** @internal use {@link createChannel} */
   constructor(private readonly p: Params) {
     this.ownSendType = p.type === MessageType.FRAME_I2R ? MessageType.FRAME_R2I : MessageType.FRAME_I2R;
+    abytes(p.shortSessionId, SHORT_ID_BYTES, "shortSessionId");
+    abytes(p.keys.iv, Size.AEAD_NONCE, "iv");
+    this.sid = p.shortSessionId;
   }
 
   /** True once a frame from the peer verified: the peer holds Sk (key confirmation). */
@@ -145,25 +197,30 @@ export class ChannelReceiver {
    */
   open(frame: Uint8Array, now: number): { seq: bigint; plaintext: Uint8Array } {
     if (this.state !== ChannelState.OPEN) throw new ProtocolError("E_BAD_STATE", "channel closed");
-    const f = decodeFrame(frame);
-    if (f.type === this.ownSendType)
+    // decodeFrame's checks, then the fields read from the bytes (no views but the two the AEAD takes).
+    const n = checkFrame(frame);
+    if (frame[1] === this.ownSendType)
       throw new ProtocolError("E_WRONG_DIRECTION", "frame from our own direction");
-    if (!equalBytes(f.shortSessionId, this.p.shortSessionId))
+    const sid = this.sid;
+    if (((frame[3]! ^ sid[0]!) | (frame[4]! ^ sid[1]!) | (frame[5]! ^ sid[2]!) | (frame[6]! ^ sid[3]!)) !== 0)
       throw new ProtocolError("E_WRONG_SESSION", "frame for another session");
-    if (f.suite !== this.p.suite) throw new ProtocolError("E_UNSUPPORTED", "suite differs from the grant");
+    if (frame[2] !== this.p.suite) throw new ProtocolError("E_UNSUPPORTED", "suite differs from the grant");
     if (now >= this.p.expiresAt) throw new ProtocolError("E_EXPIRED", "session expired; re-grant");
-    this.window.check(f.seq);
+    const seq = BigInt(n);
+    this.window.check(seq);
+    writeFrameNonce(this.nonce, this.p.keys.iv, n);
+    const { buffer, byteOffset } = frame;
     const plaintext = aeadOpen(
       this.p.suite,
       this.p.keys.key,
-      frameNonceInto(this.nonce, this.p.keys.iv, f.seq),
-      f.sealed,
-      f.header,
+      this.nonce,
+      new Uint8Array(buffer, byteOffset + HEADER_BYTES, frame.length - HEADER_BYTES),
+      new Uint8Array(buffer, byteOffset, HEADER_BYTES),
     );
     // RFC 8613 §7.4: update the window only after the frame verified.
-    this.window.commit(f.seq);
+    this.window.commit(seq);
     this.isConfirmed = true;
-    return { seq: f.seq, plaintext };
+    return { seq, plaintext };
   }
 
   /** Wipe keys; further use fails with E_BAD_STATE. */

@@ -9,6 +9,9 @@ import { AeadSuite, Size } from "../constants";
 import { ProtocolError } from "../errors";
 import { symmetric } from "./backend";
 
+// Read once: the channel seals and opens through here per message.
+const TAG_BYTES: number = Size.TAG;
+
 function check(suite: AeadSuite, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array): void {
   abytes(nonce, Size.AEAD_NONCE, "nonce");
   abytes(aad, undefined, "aad");
@@ -46,6 +49,28 @@ export function aeadSeal(
   abytes(plaintext, undefined, "plaintext");
   check(suite, key, nonce, aad);
   return symmetric().aeadSeal(suite, key, nonce, plaintext, aad);
+}
+
+/**
+ * {@link aeadSeal} into `out`, which must be exactly `plaintext.length` + 16 bytes (typically a
+ * view into the message being built): the same bytes, without a second array and a copy when the
+ * backend can write in place.
+ * @throws RangeError when `out` has the wrong length
+ */
+export function aeadSealInto(
+  suite: AeadSuite,
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+  out: Uint8Array,
+): void {
+  abytes(plaintext, undefined, "plaintext");
+  check(suite, key, nonce, aad);
+  abytes(out, plaintext.length + TAG_BYTES, "out");
+  const backend = symmetric();
+  if (backend.aeadSealInto) backend.aeadSealInto(suite, key, nonce, plaintext, aad, out);
+  else out.set(backend.aeadSeal(suite, key, nonce, plaintext, aad));
 }
 
 /**

@@ -37,6 +37,19 @@ export interface SymmetricBackend {
     sealed: Uint8Array,
     aad: Uint8Array,
   ): Uint8Array | undefined;
+  /**
+   * Optional: {@link aeadSeal} writing `ciphertext || tag` into `out` (exactly `plaintext.length`
+   * + 16 bytes, which may be a view into a larger message) instead of a new array, so the channel
+   * seals a frame straight into the bytes it publishes. Without it the wrapper copies.
+   */
+  aeadSealInto?(
+    suite: AeadSuite,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+    out: Uint8Array,
+  ): void;
 }
 
 function nobleAead(suite: AeadSuite, key: Uint8Array, nonce: Uint8Array, aad: Uint8Array) {

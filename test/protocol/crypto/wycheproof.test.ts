@@ -9,9 +9,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nativeCurveBackend } from "../../../platform/native-curve-backend";
 import { nodeSymmetricBackend } from "../../../platform/node-symmetric-backend";
+import { sodiumSymmetricBackend } from "../../../platform/sodium-symmetric-backend";
 import { fromHex, toHex } from "../../../protocol/bytes";
 import { AeadSuite } from "../../../protocol/constants";
-import { aeadOpen, aeadSeal } from "../../../protocol/crypto/aead";
+import { aeadOpen, aeadSeal, aeadSealInto } from "../../../protocol/crypto/aead";
 import { nobleBackend, type SymmetricBackend, useSymmetricBackend } from "../../../protocol/crypto/backend";
 import {
   type CurveBackend,
@@ -67,6 +68,9 @@ function aeadCases(file: string, suite: AeadSuite, groupFilter: (g: Group) => bo
       const sealed = fromHex((t.ct as string) + (t.tag as string));
       if (t.result === "valid") {
         expect(toHex(aeadSeal(suite, key, iv, msg, aad)), `tcId ${t.tcId}`).toBe(toHex(sealed));
+        const into = new Uint8Array(sealed.length);
+        aeadSealInto(suite, key, iv, msg, aad, into);
+        expect(toHex(into), `tcId ${t.tcId} (into)`).toBe(toHex(sealed));
         expect(toHex(aeadOpen(suite, key, iv, sealed, aad)), `tcId ${t.tcId}`).toBe(toHex(msg));
         valid++;
       } else {
@@ -83,7 +87,8 @@ function aeadCases(file: string, suite: AeadSuite, groupFilter: (g: Group) => bo
 }
 
 // Every symmetric backend the product can run on goes through the same vectors.
-describe.each([nobleBackend, nodeSymmetricBackend])("Wycheproof with the $name backend", (backend) => {
+const SYMMETRIC = [nobleBackend, nodeSymmetricBackend, sodiumSymmetricBackend()];
+describe.each(SYMMETRIC)("Wycheproof with the $name backend", (backend) => {
   let previous: SymmetricBackend;
   beforeAll(() => {
     previous = useSymmetricBackend(backend);
