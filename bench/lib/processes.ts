@@ -148,17 +148,20 @@ export async function startHeadProcess(
   chain: TestChain,
   extraFlags: string[] = [],
   runner: Runner = "built",
-  options: { cpuProfileDir?: string | undefined } = {},
+  options: { cpuProfileDir?: string | undefined; nodeOptions?: string[] } = {},
 ): Promise<BenchHead> {
   const head = await headProcess(chain, {
     runner,
     settings: "product",
     port: 0,
     flags: ["--cluster-id", "1", ...extraFlags],
-    // Written when the head exits (stop() is a SIGTERM, which the head answers with a clean exit).
-    ...(options.cpuProfileDir
-      ? { nodeOptions: ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, "--cpu-prof-interval=250"] }
-      : {}),
+    nodeOptions: [
+      ...(options.nodeOptions ?? []),
+      // Written when the head exits (stop() is a SIGTERM, which the head answers with a clean exit).
+      ...(options.cpuProfileDir
+        ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`, "--cpu-prof-interval=250"]
+        : []),
+    ],
   });
   return benchHead(head, head.pid, () => head.destroy());
 }
