@@ -16,6 +16,7 @@ import {
   createSessionRequest,
   decodeGrantRequest,
   decodeJoinRequest,
+  encodeSessionAnswer,
   finishJoin,
   generateIdentity,
   type GrantedSession,
@@ -25,6 +26,7 @@ import {
   type Membership,
   startJoin,
   Role,
+  SessionAnswerKind,
   Size,
 } from "../../protocol";
 import { systemRandom } from "../../protocol/crypto/random";
@@ -54,6 +56,10 @@ export interface WireLog {
   grantsToResponder: number;
   /** The initiator's grant as M2 forwards it to M1. */
   grantToInitiator: number;
+  /** The session answer to M2 when the head delivered M1's Grant itself: M2's Grant alone. */
+  answerDelivered: number;
+  /** The session answer to M2 when M2 must relay M1's Grant: both Grants. */
+  answerRelayed: number;
 }
 
 export interface PureCluster {
@@ -177,6 +183,15 @@ export function pureGrantedPair(suite?: AeadSuite): {
       grantRequest: gr.message.length,
       grantsToResponder: issued.toResponder.length + issued.toInitiator.length,
       grantToInitiator: issued.toInitiator.length,
+      answerDelivered: encodeSessionAnswer({
+        kind: SessionAnswerKind.DELIVERED,
+        toResponder: issued.toResponder,
+      }).length,
+      answerRelayed: encodeSessionAnswer({
+        kind: SessionAnswerKind.GRANT,
+        toResponder: issued.toResponder,
+        toInitiator: issued.toInitiator,
+      }).length,
     },
   };
 }

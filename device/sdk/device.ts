@@ -400,6 +400,7 @@ export class Device extends EventEmitter<DeviceEvents> {
       membership,
       head: this.#headClient(pin.headUrl, pin.headCa),
       sendTo: (peer, message) => this.#requireLink().sendTo(peer, message),
+      sendEnvelope: (peer, envelope) => this.#requireLink().sendEnvelope(peer, envelope),
       sendSetup: (peer, message) => this.#requireLink().sendSetup(peer, message),
       sessions,
       pending: new PendingStore(this.db),

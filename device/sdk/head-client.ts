@@ -48,6 +48,8 @@ export type { SessionAnswer };
 
 /** Unauthenticated hint the head sets on session answers; the body alone decides. */
 const OUTCOME_HEADER = "x-iotguard-outcome";
+/** Tells the head this M2 takes an answer without M1's Grant (docs/api.md § Sessions). */
+const GRANT_DELIVERY_HEADER = "x-iotguard-grant-delivery";
 
 /** How long protocol calls keep retrying a head that answers busy or rate-limited. */
 const RETRY_BUDGET_MS = 30_000;
@@ -269,15 +271,17 @@ export class HeadClient {
   }
 
   /**
-   * `POST /v1/sessions` with M2's GrantRequest.
-   * @returns the decoded session answer (structure checked; Grants and warning not yet opened)
+   * `POST /v1/sessions` with M2's GrantRequest, asking the head to deliver M1's Grant to M1 itself
+   * (docs/protocol.md § Direct delivery of M1's Grant).
+   * @returns the decoded session answer (structure checked; Grants and warning not yet opened):
+   *   `delivered` (our Grant only), `grant` (ours and M1's, which we relay) or `warning`
    * @throws DeviceError E_HEAD_REFUSED with the head's code, or with `E_MALFORMED` when the answer
    *   is not a session answer or contradicts its `x-iotguard-outcome` hint
    */
   async grant(grantRequest: Uint8Array): Promise<SessionAnswer> {
     const res = await this.#request("POST", "/v1/sessions", {
       body: grantRequest,
-      headers: { "content-type": OCTET },
+      headers: { "content-type": OCTET, [GRANT_DELIVERY_HEADER]: "direct" },
       retryBusy: true,
     });
     const body = await this.#binary(res);

@@ -156,9 +156,24 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
   }
 
   /**
-   * Publishes a session set-up message for `peerIdHex` (SessionRequest, or the Grant forwarded as
-   * M2) to our own set-up topic as `peerId || message`; the head relays it to the peer's inbox
-   * (docs/mqtt.md § Session set-up through the head). QoS 1; resolves on PUBACK.
+   * Publishes an inbox envelope the caller built (`our device ID || message`, e.g. by the channel's
+   * `sealWithPrefix`) to `peerIdHex`'s inbox (QoS 1; resolves on PUBACK).
+   * @throws DeviceError E_BAD_ARGUMENT when it does not start with our device ID
+   */
+  async sendEnvelope(peerIdHex: string, envelope: Uint8Array): Promise<void> {
+    const own = this.o.deviceId;
+    let differs = envelope.length < own.length ? 1 : 0;
+    for (let i = 0; i < own.length && differs === 0; i++)
+      differs = (envelope[i] as number) ^ (own[i] as number);
+    if (differs !== 0) throw new DeviceError("E_BAD_ARGUMENT", "envelope: does not start with our device ID");
+    await this.transport.publish(inboxTopic(this.o.topicPrefix, this.o.clusterId, peerIdHex), envelope);
+  }
+
+  /**
+   * Publishes a session set-up message for `peerIdHex` (SessionRequest, or, as M2, the initiator's
+   * Grant when the head could not deliver it itself) to our own set-up topic as `peerId || message`;
+   * the head relays it to the peer's inbox (docs/mqtt.md § Session set-up through the head). QoS 1;
+   * resolves on PUBACK.
    */
   async sendSetup(peerIdHex: string, message: Uint8Array): Promise<void> {
     await this.transport.publish(

@@ -1,11 +1,13 @@
 /**
  * Sessions with peers over MQTT (docs/device.md § Sessions): M1 sends a SessionRequest for M2
- * through the head (its own set-up topic; the head relays it to M2's inbox); M2 wraps it, asks the
- * head, keeps its Grant and forwards M1's the same way; then both send channel frames straight to
- * each other's inbox. Inbound traffic is handled in arrival order per sender (one bounded queue per
- * peer, one for the head), so a peer that floods us or waits on the head delays only itself; frames
- * that overtake the Grant of their session are held until it arrives. Session set-ups, which cost a
- * level write and a call to the head, are rate-limited per peer (inbound-queue.ts).
+ * through the head (its own set-up topic; the head relays it to M2's inbox); M2 wraps it and asks
+ * the head, which delivers M1's Grant on M1's ctl topic itself, or, when it could not, answers M2
+ * with both Grants and M2 forwards M1's the same way as the request (docs/protocol.md § Direct
+ * delivery of M1's Grant); then both send channel frames straight to each other's inbox. Inbound
+ * traffic is handled in arrival order per sender (one bounded queue per peer, one for the head),
+ * so a peer that floods us or waits on the head delays only itself; frames that overtake the Grant
+ * of their session are held until it arrives. Session set-ups, which cost a level write and a call
+ * to the head, are rate-limited per peer (inbound-queue.ts).
  *
  * Nonces: every sender sequence number comes from a {@link SequenceReservation} persisted in
  * level before use, so a restart skips ahead instead of reusing one. Replays: the channel's
@@ -62,6 +64,15 @@ export const AEAD_FRAME_LIMITS: Readonly<Record<AeadSuite, bigint>> = Object.fre
   [AeadSuite.AES_256_GCM]: 1n << 22n,
   [AeadSuite.CHACHA20_POLY1305]: MAX_MESSAGES_PER_KEY - REGRANT_MARGIN_SEQ,
 });
+/**
+ * The AEAD suite the SDK proposes in its SessionRequests unless told otherwise
+ * ({@link SessionManagerDeps.channelSuite}): ChaCha20-Poly1305. Both suites are 256-bit AEADs with
+ * 128-bit tags (docs/protocol.md § Channel); ChaCha20-Poly1305 allows more frames per key (no
+ * 2^22 limit) and needs no AES hardware for constant time, and with libsodium
+ * (platform/sodium-symmetric-backend.ts) a 256-byte frame costs 1.4 µs to seal against about 12 µs
+ * for AES-256-GCM through node:crypto, whose cipher object per call dominates (bench/results, m2m).
+ */
+export const DEFAULT_CHANNEL_SUITE: AeadSuite = AeadSuite.CHACHA20_POLY1305;
 /** By default the initiator rotates this long before the grant's expiresAt (at most a tenth of the lifetime). */
 const ROTATE_BEFORE_EXPIRY_MS = 60_000;
 
@@ -172,6 +183,14 @@ export interface SessionManagerDeps {
   inboundLimits?: Partial<InboundLimits>;
   /** When to rotate session keys; defaults from the AEAD limits ({@link RotationPolicy}). */
   rotation?: RotationPolicy;
+  /** The AEAD suite our SessionRequests propose; default {@link DEFAULT_CHANNEL_SUITE}. */
+  channelSuite?: AeadSuite;
+  /**
+   * Publishes an inbox envelope already built (`our device ID || frame`, sealed in one array by
+   * `sealWithPrefix`) to the peer's inbox; resolves on PUBACK. Without it frames go through
+   * {@link sendTo}, which copies them into an envelope.
+   */
+  sendEnvelope?(peerIdHex: string, envelope: Uint8Array): Promise<void>;
 }
 
 export class SessionManager {
@@ -257,6 +276,7 @@ export class SessionManager {
       clusterId: this.d.clusterId,
       peerId: fromHex(peerId),
       now: this.d.now(),
+      suite: this.d.channelSuite ?? DEFAULT_CHANNEL_SUITE,
     });
     await this.d.pending.put(pending);
     this.pendingGrants.push(pending);
@@ -336,8 +356,11 @@ export class SessionManager {
         const s = await this.sendingSession(peerId);
         try {
           const seq = await s.reservation.next();
-          const frame = s.sender.seal(data, this.d.now(), seq);
-          await this.d.sendTo(peerId, frame);
+          if (this.d.sendEnvelope) {
+            // The envelope (our ID || frame) sealed in one array: no second copy per message.
+            const envelope = s.sender.sealWithPrefix(this.d.membership.deviceId, data, this.d.now(), seq);
+            await this.d.sendEnvelope(peerId, envelope);
+          } else await this.d.sendTo(peerId, s.sender.seal(data, this.d.now(), seq));
           this.stats.sent++;
           return seq;
         } catch (error) {
@@ -369,9 +392,23 @@ export class SessionManager {
     this.inbound.push(from, () => this.dispatch(envelope));
   }
 
-  /** Queues a head notice from the ctl topic. */
+  /**
+   * Queues what the head sent on our ctl topic: a HeadNotice, or our Grant as initiator, which the
+   * head delivers there itself (docs/protocol.md § Direct delivery of M1's Grant).
+   */
   handleControl(message: Uint8Array): void {
-    this.enqueueHead(async () => this.onNotice(message));
+    this.enqueueHead(async () => {
+      let type: number;
+      try {
+        type = peekType(message);
+      } catch {
+        this.stats.refused++;
+        return;
+      }
+      // The same checks as for a Grant M2 forwards: the AEAD under our K_m names both members.
+      if (type === MessageType.GRANT) return this.onGrant(undefined, message);
+      return this.onNotice(message);
+    });
   }
 
   /** Queues a GrantWarning from the warn topic (normally already handled from the HTTP answer). */
@@ -424,7 +461,7 @@ export class SessionManager {
     }
   }
 
-  /** M2: wrap the request, ask the head, keep our Grant, forward M1's. */
+  /** M2: wrap the request, ask the head, keep our Grant, forward M1's unless the head delivered it. */
   private async onSessionRequest(peerId: string, message: Uint8Array): Promise<void> {
     let request: ReturnType<typeof createGrantRequest>;
     try {
@@ -458,7 +495,8 @@ export class SessionManager {
     const granted = acceptGrant(answer.toResponder, this.d.membership, this.pendingGrants, this.d.now());
     await this.dropPending(request.pending);
     const live = await this.install(granted, true);
-    await this.d.sendSetup(peerId, answer.toInitiator);
+    // The fallback (docs/protocol.md § Direct delivery of M1's Grant): the head could not publish it.
+    if (answer.kind === "grant") await this.d.sendSetup(peerId, answer.toInitiator);
     this.d.emit("session-opened", {
       peerId,
       sessionId: live.sessionId,
@@ -467,8 +505,12 @@ export class SessionManager {
     });
   }
 
-  /** M1: the Grant M2 forwarded. The AEAD binds both identities, so a lying envelope fails here. */
-  private async onGrant(peerId: string, message: Uint8Array): Promise<void> {
+  /**
+   * M1: our Grant, from the head on our ctl topic (`from` undefined) or forwarded by M2 through the
+   * head's relay (`from` = the envelope's sender). The AEAD binds both identities, so a lying
+   * envelope fails here.
+   */
+  private async onGrant(from: string | undefined, message: Uint8Array): Promise<void> {
     let granted: GrantedSession;
     try {
       granted = acceptGrant(message, this.d.membership, this.pendingGrants, this.d.now());
@@ -492,7 +534,8 @@ export class SessionManager {
       role: "initiator",
       expiresAt: live.expiresAt,
     });
-    if (live.peerId !== peerId) this.stats.refused++; // cannot happen unless the AEAD was fooled
+    // A relayed Grant whose envelope names another peer: cannot happen unless the AEAD was fooled.
+    if (from !== undefined && live.peerId !== from) this.stats.refused++;
     for (const frame of held) await this.onFrame(live.peerId, frame, false);
   }
 
@@ -503,9 +546,10 @@ export class SessionManager {
   }
 
   /**
-   * @param mayHold hold a frame of an unknown session while we are opening one with `peerId`: M2
-   *   forwards our Grant through the head (docs/mqtt.md § Session set-up through the head) but sends
-   *   its frames straight to our inbox, so its first frames on the new session can overtake the Grant.
+   * @param mayHold hold a frame of an unknown session while we are opening one with `peerId`: our
+   *   Grant comes from the head (on our ctl topic, or relayed for M2: docs/protocol.md § Direct
+   *   delivery of M1's Grant) but M2 sends its frames straight to our inbox, so its first frames on
+   *   the new session can overtake the Grant.
    */
   private async onFrame(peerId: string, message: Uint8Array, mayHold = true): Promise<void> {
     let frame: ReturnType<typeof decodeFrame>;

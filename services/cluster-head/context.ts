@@ -3,6 +3,7 @@ import type { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { Identity, RandomSource } from "../../protocol";
 import type { BrokerAccess } from "./broker/broker-access";
+import type { GrantDelivery } from "./broker/grant-delivery";
 import type { ChainIndexFollower } from "./chain/index-follower";
 import type { DeviceRegistry } from "../../chain/registry-contract";
 import type { HeadConfig } from "./config";
@@ -57,4 +58,9 @@ export interface HeadContext {
    * live), client and ACL changes for an administered Mosquitto (set when MQTT starts).
    */
   brokerAccess: BrokerAccess;
+  /**
+   * Publishes an initiator's Grant to the initiator itself (set when MQTT starts); undefined before
+   * that and after it stopped, when M2 relays every initiator Grant.
+   */
+  grantDelivery?: GrantDelivery;
 }

@@ -15,6 +15,8 @@ export interface HeadMetrics {
   setupRelayed: Counter<"type">;
   /** Set-up messages the relay dropped, by reason. */
   setupDropped: Counter<"reason">;
+  /** Initiator Grants the head delivered itself (`direct`), or why M2 relayed instead (broker/grant-delivery.ts). */
+  grantDeliveries: Counter<"outcome">;
   indexLag: Gauge;
   indexedBlock: Gauge;
   members: Gauge;
@@ -69,6 +71,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): HeadM
       name: "iotguard_setup_dropped_total",
       help: "session set-up messages the head did not relay, by reason (rate-limited, sender-not-member, target-not-member, ...)",
       labelNames: ["reason"],
+      registers,
+    }),
+    grantDeliveries: new Counter({
+      name: "iotguard_grant_deliveries_total",
+      help: "initiator Grants the head published itself (outcome direct), or why M2 was told to relay instead (offline, failed, timeout)",
+      labelNames: ["outcome"],
       registers,
     }),
     indexLag: new Gauge({

@@ -66,9 +66,11 @@ describe("npm run bench -- --quick crypto wire", () => {
     expect(byCase.get("frame-overhead")?.value).toBe(31);
     expect(byCase.get("join-bytes-per-member")?.value).toBe(18 + 140 + 108);
     expect(byCase.get("join-bytes-per-member/hybrid")?.value).toBe(18 + 1325 + 1196);
-    // Direct delivery of M1's Grant is the goal row; the relayed row is what the SDK does today.
+    // Direct delivery of M1's Grant is what deployments send, and the goal row; relayed is the fallback.
     expect(byCase.get("join+grant-bytes-per-member")?.value).toBe(400);
+    expect(byCase.get("join+grant-bytes-per-member")?.goal?.target).toBe(400);
     expect(byCase.get("join+grant-bytes-per-member/relayed")?.value).toBe(436);
+    expect(byCase.get("join+grant-bytes-per-member/relayed")?.goal).toBeNull();
     expect(byCase.get("join+grant-bytes-per-member/hybrid")?.baseline?.value).toBe(894 + 1184 + 1088);
     expect(byCase.get("aes-256-gcm-seal/256B/noble")?.baseline?.case).toBe(
       "aes-256-gcm-seal/256B/node:crypto",

@@ -7,6 +7,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Counter } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Device } from "../../device/sdk";
 import { startTestChain, type TestChain } from "../../testkit/chain";
@@ -59,6 +60,11 @@ describe("device faults on Mosquitto with dynamic security over TLS", () => {
       });
       await a.send(b.deviceId, "m 0");
       await waitUntil(() => counts.has("m 0"), "the first message");
+      // The session came the deployed way: the head delivered a's Grant on a's ctl topic itself.
+      const count = async (c: Counter<string>, label: string, value: string) =>
+        (await c.get()).values.find((v) => v.labels[label] === value)?.value ?? 0;
+      expect(await count(head.context.metrics.grantDeliveries, "outcome", "direct")).toBe(1);
+      expect(await count(head.context.metrics.setupRelayed, "type", "grant")).toBe(0);
       process.kill(mosquitto.pid, "SIGUSR1"); // the broker knows b's subscription across the crash
       await waitUntil(() => existsSync(saved), "the broker's saved sessions");
 

@@ -48,11 +48,16 @@ describe("device SDK over Mosquitto", () => {
     for (const d of dirs) removeDir(d);
   });
 
-  it("opens a session and exchanges messages both ways", async () => {
+  it("opens a session, its Grant delivered to a by the head itself, and exchanges messages both ways", async () => {
+    const direct = async () =>
+      (await head.context.metrics.grantDeliveries.get()).values.find((v) => v.labels.outcome === "direct")
+        ?.value ?? 0;
+    const before = await direct();
     const openedAtB = nextEvent<{ peerId: string; role: string }>(b, "session-opened");
     const session = await a.openSession(b.deviceId);
     expect(session.sessionId).toMatch(/^[0-9a-f]{16}$/);
     expect(await openedAtB).toMatchObject({ peerId: a.deviceId, role: "responder" });
+    expect(await direct()).toBe(before + 1);
 
     const atB = nextEvent<MessageEvent>(b, "message", (m) => str(m.data) === "hello b");
     await a.send(b.deviceId, "hello b");

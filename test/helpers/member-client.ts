@@ -49,8 +49,8 @@ export async function joined(
   return finishJoin(new Uint8Array(await response.arrayBuffer()), state, Date.now());
 }
 
-/** M1 asks M2, M2 forwards to the head; returns the head's answer and both pending records. */
-export async function requestSession(head: TestHead, m1: Membership, m2: Membership) {
+/** M1's SessionRequest and M2's GrantRequest wrapping it, with both pending records; nothing sent. */
+export function buildSessionRequest(head: TestHead, m1: Membership, m2: Membership) {
   const request = createSessionRequest({
     membership: m1,
     clusterId: head.clusterId,
@@ -64,13 +64,18 @@ export async function requestSession(head: TestHead, m1: Membership, m2: Members
     sessionRequest: request.message,
     now: Date.now(),
   });
-  const response = await head.post("/v1/sessions", forward.message);
   return {
-    response,
     forward,
     pending1: [request.pending] as PendingGrant[],
     pending2: [forward.pending] as PendingGrant[],
   };
+}
+
+/** M1 asks M2, M2 forwards to the head; returns the head's answer and both pending records. */
+export async function requestSession(head: TestHead, m1: Membership, m2: Membership) {
+  const built = buildSessionRequest(head, m1, m2);
+  const response = await head.post("/v1/sessions", built.forward.message);
+  return { response, ...built };
 }
 
 /** A fresh device enrolled through the operator API of `head`, in its cluster. */

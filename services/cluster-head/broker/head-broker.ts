@@ -17,6 +17,7 @@ import { DynsecAccess, type ReconcileSummary } from "./dynsec/dynsec-access";
 import { loadBrokerTls } from "./broker-tls";
 import { HeadMqttClient } from "./head-mqtt-client";
 import { type EmbeddedBroker, type Principal, startEmbeddedBroker } from "./embedded-broker";
+import { mqttGrantDelivery } from "./grant-delivery";
 import { mayPublishToInbox } from "./publish-policy";
 
 /** Username of the head's own MQTT client. */
@@ -148,6 +149,11 @@ export async function startHeadBroker(ctx: HeadContext): Promise<HeadBroker> {
   }
   // From here on joins and grants reach the broker before they are answered.
   if (dynsec) ctx.brokerAccess = dynsec;
+  // ...and the head delivers initiator Grants itself on their ctl topic (grant-delivery.ts); an
+  // unadministered external broker enforces none of its ACL, which the Grant's AEAD does not need.
+  ctx.grantDelivery = mqttGrantDelivery(client, config.topicPrefix, config.clusterId, undefined, (outcome) =>
+    ctx.metrics.grantDeliveries.inc({ outcome }),
+  );
   let up = true;
   client.on("offline", () => {
     up = false;
@@ -177,6 +183,7 @@ export async function startHeadBroker(ctx: HeadContext): Promise<HeadBroker> {
     // Dynsec disconnects a device by deleting its client (DynsecAccess.membershipEnded).
     disconnect: async (deviceId) => (embedded ? embedded.disconnect(deviceId) : false),
     close: async () => {
+      ctx.grantDelivery = undefined;
       dynsec?.close();
       await headClient.close(true);
       await control?.close();

@@ -270,10 +270,22 @@ export function openApiDocument(version: string) {
       "/v1/sessions": {
         post: {
           summary:
-            "M2 forwards M1's SessionRequest in a GrantRequest; answers two Grants (responder's, then initiator's) or a GrantWarning",
+            "M2 forwards M1's SessionRequest in a GrantRequest; answers M2's Grant alone (the head delivered M1's on M1's ctl topic, when asked with x-iotguard-grant-delivery: direct), two Grants (responder's, then initiator's, which M2 relays) or a GrantWarning",
+          parameters: [
+            {
+              name: "x-iotguard-grant-delivery",
+              in: "header",
+              required: false,
+              description: "direct: the head delivers M1's Grant to M1 itself when it can (docs/api.md)",
+              schema: { type: "string", enum: ["direct"] },
+            },
+          ],
           requestBody: { required: true, content: binary },
           responses: {
-            "200": ok("Grant+Grant or GrantWarning (header x-iotguard-outcome: grant | warning)", binary),
+            "200": ok(
+              "Grant, Grant+Grant or GrantWarning (header x-iotguard-outcome: delivered | grant | warning)",
+              binary,
+            ),
             ...errors(400, 401, 403, 409, 413, 415, 429, 503),
           },
         },

@@ -77,7 +77,7 @@ export function protocolEndpoint(ctx: HeadContext, limits: EdgeLimits): Endpoint
         }
         message = protocolMessage(body);
       }
-      const answer = await route.answer(ctx, message);
+      const answer = await route.answer(ctx, message, req.headers);
       if (answer.outcome !== undefined) res.setHeader(OUTCOME_HEADER, answer.outcome);
       res.setHeader("content-type", PROTOCOL_MEDIA_TYPE);
       res.setHeader("content-length", answer.message.length);

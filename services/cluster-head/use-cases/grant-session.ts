@@ -2,7 +2,9 @@
  * The session grant, head side (M2 forwards M1's request): verify both members against their
  * member keys and the registry index, then either grant a one-time key or warn M2 about M1.
  * The grant is recorded durably before it is returned, and its replay key is claimed while it is
- * decided, so it is never issued twice, not even to concurrent copies of one request.
+ * decided, so it is never issued twice, not even to concurrent copies of one request. When M2 asks
+ * for it, the head then delivers M1's Grant to M1 itself (docs/protocol.md § Direct delivery of
+ * M1's Grant), and M2 relays it only when that failed.
  */
 import {
   decodeGrantRequest,
@@ -23,6 +25,8 @@ export type GrantOutcome =
       sessionId: string;
       toResponder: Uint8Array;
       toInitiator: Uint8Array;
+      /** The head delivered `toInitiator` to the initiator: M2 must not relay it. */
+      delivered: boolean;
       initiator: string;
       responder: string;
     }
@@ -43,6 +47,15 @@ function memberRecord(ctx: HeadContext, member: Member | undefined): MemberRecor
   };
 }
 
+/** How M2 wants M1's Grant delivered. */
+export interface GrantOptions {
+  /**
+   * M2 can take an answer without M1's Grant (it said so: `x-iotguard-grant-delivery: direct`):
+   * the head tries to deliver it to M1 itself. Otherwise M2 relays it, as every M2 did before.
+   */
+  deliverToInitiator?: boolean;
+}
+
 /**
  * Handles a GrantRequest from M2.
  * @throws ProtocolError about M2 itself (unknown, revoked, expired, bad MAC), reflection, a stale
@@ -50,14 +63,18 @@ function memberRecord(ctx: HeadContext, member: Member | undefined): MemberRecor
  * @throws HeadError E_BROKER_ADMIN_UNAVAILABLE when an administered broker could not be told; the
  *   grant was not recorded, so the same request may be retried
  */
-export async function grantSession(ctx: HeadContext, requestBytes: Uint8Array): Promise<GrantOutcome> {
+export async function grantSession(
+  ctx: HeadContext,
+  requestBytes: Uint8Array,
+  options: GrantOptions = {},
+): Promise<GrantOutcome> {
   requireServingIndex(ctx);
   const request = decodeGrantRequest(requestBytes);
   const replayKey = grantReplayKey(request);
   // Claimed before the first await: concurrent copies of one request cannot all pass the check below.
   const claimed = ctx.sessions.claim(replayKey);
   try {
-    return await decideGrant(ctx, request, replayKey, !claimed);
+    return await decideGrant(ctx, request, replayKey, !claimed, options.deliverToInitiator === true);
   } finally {
     if (claimed) ctx.sessions.release(replayKey);
   }
@@ -68,6 +85,7 @@ async function decideGrant(
   request: GrantRequest,
   replayKey: string,
   claimedElsewhere: boolean,
+  deliverToInitiator: boolean,
 ): Promise<GrantOutcome> {
   const initiatorMember = ctx.members.getByKid(toHex(request.sessionRequest.kid));
   const responderMember = ctx.members.getByKid(toHex(request.kid));
@@ -118,13 +136,23 @@ async function decideGrant(
     }),
   );
   ctx.metrics.grants.inc();
-  ctx.logger.debug({ sessionId, initiator, responder, expiresAt: outcome.expiresAt }, "session granted");
   ctx.events.emit("granted", { sessionId, initiator, responder });
+  // Only now that the grant is on disk does a copy leave the head: a failed delivery falls back to
+  // M2's relay of the same bytes, never to a second grant (docs/protocol.md § Direct delivery).
+  const delivered =
+    deliverToInitiator &&
+    ctx.grantDelivery !== undefined &&
+    (await ctx.grantDelivery.deliver(initiator, outcome.toInitiator));
+  ctx.logger.debug(
+    { sessionId, initiator, responder, expiresAt: outcome.expiresAt, delivered },
+    "session granted",
+  );
   return {
     kind: "grant",
     sessionId,
     toResponder: outcome.toResponder,
     toInitiator: outcome.toInitiator,
+    delivered,
     initiator,
     responder,
   };

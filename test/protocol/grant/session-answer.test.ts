@@ -55,6 +55,10 @@ const grantPair = fc
     toResponder: encodeGrant({ ...g, role: 2, nonceHint: g.n2, sealed: g.sealed2 }),
     toInitiator: encodeGrant({ ...g, role: 1, nonceHint: g.n1, sealed: g.sealed1 }),
   }));
+/** The responder's Grant of such a pair alone: the head delivered the initiator's. */
+const delivered = grantPair.map((a): SessionAnswer =>
+  a.kind === SessionAnswerKind.GRANT ? { kind: SessionAnswerKind.DELIVERED, toResponder: a.toResponder } : a,
+);
 const warning = fc
   .record({
     reason: fc.constantFrom(
@@ -86,9 +90,18 @@ function codeOf(f: () => unknown): string | undefined {
 }
 
 describe("session answer codec", () => {
-  it("has named sizes: two Grants (144 bytes) or one GrantWarning (43 bytes)", () => {
+  it("has named sizes: two Grants (144 bytes), the responder's Grant alone (72 bytes) or one GrantWarning (43 bytes)", () => {
     expect(SessionAnswerSize.GRANT).toBe(144);
+    expect(SessionAnswerSize.DELIVERED).toBe(72);
     expect(SessionAnswerSize.WARNING).toBe(43);
+  });
+
+  it("decodes the responder's Grant alone as a delivered answer and re-encodes it byte for byte", () => {
+    const answer = decodeSessionAnswer(fromHex(VECTORS.grantToResponder as string));
+    expect(answer.kind).toBe(SessionAnswerKind.DELIVERED);
+    if (answer.kind !== SessionAnswerKind.DELIVERED) return;
+    expect(toHex(answer.toResponder)).toBe(VECTORS.grantToResponder);
+    expect(toHex(encodeSessionAnswer(answer))).toBe(VECTORS.grantToResponder);
   });
 
   it("decodes and re-encodes the fixed grant answer byte for byte", () => {
@@ -111,13 +124,16 @@ describe("session answer codec", () => {
     expect(answer).toEqual({ kind: "warning", warning: fromHex(WARNING_ANSWER_HEX) });
   });
 
-  it("round-trips any well-formed grant pair or warning", () => {
+  it("round-trips any well-formed grant pair, lone responder's Grant or warning", () => {
+    const size = {
+      grant: SessionAnswerSize.GRANT,
+      delivered: SessionAnswerSize.DELIVERED,
+      warning: SessionAnswerSize.WARNING,
+    };
     fc.assert(
-      fc.property(fc.oneof(grantPair, warning), (answer) => {
+      fc.property(fc.oneof(grantPair, delivered, warning), (answer) => {
         const encoded = encodeSessionAnswer(answer);
-        expect(encoded.length).toBe(
-          answer.kind === "grant" ? SessionAnswerSize.GRANT : SessionAnswerSize.WARNING,
-        );
+        expect(encoded.length).toBe(size[answer.kind]);
         expect(decodeSessionAnswer(encoded)).toEqual(answer);
       }),
     );
@@ -151,20 +167,23 @@ describe("session answer codec", () => {
     expectCode(() => decodeSessionAnswer(undefined as unknown as Uint8Array), "E_MALFORMED");
   });
 
-  it("refuses every truncation and every extension by one byte of both answers", () => {
-    for (const hex of [GRANT_ANSWER_HEX, WARNING_ANSWER_HEX]) {
+  it("refuses every truncation and every extension by one byte of the three answers (but the pair's first half)", () => {
+    for (const hex of [GRANT_ANSWER_HEX, VECTORS.grantToResponder as string, WARNING_ANSWER_HEX]) {
       const full = fromHex(hex);
-      for (let n = 0; n < full.length; n++)
+      for (let n = 0; n < full.length; n++) {
+        // The pair's first 72 bytes are the responder's Grant: the delivered answer, tested above.
+        if (hex === GRANT_ANSWER_HEX && n === SessionAnswerSize.DELIVERED) continue;
         expectCode(() => decodeSessionAnswer(full.subarray(0, n)), "E_MALFORMED");
+      }
       for (const extra of [0x00, 0x01, 0xff])
         expectCode(() => decodeSessionAnswer(concatBytes(full, Uint8Array.of(extra))), "E_MALFORMED");
     }
   });
 
-  it("refuses a lone Grant, the Grants in the wrong order, or Grants of two different sessions", () => {
+  it("refuses the initiator's Grant alone, the Grants in the wrong order, or Grants of two different sessions", () => {
     const toResponder = fromHex(VECTORS.grantToResponder as string);
     const toInitiator = fromHex(VECTORS.grantToInitiator as string);
-    expectCode(() => decodeSessionAnswer(toResponder), "E_MALFORMED");
+    expectCode(() => decodeSessionAnswer(toInitiator), "E_MALFORMED");
     expectCode(() => decodeSessionAnswer(concatBytes(toInitiator, toResponder)), "E_MALFORMED");
     expectCode(() => decodeSessionAnswer(concatBytes(toResponder, toResponder)), "E_MALFORMED");
     const other = toInitiator.slice();
@@ -185,6 +204,10 @@ describe("session answer codec", () => {
     expect(() => encodeSessionAnswer({ kind: "warning", warning: toResponder })).toThrow(RangeError);
     const swapped = { kind: "grant" as const, toResponder: toInitiator, toInitiator: toResponder };
     expectCode(() => encodeSessionAnswer(swapped), "E_MALFORMED");
+    expectCode(() => encodeSessionAnswer({ kind: "delivered", toResponder: toInitiator }), "E_MALFORMED");
+    expect(() => encodeSessionAnswer({ kind: "delivered", toResponder: toResponder.subarray(1) })).toThrow(
+      RangeError,
+    );
   });
 });
 
@@ -217,6 +240,26 @@ describe("every single-bit flip of a session answer is refused", () => {
       seen.set(code as string, (seen.get(code as string) ?? 0) + 1);
     }
     expect([...seen.keys()].sort()).toEqual(["E_BAD_TAG", "E_MALFORMED", "E_UNKNOWN_NONCE"]);
+  });
+
+  it("delivered answer: by the codec (header, role, suite) or by M2 opening its Grant", () => {
+    const f = grantFlow({ seed: "flip-answer-delivered" });
+    const issued = issueGrant(f.ctx);
+    if (issued.kind !== "grant") throw new Error("expected a grant");
+    const answer = encodeSessionAnswer({ kind: "delivered", toResponder: issued.toResponder });
+    for (let bit = 0; bit < answer.length * 8; bit++) {
+      const byte = bit >> 3;
+      const code = codeOf(() => {
+        const a = decodeSessionAnswer(flip(answer, bit));
+        if (a.kind !== "delivered") throw new Error(`bit ${bit}: decoded as ${a.kind}`);
+        acceptGrant(a.toResponder, f.j2.deviceMembership, [{ ...f.gr.pending, used: false }], f.now);
+      });
+      expect(code, `bit ${bit} accepted`).toBeDefined();
+      // The role byte flipped to the initiator's makes it a lone initiator Grant: malformed too.
+      if (byte < 4) expect(code, `bit ${bit}`).toBe("E_MALFORMED");
+      else if (byte >= 20 && byte < 24) expect(code, `bit ${bit}`).toBe("E_UNKNOWN_NONCE");
+      else expect(code, `bit ${bit}`).toBe("E_BAD_TAG"); // session, times (AAD), sealed key, tag
+    }
   });
 
   it("warning answer: by the codec or by M2's check of the warning", () => {

@@ -55,10 +55,11 @@ describe("wire sizes (measured)", () => {
   it("reports join and grant bytes per member: 400 with direct delivery of M1's Grant, 436 relayed", () => {
     const f = fullSession({ seed: "sizes" });
     const join = f.j1.challenge.message.length + f.j1.start.request.length + f.j1.res.response.length;
-    // Direct: each Grant travels once, from the head to its member (MQTT deployments).
+    // Direct (as deployed): each Grant travels once, from the head to its member: M2's in the
+    // session answer, M1's on M1's ctl topic (docs/protocol.md § Direct delivery of M1's Grant).
     const grantDirect =
       f.sr.message.length + f.gr.message.length + f.issued.toInitiator.length + f.issued.toResponder.length;
-    // Otway–Rees relay: the head sends both copies to M2, which forwards M1's.
+    // The fallback, Otway–Rees relay: the head sends both copies to M2, which forwards M1's.
     const grantRelay = grantDirect + f.issued.toInitiator.length;
     const perMemberDirect = join + grantDirect / 2;
     const perMemberRelay = join + grantRelay / 2;

@@ -15,7 +15,14 @@ import { MqttTransport } from "../../../transport/mqtt/client";
 import { ctlTopic, warnTopic } from "../../../transport/mqtt/topics";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
 import { makeTestDevice, startTestHead, type TestHead } from "../../../testkit/head";
-import { errorCode, INSIDE, join, joined, requestSession } from "../../helpers/member-client";
+import {
+  buildSessionRequest,
+  errorCode,
+  INSIDE,
+  join,
+  joined,
+  requestSession,
+} from "../../helpers/member-client";
 
 const CLUSTER = 1;
 describe("cluster head against a real chain", () => {
@@ -179,6 +186,47 @@ describe("cluster head against a real chain", () => {
         sessions: { sessionId: string; live: boolean }[];
       };
       expect(sessions.sessions.find((s) => s.sessionId === toHex(forA.sessionId))?.live).toBe(true);
+    });
+
+    it("delivers M1's Grant on M1's ctl topic itself when M2 asks, and answers M2 with its own Grant alone", async () => {
+      const client = await MqttTransport.connect(head.brokerUrl, {
+        clientId: a.deviceIdHex,
+        username: a.deviceIdHex,
+        password: brokerPassword(membershipA),
+        clean: true,
+      });
+      const atA: Buffer[] = [];
+      client.on("message", (_t, payload) => atA.push(payload));
+      await client.subscribe([ctlTopic("iotguard", CLUSTER, a.deviceIdHex)]);
+      try {
+        const { forward, pending1, pending2 } = buildSessionRequest(head, membershipA, membershipB);
+        const post = () =>
+          fetch(`${head.url}/v1/sessions`, {
+            method: "POST",
+            headers: { "content-type": "application/octet-stream", "x-iotguard-grant-delivery": "direct" },
+            body: forward.message,
+          });
+        const response = await post();
+        expect(response.status, await response.clone().text()).toBe(200);
+        expect(response.headers.get("x-iotguard-outcome")).toBe("delivered");
+        const body = new Uint8Array(await response.arrayBuffer());
+        expect(body).toHaveLength(MessageSize.GRANT);
+        // Published and acknowledged before M2 was answered: already on its way to M1.
+        await expect.poll(() => atA.length).toBe(1);
+        const forA = acceptGrant(new Uint8Array(atA[0]!), membershipA, pending1, Date.now());
+        const forB = acceptGrant(body, membershipB, pending2, Date.now());
+        expect(toHex(forA.sessionId)).toBe(toHex(forB.sessionId));
+        expect(toHex(forA.sessionKey)).toBe(toHex(forB.sessionKey));
+        // The same request again is a replay, and nothing more is published for M1.
+        const again = await post();
+        expect([again.status, await errorCode(again)]).toEqual([409, "E_REPLAY"]);
+        const sentinel = Buffer.from("sentinel");
+        await head.broker.client.publish(ctlTopic("iotguard", CLUSTER, a.deviceIdHex), sentinel);
+        await expect.poll(() => atA.length).toBe(2);
+        expect(atA[1]!.equals(sentinel)).toBe(true);
+      } finally {
+        await client.close();
+      }
     });
 
     it("never grants the same request twice", async () => {

@@ -20,9 +20,10 @@ import {
   SessionAnswerKind,
 } from "../../../protocol";
 import type { EmbeddedBroker } from "../../../services/cluster-head/broker/embedded-broker";
+import { mqttGrantDelivery } from "../../../services/cluster-head/broker/grant-delivery";
 import { DEFAULT_RELAY_LIMITS } from "../../../services/cluster-head/request-relay";
 import { decodeEnvelope, encodeSetupPayload } from "../../../transport/mqtt/envelope";
-import { inboxTopic, setupTopic } from "../../../transport/mqtt/topics";
+import { ctlTopic, inboxTopic, setupTopic } from "../../../transport/mqtt/topics";
 import { randomDeviceId } from "../../../testkit/brokers";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
 import { joinedDevice, nextEvent, waitUntil } from "../../../testkit/device";
@@ -131,46 +132,92 @@ function inject(topic: string, payload: Uint8Array): Promise<void> {
 }
 
 describe("session set-up relayed by the head, embedded broker", () => {
-  it("opens a session end to end: each device publishes set-up only on its own set-up topic, the head puts it in the peer's inbox", async () => {
+  /** Opens a session a → b through the SDK and sends one frame; returns the publishes seen, by whom. */
+  async function openAndSend(text: string): Promise<{ topic: string; from: string }[]> {
     const seen: { topic: string; from: string | undefined }[] = [];
     const tap = (packet: { topic: string }, client: { id: string } | null) => {
       if (packet.topic.startsWith(`${prefix()}/`)) seen.push({ topic: packet.topic, from: client?.id });
     };
     embedded.broker.on("publish", tap);
-    const droppedBefore = embedded.counters.droppedPublishes;
-    const [requests, grants] = [await relayed("session_request"), await relayed("grant")];
     try {
       const openedAtB = nextEvent<{ peerId: string; role: string }>(b, "session-opened");
       await a.openSession(b.deviceId);
       expect(await openedAtB).toMatchObject({ peerId: a.deviceId, role: "responder" });
       const atB = nextEvent<{ data: Uint8Array }>(b, "message");
-      await a.send(b.deviceId, "through the relay");
-      expect(new TextDecoder().decode((await atB).data)).toBe("through the relay");
+      await a.send(b.deviceId, text);
+      expect(new TextDecoder().decode((await atB).data)).toBe(text);
     } finally {
       embedded.broker.off("publish", tap);
     }
     const headClient = (id: string | undefined) => id !== undefined && id.startsWith("iotguard-head");
+    return seen.map((x) => ({
+      topic: x.topic,
+      from:
+        x.from === a.deviceId
+          ? "a"
+          : x.from === b.deviceId
+            ? "b"
+            : headClient(x.from)
+              ? "head"
+              : String(x.from),
+    }));
+  }
+  const deliveries = (outcome: string) => count(head.context.metrics.grantDeliveries, { outcome });
+
+  it("opens a session end to end: a publishes its request on its own set-up topic, the head puts it in b's inbox and delivers a's Grant on a's ctl topic itself", async () => {
+    const droppedBefore = embedded.counters.droppedPublishes;
+    const [requests, grants, direct] = [
+      await relayed("session_request"),
+      await relayed("grant"),
+      await deliveries("direct"),
+    ];
+    const seen = await openAndSend("through the relay");
     const c = head.clusterId;
-    expect(
-      seen
-        .slice(0, 4)
-        .map((s) => [
-          s.topic,
-          s.from === a.deviceId ? "a" : s.from === b.deviceId ? "b" : headClient(s.from) ? "head" : s.from,
-        ]),
-    ).toEqual([
-      [setupTopic(prefix(), c, a.deviceId), "a"],
-      [inboxTopic(prefix(), c, b.deviceId), "head"],
-      [setupTopic(prefix(), c, b.deviceId), "b"],
-      [inboxTopic(prefix(), c, a.deviceId), "head"],
+    expect(seen.slice(0, 3)).toEqual([
+      { topic: setupTopic(prefix(), c, a.deviceId), from: "a" },
+      { topic: inboxTopic(prefix(), c, b.deviceId), from: "head" },
+      { topic: ctlTopic(prefix(), c, a.deviceId), from: "head" },
     ]);
-    // The only inbox write by a device is the channel frame, after the session exists.
-    expect(seen.filter((s) => !headClient(s.from) && s.topic.endsWith("/inbox"))).toEqual([
-      { topic: inboxTopic(prefix(), c, b.deviceId), from: a.deviceId },
+    // b publishes nothing: its answer carried only its own Grant. The only inbox write by a device
+    // is a's channel frame, after the session exists.
+    expect(seen.filter((x) => x.from === "b")).toEqual([]);
+    expect(seen.filter((x) => x.from !== "head" && x.topic.endsWith("/inbox"))).toEqual([
+      { topic: inboxTopic(prefix(), c, b.deviceId), from: "a" },
     ]);
     expect(await relayed("session_request")).toBe(requests + 1);
-    expect(await relayed("grant")).toBe(grants + 1);
+    expect(await relayed("grant")).toBe(grants);
+    expect(await deliveries("direct")).toBe(direct + 1);
     expect(embedded.counters.droppedPublishes).toBe(droppedBefore);
+  });
+
+  it("falls back to the relay when the head cannot publish a's Grant: b gets both Grants and forwards a's through its set-up topic", async () => {
+    const [grants, offline] = [await relayed("grant"), await deliveries("offline")];
+    const live = head.context.grantDelivery;
+    // The head's client as seen while the broker connection is down (the rest is real).
+    const client = head.broker.client;
+    head.context.grantDelivery = mqttGrantDelivery(
+      { connected: false, publish: (t, p) => client.publish(t, p) },
+      prefix(),
+      head.clusterId,
+      undefined,
+      (outcome) => head.context.metrics.grantDeliveries.inc({ outcome }),
+    );
+    let seen: { topic: string; from: string }[];
+    try {
+      seen = await openAndSend("relayed grant");
+    } finally {
+      head.context.grantDelivery = live;
+    }
+    const c = head.clusterId;
+    expect(seen.slice(0, 4)).toEqual([
+      { topic: setupTopic(prefix(), c, a.deviceId), from: "a" },
+      { topic: inboxTopic(prefix(), c, b.deviceId), from: "head" },
+      { topic: setupTopic(prefix(), c, b.deviceId), from: "b" },
+      { topic: inboxTopic(prefix(), c, a.deviceId), from: "head" },
+    ]);
+    expect(seen.some((x) => x.topic.endsWith("/ctl"))).toBe(false);
+    expect(await relayed("grant")).toBe(grants + 1);
+    expect(await deliveries("offline")).toBe(offline + 1);
   });
 
   it("delivers the responder's first frames even when they overtake the Grant it forwarded through the head", async () => {

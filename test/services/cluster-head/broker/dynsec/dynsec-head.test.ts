@@ -15,12 +15,27 @@ import { memberRoleName } from "../../../../../services/cluster-head/broker/dyns
 import { readBrokerState } from "../../../../../services/cluster-head/broker/dynsec/reconciler";
 import { MqttTransport } from "../../../../../transport/mqtt/client";
 import { encodeSetupPayload } from "../../../../../transport/mqtt/envelope";
-import { deviceSubscriptions, inboxTopic, setupTopic, warnTopic } from "../../../../../transport/mqtt/topics";
-import { createSessionRequest } from "../../../../../protocol/grant/member";
+import {
+  ctlTopic,
+  deviceSubscriptions,
+  inboxTopic,
+  setupTopic,
+  warnTopic,
+} from "../../../../../transport/mqtt/topics";
+import { toHex } from "../../../../../protocol/bytes";
+import { MessageSize } from "../../../../../protocol/constants";
+import { acceptGrant, createSessionRequest } from "../../../../../protocol/grant/member";
 import { startTestChain, type TestChain } from "../../../../../testkit/chain";
 import { startTestHead, type TestDevice, type TestHead } from "../../../../../testkit/head";
 import { type DynsecMosquitto, startDynsecMosquitto } from "../../../../../testkit/mosquitto-dynsec";
-import { enrolled, errorCode, join, joined, requestSession } from "../../../../helpers/member-client";
+import {
+  buildSessionRequest,
+  enrolled,
+  errorCode,
+  join,
+  joined,
+  requestSession,
+} from "../../../../helpers/member-client";
 
 const CLUSTER = 1;
 const PREFIX = "iotguard";
@@ -205,6 +220,33 @@ describe("the head administers Mosquitto's dynamic security", () => {
     await head.broker.client.publish(inboxTopic(PREFIX, CLUSTER, b.deviceIdHex), sentinel);
     await expect.poll(() => bIn.got.filter((p) => p.equals(sentinel)).length).toBe(2);
     expect(bIn.got.some((p) => p.equals(forged))).toBe(false);
+  });
+
+  it("delivers M1's Grant on M1's ctl topic, where only the head may publish: M2's answer carries its own Grant alone", async () => {
+    const ta = devices[0]!; // a, subscribed to its own inbox, warn and ctl (second test)
+    const tb = devices[1]!; // b, likewise (third test)
+    const atA = inbox(ta);
+    // b holds a session with a, yet a's ctl topic is not b's to write: acknowledged, never delivered.
+    const forged = Buffer.alloc(MessageSize.GRANT, 0x12);
+    await tb.publish(ctlTopic(PREFIX, CLUSTER, a.deviceIdHex), forged);
+    const { forward, pending1, pending2 } = buildSessionRequest(head, ma, mb);
+    const response = await fetch(`${head.url}/v1/sessions`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream", "x-iotguard-grant-delivery": "direct" },
+      body: forward.message,
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    expect(response.headers.get("x-iotguard-outcome")).toBe("delivered");
+    const forB = acceptGrant(new Uint8Array(await response.arrayBuffer()), mb, pending2, Date.now());
+    await expect.poll(() => atA.got.filter((p) => p.length === MessageSize.GRANT).length).toBe(1);
+    const forA = acceptGrant(
+      new Uint8Array(atA.got.find((p) => p.length === MessageSize.GRANT)!),
+      ma,
+      pending1,
+      Date.now(),
+    );
+    expect(toHex(forA.sessionId)).toBe(toHex(forB.sessionId));
+    expect(atA.got.some((p) => p.equals(forged))).toBe(false);
   });
 
   it(
