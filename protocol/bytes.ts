@@ -1,13 +1,11 @@
 /**
- * Strict byte reader and writer, hex helpers, constant-time comparison and argument checks.
+ * Strict byte reader, hex helpers, constant-time comparison and argument checks (the writer is
+ * writer.ts).
  * Decoders use {@link Reader}: every short read and every trailing byte is E_MALFORMED.
  * @module
  */
 import { PROTOCOL_VERSION } from "./constants";
 import { ProtocolError } from "./errors";
-
-const MAX_U32 = 0xffff_ffff;
-const MAX_U64 = (1n << 64n) - 1n;
 
 /**
  * Check that an argument is a Uint8Array of the given length; a programming error otherwise.
@@ -115,99 +113,6 @@ export function wipe(...arrays: (Uint8Array | undefined)[]): void {
   for (const a of arrays) a?.fill(0);
 }
 
-/**
- * Append-only writer for fixed-layout messages. Fields are written into one growing buffer (not
- * an array per field then a concatenation): every protocol message goes through here, and the
- * small arrays were a visible share of the head's garbage per grant (issue 16).
- */
-export class Writer {
-  private buffer: Uint8Array;
-  private length = 0;
-
-  /**
-   * @param capacity - bytes to start with; the buffer doubles when a field does not fit. V8 keeps
-   *   typed arrays of up to 64 bytes on its heap, where they are much cheaper to make than larger
-   *   ones, and most of the protocol's messages fit.
-   */
-  constructor(capacity = 64) {
-    this.buffer = new Uint8Array(capacity);
-  }
-
-  /** Room for `n` more bytes; returns the offset to write them at. */
-  private reserve(n: number): number {
-    const at = this.length;
-    if (at + n > this.buffer.length) {
-      const grown = new Uint8Array(Math.max(this.buffer.length * 2, at + n));
-      grown.set(this.buffer.subarray(0, at));
-      this.buffer = grown;
-    }
-    this.length = at + n;
-    return at;
-  }
-
-  /** Append one byte. */
-  u8(v: number): this {
-    auint(v, 0xff, "u8");
-    const at = this.reserve(1); // first: it may replace the buffer
-    this.buffer[at] = v;
-    return this;
-  }
-
-  /** Append a big-endian uint32. */
-  u32(v: number): this {
-    auint(v, MAX_U32, "u32");
-    this.writeU32(this.reserve(4), v);
-    return this;
-  }
-
-  /** Append a big-endian int32. */
-  i32(v: number): this {
-    if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw new RangeError("i32: out of range");
-    this.writeU32(this.reserve(4), v >>> 0); // two's complement: the same four bytes
-    return this;
-  }
-
-  /** Append a big-endian uint64 (bigint or safe integer). */
-  u64(v: bigint | number): this {
-    let high: number;
-    let low: number;
-    if (typeof v === "number") {
-      auint(v, Number.MAX_SAFE_INTEGER, "u64");
-      high = Math.floor(v / 2 ** 32);
-      low = v >>> 0;
-    } else {
-      if (v < 0n || v > MAX_U64) throw new RangeError("u64: out of range");
-      high = Number(v >> 32n);
-      low = Number(v & 0xffff_ffffn);
-    }
-    const at = this.reserve(8);
-    this.writeU32(at, high);
-    this.writeU32(at + 4, low);
-    return this;
-  }
-
-  /** Append raw bytes, optionally checking their length. */
-  bytes(v: Uint8Array, length?: number, field = "bytes"): this {
-    abytes(v, length, field);
-    const at = this.reserve(v.length); // first: it may replace the buffer
-    this.buffer.set(v, at);
-    return this;
-  }
-
-  /** The written bytes (a copy the caller owns). */
-  finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
-  }
-
-  private writeU32(at: number, v: number): void {
-    const b = this.buffer;
-    b[at] = v >>> 24;
-    b[at + 1] = (v >>> 16) & 0xff;
-    b[at + 2] = (v >>> 8) & 0xff;
-    b[at + 3] = v & 0xff;
-  }
-}
-
 /** Strict reader: any short read or leftover byte is E_MALFORMED. */
 export class Reader {
   private offset = 0;
@@ -279,11 +184,6 @@ export function openMessage(data: Uint8Array, type: number, size?: number): Read
   if (size !== undefined && data.length !== size)
     throw new ProtocolError("E_MALFORMED", "wrong message length");
   return r;
-}
-
-/** Start a message with the version and type bytes. */
-export function beginMessage(type: number): Writer {
-  return new Writer().u8(PROTOCOL_VERSION).u8(type);
 }
 
 /**

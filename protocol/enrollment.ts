@@ -4,7 +4,8 @@
  * for one device, cluster or purpose is worthless for another.
  * @module
  */
-import { abytes, Writer } from "./bytes";
+import { abytes } from "./bytes";
+import { Writer } from "./writer";
 import { Size } from "./constants";
 import { signLabelled, verifyLabelled } from "./crypto/ecdsa";
 import { assertClusterId } from "./identity";

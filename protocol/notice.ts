@@ -5,7 +5,8 @@
  * subject; it never grants anything.
  * @module
  */
-import { beginMessage, openMessage, type Writer } from "./bytes";
+import { openMessage } from "./bytes";
+import { beginMessage, type Writer } from "./writer";
 import { Size } from "./constants";
 import { mac, verifyMac } from "./crypto/mac";
 import { ProtocolError } from "./errors";

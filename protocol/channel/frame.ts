@@ -4,7 +4,7 @@
  * ciphertext | tag (16). The 15-byte header is the AEAD AAD. Overhead 31 bytes.
  * @module
  */
-import { beginMessage } from "../bytes";
+import { beginMessage } from "../writer";
 import {
   type AeadSuite,
   isAeadSuite,

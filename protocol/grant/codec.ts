@@ -3,7 +3,8 @@
  * unix ms in the API and u32 seconds on the wire (SessionRequest, Grant; `wire-time.ts`).
  * @module
  */
-import { beginMessage, openMessage, type Reader } from "../bytes";
+import { openMessage, type Reader } from "../bytes";
+import { beginMessage } from "../writer";
 import { type AeadSuite, isAeadSuite, MessageSize, MessageType, Role, Size } from "../constants";
 import { ERROR_CODES, type ErrorCode, errorCodeFromWire, ProtocolError } from "../errors";
 import { fromWireSeconds, toWireSeconds } from "../wire-time";

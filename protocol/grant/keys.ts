@@ -4,7 +4,8 @@
  * include identities the parties already know instead of sending them.
  * @module
  */
-import { concatBytes, labelBytes, wipe, Writer } from "../bytes";
+import { concatBytes, labelBytes, wipe } from "../bytes";
+import { Writer } from "../writer";
 import { Label, MessageType, PROTOCOL_VERSION, Size } from "../constants";
 import { sha256 } from "../crypto/hash";
 import { deriveKey } from "../crypto/kdf";

@@ -4,7 +4,8 @@
  * membership expiry in u32 seconds and 64-byte compact signatures.
  * @module
  */
-import { beginMessage, openMessage, type Reader, type Writer } from "../bytes";
+import { openMessage, type Reader } from "../bytes";
+import { beginMessage, type Writer } from "../writer";
 import { JoinSuite, MessageSize, MessageType, Size } from "../constants";
 import { ProtocolError } from "../errors";
 import { checkPosition, type Position } from "../geo";

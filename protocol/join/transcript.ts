@@ -6,7 +6,8 @@
  * choice and the ML-KEM ciphertext.
  * @module
  */
-import { abytes, concatBytes, wipe, Writer } from "../bytes";
+import { abytes, concatBytes, wipe } from "../bytes";
+import { Writer } from "../writer";
 import { JoinSuite, Label, MessageType, PROTOCOL_VERSION, Size } from "../constants";
 import { labelledHash } from "../crypto/hash";
 import { deriveKey } from "../crypto/kdf";

@@ -23,7 +23,8 @@ import {
   startJoin,
   toHex,
 } from "../../../protocol";
-import { concatBytes, utf8, Writer } from "../../../protocol/bytes";
+import { concatBytes, utf8 } from "../../../protocol/bytes";
+import { Writer } from "../../../protocol/writer";
 import { signCompact } from "../../../protocol/crypto/ecdsa";
 import { encodeJoinRequest, encodeJoinResponse, type HybridJoinRequest } from "../../../protocol/join/codec";
 import { deriveMemberKey, joinRequestBody, joinResponseBody } from "../../../protocol/join/transcript";
