@@ -27,6 +27,11 @@ export class FifoMap<K, V> {
     return this.#entries.size;
   }
 
+  /** Pairs in the order's arrays, stale ones included (for tests of the memory bound). */
+  get queued(): number {
+    return this.#keys.length;
+  }
+
   has(key: K): boolean {
     return this.#entries.has(key);
   }
@@ -93,8 +98,10 @@ export class FifoMap<K, V> {
   }
 
   #compactIfSparse(): void {
-    const queued = this.#keys.length - this.#front;
-    if (queued - this.#entries.size <= Math.max(COMPACT_SLACK, this.#entries.size)) return;
+    // Stale pairs behind the front (already passed) and within the queue both count: the arrays
+    // are rebuilt once they are mostly stale, so they stay within about twice the live entries.
+    const stale = this.#keys.length - this.#entries.size;
+    if (stale <= Math.max(COMPACT_SLACK, this.#entries.size)) return;
     const keys: K[] = [];
     const stamps: number[] = [];
     for (let i = this.#front; i < this.#keys.length; i++) {

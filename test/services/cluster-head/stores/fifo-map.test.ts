@@ -55,4 +55,17 @@ describe("FifoMap", () => {
     expect(map.oldest(5)).toEqual(live.slice(0, 5));
     expect(map.get(live[0]!)).toBe(live[0]! * 2);
   });
+
+  it("keeps its order's memory near the live entries when the oldest are deleted front first", () => {
+    const map = new FifoMap<number, number>();
+    for (let i = 0; i < 100_000; i++) {
+      map.set(i, i);
+      if (i >= 1_000) {
+        expect(map.oldest(1)).toEqual([i - 1_000]); // steps the front past what was deleted
+        map.delete(i - 1_000);
+      }
+    }
+    expect(map.size).toBe(1_000);
+    expect(map.queued).toBeLessThanOrEqual(2 * 1_000 + 1_024 + 1);
+  });
 });
