@@ -1,9 +1,16 @@
 /**
  * The V8 flags the head runs with (`npm run cluster-head`, the `iotguard-cluster-head` bin's
- * shebang, the testkit's head processes). The young generation is capped at 4 MB per semi-space
- * (V8's default grows it to 16 MB): the head's garbage is short-lived request data, and the cap
- * kept the head's RSS at 10k devices at 135 MB instead of 192 MB (bench `scale`, two runs on one
- * commit; its cost in grants/s was not measured on its own). V8 reads it at start only, so it
- * cannot be set from inside the process.
+ * shebang, the testkit's head processes). V8 reads them at start only, so they cannot be set from
+ * inside the process.
+ * - The young generation is capped at 4 MB per semi-space (V8's default grows it to 16 MB): the
+ *   head's garbage is short-lived request data, and the cap kept the head's RSS at 10k devices at
+ *   135 MB instead of 192 MB (bench `scale`, two runs on one commit).
+ * - The old generation may grow to 1.2× what survived the last full collection before the next
+ *   one (`--heap-growing-percent=20`; V8 otherwise lets it grow several times over): under grant
+ *   load the head's RSS stayed at 104–129 MB over 36k grants instead of climbing 107 → 190 MB, for
+ *   about 16 % more head CPU per grant (0.81 vs 0.70 ms, medians of 12 alternating chunks of two
+ *   heads in one run: `npx tsx bench/lib/head-flags-ab.ts --heap-growing-percent=20 --chunks 12
+ *   --chunk 3000`, 2026-11-28). A head that must answer more grants per core rather than fit a
+ *   small gateway's memory can be started without it.
  */
-export const HEAD_NODE_FLAGS = ["--max-semi-space-size=4"] as const;
+export const HEAD_NODE_FLAGS = ["--max-semi-space-size=4", "--heap-growing-percent=20"] as const;
