@@ -7,6 +7,11 @@
  * AES-GCM on every CPU, so AES-256-GCM stays on node:crypto. Byte-identical to @noble and node:crypto:
  * tests cross-check them and run the Wycheproof vectors through this backend.
  *
+ * ChaCha20-Poly1305 calls go straight to the native addon (`sodium-native/binding.js`) with this
+ * module's own length checks, not through sodium-native's exported wrappers, whose `assert`s and
+ * throw-on-bad-tag cost about a third of a 256-byte frame; a known-answer check at load falls back
+ * to the wrappers should a release change the addon's signatures.
+ *
  * Plug it in with {@link useNativeSymmetric}, which falls back to node:crypto alone where the
  * binding does not load (and says so); sodium-native has no pure-JavaScript fallback of its own.
  */
@@ -14,7 +19,7 @@ import { createRequire } from "node:module";
 import { AeadSuite, type SymmetricBackend, useSymmetricBackend } from "../protocol";
 import { nodeSymmetricBackend } from "./node-symmetric-backend";
 
-/** The part of sodium-native used here (its own argument checks run in the binding's wrapper). */
+/** sodium-native's exported functions used here (they check their arguments and throw on a bad tag). */
 interface SodiumAead {
   crypto_aead_chacha20poly1305_ietf_encrypt(
     c: Uint8Array,
@@ -35,6 +40,37 @@ interface SodiumAead {
   ): number;
 }
 
+/**
+ * The same two functions of the native addon itself (`sodium-native/binding.js`), without the
+ * wrapper's `assert` calls (about a third of a 256-byte frame's cost there) and without the
+ * exception on a bad tag: they return a negative status instead. The addon `assert`s the lengths
+ * in C and aborts the process when one is wrong, so {@link ChaChaCalls} checks them first.
+ */
+interface SodiumAddon {
+  crypto_aead_chacha20poly1305_ietf_encrypt(
+    c: Uint8Array,
+    m: Uint8Array,
+    ad: Uint8Array | undefined,
+    npub: Uint8Array,
+    k: Uint8Array,
+  ): number;
+  crypto_aead_chacha20poly1305_ietf_decrypt(
+    m: Uint8Array,
+    c: Uint8Array,
+    ad: Uint8Array | undefined,
+    npub: Uint8Array,
+    k: Uint8Array,
+  ): number;
+}
+
+/** ChaCha20-Poly1305 as the backend calls it: lengths already checked by the caller. */
+interface ChaChaCalls {
+  /** Writes ciphertext || tag into `c` (`m.length` + 16 bytes). */
+  seal(c: Uint8Array, m: Uint8Array, ad: Uint8Array, npub: Uint8Array, k: Uint8Array): void;
+  /** Writes the plaintext into `m` and returns true, or returns false (and writes nothing) on a bad tag. */
+  open(m: Uint8Array, c: Uint8Array, ad: Uint8Array, npub: Uint8Array, k: Uint8Array): boolean;
+}
+
 /** Thrown when the libsodium binding cannot be loaded on this platform. */
 export class SodiumUnavailableError extends Error {
   readonly code = "E_SODIUM_UNAVAILABLE";
@@ -45,30 +81,126 @@ export class SodiumUnavailableError extends Error {
 }
 
 const TAG_BYTES = 16;
+const KEY_BYTES = 32;
+const NONCE_BYTES = 12;
 const CHACHA: number = AeadSuite.CHACHA20_POLY1305;
 
-let binding: SodiumAead | undefined;
+let calls: ChaChaCalls | undefined;
 
 /**
- * The plaintext's bytes, cut from Node's Buffer pool (about 0.1 µs against 1 µs for a fresh
- * ArrayBuffer per 256-byte frame), as a plain Uint8Array view so that `slice` copies as callers
- * expect. libsodium writes every byte before the view is returned, and none when the tag fails.
- * Like any small Buffer, `.buffer` is shared with others: use the view's offset and length.
+ * Plaintexts are cut from shared 16 KiB slabs, as Node's Buffer pool cuts small Buffers (a fresh
+ * ArrayBuffer per 256-byte frame costs about 1 µs, a view into a slab about 0.1 µs, and one object
+ * where a pooled Buffer and a plain view over it are two). libsodium writes every byte of a view
+ * before it is returned, and none when the tag fails (the view is then dropped, never handed out).
+ * Like any small Buffer, `.buffer` is shared with other plaintexts of this process: use the view's
+ * offset and length. A slab is freed when no plaintext refers to it.
  */
+const PLAIN_SLAB_BYTES = 16 * 1024;
+/** Larger plaintexts get an ArrayBuffer of their own. */
+const PLAIN_SLAB_MAX = PLAIN_SLAB_BYTES / 8;
+let plainSlab = new ArrayBuffer(PLAIN_SLAB_BYTES);
+let plainSlabUsed = 0;
+
+/** A fresh view of `length` bytes for one plaintext, as a plain Uint8Array (`slice` copies). */
 function plaintextBytes(length: number): Uint8Array {
-  const pooled = Buffer.allocUnsafe(length);
-  return new Uint8Array(pooled.buffer, pooled.byteOffset, length);
+  if (length > PLAIN_SLAB_MAX) return new Uint8Array(length);
+  if (plainSlabUsed + length > PLAIN_SLAB_BYTES) {
+    plainSlab = new ArrayBuffer(PLAIN_SLAB_BYTES);
+    plainSlabUsed = 0;
+  }
+  const out = new Uint8Array(plainSlab, plainSlabUsed, length);
+  plainSlabUsed += (length + 7) & ~7;
+  return out;
 }
 
-function sodium(): SodiumAead {
-  if (binding === undefined) {
+/** Through sodium-native's exported (checking, throwing) functions. */
+function wrappedCalls(lib: SodiumAead): ChaChaCalls {
+  return {
+    seal(c, m, ad, npub, k) {
+      lib.crypto_aead_chacha20poly1305_ietf_encrypt(c, m, ad, null, npub, k);
+    },
+    open(m, c, ad, npub, k) {
+      try {
+        // libsodium checks the tag (in constant time) before it decrypts anything.
+        lib.crypto_aead_chacha20poly1305_ietf_decrypt(m, null, c, ad, npub, k);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** Straight into the addon; the backend below checks every length the addon asserts. */
+function addonCalls(addon: SodiumAddon): ChaChaCalls {
+  return {
+    seal(c, m, ad, npub, k) {
+      if (addon.crypto_aead_chacha20poly1305_ietf_encrypt(c, m, ad, npub, k) < 0)
+        throw new Error("libsodium: ChaCha20-Poly1305 encryption failed");
+    },
+    open(m, c, ad, npub, k) {
+      // libsodium checks the tag (in constant time) before it decrypts anything.
+      return addon.crypto_aead_chacha20poly1305_ietf_decrypt(m, c, ad, npub, k) >= 0;
+    },
+  };
+}
+
+/**
+ * Whether the addon's functions take the arguments this module passes and give the wrapper's
+ * results: a seal of a fixed input byte for byte, its open, and the refusal of a flipped tag bit.
+ * Guards against a sodium-native release that changes its internal signatures.
+ */
+function addonAgrees(lib: SodiumAead, addon: SodiumAddon): boolean {
+  try {
+    const k = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const npub = Uint8Array.from({ length: 12 }, (_, i) => 0x40 + i);
+    const ad = Uint8Array.of(1, 2, 3);
+    const m = Uint8Array.from({ length: 37 }, (_, i) => 0x80 + i);
+    const expected = new Uint8Array(m.length + TAG_BYTES);
+    lib.crypto_aead_chacha20poly1305_ietf_encrypt(expected, m, ad, null, npub, k);
+    const raw = addonCalls(addon);
+    const sealed = new Uint8Array(expected.length);
+    raw.seal(sealed, m, ad, npub, k);
+    if (Buffer.compare(sealed, expected) !== 0) return false;
+    const opened = new Uint8Array(m.length);
+    if (!raw.open(opened, sealed, ad, npub, k) || Buffer.compare(opened, m) !== 0) return false;
+    sealed[sealed.length - 1] = (sealed[sealed.length - 1] as number) ^ 1;
+    return !raw.open(new Uint8Array(m.length), sealed, ad, npub, k);
+  } catch {
+    return false;
+  }
+}
+
+function chacha(): ChaChaCalls {
+  if (calls === undefined) {
+    const load = createRequire(__filename);
+    let lib: SodiumAead;
     try {
-      binding = createRequire(__filename)("sodium-native") as SodiumAead;
+      lib = load("sodium-native") as SodiumAead;
     } catch (error) {
       throw new SodiumUnavailableError(error);
     }
+    let addon: SodiumAddon | undefined;
+    try {
+      addon = load("sodium-native/binding.js") as SodiumAddon;
+    } catch {
+      addon = undefined;
+    }
+    calls = addon && addonAgrees(lib, addon) ? addonCalls(addon) : wrappedCalls(lib);
   }
-  return binding;
+  return calls;
+}
+
+/**
+ * Throws unless the AEAD arguments have the lengths libsodium's ChaCha20-Poly1305 asserts (the
+ * addon aborts the process on a wrong one): key 32, nonce 12, `out` exactly `input` ± the tag.
+ */
+function checkLengths(key: Uint8Array, nonce: Uint8Array, longer: Uint8Array, shorter: Uint8Array): void {
+  if (key.length !== KEY_BYTES) throw new RangeError(`key: expected ${KEY_BYTES} bytes, got ${key.length}`);
+  if (nonce.length !== NONCE_BYTES)
+    throw new RangeError(`nonce: expected ${NONCE_BYTES} bytes, got ${nonce.length}`);
+  if (longer.length !== shorter.length + TAG_BYTES || shorter.length > 0xffff_ffff)
+    throw new RangeError("out: expected the input's length plus the 16-byte tag");
 }
 
 /**
@@ -77,7 +209,7 @@ function sodium(): SodiumAead {
  * @throws SodiumUnavailableError when the binding does not load
  */
 export function sodiumSymmetricBackend(base: SymmetricBackend = nodeSymmetricBackend): SymmetricBackend {
-  const lib = sodium();
+  const lib = chacha();
   return {
     name: `${base.name}+libsodium`,
     sha256: base.sha256,
@@ -86,26 +218,23 @@ export function sodiumSymmetricBackend(base: SymmetricBackend = nodeSymmetricBac
     aeadSeal(suite, key, nonce, plaintext, aad) {
       if (suite !== CHACHA) return base.aeadSeal(suite, key, nonce, plaintext, aad);
       const out = new Uint8Array(plaintext.length + TAG_BYTES);
-      lib.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, aad, null, nonce, key);
+      checkLengths(key, nonce, out, plaintext);
+      lib.seal(out, plaintext, aad, nonce, key);
       return out;
     },
     aeadSealInto(suite, key, nonce, plaintext, aad, out) {
-      if (suite === CHACHA)
-        lib.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, aad, null, nonce, key);
-      else if (base.aeadSealInto) base.aeadSealInto(suite, key, nonce, plaintext, aad, out);
+      if (suite === CHACHA) {
+        checkLengths(key, nonce, out, plaintext);
+        lib.seal(out, plaintext, aad, nonce, key);
+      } else if (base.aeadSealInto) base.aeadSealInto(suite, key, nonce, plaintext, aad, out);
       else out.set(base.aeadSeal(suite, key, nonce, plaintext, aad));
     },
     aeadOpen(suite, key, nonce, sealed, aad) {
       if (suite !== CHACHA) return base.aeadOpen(suite, key, nonce, sealed, aad);
       if (sealed.length < TAG_BYTES) return undefined;
       const out = plaintextBytes(sealed.length - TAG_BYTES);
-      try {
-        // libsodium checks the tag (in constant time) before it decrypts anything.
-        lib.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, sealed, aad, nonce, key);
-      } catch {
-        return undefined;
-      }
-      return out;
+      checkLengths(key, nonce, sealed, out);
+      return lib.open(out, sealed, aad, nonce, key) ? out : undefined;
     },
   };
 }

@@ -6,8 +6,7 @@
  */
 import { beginMessage } from "../writer";
 import {
-  type AeadSuite,
-  isAeadSuite,
+  AeadSuite,
   MAX_FRAME_PLAINTEXT,
   MAX_MESSAGES_PER_KEY,
   MessageSize,
@@ -28,6 +27,8 @@ const MAX_SEQ_NUMBER = Number(MAX_MESSAGES_PER_KEY);
 const VERSION: number = PROTOCOL_VERSION;
 const FRAME_I2R: number = MessageType.FRAME_I2R;
 const FRAME_R2I: number = MessageType.FRAME_R2I;
+const SUITE_AES: number = AeadSuite.AES_256_GCM;
+const SUITE_CHACHA: number = AeadSuite.CHACHA20_POLY1305;
 
 /** The two frame types, one per direction. */
 export type FrameType = typeof MessageType.FRAME_I2R | typeof MessageType.FRAME_R2I;
@@ -132,7 +133,9 @@ export function checkFrame(b: Uint8Array): number {
   const type = b[1] as number;
   if (type !== FRAME_I2R && type !== FRAME_R2I) throw new ProtocolError("E_MALFORMED", "not a frame");
   const suite = b[2] as number;
-  if (!isAeadSuite(suite)) throw new ProtocolError("E_MALFORMED", "unknown AEAD suite");
+  // isAeadSuite's test, on constants read once (see the top of this module).
+  if (suite !== SUITE_AES && suite !== SUITE_CHACHA)
+    throw new ProtocolError("E_MALFORMED", "unknown AEAD suite");
   const seq = readU64(b, SEQ_OFFSET);
   if (seq >= MAX_SEQ_NUMBER) throw new ProtocolError("E_MALFORMED", "sequence number out of range");
   return seq;

@@ -6,6 +6,7 @@
 import { abytes, wipe } from "../bytes";
 import {
   type AeadSuite,
+  isAeadSuite,
   MAX_FRAME_PLAINTEXT,
   MAX_MESSAGES_PER_KEY,
   MessageSize,
@@ -13,12 +14,22 @@ import {
   Role,
   Size,
 } from "../constants";
-import { aeadOpen, aeadSealInto } from "../crypto/aead";
+import { symmetric } from "../crypto/backend";
 import { ProtocolError } from "../errors";
 import type { GrantedSession } from "../grant/member";
 import { checkFrame, type FrameType, writeFrameHeader, writeFrameSeq } from "./frame";
 import { type DirectionKeys, deriveDirectionKeys, writeFrameNonce } from "./keys";
 import { ReplayWindow } from "./replay";
+import { frameBytes } from "./slab";
+
+// The per-frame functions of other modules, read once: a bundler or loader that compiles imports
+// into getters on a module object (esbuild, under tsx) otherwise costs a getter call per use, and
+// the profile of the m2m peers showed them (bench/lib/m2m-profile.ts).
+const writeSeq = writeFrameSeq;
+const writeNonce = writeFrameNonce;
+const checkFrameBytes = checkFrame;
+const backend = symmetric;
+const cutFrame = frameBytes;
 
 // Read once: seal and open run per message (see frame.ts).
 const HEADER_BYTES: number = MessageSize.FRAME_HEADER;
@@ -27,33 +38,20 @@ const MAX_SEQ: bigint = MAX_MESSAGES_PER_KEY;
 const MAX_SEQ_NUMBER = Number(MAX_MESSAGES_PER_KEY);
 const SHORT_ID_BYTES: number = Size.SHORT_SESSION_ID;
 const TAG_BYTES: number = Size.TAG;
+const KEY_BYTES: number = Size.AEAD_KEY;
+const NONCE_BYTES: number = Size.AEAD_NONCE;
 const NO_PREFIX = new Uint8Array(0);
 
 /**
- * Sealed frames are cut from shared 64 KiB slabs, as Node's Buffer pool cuts small Buffers: a
- * fresh ArrayBuffer per frame costs about 1 µs and garbage-collector work (off-heap backing
- * store), a view into a slab about 0.1 µs. A slab holds sealed frames only (the caller's prefix,
- * the header, ciphertext and tag: what goes on the wire), never plaintext or keys; every frame's
- * bytes are written once and never handed out again, and a slab is freed when no frame refers to
- * it. So `frame.buffer` is the whole slab: use the frame's own `byteOffset`/`byteLength` (as
- * `Buffer.from(frame)` and `Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)` do).
+ * The checks the AEAD wrappers (crypto/aead.ts) would make on every frame, made once per endpoint:
+ * a known suite, a 32-byte key, a 12-byte IV and a 4-byte short session ID.
+ * @throws ProtocolError E_UNSUPPORTED for an unknown suite; RangeError/TypeError for a wrong length
  */
-const SLAB_BYTES = 64 * 1024;
-/** Larger frames get an ArrayBuffer of their own (a slab would waste its tail). */
-const SLAB_MAX_FRAME = SLAB_BYTES / 8;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabUsed = 0;
-
-function frameBytes(length: number): Uint8Array {
-  if (length > SLAB_MAX_FRAME) return new Uint8Array(length);
-  if (slabUsed + length > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const out = new Uint8Array(slab, slabUsed, length);
-  // 8-byte aligned, as Node's pool.
-  slabUsed += (length + 7) & ~7;
-  return out;
+function checkParams(p: Params): void {
+  if (!isAeadSuite(p.suite)) throw new ProtocolError("E_UNSUPPORTED", "unknown AEAD suite");
+  abytes(p.keys.key, KEY_BYTES, "key");
+  abytes(p.keys.iv, NONCE_BYTES, "iv");
+  abytes(p.shortSessionId, SHORT_ID_BYTES, "shortSessionId");
 }
 
 /** Lifecycle of a channel endpoint. */
@@ -95,8 +93,7 @@ export class ChannelSender {
     startSeq = 0n,
   ) {
     if (startSeq < 0n) throw new RangeError("startSeq: must be >= 0");
-    abytes(p.keys.key, Size.AEAD_KEY, "key");
-    abytes(p.keys.iv, Size.AEAD_NONCE, "iv");
+    checkParams(p);
     // At or beyond the limit every seal fails with E_LIMIT; the number only has to stay there.
     this.next = startSeq >= MAX_SEQ ? MAX_SEQ_NUMBER : Number(startSeq);
     writeFrameHeader(this.header, p.type, p.suite, p.shortSessionId, 0n);
@@ -126,9 +123,9 @@ export class ChannelSender {
    * @throws as {@link seal}
    */
   sealWithPrefix(prefix: Uint8Array, plaintext: Uint8Array, now: number, seq?: bigint): Uint8Array {
-    abytes(prefix, undefined, "prefix");
+    if (!(prefix instanceof Uint8Array)) throw new TypeError("prefix: expected Uint8Array");
     if (this.state !== ChannelState.OPEN) throw new ProtocolError("E_BAD_STATE", "channel closed");
-    abytes(plaintext, undefined, "plaintext");
+    if (!(plaintext instanceof Uint8Array)) throw new TypeError("plaintext: expected Uint8Array");
     if (plaintext.length > MAX_PLAINTEXT) throw new RangeError("plaintext: too long for one frame");
     if (now >= this.p.expiresAt) throw new ProtocolError("E_EXPIRED", "session expired; re-grant");
     let s = this.next;
@@ -139,13 +136,13 @@ export class ChannelSender {
     }
     if (s >= MAX_SEQ_NUMBER) throw new ProtocolError("E_LIMIT", "message limit reached; re-grant");
     const { header, nonce } = this;
-    writeFrameSeq(header, s);
+    writeSeq(header, s);
     // Advance before sealing so even an exception cannot lead to the number being used twice.
     this.next = s + 1;
-    writeFrameNonce(nonce, this.p.keys.iv, s);
+    writeNonce(nonce, this.p.keys.iv, s);
     // One array for prefix || header || ciphertext || tag; the AEAD writes into its tail.
     const at = prefix.length;
-    const out = frameBytes(at + HEADER_BYTES + plaintext.length + TAG_BYTES);
+    const out = cutFrame(at + HEADER_BYTES + plaintext.length + TAG_BYTES);
     out.set(prefix, 0);
     out.set(header, at);
     const sealed = new Uint8Array(
@@ -153,7 +150,12 @@ export class ChannelSender {
       out.byteOffset + at + HEADER_BYTES,
       plaintext.length + TAG_BYTES,
     );
-    aeadSealInto(this.p.suite, this.p.keys.key, nonce, plaintext, header, sealed);
+    // The AEAD's argument checks (crypto/aead.ts) hold by construction: key and IV lengths and
+    // the suite were checked when the channel was built, the nonce and the header are our own
+    // scratch of fixed length, and `sealed` is cut to the plaintext's length plus the tag.
+    const aead = backend();
+    if (aead.aeadSealInto) aead.aeadSealInto(this.p.suite, this.p.keys.key, nonce, plaintext, header, sealed);
+    else sealed.set(aead.aeadSeal(this.p.suite, this.p.keys.key, nonce, plaintext, header));
     return out;
   }
 
@@ -178,8 +180,7 @@ export class ChannelReceiver {
   /** @internal use {@link createChannel} */
   constructor(private readonly p: Params) {
     this.ownSendType = p.type === MessageType.FRAME_I2R ? MessageType.FRAME_R2I : MessageType.FRAME_I2R;
-    abytes(p.shortSessionId, SHORT_ID_BYTES, "shortSessionId");
-    abytes(p.keys.iv, Size.AEAD_NONCE, "iv");
+    checkParams(p);
     this.sid = p.shortSessionId;
   }
 
@@ -198,7 +199,7 @@ export class ChannelReceiver {
   open(frame: Uint8Array, now: number): { seq: bigint; plaintext: Uint8Array } {
     if (this.state !== ChannelState.OPEN) throw new ProtocolError("E_BAD_STATE", "channel closed");
     // decodeFrame's checks, then the fields read from the bytes (no views but the two the AEAD takes).
-    const n = checkFrame(frame);
+    const n = checkFrameBytes(frame);
     if (frame[1] === this.ownSendType)
       throw new ProtocolError("E_WRONG_DIRECTION", "frame from our own direction");
     const sid = this.sid;
@@ -206,21 +207,23 @@ export class ChannelReceiver {
       throw new ProtocolError("E_WRONG_SESSION", "frame for another session");
     if (frame[2] !== this.p.suite) throw new ProtocolError("E_UNSUPPORTED", "suite differs from the grant");
     if (now >= this.p.expiresAt) throw new ProtocolError("E_EXPIRED", "session expired; re-grant");
-    const seq = BigInt(n);
-    this.window.check(seq);
-    writeFrameNonce(this.nonce, this.p.keys.iv, n);
+    this.window.check(n);
+    writeNonce(this.nonce, this.p.keys.iv, n);
     const { buffer, byteOffset } = frame;
-    const plaintext = aeadOpen(
+    // As in the sender, the AEAD's argument checks hold by construction (checkFrame guarantees at
+    // least a header and a tag); libsodium, node:crypto and @noble compare the tag in constant time.
+    const plaintext = backend().aeadOpen(
       this.p.suite,
       this.p.keys.key,
       this.nonce,
       new Uint8Array(buffer, byteOffset + HEADER_BYTES, frame.length - HEADER_BYTES),
       new Uint8Array(buffer, byteOffset, HEADER_BYTES),
     );
+    if (plaintext === undefined) throw new ProtocolError("E_BAD_TAG", "authentication failed");
     // RFC 8613 §7.4: update the window only after the frame verified.
-    this.window.commit(seq);
+    this.window.commit(n);
     this.isConfirmed = true;
-    return { seq, plaintext };
+    return { seq: BigInt(n), plaintext };
   }
 
   /** Wipe keys; further use fails with E_BAD_STATE. */

@@ -90,4 +90,23 @@ describe("libsodium backend agrees with @noble and node:crypto byte for byte", (
       sodium.aeadOpen(AeadSuite.CHACHA20_POLY1305, key, nonce, new Uint8Array(15), new Uint8Array(0)),
     ).toBeUndefined();
   });
+
+  it("refuses a wrong key, nonce or output length with a RangeError before libsodium sees it", () => {
+    // libsodium's binding asserts these lengths in C and would abort the process.
+    const C = AeadSuite.CHACHA20_POLY1305;
+    const key = new Uint8Array(32);
+    const nonce = new Uint8Array(12);
+    const m = new Uint8Array(20);
+    const sealed = sodium.aeadSeal(C, key, nonce, m, new Uint8Array(0));
+    expect(() => sodium.aeadSeal(C, new Uint8Array(31), nonce, m, new Uint8Array(0))).toThrow(RangeError);
+    expect(() => sodium.aeadSeal(C, key, new Uint8Array(24), m, new Uint8Array(0))).toThrow(RangeError);
+    expect(() => sodium.aeadSealInto!(C, key, nonce, m, new Uint8Array(0), new Uint8Array(35))).toThrow(
+      RangeError,
+    );
+    expect(() => sodium.aeadOpen(C, new Uint8Array(16), nonce, sealed, new Uint8Array(0))).toThrow(
+      RangeError,
+    );
+    expect(() => sodium.aeadOpen(C, key, new Uint8Array(8), sealed, new Uint8Array(0))).toThrow(RangeError);
+    expect(hex(sodium.aeadOpen(C, key, nonce, sealed, new Uint8Array(0)))).toBe(hex(m));
+  });
 });

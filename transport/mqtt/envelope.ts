@@ -41,20 +41,39 @@ export function encodeEnvelope(senderId: Uint8Array, message: Uint8Array): Uint8
   return out;
 }
 
+/**
+ * A decoded inbox payload. The sender ID's hex is computed when first read: a receiver that
+ * finds the session from the frame alone (one channel per connection) never pays for it. Like
+ * `message`, it reads the payload's bytes, which the caller leaves unchanged while it uses the
+ * envelope.
+ */
+class InboxEnvelope implements Envelope {
+  private hex: string | undefined;
+  constructor(
+    private readonly payload: Uint8Array,
+    readonly message: Uint8Array,
+    readonly type: number,
+  ) {}
+
+  get senderId(): string {
+    if (this.hex === undefined) {
+      const { buffer, byteOffset } = this.payload;
+      this.hex = Buffer.from(buffer, byteOffset, SENDER_ID_BYTES).toString("hex");
+    }
+    return this.hex;
+  }
+}
+
 /** Splits an inbox payload. @throws EnvelopeError when it is too short to hold a message. */
 export function decodeEnvelope(payload: Uint8Array): Envelope {
   if (payload.length < SENDER_ID_BYTES + MESSAGE_HEADER_BYTES)
     throw new EnvelopeError("inbox payload too short");
-  return {
-    senderId: Buffer.from(payload.buffer, payload.byteOffset, SENDER_ID_BYTES).toString("hex"),
+  return new InboxEnvelope(
+    payload,
     // A plain view: `subarray` of an MQTT payload (a Buffer) would make a Buffer, dearer per message.
-    message: new Uint8Array(
-      payload.buffer,
-      payload.byteOffset + SENDER_ID_BYTES,
-      payload.length - SENDER_ID_BYTES,
-    ),
-    type: payload[SENDER_ID_BYTES + 1] as number,
-  };
+    new Uint8Array(payload.buffer, payload.byteOffset + SENDER_ID_BYTES, payload.length - SENDER_ID_BYTES),
+    payload[SENDER_ID_BYTES + 1] as number,
+  );
 }
 
 /** A set-up payload, split. */

@@ -65,6 +65,11 @@ describe("channel", () => {
     expect(dec(b.receiver.open(edge, f.now).plaintext)).toBe("edge");
   });
 
+  it("refuses to build a channel for an AEAD suite it does not know", () => {
+    const f = fullSession({ seed: "suite" });
+    expectCode(() => createChannel({ ...f.s1, suite: 0x7f as AeadSuite }), "E_UNSUPPORTED");
+  });
+
   it("a bad tag never moves the window (atomic check-then-commit)", () => {
     const { f, a, b } = pair();
     const good = a.sender.seal(enc("x"), f.now, 10n);
