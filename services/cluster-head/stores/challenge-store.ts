@@ -1,11 +1,16 @@
 /**
  * Join challenges, stateless until used (protocol/join/stateless-challenge.ts): handing one out
- * stores nothing; the first join that presents it records it as consumed (fsynced) until it
- * expires, so a challenge is single-use even when that join fails, and a later use is `E_REPLAY`.
- * Two concurrent joins with one challenge cannot both find it unused: the in-memory claim happens
- * synchronously, before any await. The head's challenge key K_c lives in `<data-dir>/challenge.key`
- * (0600), so challenges outlive a restart of the same head and no other head accepts them.
- * Consumed challenges are also held in memory (loaded at open): a join reads nothing from level.
+ * stores nothing; the first join that presents it claims it and records it as consumed (fsynced)
+ * until it expires, so a challenge is single-use even when that join fails, and a later use is
+ * `E_REPLAY`. Two concurrent joins with one challenge cannot both find it unused: the in-memory
+ * claim happens synchronously, before any await. The record rides in the durable batch that stores
+ * the membership ({@link ChallengeClaim.operation}), or, for a join that is refused or fails, is
+ * written on its own before the refusal is answered ({@link ChallengeStore.persist}): either way no
+ * answer to a join leaves the head before its challenge's use is on disk, and a join that crashes
+ * before that answered nobody (docs/protocol.md § Join). The head's challenge key K_c lives in
+ * `<data-dir>/challenge.key` (0600), so challenges outlive a restart of the same head and no other
+ * head accepts them. Consumed challenges are also held in memory (loaded at open): a join reads
+ * nothing from level.
  */
 import {
   type ChallengeRecord,
@@ -16,19 +21,34 @@ import {
   toHex,
 } from "../../../protocol";
 import { setImmediate } from "node:timers/promises";
-import type { HeadDatabase } from "./database";
+import type { BatchOperation, HeadDatabase } from "./database";
 
 /** A used challenge, kept until it expires (key: the challenge bytes in hex). */
 interface ConsumedChallenge {
   expiresAt: number;
 }
 
+/** What {@link ChallengeStore.claim} found. */
+export interface ChallengeClaim {
+  /**
+   * The record `acceptJoin` checks: undefined when this head did not issue the challenge for the
+   * cluster (E_UNKNOWN_CHALLENGE), state CONSUMED when it was used before (E_REPLAY), an expired
+   * one as it is (E_EXPIRED).
+   */
+  record: ChallengeRecord | undefined;
+  /**
+   * For the challenge's first use only: the put that records it as consumed, for the caller's
+   * durable batch, or {@link ChallengeStore.persist} when the join ends without one. The caller
+   * must have written it durably before it answers the join, whatever the answer.
+   */
+  operation?: BatchOperation;
+}
+
 /** Consumed challenges deleted per batch by {@link ChallengeStore.sweep}. */
 const SWEEP_CHUNK = 2_000;
 
 export class ChallengeStore {
-  private readonly claimed = new Set<string>();
-  /** Consumed challenges (hex) and when they expire, as level holds them. */
+  /** Consumed challenges (hex) and when they expire: those level holds, and those claimed by joins under way. */
   private readonly consumed = new Map<string, number>();
 
   private constructor(
@@ -53,10 +73,31 @@ export class ChallengeStore {
   }
 
   /**
-   * Redeems `challenge` for a join at `now`: the record `acceptJoin` checks. Undefined when this
-   * head did not issue it for `clusterId` (E_UNKNOWN_CHALLENGE); state CONSUMED when it was used
-   * before (E_REPLAY); an expired one is returned as it is (E_EXPIRED) and not stored. Otherwise it
-   * is recorded as consumed, durably, before the caller learns it.
+   * Claims `challenge` for a join at `now`, synchronously: from here on every other use is
+   * `E_REPLAY`. Nothing is written: the claim's `operation` must be written durably (in the
+   * membership's batch, or by {@link persist}) before the join is answered.
+   */
+  claim(challenge: Uint8Array, clusterId: number, now: number, ttlMs: number): ChallengeClaim {
+    const record = openStatelessChallenge(this.key, clusterId, challenge, ttlMs);
+    if (!record || now >= record.expiresAt) return { record };
+    const key = toHex(challenge);
+    if (this.consumed.has(key)) return { record: { ...record, state: ChallengeState.CONSUMED } };
+    this.consumed.set(key, record.expiresAt);
+    const consumed: ConsumedChallenge = { expiresAt: record.expiresAt };
+    return { record, operation: { type: "put", sublevel: "challenges", key, value: consumed } };
+  }
+
+  /**
+   * Writes a claim's record on its own, fsynced (a use forgotten in a power cut would make the
+   * challenge usable twice): for a join that ends without storing a membership.
+   */
+  async persist(operation: BatchOperation): Promise<void> {
+    await this.database.batch([operation], { durable: true });
+  }
+
+  /**
+   * {@link claim} and {@link persist} in one: the record `acceptJoin` checks, its first use
+   * recorded durably before the caller learns it.
    */
   async redeem(
     challenge: Uint8Array,
@@ -64,23 +105,9 @@ export class ChallengeStore {
     now: number,
     ttlMs: number,
   ): Promise<ChallengeRecord | undefined> {
-    const record = openStatelessChallenge(this.key, clusterId, challenge, ttlMs);
-    if (!record || now >= record.expiresAt) return record;
-    const key = toHex(challenge);
-    if (this.claimed.has(key)) return { ...record, state: ChallengeState.CONSUMED };
-    this.claimed.add(key);
-    try {
-      if (this.consumed.has(key)) return { ...record, state: ChallengeState.CONSUMED };
-      // fsynced: a use forgotten in a power cut would make the challenge usable twice.
-      const consumed: ConsumedChallenge = { expiresAt: record.expiresAt };
-      await this.database.batch([{ type: "put", sublevel: "challenges", key, value: consumed }], {
-        durable: true,
-      });
-      this.consumed.set(key, record.expiresAt);
-      return record;
-    } finally {
-      this.claimed.delete(key);
-    }
+    const { record, operation } = this.claim(challenge, clusterId, now, ttlMs);
+    if (operation) await this.persist(operation);
+    return record;
   }
 
   /**

@@ -122,8 +122,15 @@ export class MemberStore {
    * The key is in the vault and the record in level (fsynced) before the member is visible; the
    * previous membership's key is destroyed afterwards. A crash in between leaves an orphan key or
    * a keyless record, both repaired by {@link MemberStore.open}.
+   * @param alsoWrite - operations of the caller's that must be durable with the membership and
+   *   atomically with it (the join's challenge, recorded as consumed): written in its batch
    */
-  async put(membership: Membership, key: MemberKey, joinedAt: number): Promise<Member> {
+  async put(
+    membership: Membership,
+    key: MemberKey,
+    joinedAt: number,
+    alsoWrite: readonly BatchOperation[] = [],
+  ): Promise<Member> {
     const stored: StoredMember = {
       deviceId: toHex(membership.deviceId),
       kid: toHex(membership.kid),
@@ -136,7 +143,7 @@ export class MemberStore {
     const previous = this.byDevice.get(stored.deviceId);
     const operations: BatchOperation[] = [];
     if (previous) operations.push({ type: "del", sublevel: "members", key: previous.kid });
-    operations.push({ type: "put", sublevel: "members", key: stored.kid, value: stored });
+    operations.push({ type: "put", sublevel: "members", key: stored.kid, value: stored }, ...alsoWrite);
     await this.database.batch(operations, { durable: true });
     const member = toMember(stored, membership.memberKey.slice());
     this.byKid.set(member.kid, member);

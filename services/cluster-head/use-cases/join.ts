@@ -4,17 +4,22 @@
  */
 import {
   acceptJoin,
+  type ChallengeRecord,
   type ClusterInfo,
   decodeJoinRequest,
   type DeviceCandidate,
   deviceTag,
   fromHex,
+  type JoinRequest,
+  type JoinSuite,
   joinSuiteName,
   ProtocolError,
   toHex,
 } from "../../../protocol";
 import type { HeadContext } from "../context";
 import { HeadError } from "../errors";
+import type { BatchOperation } from "../stores/database";
+import type { Member } from "../stores/member-store";
 import { memberStanding } from "./membership-standing";
 import { refuseIfEnrollmentPending } from "./pending-transactions";
 import { requireServingIndex } from "./require-serving-index";
@@ -47,12 +52,34 @@ export async function clusterInfo(ctx: HeadContext): Promise<ClusterInfo> {
 export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): Promise<Uint8Array> {
   requireServingIndex(ctx);
   const request = decodeJoinRequest(requestBytes);
-  const challenge = await ctx.challenges.redeem(
+  // Claimed now, synchronously (a second use is E_REPLAY from here on); its use is recorded in the
+  // membership's durable batch, or on its own when the join ends without one (challenge-store.ts).
+  const claim = ctx.challenges.claim(
     request.challenge,
     ctx.config.clusterId,
     ctx.now(),
     ctx.config.challengeTtlS * 1000,
   );
+  const use = claim.operation;
+  let recorded = false;
+  try {
+    const admitted = await admitJoin(ctx, request, claim.record, use);
+    recorded = true;
+    return await answerJoin(ctx, admitted);
+  } catch (error) {
+    // A refused or failed join uses its challenge up too: on disk before the refusal is answered.
+    if (use && !recorded) await ctx.challenges.persist(use);
+    throw error;
+  }
+}
+
+/** Verifies the request and stores the membership (with the challenge's use, when given). */
+async function admitJoin(
+  ctx: HeadContext,
+  request: JoinRequest,
+  challenge: ChallengeRecord | undefined,
+  challengeUse: BatchOperation | undefined,
+): Promise<{ member: Member; response: Uint8Array; suite: JoinSuite }> {
   // The request names the device by its 16-byte tag (docs/protocol.md § JoinRequest): the index
   // resolves it to the enrolled devices with that tag, and acceptJoin picks the one that signed.
   const indexedWithTag = ctx.index.devicesWithTag(toHex(request.deviceTag));
@@ -85,8 +112,17 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
   const indexed = indexedWithTag.find((d) => d.deviceId === deviceId)!;
   // The broker learns the member's credential and ACLs before it is stored and answered (both or neither).
   const member = await ctx.brokerAccess.admitMember(result.membership, () =>
-    ctx.members.put(result.membership, indexed, now),
+    ctx.members.put(result.membership, indexed, now, challengeUse ? [challengeUse] : []),
   );
+  return { member, response: result.response, suite: result.suite };
+}
+
+/** Re-checks the stored membership and answers with the JoinResponse. */
+async function answerJoin(
+  ctx: HeadContext,
+  { member, response, suite }: { member: Member; response: Uint8Array; suite: JoinSuite },
+): Promise<Uint8Array> {
+  const { deviceId } = member;
   // The index may have moved on while this join was verified against it (a key rotated or the
   // device revoked on chain): re-check the stored membership under the one rule before answering.
   const standing = await memberStanding(ctx, member);
@@ -97,11 +133,8 @@ export async function joinCluster(ctx: HeadContext, requestBytes: Uint8Array): P
   }
   ctx.metrics.joins.inc();
   ctx.metrics.members.set(ctx.members.size);
-  ctx.logger.info(
-    { deviceId, expiresAt: result.membership.expiresAt, suite: joinSuiteName(result.suite) },
-    "device joined",
-  );
-  return result.response;
+  ctx.logger.info({ deviceId, expiresAt: member.expiresAt, suite: joinSuiteName(suite) }, "device joined");
+  return response;
 }
 
 /**

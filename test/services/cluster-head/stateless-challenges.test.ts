@@ -91,6 +91,30 @@ describe("stateless join challenges", () => {
     expect(await errorCode(retry)).toBe("E_REPLAY");
   });
 
+  it("records a join's challenge in the membership's fsynced batch, and a refused join's before the refusal", async () => {
+    const writes: { operations: number; durable: boolean }[] = [];
+    const unobserve = head.context.database.observeWrites((write) => writes.push(write));
+    try {
+      const before = await storedChallenges(head);
+      const admitted = await head.post("/v1/join", joinRequest(head, devices[2]!, await challengeFrom(head)));
+      expect(admitted.status, await admitted.clone().text()).toBe(200);
+      // One level write for the join: the membership and the challenge's use together, fsynced.
+      expect(writes).toEqual([{ operations: 2, durable: true }]);
+      expect(await storedChallenges(head)).toBe(before + 1);
+
+      writes.length = 0;
+      const refused = await head.post(
+        "/v1/join",
+        joinRequest(head, makeTestDevice(), await challengeFrom(head)),
+      );
+      expect(await errorCode(refused)).toBe("E_NOT_MEMBER");
+      expect(writes).toEqual([{ operations: 1, durable: true }]);
+      expect(await storedChallenges(head)).toBe(before + 2);
+    } finally {
+      unobserve();
+    }
+  });
+
   it("refuses a challenge past its TTL with E_EXPIRED, and stores nothing for it", async () => {
     const challenge = await challengeFrom(head);
     const before = await storedChallenges(head);

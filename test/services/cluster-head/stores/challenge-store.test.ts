@@ -44,6 +44,34 @@ describe("ChallengeStore", () => {
     expect((await again.store.redeem(challenge, 1, NOW + 2, TTL))?.state).toBe(ChallengeState.CONSUMED);
   });
 
+  it("claims a challenge before anything is written and keeps its use once the claim's put rides in another durable batch", async () => {
+    const { database, store, location } = await openStore();
+    const { challenge } = issueStatelessChallenge({ key: KEY, clusterId: 1, now: NOW, ttlMs: TTL });
+    const claim = store.claim(challenge, 1, NOW, TTL);
+    expect(claim.record?.state).toBe(ChallengeState.ISSUED);
+    expect(claim.operation).toBeDefined();
+    // A second use in the same turn, before any write: already refused, and nothing to write for it.
+    const second = store.claim(challenge, 1, NOW, TTL);
+    expect([second.record?.state, second.operation]).toEqual([ChallengeState.CONSUMED, undefined]);
+    expect(await database.values("challenges")).toEqual([]);
+
+    const put = { type: "put" as const, sublevel: "members" as const, key: "00000001", value: { x: 1 } };
+    await database.batch([put, claim.operation!], { durable: true });
+    await database.close();
+    const again = await openStore(location);
+    expect((await again.store.redeem(challenge, 1, NOW + 1, TTL))?.state).toBe(ChallengeState.CONSUMED);
+  });
+
+  it("claims nothing for a challenge it did not issue or that expired", async () => {
+    const { store } = await openStore();
+    const { challenge } = issueStatelessChallenge({ key: KEY, clusterId: 1, now: NOW, ttlMs: TTL });
+    expect(store.claim(challenge, 2, NOW, TTL)).toEqual({ record: undefined });
+    const late = store.claim(challenge, 1, NOW + TTL, TTL);
+    expect([late.record?.state, late.operation]).toEqual([ChallengeState.ISSUED, undefined]);
+    // Not claimed by the late attempt: in time, the challenge is still usable once.
+    expect(store.claim(challenge, 1, NOW, TTL).operation).toBeDefined();
+  });
+
   it("sweeps expired consumed challenges from memory and disk, keeping the others", async () => {
     const { database, store } = await openStore();
     const early = issueStatelessChallenge({ key: KEY, clusterId: 1, now: NOW, ttlMs: TTL }).challenge;
