@@ -1,8 +1,9 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
 // `npm test` runs every test but the *.slow.test.ts files (exhaustive fuzzing and bit flips, minutes
-// each, and the end-to-end runs that start a whole deployment: the story, the load test, a
-// production install); `npm run test:slow` runs those, and CI runs both (.ci/run).
+// each, the end-to-end runs that start a whole deployment: the story, the load test, a production
+// install, and the longest process-heavy runs: the CLI between two processes, the collector's
+// faults); `npm run test:slow` runs those, and CI runs both (.ci/run), keeping `npm test` < 10 min.
 const slow = process.env.IOTGUARD_TEST_SLOW === "1";
 
 export default defineConfig({

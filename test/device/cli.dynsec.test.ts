@@ -1,5 +1,5 @@
 /**
- * cli.test.ts's two CLI processes and curious broker, on the production broker set-up: a private
+ * cli.slow.test.ts's two CLI processes and curious broker, on the production broker set-up: a private
  * Mosquitto administered by the head through dynamic security, reached over TLS only (certificates
  * made by openssl in a temp directory). `device listen` prints what `device send` sent, and the
  * broker's own administrator, subscribed with `mosquitto_sub` to everything of the cluster, sees
@@ -42,7 +42,7 @@ beforeAll(async () => {
     brokerAdminFile: mosquitto.adminFile,
     logLevel: "silent",
   });
-  // Identities and memberships through the SDK (cli.test.ts covers the CLI's join); the CLI then
+  // Identities and memberships through the SDK (cli.slow.test.ts covers the CLI's join); the CLI then
   // opens the same data directories.
   const devices = await Promise.all([
     joinedDevice(head, { dataDir: dirA }),
