@@ -398,13 +398,8 @@ export class SessionManager {
    */
   handleControl(message: Uint8Array): void {
     this.enqueueHead(async () => {
-      let type: number;
-      try {
-        type = peekType(message);
-      } catch {
-        this.stats.refused++;
-        return;
-      }
+      const type = this.typeOf(message);
+      if (type === undefined) return;
       // The same checks as for a Grant M2 forwards: the AEAD under our K_m names both members.
       if (type === MessageType.GRANT) return this.onGrant(undefined, message);
       return this.onNotice(message);
@@ -430,6 +425,16 @@ export class SessionManager {
     return this.inbound.idle();
   }
 
+  /** The message's type, or undefined (counted as refused) when it is too short to have one. */
+  private typeOf(message: Uint8Array): number | undefined {
+    try {
+      return peekType(message);
+    } catch {
+      this.stats.refused++;
+      return undefined;
+    }
+  }
+
   private enqueueHead(task: () => Promise<void>): void {
     if (!this.inbound.push(HEAD_QUEUE, task)) this.drop(HEAD_QUEUE, "queue-full");
   }
@@ -441,13 +446,8 @@ export class SessionManager {
 
   private async dispatch({ senderId, message }: Envelope): Promise<void> {
     if (this.closed) return;
-    let type: number;
-    try {
-      type = peekType(message);
-    } catch {
-      this.stats.refused++;
-      return;
-    }
+    const type = this.typeOf(message);
+    if (type === undefined) return;
     switch (type) {
       case MessageType.SESSION_REQUEST:
         return this.onSessionRequest(senderId, message);
