@@ -16,7 +16,7 @@
  * binding does not load (and says so); sodium-native has no pure-JavaScript fallback of its own.
  */
 import { createRequire } from "node:module";
-import { AeadSuite, type SymmetricBackend, useSymmetricBackend } from "../protocol";
+import { AeadSuite, SlabAllocator, type SymmetricBackend, useSymmetricBackend } from "../protocol";
 import { nodeSymmetricBackend } from "./node-symmetric-backend";
 
 /** sodium-native's exported functions used here (they check their arguments and throw on a bad tag). */
@@ -93,24 +93,14 @@ let calls: ChaChaCalls | undefined;
  * where a pooled Buffer and a plain view over it are two). libsodium writes every byte of a view
  * before it is returned, and none when the tag fails (the view is then dropped, never handed out).
  * Like any small Buffer, `.buffer` is shared with other plaintexts of this process: use the view's
- * offset and length. A slab is freed when no plaintext refers to it.
+ * offset and length. A slab is freed when no plaintext refers to it. These slabs are their own,
+ * never the sealed frames' (protocol/channel/slab.ts).
  */
-const PLAIN_SLAB_BYTES = 16 * 1024;
-/** Larger plaintexts get an ArrayBuffer of their own. */
-const PLAIN_SLAB_MAX = PLAIN_SLAB_BYTES / 8;
-let plainSlab = new ArrayBuffer(PLAIN_SLAB_BYTES);
-let plainSlabUsed = 0;
+const plaintexts = new SlabAllocator(16 * 1024);
 
 /** A fresh view of `length` bytes for one plaintext, as a plain Uint8Array (`slice` copies). */
 function plaintextBytes(length: number): Uint8Array {
-  if (length > PLAIN_SLAB_MAX) return new Uint8Array(length);
-  if (plainSlabUsed + length > PLAIN_SLAB_BYTES) {
-    plainSlab = new ArrayBuffer(PLAIN_SLAB_BYTES);
-    plainSlabUsed = 0;
-  }
-  const out = new Uint8Array(plainSlab, plainSlabUsed, length);
-  plainSlabUsed += (length + 7) & ~7;
-  return out;
+  return plaintexts.take(length);
 }
 
 /** Through sodium-native's exported (checking, throwing) functions. */

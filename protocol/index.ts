@@ -7,6 +7,7 @@
 export { equalBytes, fromHex, peekType, toHex } from "./bytes";
 export { decodeFrame, type Frame } from "./channel/frame";
 export { SequenceReservation, type SequenceReservationStore, type StoredSequence } from "./channel/sequence";
+export { SlabAllocator } from "./channel/slab";
 export {
   type Channel,
   ChannelReceiver,

@@ -13,22 +13,37 @@
  * `Buffer.from(frame)` and `Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)` do).
  */
 const SLAB_BYTES = 64 * 1024;
-/** Larger frames get an ArrayBuffer of their own (a slab would waste its tail). */
-const SLAB_MAX_FRAME = SLAB_BYTES / 8;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabUsed = 0;
 
 /**
- * A fresh view of `length` bytes for one sealed frame (never handed out before).
+ * Hands out fresh, 8-byte-aligned views cut from shared slabs of `slabBytes`, as Node's Buffer
+ * pool cuts small Buffers; lengths above an eighth of a slab get an ArrayBuffer of their own (a
+ * slab would waste its tail). A view is never handed out twice, and a slab is freed when no view
+ * refers to it. Keep one allocator per kind of bytes (frames apart from plaintexts).
  */
-export function frameBytes(length: number): Uint8Array {
-  if (length > SLAB_MAX_FRAME) return new Uint8Array(length);
-  if (slabUsed + length > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
+export class SlabAllocator {
+  private slab: ArrayBuffer;
+  private used = 0;
+
+  constructor(private readonly slabBytes: number) {
+    this.slab = new ArrayBuffer(slabBytes);
   }
-  const out = new Uint8Array(slab, slabUsed, length);
-  // 8-byte aligned, as Node's pool.
-  slabUsed += (length + 7) & ~7;
-  return out;
+
+  /** A fresh view of `length` bytes. */
+  take(length: number): Uint8Array {
+    if (length > this.slabBytes / 8) return new Uint8Array(length);
+    if (this.used + length > this.slabBytes) {
+      this.slab = new ArrayBuffer(this.slabBytes);
+      this.used = 0;
+    }
+    const out = new Uint8Array(this.slab, this.used, length);
+    this.used += (length + 7) & ~7;
+    return out;
+  }
+}
+
+const frames = new SlabAllocator(SLAB_BYTES);
+
+/** A fresh view of `length` bytes for one sealed frame (never handed out before). */
+export function frameBytes(length: number): Uint8Array {
+  return frames.take(length);
 }
