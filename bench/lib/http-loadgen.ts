@@ -15,6 +15,8 @@ export interface LoadOptions {
   concurrency: number;
   keepBodies?: boolean;
   countHeader?: string;
+  /** More request headers, sent with every request. */
+  headers?: Record<string, string>;
 }
 
 export interface LoadResult {

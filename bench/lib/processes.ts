@@ -200,6 +200,22 @@ export async function startAedes(): Promise<BrokerProcess> {
   };
 }
 
+/** The `grant` suite's transport floor (./http-floor-server.ts) in its own process. */
+export async function startHttpFloor(
+  answerBytes: number,
+): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const { child, match } = await spawnReady(
+    [...nodeArgs("bench/lib/http-floor-server.ts", "tsx"), String(answerBytes)],
+    {
+      name: "the bare node:http server",
+      ready: /listening (\d+)/,
+      stream: "stdout",
+      env: { NODE_ENV: "production" },
+    },
+  );
+  return { url: `http://127.0.0.1:${match[1]}`, pid: child.pid as number, stop: () => stopped(child) };
+}
+
 /**
  * A private Mosquitto on a free port with queue and packet limits raised, so a burst is measured
  * rather than cut at the default max_queued_messages (1000). The machine's Mosquitto is never touched.

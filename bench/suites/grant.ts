@@ -11,6 +11,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { decodeGrantRequest } from "../../protocol/grant/codec";
 import { issueGrant } from "../../protocol/grant/head";
+import { SessionAnswerSize } from "../../protocol/grant/session-answer";
 import { createGrantRequest, createSessionRequest } from "../../protocol/grant/member";
 import type { Membership } from "../../protocol/membership";
 import { startTestChain } from "../../testkit/chain";
@@ -19,7 +20,7 @@ import { summariseProfile, profileMarkdown } from "../lib/cpu-profile";
 import { runHttpLoad } from "../lib/http-loadgen";
 import { latency, median, nowMs, row, runPool } from "../lib/measure";
 import { latencyHistogram } from "../lib/plots";
-import { procUsage, startHeadProcess } from "../lib/processes";
+import { procUsage, startHeadProcess, startHttpFloor } from "../lib/processes";
 import { pureCluster, pureDevice } from "../lib/pure-session";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
@@ -52,6 +53,39 @@ export function bareGrantRate(count: number): number {
 }
 
 export const GRANT_CONCURRENCY = 32;
+
+const FLOOR_NOTE = `a bare node:http server in its own process that reads each body and answers ${SessionAnswerSize.GRANT} bytes, nothing else (bench/lib/http-floor-server.ts), ${GRANT_CONCURRENCY} in flight from the same load generator`;
+
+/**
+ * The transport floor: the same requests and load generator against a bare node:http server, best
+ * of three runs of `count` requests (the floor is a ceiling: noise only lowers it).
+ */
+async function httpFloor(
+  body: Uint8Array,
+  count: number,
+): Promise<{ rate: number; cpuMsPerRequest: number }> {
+  const server = await startHttpFloor(SessionAnswerSize.GRANT);
+  try {
+    const requests = Array.from({ length: count }, () => body);
+    let best = { rate: 0, cpuMsPerRequest: Infinity };
+    for (let round = 0; round < 3; round++) {
+      let cpuS = 0;
+      const run = await runHttpLoad(
+        requests,
+        { url: server.url, path: "/v1/sessions", concurrency: GRANT_CONCURRENCY },
+        {
+          before: () => (cpuS = procUsage(server.pid).cpuS),
+          after: () => (cpuS = procUsage(server.pid).cpuS - cpuS),
+        },
+      );
+      const rate = (count * 1000) / run.wallMs;
+      if (rate > best.rate) best = { rate, cpuMsPerRequest: (cpuS * 1000) / count };
+    }
+    return best;
+  } finally {
+    await server.stop();
+  }
+}
 
 /** Where a --cpu-prof head wrote its profile (one file per process). */
 function profileFile(dir: string): string | undefined {
@@ -137,6 +171,8 @@ export const grantSuite: Suite = {
           ctx.progress(0.15 + (0.8 * (k + 1)) / chunks, `${loadGrants}/${chunk * chunks} grants`);
         }
         if (refused > 0) ctx.note(`${refused} session requests were not granted (expected 0)`);
+        ctx.progress(0.96, "the bare node:http floor");
+        const floor = await httpFloor(grantRequest(...pairOf(0), head.clusterId).message, chunk);
         bare.push(bareGrantRate(bareCount));
         const bareRate = median(bare);
         const rate = (loadGrants * 1000) / wallMs;
@@ -160,6 +196,26 @@ export const grantSuite: Suite = {
             case: `http-grant-throughput/${GRANT_CONCURRENCY}-in-flight/vs-bound`,
             baseline: { case: "bare-issueGrant (one core)", value: bareRate },
             goal: { text: "≥ 0.8 of the bare work of a grant", on: "ratio", op: ">=", target: 0.8 },
+          }),
+        );
+        rows.push(
+          row("grant", {
+            ...common,
+            case: `http-grant-throughput/${GRANT_CONCURRENCY}-in-flight/vs-http-floor`,
+            baseline: { case: "bare node:http answering a constant", value: floor.rate },
+          }),
+          row("grant", {
+            case: `http-floor/${GRANT_CONCURRENCY}-in-flight`,
+            unit: "requests/s",
+            value: floor.rate,
+            note: `${FLOOR_NOTE}; the most any head on node:http can answer here with this load generator`,
+          }),
+          row("grant", {
+            case: "http-floor-cpu-per-request",
+            unit: "ms CPU",
+            better: "lower",
+            value: floor.cpuMsPerRequest,
+            note: `${FLOOR_NOTE}: the server's CPU per request, i.e. what the HTTP transport alone costs a head`,
           }),
         );
         rows.push(
