@@ -74,12 +74,23 @@ export interface ProfileSummary {
   categories: { name: string; ms: number; share: number }[];
   /** Top functions by self time. */
   functions: { name: string; where: string; category: string; ms: number; share: number }[];
+  /**
+   * Top functions of the head's own code (protocol, head http, stores, other) by inclusive time:
+   * every sample counts once for each function on its stack, so a use case's share includes the
+   * node:crypto and level work it called (V8 samples GC at a root of its own).
+   */
+  inclusive: { name: string; where: string; category: string; ms: number; share: number }[];
 }
+
+/** The categories of the head's own code, whose inclusive times are listed. */
+const OWN_CODE = new Set(["protocol", "head http", "head stores", "head (other)"]);
 
 /** Summarises `file` over `windowsUs` ([start, end] CLOCK_MONOTONIC µs); all samples when none. */
 export function summariseProfile(file: string, windowsUs: [number, number][] = [], top = 20): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n.id);
   const selfUs = new Map<number, number>();
   let t = profile.startTime;
   const inWindow = (at: number) => windowsUs.length === 0 || windowsUs.some(([a, b]) => at >= a && at <= b);
@@ -107,6 +118,23 @@ export function summariseProfile(file: string, windowsUs: [number, number][] = [
     f.us += us;
     functions.set(key, f);
   }
+  // Inclusive: each sampled node's time goes to every distinct own-code function above it.
+  const inclusiveUs = new Map<string, { name: string; where: string; category: string; us: number }>();
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const frame = (byId.get(at) as ProfileNode).callFrame;
+      const category = categoryOf(frame.url, frame.functionName);
+      if (!OWN_CODE.has(category)) continue;
+      const where = `${frame.url.replace(/^.*\/(node_modules|dist)\//, "$1/")}:${frame.lineNumber + 1}`;
+      const key = `${frame.functionName}@${where}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const f = inclusiveUs.get(key) ?? { name: frame.functionName || "(anonymous)", where, category, us: 0 };
+      f.us += us;
+      inclusiveUs.set(key, f);
+    }
+  }
   const idleUs = categories.get("idle") ?? 0;
   const busyUs = windowUs - idleUs;
   const share = (us: number) => (busyUs > 0 ? us / busyUs : 0);
@@ -119,6 +147,16 @@ export function summariseProfile(file: string, windowsUs: [number, number][] = [
       .sort((a, b) => b.ms - a.ms),
     functions: [...functions.values()]
       .filter((f) => f.category !== "idle")
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({
+        name: f.name,
+        where: f.where,
+        category: f.category,
+        ms: f.us / 1000,
+        share: share(f.us),
+      })),
+    inclusive: [...inclusiveUs.values()]
       .sort((a, b) => b.us - a.us)
       .slice(0, top)
       .map((f) => ({
@@ -155,6 +193,14 @@ export function profileMarkdown(
     "|---|---|---|---:|---:|",
     ...summary.functions.map(
       (f) => `| \`${f.name}\` | ${f.where || "–"} | ${f.category} | ${f.ms.toFixed(1)} | ${pct(f.share)} |`,
+    ),
+    "",
+    "The head's own functions by inclusive time (what they called counted in):",
+    "",
+    "| function | where | group | inclusive ms | share |",
+    "|---|---|---|---:|---:|",
+    ...summary.inclusive.map(
+      (f) => `| \`${f.name}\` | ${f.where} | ${f.category} | ${f.ms.toFixed(1)} | ${pct(f.share)} |`,
     ),
     "",
   ];
