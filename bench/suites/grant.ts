@@ -14,7 +14,7 @@ import { issueGrant } from "../../protocol/grant/head";
 import { SessionAnswerKind, SessionAnswerSize } from "../../protocol/grant/session-answer";
 import { createGrantRequest, createSessionRequest } from "../../protocol/grant/member";
 import type { Membership } from "../../protocol/membership";
-import { startTestChain } from "../../testkit/chain";
+import { startTestChain, type TestChain } from "../../testkit/chain";
 import { acceptGrants, enrollDevices, grantRequest, joinOverHttp } from "../lib/devices";
 import { summariseProfile, profileMarkdown } from "../lib/cpu-profile";
 import { runHttpLoad } from "../lib/http-loadgen";
@@ -92,6 +92,50 @@ async function httpFloor(
   }
 }
 
+/** The `i`th pair of members granted: each member with three different peers in turn. */
+function pairAt(ms: readonly Membership[], i: number): [Membership, Membership] {
+  return [ms[i % ms.length]!, ms[(i + 1 + (i % 3)) % ms.length]!];
+}
+
+/** Chunks of grants the profiled head serves (`--profile`). */
+const PROFILE_CHUNKS = 3;
+
+/**
+ * With `--profile`: a second head (cluster 2) under `node --cpu-prof` serves `chunks` chunks of
+ * grants, so the head measured above is never the profiled one (sampling costs a head about 20 %
+ * CPU: see the join suite). Returns the timed windows for the profile's summary.
+ */
+async function profileGrants(
+  chain: TestChain,
+  profileDir: string,
+  members: number,
+  chunk: number,
+  chunks: number,
+): Promise<{ windows: [number, number][]; grants: number }> {
+  const head = await startHeadProcess(chain, ["--cluster-id", "2"], "built", { cpuProfileDir: profileDir });
+  try {
+    const { devices } = await enrollDevices(head, members);
+    const ms: Membership[] = [];
+    for (const d of devices) ms.push(await joinOverHttp(head, d));
+    const windows: [number, number][] = [];
+    for (let k = 0; k < chunks; k++) {
+      const reqs = Array.from(
+        { length: chunk },
+        (_, i) => grantRequest(...pairAt(ms, k * chunk + i), head.clusterId).message,
+      );
+      const run = await runHttpLoad(reqs, {
+        url: head.url,
+        path: "/v1/sessions",
+        concurrency: GRANT_CONCURRENCY,
+      });
+      windows.push(run.windowUs);
+    }
+    return { windows, grants: chunks * chunk };
+  } finally {
+    await head.stop();
+  }
+}
+
 /** Where a --cpu-prof head wrote its profile (one file per process). */
 function profileFile(dir: string): string | undefined {
   const name = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
@@ -111,19 +155,16 @@ export const grantSuite: Suite = {
     const rows: Row[] = [];
     const series: Series[] = [];
     const chain = await startTestChain();
-    const windows: [number, number][] = [];
+    let profiled: { windows: [number, number][]; grants: number } | undefined;
     let loadGrants = 0;
     try {
-      const head = await startHeadProcess(chain, [], "built", { cpuProfileDir: ctx.profileDir });
+      const head = await startHeadProcess(chain, [], "built");
       try {
         ctx.progress(0.05, "enrolling and joining members");
         const { devices } = await enrollDevices(head, members);
         const ms: Membership[] = [];
         for (const d of devices) ms.push(await joinOverHttp(head, d));
-        const pairOf = (i: number): [Membership, Membership] => [
-          ms[i % members]!,
-          ms[(i + 1 + (i % 3)) % members]!,
-        ];
+        const pairOf = (i: number) => pairAt(ms, i);
         bareGrantRate(50);
         const bare: number[] = [bareGrantRate(bareCount)];
 
@@ -169,7 +210,6 @@ export const grantSuite: Suite = {
           );
           refused += chunk - (run.counted.grant ?? 0);
           wallMs += run.wallMs;
-          windows.push(run.windowUs);
           latencies.push(...run.latenciesMs);
           loadGrants += chunk;
           rss.push({ grants: loadGrants, mb: procUsage(head.pid).rssMB });
@@ -205,6 +245,10 @@ export const grantSuite: Suite = {
         const directRate = (chunk * 1000) / direct.wallMs;
         ctx.progress(0.96, "the bare node:http floor");
         const floor = await httpFloor(grantRequest(...pairOf(0), head.clusterId).message, chunk);
+        if (ctx.profileDir) {
+          ctx.progress(0.97, "profile chunks on the profiled head");
+          profiled = await profileGrants(chain, ctx.profileDir, members, chunk, PROFILE_CHUNKS);
+        }
         bare.push(bareGrantRate(bareCount));
         const bareRate = median(bare);
         const rate = (loadGrants * 1000) / wallMs;
@@ -342,15 +386,12 @@ export const grantSuite: Suite = {
       await chain.stop();
     }
     const file = ctx.profileDir ? profileFile(ctx.profileDir) : undefined;
-    if (file) {
+    if (file && profiled) {
       ctx.profile(
         profileMarkdown(
-          "Head under grant load (POST /v1/sessions, 32 in flight)",
-          summariseProfile(file, windows),
-          {
-            label: "grant",
-            count: loadGrants,
-          },
+          `Head under grant load (POST /v1/sessions, ${GRANT_CONCURRENCY} in flight; a second head, profiled, after the measured one)`,
+          summariseProfile(file, profiled.windows),
+          { label: "grant", count: profiled.grants },
         ),
       );
     }
