@@ -3,7 +3,7 @@
  * unix ms in the API and u32 seconds on the wire (SessionRequest, Grant; `wire-time.ts`).
  * @module
  */
-import { openMessage, type Reader } from "../bytes";
+import { abytes, concatBytes, openMessage, type Reader } from "../bytes";
 import { beginMessage } from "../writer";
 import { type AeadSuite, isAeadSuite, MessageSize, MessageType, Role, Size } from "../constants";
 import { ERROR_CODES, type ErrorCode, errorCodeFromWire, ProtocolError } from "../errors";
@@ -133,12 +133,22 @@ export function encodeGrantHeader(m: Omit<Grant, "sealed">): Uint8Array {
     .finish();
 }
 
+/** Bytes of a Grant before `sealed` (version, type, role, suite, sessionId, times, nonce hint). */
+export const GRANT_HEADER_BYTES = MessageSize.GRANT - Size.SESSION_KEY - Size.TAG;
+
 /** Encode a Grant (72 bytes). */
 export function encodeGrant(m: Grant): Uint8Array {
-  return beginMessage(MessageType.GRANT)
-    .bytes(encodeGrantHeader(m).subarray(2))
-    .bytes(m.sealed, Size.SESSION_KEY + Size.TAG, "sealed")
-    .finish();
+  return encodeGrantFromParts(encodeGrantHeader(m), m.sealed);
+}
+
+/**
+ * Encode a Grant from its header as {@link encodeGrantHeader} encoded it and the sealed key: the
+ * head encodes the header once, for the AAD and for the message.
+ */
+export function encodeGrantFromParts(header: Uint8Array, sealed: Uint8Array): Uint8Array {
+  abytes(header, GRANT_HEADER_BYTES, "header");
+  abytes(sealed, Size.SESSION_KEY + Size.TAG, "sealed");
+  return concatBytes(header, sealed);
 }
 
 /**

@@ -12,7 +12,7 @@ import { draw, type RandomSource, systemRandom } from "../crypto/random";
 import { type ErrorCode, ProtocolError } from "../errors";
 import type { Membership } from "../membership";
 import { floorToSecond } from "../wire-time";
-import { encodeGrant, encodeGrantWarning, type GrantRequest } from "./codec";
+import { encodeGrantFromParts, encodeGrantHeader, encodeGrantWarning, type GrantRequest } from "./codec";
 import {
   grantAad,
   grantKey,
@@ -167,8 +167,9 @@ export function issueGrant(ctx: IssueGrantContext): GrantIssued | GrantRefused {
     Math.min(now + (ctx.sessionTtlMs ?? Defaults.SESSION_TTL_MS), m1.expiresAt, m2.expiresAt),
   );
   const seal = (role: Role, member: Membership, nonce: Uint8Array): Uint8Array => {
-    const nonceHint = nonce.slice(0, Size.NONCE_HINT);
-    const header = { role, suite: sreq.suite, sessionId, issuedAt, expiresAt, nonceHint };
+    const nonceHint = nonce.subarray(0, Size.NONCE_HINT);
+    // Encoded once: the same bytes are the AAD's prefix and the message's.
+    const header = encodeGrantHeader({ role, suite: sreq.suite, sessionId, issuedAt, expiresAt, nonceHint });
     const key = grantKey(member.memberKey, sessionId, nonce, role);
     const sealed = aeadSeal(
       AeadSuite.AES_256_GCM,
@@ -178,7 +179,7 @@ export function issueGrant(ctx: IssueGrantContext): GrantIssued | GrantRefused {
       grantAad(header, nonce, clusterId, m1.deviceId, m2.deviceId),
     );
     wipe(key);
-    return encodeGrant({ ...header, sealed });
+    return encodeGrantFromParts(header, sealed);
   };
   const result: GrantIssued = {
     kind: "grant",

@@ -9,13 +9,7 @@ import { Writer } from "../writer";
 import { Label, MessageType, PROTOCOL_VERSION, Size } from "../constants";
 import { sha256 } from "../crypto/hash";
 import { deriveKey } from "../crypto/kdf";
-import {
-  encodeGrantHeader,
-  encodeGrantWarningBody,
-  type Grant,
-  type GrantWarning,
-  type SessionRequest,
-} from "./codec";
+import { GRANT_HEADER_BYTES, encodeGrantWarningBody, type GrantWarning, type SessionRequest } from "./codec";
 
 const EMPTY = new Uint8Array(0);
 
@@ -144,22 +138,21 @@ export function grantNonce(sessionId: Uint8Array, role: number): Uint8Array {
 /**
  * AAD of a sealed grant: label, the grant header as sent (with the 4-byte nonce hint), the member's
  * whole 16-byte nonce (kept by the member, not sent), cluster and both identities.
+ * @param header - the Grant header as {@link encodeGrantHeader} encodes it
  */
 export function grantAad(
-  header: Omit<Grant, "sealed">,
+  header: Uint8Array,
   memberNonce: Uint8Array,
   clusterId: number,
   initiatorId: Uint8Array,
   responderId: Uint8Array,
 ): Uint8Array {
-  return concatBytes(
-    labelBytes(Label.GRANT_AAD),
-    encodeGrantHeader(header),
-    new Writer()
-      .bytes(memberNonce, Size.NONCE, "memberNonce")
-      .u32(clusterId)
-      .bytes(initiatorId, Size.DEVICE_ID, "initiatorId")
-      .bytes(responderId, Size.DEVICE_ID, "responderId")
-      .finish(),
-  );
+  return new Writer()
+    .bytes(labelBytes(Label.GRANT_AAD))
+    .bytes(header, GRANT_HEADER_BYTES, "header")
+    .bytes(memberNonce, Size.NONCE, "memberNonce")
+    .u32(clusterId)
+    .bytes(initiatorId, Size.DEVICE_ID, "initiatorId")
+    .bytes(responderId, Size.DEVICE_ID, "responderId")
+    .finish();
 }

@@ -16,6 +16,7 @@ import {
   decodeGrant,
   decodeGrantWarning,
   decodeSessionRequest,
+  encodeGrantHeader,
   encodeGrantRequest,
   encodeSessionRequest,
   type Grant,
@@ -200,7 +201,7 @@ function openWith(g: Grant, p: PendingGrant, membership: Membership): Uint8Array
       key,
       grantNonce(g.sessionId, g.role),
       g.sealed,
-      grantAad(g, p.nonce, p.clusterId, initiatorId, responderId),
+      grantAad(encodeGrantHeader(g), p.nonce, p.clusterId, initiatorId, responderId),
     );
   } catch (error) {
     if (isProtocolError(error) && error.code === "E_BAD_TAG") return undefined;
