@@ -4,7 +4,7 @@
  * cheap (no body parsed, no database touched, no ECDSA), answers with a typed error and a
  * `Retry-After` where waiting helps, and is counted in `iotguard_limit_refusals_total`.
  */
-import { isIPv4, isIPv6 } from "node:net";
+import { isIPv6 } from "node:net";
 import type { RequestHandler } from "express";
 import type { HeadConfig } from "../config";
 import { HeadError } from "../errors";
@@ -76,9 +76,11 @@ export class TokenBuckets {
  */
 export function sourceOf(req: { socket: { remoteAddress?: string | undefined } }): string {
   const address = req.socket.remoteAddress ?? "";
+  // The common case, checked first: without a colon it can only be IPv4 (or nothing).
+  if (!address.includes(":")) return address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return mapped[1]!;
-  if (isIPv4(address) || !isIPv6(address)) return address;
+  if (!isIPv6(address)) return address;
   return `${expandIPv6(address).slice(0, 4).join(":")}::/64`;
 }
 

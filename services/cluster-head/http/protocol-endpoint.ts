@@ -13,7 +13,7 @@ import { HeadError } from "../errors";
 import { PROTOCOL_MEDIA_TYPE, protocolMessage, readProtocolBody } from "./binary-body";
 import { writeError } from "./error-handler";
 import { announcesBody, type EdgeLimits, type LimitRefusal, sourceOf } from "./limits";
-import { trackRequest, UNMATCHED_ROUTE } from "./request-context";
+import { trackRequest } from "./request-context";
 import { OUTCOME_HEADER, PROTOCOL_ROUTES, type ProtocolRoute } from "./routes/protocol";
 
 /** A request listener that serves the request and says so, or leaves it untouched and says not. */
@@ -30,6 +30,9 @@ const ROUTES = new Map(PROTOCOL_ROUTES.map((route) => [route.path, route]));
  * query, case-insensitively, with one optional trailing slash, without percent-decoding.
  */
 function routeOf(url: string | undefined): ProtocolRoute | undefined {
+  // The common case first: the path exactly as the routes name it.
+  const exact = url === undefined ? undefined : ROUTES.get(url);
+  if (exact) return exact;
   if (url === undefined || url.charCodeAt(0) !== 0x2f /* "/" */) return undefined;
   const query = url.indexOf("?");
   let path = query === -1 ? url : url.slice(0, query);
@@ -53,13 +56,12 @@ export function protocolEndpoint(ctx: HeadContext, limits: EdgeLimits): Endpoint
 
   async function serve(route: ProtocolRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Until the API bucket lets it through, a request counts as unmatched, as Express counted it.
-    let matched = false;
-    const scope = trackRequest(req, res, logger, metrics, () => (matched ? route.path : UNMATCHED_ROUTE));
+    const scope = trackRequest(req, res, logger, metrics);
     try {
       const source = sourceOf(req);
       const overApi = limits.api(source);
       if (overApi) refuse(res, overApi);
-      matched = true;
+      scope.route = route.path;
       if (route.joinRate) {
         const overJoin = limits.join(source);
         if (overJoin) refuse(res, overJoin);
@@ -72,8 +74,9 @@ export function protocolEndpoint(ctx: HeadContext, limits: EdgeLimits): Endpoint
         if (route.joinGate) {
           const slot = limits.joinGate.enter();
           if (typeof slot !== "function") refuse(res, slot);
-          res.once("finish", slot);
-          res.once("close", slot);
+          // Each is emitted at most once and `slot` is idempotent: `on` spares `once`'s wrappers.
+          res.on("finish", slot);
+          res.on("close", slot);
         }
         message = protocolMessage(body);
       }
@@ -104,7 +107,7 @@ export function protocolEndpoint(ctx: HeadContext, limits: EdgeLimits): Endpoint
    */
   function options(route: ProtocolRoute, req: IncomingMessage, res: ServerResponse): boolean {
     if (route.path === "/v1/sessions") return false;
-    const scope = trackRequest(req, res, logger, metrics, () => UNMATCHED_ROUTE);
+    const scope = trackRequest(req, res, logger, metrics);
     const overApi = limits.api(sourceOf(req));
     if (overApi) {
       if (overApi.retryAfter) res.setHeader("retry-after", overApi.retryAfter);

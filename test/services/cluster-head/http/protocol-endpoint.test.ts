@@ -9,7 +9,7 @@ import { MessageSize } from "../../../../protocol/constants";
 import { MAX_PROTOCOL_MESSAGE_BYTES } from "../../../../services/cluster-head/http/binary-body";
 import { startTestChain, type TestChain } from "../../../../testkit/chain";
 import { startTestHead, type TestHead } from "../../../../testkit/head";
-import { enrolled, joined, requestSession } from "../../../helpers/member-client";
+import { buildSessionRequest, enrolled, joined, requestSession } from "../../../helpers/member-client";
 import { requestFrom } from "../../../helpers/source-client";
 
 interface Answer {
@@ -161,6 +161,21 @@ describe("the protocol endpoint", () => {
       expect(response.headers.get("content-type")).toBe("application/octet-stream");
       expect(response.headers.get("x-iotguard-outcome")).toBe("grant");
       expect((await response.arrayBuffer()).byteLength).toBe(2 * MessageSize.GRANT);
+    });
+
+    it("reads a grant request sent in several chunks as the one message it is", async () => {
+      const m1 = await joined(head, await enrolled(head));
+      const m2 = await joined(head, await enrolled(head));
+      const { message } = buildSessionRequest(head, m1, m2).forward;
+      const cut = [1, Math.floor(message.length / 2)];
+      const answer = await send(head.url, {
+        path: "/v1/sessions",
+        headers: OCTET,
+        chunks: [message.subarray(0, cut[0]), message.subarray(cut[0], cut[1]), message.subarray(cut[1])],
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.headers["x-iotguard-outcome"]).toBe("grant");
+      expect(answer.body.length).toBe(2 * MessageSize.GRANT);
     });
 
     it("counts its answers under the route, as the Express routes were counted", async () => {
@@ -332,6 +347,36 @@ describe("the protocol endpoint", () => {
       expect(onExpress.body.toString()).toBe(refused.body.toString());
       expect(onExpress.headers["content-type"]).toBe(refused.headers["content-type"]);
       expect(await counter(limited, "iotguard_limit_refusals_total", 'limit="rate_api"')).toBe(before + 2);
+    });
+
+    it("counts a request the API bucket refused as unmatched, and the ones it let through under their route", async () => {
+      const from = "127.0.0.24";
+      // Each read of /metrics from its own source: the limited head spares no address a token.
+      const counts = async (reader: string) => {
+        const text = (
+          await requestFrom(`${limited.url}/metrics`, { from: reader, method: "GET" })
+        ).body.toString();
+        const value = (labels: string) =>
+          Number(
+            text
+              .split("\n")
+              .find((l) => l.startsWith(`iotguard_http_requests_total{${labels}} `))
+              ?.split(" ")[1] ?? 0,
+          );
+        return [
+          value('route="/v1/sessions",method="POST",status="400"'),
+          value('route="unmatched",method="POST",status="429"'),
+        ];
+      };
+      const [routed, unmatched] = await counts("127.0.0.25");
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++)
+        statuses.push(
+          (await send(limited.url, { path: "/v1/sessions", headers: OCTET, chunks: [junk(50)], from }))
+            .status,
+        );
+      expect(statuses).toEqual([400, 400, 400, 429]);
+      expect(await counts("127.0.0.26")).toEqual([routed! + 3, unmatched! + 1]);
     });
 
     it("refuses a second challenge from a source past its join bucket with E_RATE_LIMITED and Retry-After", async () => {
