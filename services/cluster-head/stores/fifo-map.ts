@@ -3,8 +3,8 @@
  * whatever was deleted before them.
  *
  * Why not a plain Map: V8's Map and Set keep a deleted entry's slot until the table is rebuilt,
- * and iteration steps over every such slot. The session store deletes its oldest entries (expired
- * replay keys, evicted ended sessions) and then asks for the oldest again, once per grant, so
+ * and iteration steps over every such slot. The session store deletes its oldest entries (evicted
+ * ended sessions) and then asks for the oldest again, once per grant, so
  * "the first entry of the Map" cost a walk over thousands of holes (tens of µs per grant under
  * load). Here the order is a queue of (key, stamp) pairs beside the map; an entry deleted or
  * re-set leaves a stale pair that is dropped when the queue's front reaches it, and the queue is

@@ -24,6 +24,7 @@
 import { setImmediate } from "node:timers/promises";
 import type { BatchOperation, HeadDatabase } from "./database";
 import { FifoMap } from "./fifo-map";
+import { isReplayKey, REPLAY_KEY_HEX_LENGTH, ReplayKeySet, type SweepCursor } from "./replay-key-set";
 
 export interface SessionRecord {
   sessionId: string;
@@ -81,8 +82,8 @@ export class SessionStore {
   private readonly openByDevice = new Map<string, Set<string>>();
   /** IDs of the ended sessions, in the order they ended (roughly), oldest first. */
   private readonly ended = new FifoMap<string, true>();
-  /** Replay keys of granted requests and when they expire, roughly oldest first. */
-  private readonly replayKeys = new FifoMap<string, number>();
+  /** Replay keys of granted requests and when they expire, roughly oldest first (~48 B a key). */
+  private readonly replayKeys = new ReplayKeySet();
   /** Replay keys of requests being decided now (claimed before the first await). */
   private readonly claimed = new Set<string>();
   private readonly maxPerDevice: number;
@@ -108,7 +109,7 @@ export class SessionStore {
     for (const record of records) store.remember(compact(record));
     const keys = await database.entries<ReplayRecord>("grant-requests");
     keys.sort((a, b) => a[1].expiresAt - b[1].expiresAt);
-    for (const [key, { expiresAt }] of keys) store.replayKeys.set(key, expiresAt);
+    for (const [key, { expiresAt }] of keys) store.replayKeys.add(key, expiresAt);
     return store;
   }
 
@@ -129,6 +130,7 @@ export class SessionStore {
   /**
    * Whether a grant was already issued for this request's replay key (from memory; the key is
    * there from the moment its batch was written until it is pruned after it expired).
+   * @throws RangeError when `replayKey` is not 64 lowercase hex digits (`grantReplayKey`'s form)
    */
   wasGranted(replayKey: string): boolean {
     return this.replayKeys.has(replayKey);
@@ -144,12 +146,16 @@ export class SessionStore {
    * the sessions it supersedes, the oldest ended records past the kept number, and a few expired
    * replay keys. `session.issuedAt` is taken as now.
    * @returns the sessions the new one superseded (ended with reason {@link SUPERSEDED})
+   * @throws RangeError when `replayKey` is not 64 lowercase hex digits (`grantReplayKey`'s form),
+   *   before anything is written
    */
   async recordGrant(
     replayKey: string,
     replayKeyExpiresAt: number,
     session: SessionRecord,
   ): Promise<SessionRecord[]> {
+    if (!isReplayKey(replayKey))
+      throw new RangeError(`replayKey: expected ${REPLAY_KEY_HEX_LENGTH} lowercase hex digits`);
     const now = session.issuedAt;
     const superseded = this.toSupersede(session.initiator, session.responder).map((s) =>
       compact({ ...s, endedAt: now, endReason: SUPERSEDED }),
@@ -157,12 +163,7 @@ export class SessionStore {
     const evicted = this.ended.oldest(this.ended.size + superseded.length - this.maxEndedKept);
     // Forgotten at once (not after the write): other grants of this turn then pick other keys. A
     // key that expired before now is useless anyway: its request fails the freshness check.
-    const expiredKeys: string[] = [];
-    for (const [key, expiresAt] of this.replayKeys.oldestFirst()) {
-      if (expiresAt >= now || expiredKeys.length === EXPIRED_KEYS_PER_GRANT) break;
-      expiredKeys.push(key);
-    }
-    for (const key of expiredKeys) this.replayKeys.delete(key);
+    const expiredKeys = this.replayKeys.takeExpired(now, EXPIRED_KEYS_PER_GRANT);
 
     const operations: BatchOperation[] = [
       { type: "put", sublevel: "grant-requests", key: replayKey, value: { expiresAt: replayKeyExpiresAt } },
@@ -174,7 +175,7 @@ export class SessionStore {
     for (const key of expiredKeys) operations.push({ type: "del", sublevel: "grant-requests", key });
     await this.database.batch(operations, { durable: true });
 
-    this.replayKeys.set(replayKey, replayKeyExpiresAt);
+    this.replayKeys.add(replayKey, replayKeyExpiresAt);
     for (const id of evicted) this.forget(id);
     // A concurrent grant or end may have ended it meanwhile: that end stands.
     const ended = superseded.filter((s) => this.sessions.get(s.sessionId)?.endedAt === undefined);
@@ -314,13 +315,20 @@ export class SessionStore {
       for (const id of gone) this.forget(id);
       sessions += gone.length;
     }
-    for await (const chunk of chunksOf(this.replayKeys.oldestFirst())) {
-      const stale = chunk.filter(([, expiresAt]) => expiresAt <= now).map(([key]) => key);
-      if (stale.length === 0) continue;
-      await this.database.batch(stale.map((key) => ({ type: "del", sublevel: "grant-requests", key })));
-      for (const key of stale) if ((this.replayKeys.get(key) ?? Infinity) <= now) this.replayKeys.delete(key);
-      replayKeys += stale.length;
-    }
+    // Forgotten before they are deleted from disk, like the per-grant ones: an expired key is of no
+    // use (its request fails the freshness check), and one a failed write leaves on disk is deleted
+    // after the next restart.
+    let cursor: SweepCursor | undefined;
+    do {
+      const swept = this.replayKeys.sweep(now, PRUNE_CHUNK, cursor);
+      cursor = swept.next;
+      if (swept.keys.length > 0) {
+        await this.database.batch(
+          swept.keys.map((key) => ({ type: "del", sublevel: "grant-requests", key })),
+        );
+        replayKeys += swept.keys.length;
+      } else if (cursor !== undefined) await setImmediate();
+    } while (cursor !== undefined);
     return { sessions, replayKeys };
   }
 

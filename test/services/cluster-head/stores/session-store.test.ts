@@ -3,6 +3,7 @@
  * the session in one fsynced batch, supersession (newest 2 per pair, a cap per device), the bound on
  * ended records kept, and pruning from memory and disk alike.
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,6 +34,8 @@ async function openStore(options: SessionStoreOptions = {}, dir?: string) {
 const NOW = 1_800_000_000_000;
 const TTL = 3600_000;
 let counter = 0;
+/** A replay key of the real shape (hex SHA-256, as `grantReplayKey` makes it), distinct per `n`. */
+const replayKeyOf = (n: number) => createHash("sha256").update(`replay-${n}`).digest("hex");
 /** A grant between `a` and `b` issued at `at`: its session record and replay key (30 s). */
 function grant(a: string, b: string, at = NOW) {
   const n = ++counter;
@@ -46,7 +49,7 @@ function grant(a: string, b: string, at = NOW) {
     initiatorKeyVersion: 0,
     responderKeyVersion: 0,
   };
-  return { replayKey: `replay-${n}`, replayKeyExpiresAt: at + 30_000, session };
+  return { replayKey: replayKeyOf(n), replayKeyExpiresAt: at + 30_000, session };
 }
 async function record(store: SessionStore, g: ReturnType<typeof grant>) {
   return store.recordGrant(g.replayKey, g.replayKeyExpiresAt, g.session);
@@ -134,6 +137,28 @@ describe("SessionStore", () => {
     expect(store.replayKeyCount).toBe(2);
     expect(early.some((g) => store.wasGranted(g.replayKey))).toBe(false);
     expect(await database.values("grant-requests")).toHaveLength(2);
+  });
+
+  it("refuses a replay key that is not 64 lowercase hex digits before writing anything", async () => {
+    const { store, database } = await openStore();
+    let writes = 0;
+    database.observeWrites(() => writes++);
+    const g = grant("a", "b");
+    for (const bad of ["replay-1", g.replayKey.toUpperCase(), g.replayKey.slice(2)])
+      await expect(store.recordGrant(bad, g.replayKeyExpiresAt, g.session)).rejects.toThrow(RangeError);
+    expect(writes).toBe(0);
+    expect(store.list()).toEqual([]);
+  });
+
+  it("keeps a replay key that expires exactly at the prune's now: its request is still fresh", async () => {
+    const { store, database } = await openStore();
+    const g = grant("a", "b");
+    await record(store, g);
+    expect(await store.prune(g.replayKeyExpiresAt, NOW - 1)).toEqual({ sessions: 0, replayKeys: 0 });
+    expect(store.wasGranted(g.replayKey)).toBe(true);
+    expect(await store.prune(g.replayKeyExpiresAt + 1, NOW - 1)).toEqual({ sessions: 0, replayKeys: 1 });
+    expect(store.wasGranted(g.replayKey)).toBe(false);
+    expect(await database.entries("grant-requests")).toEqual([]);
   });
 
   it("prunes ended and expired sessions and stale replay keys from memory and disk, in chunks", async () => {
