@@ -345,6 +345,18 @@ export const grantSuite: Suite = {
             note: `RSS after each chunk: ${rss.map((r) => r.mb.toFixed(0)).join(", ")} MB (before, then every ${chunk} grants); ${members} members, each pair granted again and again`,
           }),
         );
+        // Where RSS stands once the heap has reached its working size: the second half of the run.
+        const half = rss[Math.ceil((rss.length - 1) / 2)] as { grants: number; mb: number };
+        rows.push(
+          row("grant", {
+            case: `head-rss-after-${loadGrants}-grants/vs-${half.grants}`,
+            unit: "MB",
+            better: "lower",
+            value: last.mb,
+            baseline: { case: `head RSS after ${half.grants} grants`, value: half.mb },
+            note: "the second half of the same run: growth here would be a leak, growth before it is the heap reaching its working size (the goal stays on the row above)",
+          }),
+        );
         const seqLatency = latency(seq.latenciesMs);
         rows.push(
           row("grant", {
