@@ -17,7 +17,7 @@ import { DynsecAccess, type ReconcileSummary } from "./dynsec/dynsec-access";
 import { loadBrokerTls } from "./broker-tls";
 import { HeadMqttClient } from "./head-mqtt-client";
 import { type EmbeddedBroker, type Principal, startEmbeddedBroker } from "./embedded-broker";
-import { mqttGrantDelivery } from "./grant-delivery";
+import { embeddedGrantPublisher, mqttGrantDelivery } from "./grant-delivery";
 import { mayPublishToInbox } from "./publish-policy";
 
 /** Username of the head's own MQTT client. */
@@ -149,10 +149,15 @@ export async function startHeadBroker(ctx: HeadContext): Promise<HeadBroker> {
   }
   // From here on joins and grants reach the broker before they are answered.
   if (dynsec) ctx.brokerAccess = dynsec;
-  // ...and the head delivers initiator Grants itself on their ctl topic (grant-delivery.ts); an
-  // unadministered external broker enforces none of its ACL, which the Grant's AEAD does not need.
-  ctx.grantDelivery = mqttGrantDelivery(client, config.topicPrefix, config.clusterId, undefined, (outcome) =>
-    ctx.metrics.grantDeliveries.inc({ outcome }),
+  // ...and the head delivers initiator Grants itself on their ctl topic (grant-delivery.ts): into
+  // its embedded broker directly, else through its client. An unadministered external broker
+  // enforces none of its ACL, which the Grant's AEAD does not need.
+  ctx.grantDelivery = mqttGrantDelivery(
+    embedded ? embeddedGrantPublisher(embedded.broker) : client,
+    config.topicPrefix,
+    config.clusterId,
+    undefined,
+    (outcome) => ctx.metrics.grantDeliveries.inc({ outcome }),
   );
   let up = true;
   client.on("offline", () => {

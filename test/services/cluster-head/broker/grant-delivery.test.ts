@@ -1,12 +1,15 @@
 /**
  * Direct delivery of M1's Grant (services/cluster-head/broker/grant-delivery.ts): the topic, and
  * each way it can fail into the relay. The publisher here stands in for the head's MQTT client so
- * each failure can be produced on demand; the real client and brokers are exercised end to end in
+ * each failure can be produced on demand (the embedded broker's in-process publisher runs against a
+ * real aedes at the end); the real client and brokers are exercised end to end in
  * head-flow.test.ts, request-relay.test.ts, dynsec/dynsec-head.test.ts and the device SDK tests.
  */
+import { Aedes } from "aedes";
 import { describe, expect, it } from "vitest";
 import {
   type DeliveryOutcome,
+  embeddedGrantPublisher,
   type GrantPublisher,
   mqttGrantDelivery,
 } from "../../../../services/cluster-head/broker/grant-delivery";
@@ -71,5 +74,54 @@ describe("direct delivery of M1's Grant", () => {
     const { p } = publisher(true, async () => {});
     for (const bad of [0, -1, 1.5, Number.NaN])
       expect(() => mqttGrantDelivery(p, "iotguard", 7, bad)).toThrow(RangeError);
+  });
+});
+
+describe("the embedded broker as the Grant's publisher", () => {
+  it("hands the Grant to a QoS 1 subscriber of the ctl topic in process and resolves once aedes routed it", async () => {
+    const broker = await Aedes.createBroker();
+    try {
+      const topic = ctlTopic("iotguard", 1, M1);
+      const received = new Promise<{ payload: Buffer; qos: number }>((resolve) =>
+        broker.subscribe(
+          topic,
+          (packet, done) => {
+            resolve({ payload: packet.payload as Buffer, qos: packet.qos });
+            done();
+          },
+          () => {},
+        ),
+      );
+      const publisher = embeddedGrantPublisher(broker);
+      expect(publisher.connected).toBe(true);
+      await publisher.publish(topic, GRANT);
+      const packet = await received;
+      expect(new Uint8Array(packet.payload)).toEqual(GRANT);
+      expect(packet.qos).toBe(1);
+    } finally {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    }
+  });
+
+  it("is not connected once the broker closed, so the delivery falls back to the relay without publishing", async () => {
+    const broker = await Aedes.createBroker();
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    const outcomes: DeliveryOutcome[] = [];
+    const delivery = mqttGrantDelivery(embeddedGrantPublisher(broker), "iotguard", 1, 50, (o) =>
+      outcomes.push(o),
+    );
+    expect(await delivery.deliver(M1, GRANT)).toBe(false);
+    expect(outcomes).toEqual(["offline"]);
+  });
+
+  it("rejects when aedes refuses the publish", async () => {
+    const broker = await Aedes.createBroker({ maxTopicLevels: 2 });
+    try {
+      await expect(
+        embeddedGrantPublisher(broker).publish(ctlTopic("iotguard", 1, M1), GRANT),
+      ).rejects.toThrow(/too many levels/);
+    } finally {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    }
   });
 });
