@@ -217,8 +217,8 @@ export const grantSuite: Suite = {
         }
         if (refused > 0) ctx.note(`${refused} session requests were not granted (expected 0)`);
 
-        // As deployed: the SDK asks for direct delivery, so the head also publishes M1's Grant on
-        // M1's ctl topic (QoS 1, through its own broker here) before it answers M2.
+        // As deployed: the SDK asks for direct delivery, so the head also delivers M1's Grant on M1's
+        // ctl topic (QoS 1; into its embedded broker, in process) before it answers M2.
         ctx.progress(0.95, "grants with direct delivery");
         const directReqs = Array.from(
           { length: chunk },
@@ -281,7 +281,7 @@ export const grantSuite: Suite = {
             value: directRate,
             latencyMs: latency(direct.latenciesMs),
             baseline: { case: "relayed (the rows above)", value: rate },
-            note: `as the SDK asks for it: the head also publishes M1's Grant on M1's ctl topic (QoS 1, its embedded broker) before answering M2; one chunk of ${chunk} requests after the others`,
+            note: `as the SDK asks for it: the head also delivers M1's Grant on M1's ctl topic (QoS 1; handed to its embedded broker in process) before answering M2; one chunk of ${chunk} requests after the others`,
           }),
           row("grant", {
             case: "head-cpu-per-grant/direct-delivery",
@@ -289,7 +289,7 @@ export const grantSuite: Suite = {
             better: "lower",
             value: (directCpu * 1000) / chunk,
             baseline: { case: "relayed", value: (headCpuS * 1000) / loadGrants },
-            note: "the head's own publish and its embedded broker's work included",
+            note: "the delivery and its embedded broker's work included",
           }),
         );
         rows.push(
