@@ -145,28 +145,31 @@ export function summariseProfile(file: string, windowsUs: [number, number][] = [
       .filter(([name]) => name !== "idle")
       .map(([name, us]) => ({ name, ms: us / 1000, share: share(us) }))
       .sort((a, b) => b.ms - a.ms),
-    functions: [...functions.values()]
-      .filter((f) => f.category !== "idle")
-      .sort((a, b) => b.us - a.us)
-      .slice(0, top)
-      .map((f) => ({
-        name: f.name,
-        where: f.where,
-        category: f.category,
-        ms: f.us / 1000,
-        share: share(f.us),
-      })),
-    inclusive: [...inclusiveUs.values()]
-      .sort((a, b) => b.us - a.us)
-      .slice(0, top)
-      .map((f) => ({
-        name: f.name,
-        where: f.where,
-        category: f.category,
-        ms: f.us / 1000,
-        share: share(f.us),
-      })),
+    functions: ranked(
+      [...functions.values()].filter((f) => f.category !== "idle"),
+      top,
+      share,
+    ),
+    inclusive: ranked([...inclusiveUs.values()], top, share),
   };
+}
+
+/** The `top` functions by time, in ms and as a share of the busy time. */
+function ranked(
+  functions: { name: string; where: string; category: string; us: number }[],
+  top: number,
+  share: (us: number) => number,
+): ProfileSummary["functions"] {
+  return functions
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top)
+    .map((f) => ({
+      name: f.name,
+      where: f.where,
+      category: f.category,
+      ms: f.us / 1000,
+      share: share(f.us),
+    }));
 }
 
 /** The summary as Markdown: categories, then the top functions. */

@@ -17,7 +17,7 @@ import type { Membership } from "../../protocol/membership";
 import { startTestChain, type TestChain } from "../../testkit/chain";
 import { acceptGrants, enrollDevices, grantRequest, joinOverHttp } from "../lib/devices";
 import { summariseProfile, profileMarkdown } from "../lib/cpu-profile";
-import { runHttpLoad } from "../lib/http-loadgen";
+import { type LoadResult, runHttpLoad } from "../lib/http-loadgen";
 import { latency, median, nowMs, row, runPool } from "../lib/measure";
 import { latencyHistogram } from "../lib/plots";
 import { procUsage, startHeadProcess, startHttpFloor } from "../lib/processes";
@@ -92,6 +92,33 @@ async function httpFloor(
   }
 }
 
+/**
+ * Sends pre-built GrantRequests to `head` from the load generator, answers counted by kind, and
+ * returns the head's CPU seconds over the run.
+ */
+async function grantLoad(
+  head: { url: string; pid: number },
+  requests: readonly Uint8Array[],
+  headers: Record<string, string> = {},
+): Promise<{ run: LoadResult; cpuS: number }> {
+  let cpuS = 0;
+  const run = await runHttpLoad(
+    requests,
+    {
+      url: head.url,
+      path: "/v1/sessions",
+      concurrency: GRANT_CONCURRENCY,
+      countHeader: OUTCOME_HEADER,
+      headers,
+    },
+    {
+      before: () => (cpuS = procUsage(head.pid).cpuS),
+      after: () => (cpuS = procUsage(head.pid).cpuS - cpuS),
+    },
+  );
+  return { run, cpuS };
+}
+
 /** The `i`th pair of members granted: each member with three different peers in turn. */
 function pairAt(ms: readonly Membership[], i: number): [Membership, Membership] {
   return [ms[i % ms.length]!, ms[(i + 1 + (i % 3)) % ms.length]!];
@@ -123,12 +150,7 @@ async function profileGrants(
         { length: chunk },
         (_, i) => grantRequest(...pairAt(ms, k * chunk + i), head.clusterId).message,
       );
-      const run = await runHttpLoad(reqs, {
-        url: head.url,
-        path: "/v1/sessions",
-        concurrency: GRANT_CONCURRENCY,
-      });
-      windows.push(run.windowUs);
+      windows.push((await grantLoad(head, reqs)).run.windowUs);
     }
     return { windows, grants: chunks * chunk };
   } finally {
@@ -194,20 +216,8 @@ export const grantSuite: Suite = {
             { length: chunk },
             (_, i) => grantRequest(...pairOf(k * chunk + i), head.clusterId).message,
           );
-          let cpu0 = 0;
-          const run = await runHttpLoad(
-            reqs,
-            {
-              url: head.url,
-              path: "/v1/sessions",
-              concurrency: GRANT_CONCURRENCY,
-              countHeader: OUTCOME_HEADER,
-            },
-            {
-              before: () => (cpu0 = procUsage(head.pid).cpuS),
-              after: () => (headCpuS += procUsage(head.pid).cpuS - cpu0),
-            },
-          );
+          const { run, cpuS } = await grantLoad(head, reqs);
+          headCpuS += cpuS;
           refused += chunk - (run.counted.grant ?? 0);
           wallMs += run.wallMs;
           latencies.push(...run.latenciesMs);
@@ -224,21 +234,9 @@ export const grantSuite: Suite = {
           { length: chunk },
           (_, i) => grantRequest(...pairOf(i), head.clusterId).message,
         );
-        let directCpu = 0;
-        const direct = await runHttpLoad(
-          directReqs,
-          {
-            url: head.url,
-            path: "/v1/sessions",
-            concurrency: GRANT_CONCURRENCY,
-            countHeader: OUTCOME_HEADER,
-            headers: { [GRANT_DELIVERY_HEADER]: DIRECT_DELIVERY },
-          },
-          {
-            before: () => (directCpu = procUsage(head.pid).cpuS),
-            after: () => (directCpu = procUsage(head.pid).cpuS - directCpu),
-          },
-        );
+        const { run: direct, cpuS: directCpu } = await grantLoad(head, directReqs, {
+          [GRANT_DELIVERY_HEADER]: DIRECT_DELIVERY,
+        });
         const delivered = direct.counted[SessionAnswerKind.DELIVERED] ?? 0;
         if (delivered !== chunk)
           ctx.note(`${chunk - delivered} of ${chunk} direct-delivery grants were not answered "delivered"`);
