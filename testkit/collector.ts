@@ -13,7 +13,8 @@ import { type RunningCollector, startCollector } from "../services/collector/col
 import { loadConfig, type SettingName } from "../services/collector/config";
 import { openCollectorDevice } from "../services/collector/identity";
 import { freePort } from "../platform/free-port";
-import { INSIDE } from "./head";
+import type { TestChain } from "./chain";
+import { INSIDE, type TestHead } from "./head";
 import { nodeArgs, type Runner, signalled, spawnReady, stopped } from "./spawn";
 
 /** What a collector needs of its head: where it is, its operator token and its deployment file. */
@@ -22,6 +23,13 @@ export interface CollectorHead {
   adminToken: string;
   deploymentFile: string;
   rpcUrl: string;
+}
+
+/** {@link CollectorHead} of a test head (./head.ts) on `chain`. */
+export function collectorHeadOf(head: TestHead, chain: TestChain): CollectorHead {
+  const deploymentFile = head.flags.deploymentFile;
+  if (deploymentFile === undefined) throw new Error("the test head has no deployment file");
+  return { url: head.url, adminToken: head.adminToken, deploymentFile, rpcUrl: chain.node.url };
 }
 
 /** The settings of a test collector in `dataDir` joined to `head` (flags override them). */

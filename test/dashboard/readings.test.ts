@@ -14,7 +14,7 @@ import { freePort } from "../../platform/free-port";
 import { encodeReadingBatch, type Reading } from "../../telemetry";
 import { launchBrowser, type TestBrowser } from "../../testkit/browser";
 import { startTestChain, type TestChain } from "../../testkit/chain";
-import { startTestCollector, type TestCollector } from "../../testkit/collector";
+import { startTestCollector, type TestCollector, collectorHeadOf } from "../../testkit/collector";
 import { joinedDevice, removeDir, waitUntil } from "../../testkit/device";
 import { startTestHead, type TestHead } from "../../testkit/head";
 import { sampleReading } from "../telemetry/arbitraries";
@@ -50,15 +50,10 @@ describe("dashboard readings view", () => {
       collectorUrl: `http://127.0.0.1:${collectorPort}`,
       collectorTokenFile: tokenFile,
     });
-    collector = await startTestCollector(
-      {
-        url: head.url,
-        adminToken: head.adminToken,
-        deploymentFile: head.flags.deploymentFile!,
-        rpcUrl: chain.node.url,
-      },
-      { dataDir: collectorDir, flags: { port: String(collectorPort) } },
-    );
+    collector = await startTestCollector(collectorHeadOf(head, chain), {
+      dataDir: collectorDir,
+      flags: { port: String(collectorPort) },
+    });
     device = await joinedDevice(head, { grantTimeoutMs: 5_000 });
     await device.connect();
     browser = await launchBrowser();

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Device } from "../../../device/sdk";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
 import { runCli } from "../../../testkit/cli";
-import { startTestCollector, type TestCollector } from "../../../testkit/collector";
+import { startTestCollector, type TestCollector, collectorHeadOf } from "../../../testkit/collector";
 import { joinedDevice, removeDir, waitUntil } from "../../../testkit/device";
 import { startTestHead, type TestHead } from "../../../testkit/head";
 
@@ -27,12 +27,7 @@ describe("iotguard device publish", () => {
   beforeAll(async () => {
     chain = await startTestChain();
     head = await startTestHead(chain);
-    collector = await startTestCollector({
-      url: head.url,
-      adminToken: head.adminToken,
-      deploymentFile: head.flags.deploymentFile as string,
-      rpcUrl: chain.node.url,
-    });
+    collector = await startTestCollector(collectorHeadOf(head, chain));
     const device = await joinedDevice(head);
     deviceDir = device.dataDir;
     await device.close();

@@ -13,7 +13,7 @@ import { MqttTransport } from "../../../transport/mqtt/client";
 import { decodeEnvelope, encodeEnvelope } from "../../../transport/mqtt/envelope";
 import { inboxTopic } from "../../../transport/mqtt/topics";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
-import { startTestCollector, type TestCollector } from "../../../testkit/collector";
+import { startTestCollector, type TestCollector, collectorHeadOf } from "../../../testkit/collector";
 import { joinedDevice, removeDir, requireMosquitto, waitUntil } from "../../../testkit/device";
 import { startTestHead, type TestHead } from "../../../testkit/head";
 import { AckLog, batches, readingsFrom } from "./telemetry-flow";
@@ -31,15 +31,7 @@ describe("collector over Mosquitto with embedded PGlite", () => {
     await requireMosquitto();
     chain = await startTestChain();
     head = await startTestHead(chain, { brokerUrl: "mqtt://127.0.0.1:1883", topicPrefix: prefix });
-    collector = await startTestCollector(
-      {
-        url: head.url,
-        adminToken: head.adminToken,
-        deploymentFile: head.flags.deploymentFile!,
-        rpcUrl: chain.node.url,
-      },
-      { logLines },
-    );
+    collector = await startTestCollector(collectorHeadOf(head, chain), { logLines });
     device = await joinedDevice(head, { topicPrefix: prefix, grantTimeoutMs: 5_000 });
     await device.connect();
     acks = new AckLog(device);

@@ -16,6 +16,7 @@ import {
   collectorProcess,
   startTestCollector,
   tempCollectorDir,
+  collectorHeadOf,
 } from "../../../testkit/collector";
 import { joinedDevice, removeDir, requireMosquitto, waitUntil } from "../../../testkit/device";
 import { startTestHead, type TestHead } from "../../../testkit/head";
@@ -69,12 +70,7 @@ describe("collector faults mid-stream (PostgreSQL)", () => {
     await requirePostgres();
     chain = await startTestChain();
     head = await startTestHead(chain, { brokerUrl: "mqtt://127.0.0.1:1883", topicPrefix: prefix });
-    collectorHead = {
-      url: head.url,
-      adminToken: head.adminToken,
-      deploymentFile: head.flags.deploymentFile!,
-      rpcUrl: chain.node.url,
-    };
+    collectorHead = collectorHeadOf(head, chain);
     device = await joinedDevice(head, { topicPrefix: prefix, grantTimeoutMs: 10_000 });
     await device.connect();
     acks = new AckLog(device);

@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Device } from "../../../device/sdk";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
-import { type CollectorProcess, collectorProcess } from "../../../testkit/collector";
+import { type CollectorProcess, collectorProcess, collectorHeadOf } from "../../../testkit/collector";
 import { joinedDevice, removeDir, requireMosquitto } from "../../../testkit/device";
 import { nodeArgs, type Runner } from "../../../testkit/spawn";
 import { startTestHead, type TestHead } from "../../../testkit/head";
@@ -59,15 +59,9 @@ describe("10,000 readings across key rotations", () => {
     head = await startTestHead(chain, { brokerUrl: "mqtt://127.0.0.1:1883", topicPrefix: prefix });
     member = await joinedDevice(head, { topicPrefix: prefix });
     await member.close();
-    collector = await collectorProcess(
-      {
-        url: head.url,
-        adminToken: head.adminToken,
-        deploymentFile: head.flags.deploymentFile!,
-        rpcUrl: chain.node.url,
-      },
-      { flags: ["--database-url", TEST_DATABASE_URL, "--database-schema", schema, "--log-level", "debug"] },
-    );
+    collector = await collectorProcess(collectorHeadOf(head, chain), {
+      flags: ["--database-url", TEST_DATABASE_URL, "--database-schema", schema, "--log-level", "debug"],
+    });
   }, 120_000);
 
   afterAll(async () => {
