@@ -5,10 +5,9 @@ import { nativeCurveBackend } from "../../platform/native-curve-backend";
 import { nobleCurveBackend, useCurveBackend } from "../../protocol/crypto/curve-backend";
 import { recoverAddress, signLabelled } from "../../protocol/crypto/ecdsa";
 import { generateIdentity, identityFromSecretKey } from "../../protocol/identity";
+import { bytes, hex } from "./backend-arbitraries";
 
 const native = nativeCurveBackend();
-const hex = (b: Uint8Array | undefined) => (b === undefined ? "undefined" : Buffer.from(b).toString("hex"));
-const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 const N = secp256k1.Point.CURVE().n;
 const scalar = fc
   .bigInt({ min: 1n, max: N - 1n })

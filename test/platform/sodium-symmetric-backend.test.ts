@@ -4,11 +4,9 @@ import { nodeSymmetricBackend } from "../../platform/node-symmetric-backend";
 import { nativeSymmetricBackend, sodiumSymmetricBackend } from "../../platform/sodium-symmetric-backend";
 import { AeadSuite } from "../../protocol/constants";
 import { nobleBackend } from "../../protocol/crypto/backend";
+import { bytes, flipBit, hex, suites } from "./backend-arbitraries";
 
 const sodium = sodiumSymmetricBackend();
-const hex = (b: Uint8Array | undefined) => (b === undefined ? "undefined" : Buffer.from(b).toString("hex"));
-const suites = fc.constantFrom(AeadSuite.AES_256_GCM, AeadSuite.CHACHA20_POLY1305);
-const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 
 describe("libsodium backend agrees with @noble and node:crypto byte for byte", () => {
   it("loads on this platform (linux-x64 prebuild) and names both libraries", () => {
@@ -41,9 +39,7 @@ describe("libsodium backend agrees with @noble and node:crypto byte for byte", (
               ),
             ),
           ).toBe(hex(plaintext));
-          const tampered = sealed.slice();
-          const bit = flip % (tampered.length * 8);
-          tampered[bit >> 3] = (tampered[bit >> 3] as number) ^ (1 << (bit & 7));
+          const tampered = flipBit(sealed, flip);
           expect(sodium.aeadOpen(suite, key, nonce, tampered, aad)).toBeUndefined();
           expect(nodeSymmetricBackend.aeadOpen(suite, key, nonce, tampered, aad)).toBeUndefined();
         },
