@@ -12,11 +12,17 @@ import { encodeAck, encodeReadingBatch, MAX_READINGS_PER_BATCH, TelemetrySize } 
 import { MqttTransport } from "../../../transport/mqtt/client";
 import { decodeEnvelope, encodeEnvelope } from "../../../transport/mqtt/envelope";
 import { inboxTopic } from "../../../transport/mqtt/topics";
-import { startTestChain, type TestChain } from "../../../testkit/chain";
+import type { TestChain } from "../../../testkit/chain";
 import { startTestCollector, type TestCollector, collectorHeadOf } from "../../../testkit/collector";
-import { joinedDevice, removeDir, requireMosquitto, waitUntil } from "../../../testkit/device";
-import { startTestHead, type TestHead } from "../../../testkit/head";
-import { AckLog, batches, readingsFrom } from "./telemetry-flow";
+import { requireMosquitto, waitUntil } from "../../../testkit/device";
+import type { TestHead } from "../../../testkit/head";
+import {
+  type AckLog,
+  batches,
+  readingsFrom,
+  startTelemetryScene,
+  type TelemetryScene,
+} from "./telemetry-flow";
 
 describe("collector over Mosquitto with embedded PGlite", () => {
   let chain: TestChain;
@@ -24,26 +30,20 @@ describe("collector over Mosquitto with embedded PGlite", () => {
   let collector: TestCollector;
   let device: Device;
   let acks: AckLog;
+  let scene: TelemetryScene | undefined;
   const logLines: string[] = [];
   const prefix = `iotguard-col-${randomBytes(5).toString("hex")}`;
 
   beforeAll(async () => {
     await requireMosquitto();
-    chain = await startTestChain();
-    head = await startTestHead(chain, { brokerUrl: "mqtt://127.0.0.1:1883", topicPrefix: prefix });
+    scene = await startTelemetryScene(prefix, 5_000);
+    ({ chain, head, device, acks } = scene);
     collector = await startTestCollector(collectorHeadOf(head, chain), { logLines });
-    device = await joinedDevice(head, { topicPrefix: prefix, grantTimeoutMs: 5_000 });
-    await device.connect();
-    acks = new AckLog(device);
   }, 120_000);
 
   afterAll(async () => {
-    acks?.close();
-    await device?.close();
     await collector?.destroy();
-    await head?.destroy();
-    await chain?.stop();
-    if (device) removeDir(device.dataDir);
+    await scene?.close();
   }, 60_000);
 
   it("stores N readings sent through a head-granted session as N rows and acknowledges them", async () => {

@@ -10,7 +10,6 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Device } from "../../../device/sdk";
 import { freePort } from "../../../platform/free-port";
-import { startTestChain, type TestChain } from "../../../testkit/chain";
 import {
   type CollectorHead,
   collectorProcess,
@@ -18,13 +17,18 @@ import {
   tempCollectorDir,
   collectorHeadOf,
 } from "../../../testkit/collector";
-import { joinedDevice, removeDir, requireMosquitto, waitUntil } from "../../../testkit/device";
-import { startTestHead, type TestHead } from "../../../testkit/head";
+import { removeDir, requireMosquitto, waitUntil } from "../../../testkit/device";
 import { openPgliteEngine } from "../../../services/collector/storage/pglite-engine";
 import { openPostgresEngine } from "../../../services/collector/storage/postgres-engine";
 import { dropSchema, requirePostgres, TEST_DATABASE_URL, testSchemaName } from "./postgres";
 import { startTcpProxy } from "./tcp-proxy";
-import { AckLog, batches, publishUntilAcked } from "./telemetry-flow";
+import {
+  type AckLog,
+  batches,
+  publishUntilAcked,
+  startTelemetryScene,
+  type TelemetryScene,
+} from "./telemetry-flow";
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, "../../..");
@@ -57,8 +61,7 @@ describe("collector start without its database", () => {
 });
 
 describe("collector faults mid-stream (PostgreSQL)", () => {
-  let chain: TestChain;
-  let head: TestHead;
+  let scene: TelemetryScene | undefined;
   let collectorHead: CollectorHead;
   let device: Device;
   let acks: AckLog;
@@ -68,20 +71,13 @@ describe("collector faults mid-stream (PostgreSQL)", () => {
   beforeAll(async () => {
     await requireMosquitto();
     await requirePostgres();
-    chain = await startTestChain();
-    head = await startTestHead(chain, { brokerUrl: "mqtt://127.0.0.1:1883", topicPrefix: prefix });
-    collectorHead = collectorHeadOf(head, chain);
-    device = await joinedDevice(head, { topicPrefix: prefix, grantTimeoutMs: 10_000 });
-    await device.connect();
-    acks = new AckLog(device);
+    scene = await startTelemetryScene(prefix, 10_000);
+    ({ device, acks } = scene);
+    collectorHead = collectorHeadOf(scene.head, scene.chain);
   }, 120_000);
 
   afterAll(async () => {
-    acks?.close();
-    await device?.close();
-    await head?.destroy();
-    await chain?.stop();
-    if (device) removeDir(device.dataDir);
+    await scene?.close();
     for (const s of schemas) await dropSchema(s);
   }, 60_000);
 

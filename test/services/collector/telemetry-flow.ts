@@ -1,6 +1,12 @@
-/** Helpers of the collector's end-to-end tests: readings, batches and the acks a device receives. */
+/**
+ * Helpers of the collector's end-to-end tests: readings, batches, the acks a device receives, and
+ * the chain, head and device they run against.
+ */
 import type { Device, MessageEvent } from "../../../device/sdk";
 import { decodeAck, encodeReadingBatch, type Reading } from "../../../telemetry";
+import { startTestChain, type TestChain } from "../../../testkit/chain";
+import { joinedDevice, removeDir } from "../../../testkit/device";
+import { startTestHead, type TestHead } from "../../../testkit/head";
 import { sampleReading } from "../../telemetry/arbitraries";
 
 /** `count` plausible readings, one a second, varied by index. */
@@ -87,4 +93,43 @@ export async function publishUntilAcked(
     while (acks.of(streamId) < total && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 25));
   }
   return { framesSent };
+}
+
+/** What the collector's end-to-end tests run against, short of the collector itself. */
+export interface TelemetryScene {
+  chain: TestChain;
+  /** A head on the machine's Mosquitto, under the scene's own topic prefix. */
+  head: TestHead;
+  /** A joined device, connected. */
+  device: Device;
+  acks: AckLog;
+  /** Closes the device, the head and the chain, and removes the device's data. */
+  close(): Promise<void>;
+}
+
+/**
+ * A chain, a head on the machine's Mosquitto under `prefix` and a joined, connected device with
+ * its {@link AckLog}. A step that fails closes what the earlier ones started.
+ */
+export async function startTelemetryScene(prefix: string, grantTimeoutMs: number): Promise<TelemetryScene> {
+  const chain = await startTestChain();
+  let head: TestHead | undefined;
+  let device: Device | undefined;
+  const close = async (acks?: AckLog) => {
+    acks?.close();
+    await device?.close();
+    await head?.destroy();
+    await chain.stop();
+    if (device) removeDir(device.dataDir);
+  };
+  try {
+    head = await startTestHead(chain, { brokerUrl: "mqtt://127.0.0.1:1883", topicPrefix: prefix });
+    device = await joinedDevice(head, { topicPrefix: prefix, grantTimeoutMs });
+    await device.connect();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const acks = new AckLog(device);
+  return { chain, head, device, acks, close: () => close(acks) };
 }
