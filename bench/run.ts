@@ -42,11 +42,13 @@ const SUITES: Record<SuiteName, Suite> = {
   dashboard: dashboardSuite,
 };
 
-const USAGE = `usage: npm run bench -- [--quick] [--crypto node|noble] [--profile] [--out DIR] [suite ...]
+const USAGE = `usage: npm run bench -- [--quick] [--crypto node|noble] [--profile [--keep-profiles]] [--out DIR] [suite ...]
 --crypto: the crypto backends of the head and the bench devices (default node: node:crypto and
   libsecp256k1, as the head runs; noble: pure JavaScript for both)
 --profile: run the heads of the grant and join suites under \`node --cpu-prof\` and write where
   their main thread spent the timed windows to <stem>-profile.md
+--keep-profiles: with --profile, keep the raw .cpuprofile files (Chrome DevTools opens them) and
+  print where they are
 suites (default: all, in this order):
 ${SUITE_NAMES.map((n) => `  ${n.padEnd(10)} ${SUITES[n].description}`).join("\n")}`;
 
@@ -54,6 +56,7 @@ interface Args {
   quick: boolean;
   crypto: "node" | "noble";
   profile: boolean;
+  keepProfiles: boolean;
   out: string;
   suites: SuiteName[];
 }
@@ -63,6 +66,7 @@ function parseArgs(argv: string[]): Args {
     quick: false,
     crypto: "node",
     profile: false,
+    keepProfiles: false,
     out: resolve(__dirname, "results"),
     suites: [],
   };
@@ -70,6 +74,7 @@ function parseArgs(argv: string[]): Args {
     const a = argv[i] as string;
     if (a === "--quick") args.quick = true;
     else if (a === "--profile") args.profile = true;
+    else if (a === "--keep-profiles") args.keepProfiles = true;
     else if (a === "--crypto") {
       const value = argv[++i];
       if (value !== "node" && value !== "noble") {
@@ -219,7 +224,8 @@ export async function main(argv: string[]): Promise<Results> {
     const header = `# Where the head's main thread spent the timed windows — ${results.startedAt}\n\n\`${results.command}\` · commit ${results.git.commit.slice(0, 10)}${results.git.dirty ? " (dirty)" : ""} · self time from \`node --cpu-prof\` samples (bench/lib/cpu-profile.ts)\n\n`;
     writeFileSync(join(args.out, `${stem}-profile.md`), header + profiles.join("\n"));
   }
-  if (profileRoot) rmSync(profileRoot, { recursive: true, force: true });
+  if (profileRoot && args.keepProfiles) console.error(`bench: raw CPU profiles kept in ${profileRoot}`);
+  else if (profileRoot) rmSync(profileRoot, { recursive: true, force: true });
   console.error(`bench: wrote ${join(args.out, `${stem}.json`)}, .md and ${svgFiles.length} SVG plots`);
   for (const f of results.failures) console.error(`bench: suite ${f.suite} failed: ${f.error}`);
   return results;

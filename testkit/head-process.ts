@@ -44,6 +44,11 @@ export interface HeadProcessOptions {
   readyTimeoutMs?: number;
   /** More flags for node itself, after the head's own (HEAD_NODE_FLAGS), e.g. `--cpu-prof`. */
   nodeOptions?: string[];
+  /**
+   * The head's main.js of another build (a worktree's dist/), instead of this checkout's: for an
+   * A/B of two versions of the code under the same load (bench/lib/head-flags-ab.ts `--a-main`).
+   */
+  mainScript?: string;
 }
 
 export interface HeadProcess {
@@ -133,7 +138,7 @@ export async function headProcess(
           [
             ...HEAD_NODE_FLAGS,
             ...(options.nodeOptions ?? []),
-            ...nodeArgs(HEAD_MAIN, options.runner ?? "built"),
+            ...(options.mainScript ? [options.mainScript] : nodeArgs(HEAD_MAIN, options.runner ?? "built")),
             ...args,
           ],
           {

@@ -1,9 +1,12 @@
 /**
- * A/B of node flags for the cluster head under grant load: two real heads (built, product
- * settings) on one chain, A with the head's own flags (HEAD_NODE_FLAGS), B with those plus the
- * flags given; chunks of grants sent to each in turn by the load generator in its own process.
- * Prints head CPU per grant and RSS after each chunk, and the medians.
+ * A/B of node flags, or of two builds, for the cluster head under grant load: two real heads
+ * (built, product settings) on one chain, A with the head's own flags (HEAD_NODE_FLAGS), B with
+ * those plus the flags given; chunks of grants sent to each in turn by the load generator in its
+ * own process. Prints head CPU per grant and RSS after each chunk, and the medians.
  * Run: `npx tsx bench/lib/head-flags-ab.ts --heap-growing-percent=20 [--chunks 6 --chunk 5000]`.
+ * With `--a-main <worktree>/dist/services/cluster-head/main.js`, A runs that build instead (e.g. a
+ * `git worktree` of the commit before a change, built there): the same flags, another version of
+ * the code.
  * @module
  */
 import type { Membership } from "../../protocol/membership";
@@ -15,6 +18,8 @@ import { type BenchHead, procUsage, startHeadProcess } from "./processes";
 
 const MEMBERS = 40;
 const CONCURRENCY = 32;
+/** This tool's own options that take a value (everything else starting with -- goes to node). */
+const VALUED = ["--chunks", "--chunk", "--a-main"];
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);
@@ -55,18 +60,15 @@ async function chunkOn(head: BenchHead, ms: Membership[], offset: number, size: 
 async function main(): Promise<void> {
   const flags = process.argv
     .slice(2)
-    .filter(
-      (a, i, all) =>
-        a.startsWith("--") &&
-        !["--chunks", "--chunk"].includes(a) &&
-        !["--chunks", "--chunk"].includes(all[i - 1] ?? ""),
-    );
+    .filter((a, i, all) => a.startsWith("--") && !VALUED.includes(a) && !VALUED.includes(all[i - 1] ?? ""));
+  const aMainAt = process.argv.indexOf("--a-main");
+  const aMain = aMainAt > 0 ? process.argv[aMainAt + 1] : undefined;
   const chunks = option("--chunks", 6);
   const chunk = option("--chunk", 5000);
   const chain = await startTestChain();
   const heads: BenchHead[] = [];
   try {
-    heads.push(await startHeadProcess(chain, [], "built"));
+    heads.push(await startHeadProcess(chain, [], "built", aMain ? { mainScript: aMain } : {}));
     heads.push(await startHeadProcess(chain, ["--cluster-id", "2"], "built", { nodeOptions: flags }));
     const ms = [await members(heads[0]!), await members(heads[1]!)];
     const results: { cpuMsPerGrant: number; rssMB: number; perS: number }[][] = [[], []];
@@ -81,10 +83,15 @@ async function main(): Promise<void> {
     for (const v of [0, 1]) {
       const r = results[v]!;
       console.log(
-        `${v ? `B (${flags.join(" ")})` : "A (head flags)"}: median ${median(r.map((x) => x.cpuMsPerGrant)).toFixed(3)} ms CPU/grant, ` +
+        `${v ? `B (this build, ${flags.join(" ") || "head flags"})` : `A (${aMain ?? "this build"}, head flags)`}: median ${median(r.map((x) => x.cpuMsPerGrant)).toFixed(3)} ms CPU/grant, ` +
           `RSS ${r.map((x) => x.rssMB.toFixed(0)).join(", ")} MB`,
       );
     }
+    // Each chunk k of B against chunk k of A (sent right before or after it): drift cancels out.
+    const ratios = results[1]!.map((b, k) => b.cpuMsPerGrant / results[0]![k]!.cpuMsPerGrant);
+    console.log(
+      `B / A, CPU per grant, chunk by chunk: median ${median(ratios).toFixed(3)} (${ratios.map((r) => r.toFixed(2)).join(", ")})`,
+    );
   } finally {
     for (const head of heads) await head.stop();
     await chain.stop();

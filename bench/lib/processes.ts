@@ -148,10 +148,11 @@ export async function startHeadProcess(
   chain: TestChain,
   extraFlags: string[] = [],
   runner: Runner = "built",
-  options: { cpuProfileDir?: string | undefined; nodeOptions?: string[] } = {},
+  options: { cpuProfileDir?: string | undefined; nodeOptions?: string[]; mainScript?: string } = {},
 ): Promise<BenchHead> {
   const head = await headProcess(chain, {
     runner,
+    ...(options.mainScript ? { mainScript: options.mainScript } : {}),
     settings: "product",
     port: 0,
     flags: ["--cluster-id", "1", ...extraFlags],

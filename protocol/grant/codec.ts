@@ -170,6 +170,21 @@ export function decodeGrant(b: Uint8Array): Grant {
   return { role, suite, sessionId, issuedAt, expiresAt, nonceHint, sealed };
 }
 
+/**
+ * The role of a Grant, after the checks {@link decodeGrant} makes (version, type, exact length,
+ * role, suite) but without copying its fields out: for a Grant that is only passed on (the head's
+ * session answer).
+ * @throws ProtocolError E_MALFORMED
+ */
+export function grantRoleOf(b: Uint8Array): Role {
+  const r = openMessage(b, MessageType.GRANT, MessageSize.GRANT);
+  const role = r.u8();
+  if (role !== Role.INITIATOR && role !== Role.RESPONDER)
+    throw new ProtocolError("E_MALFORMED", "unknown role");
+  readSuite(r);
+  return role;
+}
+
 /** Encode a GrantWarning without its MAC (the MAC input tail). */
 export function encodeGrantWarningBody(m: Omit<GrantWarning, "mac">): Uint8Array {
   return beginMessage(MessageType.GRANT_WARNING)

@@ -11,7 +11,7 @@
 import { abytes, equalBytes, peekType } from "../bytes";
 import { MessageSize, MessageType, Role, Size } from "../constants";
 import { ProtocolError } from "../errors";
-import { decodeGrant, decodeGrantWarning } from "./codec";
+import { decodeGrantWarning, grantRoleOf } from "./codec";
 
 /** Which answer the head gave; also the value of the HTTP hint header `x-iotguard-outcome`. */
 export const SessionAnswerKind = {
@@ -63,14 +63,14 @@ export type SessionAnswer =
 
 /** Check that M2's Grant is well formed and in the responder's role. */
 function checkResponderGrant(toResponder: Uint8Array): void {
-  if (decodeGrant(toResponder).role !== Role.RESPONDER)
+  if (grantRoleOf(toResponder) !== Role.RESPONDER)
     throw new ProtocolError("E_MALFORMED", "first grant of a session answer is not the responder's");
 }
 
 /** Check that both Grants are well formed, in their roles, and describe one session. */
 function checkGrantPair(toResponder: Uint8Array, toInitiator: Uint8Array): void {
   checkResponderGrant(toResponder);
-  if (decodeGrant(toInitiator).role !== Role.INITIATOR)
+  if (grantRoleOf(toInitiator) !== Role.INITIATOR)
     throw new ProtocolError("E_MALFORMED", "second grant of a session answer is not the initiator's");
   if (
     !equalBytes(

@@ -1,7 +1,9 @@
 /**
  * protocol/writer.ts's Writer: pooled buffers, byte for byte what DataView writes.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ProtocolError } from "../../protocol";
 import { Reader } from "../../protocol/bytes";
 import { Writer } from "../../protocol/writer";
 
@@ -56,5 +58,32 @@ describe("Writer", () => {
     w.u8(2);
     expect(first).toEqual(Uint8Array.of(1));
     expect(w.finish()).toEqual(Uint8Array.of(1, 2));
+  });
+});
+
+describe("Reader", () => {
+  it("reads every integer width as DataView does, top bits included, and refuses a short read", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 17, maxLength: 17 }), (bytes) => {
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+        const r = new Reader(bytes);
+        expect([r.u8(), r.u32(), r.i32(), r.u64()]).toEqual([
+          view.getUint8(0),
+          view.getUint32(1),
+          view.getInt32(5),
+          view.getBigUint64(9),
+        ]);
+        r.end();
+        expect(() => new Reader(bytes.subarray(0, 3)).u32()).toThrow(ProtocolError);
+        expect(() => new Reader(bytes.subarray(0, 7)).u64()).toThrow(ProtocolError);
+      }),
+    );
+  });
+
+  it("hands out copies from bytes(): wiping one leaves the message as it was", () => {
+    const message = Uint8Array.of(1, 2, 3, 4);
+    const copy = new Reader(message).bytes(4);
+    copy.fill(0);
+    expect(message).toEqual(Uint8Array.of(1, 2, 3, 4));
   });
 });

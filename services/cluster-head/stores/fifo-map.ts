@@ -76,9 +76,12 @@ export class FifoMap<K, V> {
   oldest(count: number): K[] {
     const out: K[] = [];
     if (count <= 0) return out;
-    for (const [key] of this.oldestFirst()) {
-      out.push(key);
-      if (out.length === count) break;
+    // The same walk as oldestFirst without a generator: this runs in every grant.
+    this.#dropStaleFront();
+    const keys = this.#keys;
+    for (let i = this.#front; i < keys.length && out.length < count; i++) {
+      const key = keys[i]!;
+      if (this.#entries.get(key)?.stamp === this.#stamps[i]) out.push(key);
     }
     return out;
   }

@@ -14,6 +14,8 @@ import {
   fromHex,
   issueGrant,
   MessageSize,
+  MessageType,
+  PROTOCOL_VERSION,
   ProtocolError,
   type SessionAnswer,
   SessionAnswerKind,
@@ -21,7 +23,7 @@ import {
   toHex,
 } from "../../../protocol";
 import { concatBytes } from "../../../protocol/bytes";
-import { encodeGrant, encodeGrantWarning } from "../../../protocol/grant/codec";
+import { decodeGrant, encodeGrant, encodeGrantWarning, grantRoleOf } from "../../../protocol/grant/codec";
 import { expectCode } from "../expect-code";
 import { grantFlow } from "../grant-fixture";
 
@@ -160,6 +162,45 @@ describe("session answer codec", () => {
         expect(toHex(encodeSessionAnswer(answer))).toBe(toHex(b));
       }),
     );
+  });
+
+  it("checks each Grant as decodeGrant does without copying it: the same bytes accepted, the same role", () => {
+    const grantish = fc.oneof(
+      fc.uint8Array({ maxLength: 80 }),
+      // A Grant's header and length, then roles and suites valid or just beside: the checks past the header.
+      fc
+        .tuple(
+          fc.integer({ min: 0, max: 3 }),
+          fc.integer({ min: 0, max: 4 }),
+          fc.uint8Array({ minLength: MessageSize.GRANT - 4, maxLength: MessageSize.GRANT - 4 }),
+        )
+        .map(([role, suite, rest]) =>
+          Uint8Array.of(PROTOCOL_VERSION, MessageType.GRANT, role, suite, ...rest),
+        ),
+    );
+    let accepted = 0;
+    fc.assert(
+      fc.property(grantish, (b) => {
+        const decoded = (() => {
+          try {
+            return decodeGrant(b).role;
+          } catch (e) {
+            return (e as ProtocolError).code;
+          }
+        })();
+        const checked = (() => {
+          try {
+            return grantRoleOf(b);
+          } catch (e) {
+            return (e as ProtocolError).code;
+          }
+        })();
+        expect(checked).toBe(decoded);
+        if (typeof checked === "number") accepted++;
+      }),
+      { numRuns: 500 },
+    );
+    expect(accepted).toBeGreaterThan(0);
   });
 
   it("refuses non-bytes as E_MALFORMED", () => {
