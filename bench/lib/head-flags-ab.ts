@@ -38,20 +38,26 @@ async function chunkOn(head: BenchHead, ms: Membership[], offset: number, size: 
     const i = offset + j;
     return grantRequest(ms[i % MEMBERS]!, ms[(i + 1 + (i % 3)) % MEMBERS]!, head.clusterId).message;
   });
-  let cpu0 = 0;
+  let start = { cpuS: 0, mainThreadCpuS: 0 };
   let cpuS = 0;
+  let mainS = 0;
   const run = await runHttpLoad(
     requests,
     { url: head.url, path: "/v1/sessions", concurrency: CONCURRENCY, countHeader: "x-iotguard-outcome" },
     {
-      before: () => (cpu0 = procUsage(head.pid).cpuS),
-      after: () => (cpuS = procUsage(head.pid).cpuS - cpu0),
+      before: () => (start = procUsage(head.pid)),
+      after: () => {
+        const end = procUsage(head.pid);
+        cpuS = end.cpuS - start.cpuS;
+        mainS = end.mainThreadCpuS - start.mainThreadCpuS;
+      },
     },
   );
   const granted = run.counted.grant ?? 0;
   if (granted !== size) throw new Error(`${size - granted} of ${size} requests were not granted`);
   return {
     cpuMsPerGrant: (cpuS * 1000) / size,
+    mainMsPerGrant: (mainS * 1000) / size,
     rssMB: procUsage(head.pid).rssMB,
     perS: (size * 1000) / run.wallMs,
   };
@@ -71,19 +77,22 @@ async function main(): Promise<void> {
     heads.push(await startHeadProcess(chain, [], "built", aMain ? { mainScript: aMain } : {}));
     heads.push(await startHeadProcess(chain, ["--cluster-id", "2"], "built", { nodeOptions: flags }));
     const ms = [await members(heads[0]!), await members(heads[1]!)];
-    const results: { cpuMsPerGrant: number; rssMB: number; perS: number }[][] = [[], []];
+    const results: { cpuMsPerGrant: number; mainMsPerGrant: number; rssMB: number; perS: number }[][] = [
+      [],
+      [],
+    ];
     for (let k = 0; k < chunks; k++)
       for (const v of k % 2 ? [1, 0] : [0, 1]) {
         const r = await chunkOn(heads[v]!, ms[v]!, k * chunk, chunk);
         results[v]!.push(r);
         console.log(
-          `chunk ${k} ${v ? "B" : "A"}: ${r.cpuMsPerGrant.toFixed(3)} ms CPU/grant, ${r.perS.toFixed(0)} grants/s, RSS ${r.rssMB.toFixed(0)} MB`,
+          `chunk ${k} ${v ? "B" : "A"}: ${r.cpuMsPerGrant.toFixed(3)} ms CPU/grant (main thread ${r.mainMsPerGrant.toFixed(3)}), ${r.perS.toFixed(0)} grants/s, RSS ${r.rssMB.toFixed(0)} MB`,
         );
       }
     for (const v of [0, 1]) {
       const r = results[v]!;
       console.log(
-        `${v ? `B (this build, ${flags.join(" ") || "head flags"})` : `A (${aMain ?? "this build"}, head flags)`}: median ${median(r.map((x) => x.cpuMsPerGrant)).toFixed(3)} ms CPU/grant, ` +
+        `${v ? `B (this build, ${flags.join(" ") || "head flags"})` : `A (${aMain ?? "this build"}, head flags)`}: median ${median(r.map((x) => x.cpuMsPerGrant)).toFixed(3)} ms CPU/grant (main thread ${median(r.map((x) => x.mainMsPerGrant)).toFixed(3)}), ` +
           `RSS ${r.map((x) => x.rssMB.toFixed(0)).join(", ")} MB`,
       );
     }

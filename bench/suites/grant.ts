@@ -2,13 +2,16 @@
  * Suite `grant`: session grants per second, head CPU per grant and latency through the real HTTP
  * head (its own process), against the bare work of one grant (`issueGrant`: MAC checks, key
  * derivation, two AES-GCM seals) measured in the same run on one core; and the head's RSS over
- * 100k grants (issue 16: flat within 5 %). The requests are built before the clock starts and sent
+ * 100k grants (issue 16: flat within 5 %) once it holds its steady state: the timed chunks follow a
+ * warm-up of one replay window (30 s) of grants, after which expired replay keys are deleted as fast
+ * as new ones arrive. The requests are built before the clock starts and sent
  * by a load generator in its own process (../lib/http-loadgen.ts), so neither building them nor
  * sending them competes with the head for its core.
  * @module
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { Defaults } from "../../protocol/constants";
 import { decodeGrantRequest } from "../../protocol/grant/codec";
 import { issueGrant } from "../../protocol/grant/head";
 import { SessionAnswerKind, SessionAnswerSize } from "../../protocol/grant/session-answer";
@@ -100,8 +103,9 @@ async function grantLoad(
   head: { url: string; pid: number },
   requests: readonly Uint8Array[],
   headers: Record<string, string> = {},
-): Promise<{ run: LoadResult; cpuS: number }> {
+): Promise<{ run: LoadResult; cpuS: number; mainThreadCpuS: number }> {
   let cpuS = 0;
+  let mainThreadCpuS = 0;
   const run = await runHttpLoad(
     requests,
     {
@@ -112,12 +116,24 @@ async function grantLoad(
       headers,
     },
     {
-      before: () => (cpuS = procUsage(head.pid).cpuS),
-      after: () => (cpuS = procUsage(head.pid).cpuS - cpuS),
+      before: () => ({ cpuS, mainThreadCpuS } = procUsage(head.pid)),
+      after: () => {
+        const now = procUsage(head.pid);
+        cpuS = now.cpuS - cpuS;
+        mainThreadCpuS = now.mainThreadCpuS - mainThreadCpuS;
+      },
     },
   );
-  return { run, cpuS };
+  return { run, cpuS, mainThreadCpuS };
 }
+
+/**
+ * How long the warm-up grants for (full runs): one replay window, the longest any replay key is
+ * kept (`Defaults.MAX_SKEW_MS` after its request's timestamp), and a little more for housekeeping.
+ * Up to then the head's state grows with every grant by design; from then on it is as large as it
+ * gets at this rate, and growth would be a leak.
+ */
+const WARM_UP_MS = Defaults.MAX_SKEW_MS + 5_000;
 
 /** The `i`th pair of members granted: each member with three different peers in turn. */
 function pairAt(ms: readonly Membership[], i: number): [Membership, Membership] {
@@ -207,22 +223,44 @@ export const grantSuite: Suite = {
         }
 
         // Chunks of pre-built requests: each is sent well inside the 30 s skew the head allows.
-        const latencies: number[] = [];
         const rss: { grants: number; mb: number }[] = [{ grants: 0, mb: procUsage(head.pid).rssMB }];
+        // Warm-up (full runs): one replay window of grants, untimed, so that the timed chunks see
+        // the head with all the state it holds at this rate (replay keys of the last 30 s, the
+        // 10,000 ended sessions kept), deleting expired keys as it adds new ones.
+        let warmUpGrants = 0;
+        const warmUpStart = nowMs();
+        while (!ctx.quick && nowMs() - warmUpStart < WARM_UP_MS) {
+          const reqs = Array.from(
+            { length: chunk },
+            (_, i) => grantRequest(...pairOf(warmUpGrants + i), head.clusterId).message,
+          );
+          const { run } = await grantLoad(head, reqs);
+          refused += chunk - (run.counted.grant ?? 0);
+          warmUpGrants += chunk;
+          rss.push({ grants: warmUpGrants, mb: procUsage(head.pid).rssMB });
+          ctx.progress(
+            0.12,
+            `warm-up: ${warmUpGrants} grants in ${((nowMs() - warmUpStart) / 1000).toFixed(0)} s`,
+          );
+        }
+        const steady = rss[rss.length - 1] as { grants: number; mb: number };
+        const latencies: number[] = [];
         let wallMs = 0;
         let headCpuS = 0;
+        let headMainThreadCpuS = 0;
         for (let k = 0; k < chunks; k++) {
           const reqs = Array.from(
             { length: chunk },
-            (_, i) => grantRequest(...pairOf(k * chunk + i), head.clusterId).message,
+            (_, i) => grantRequest(...pairOf(warmUpGrants + k * chunk + i), head.clusterId).message,
           );
-          const { run, cpuS } = await grantLoad(head, reqs);
+          const { run, cpuS, mainThreadCpuS } = await grantLoad(head, reqs);
           headCpuS += cpuS;
+          headMainThreadCpuS += mainThreadCpuS;
           refused += chunk - (run.counted.grant ?? 0);
           wallMs += run.wallMs;
           latencies.push(...run.latenciesMs);
           loadGrants += chunk;
-          rss.push({ grants: loadGrants, mb: procUsage(head.pid).rssMB });
+          rss.push({ grants: warmUpGrants + loadGrants, mb: procUsage(head.pid).rssMB });
           ctx.progress(0.15 + (0.8 * (k + 1)) / chunks, `${loadGrants}/${chunk * chunks} grants`);
         }
         if (refused > 0) ctx.note(`${refused} session requests were not granted (expected 0)`);
@@ -255,7 +293,7 @@ export const grantSuite: Suite = {
           unit: "grants/s",
           value: rate,
           latencyMs: loadLatency,
-          note: `POST /v1/sessions, ${GRANT_CONCURRENCY} in flight over keep-alive HTTP from a load generator in its own process; ${chunks} chunks of ${chunk} requests, each built before its clock started`,
+          note: `POST /v1/sessions, ${GRANT_CONCURRENCY} in flight over keep-alive HTTP from a load generator in its own process; ${chunks} chunks of ${chunk} requests, each built before its clock started${warmUpGrants > 0 ? `, after a warm-up of ${warmUpGrants} grants (one replay window)` : ""}`,
         };
         rows.push(
           row("grant", {
@@ -320,16 +358,40 @@ export const grantSuite: Suite = {
             goal: { text: "≤ 0.2 ms of head CPU per grant", on: "value", op: "<=", target: 0.2 },
             note: "head process user+system CPU during the timed chunks / grants (ratio = overhead factor of HTTP, storage, index look-ups, logging)",
           }),
+          // Where the process CPU is: the main thread (what --profile shows) and the rest.
+          row("grant", {
+            case: "head-cpu-per-grant/main-thread",
+            unit: "ms CPU",
+            better: "lower",
+            value: (headMainThreadCpuS * 1000) / loadGrants,
+            baseline: { case: "the whole process", value: (headCpuS * 1000) / loadGrants },
+            note: "the head's main thread alone (JavaScript, node:http, node:crypto, syscalls it makes): the part a --cpu-prof profile shows",
+          }),
+          row("grant", {
+            case: "head-cpu-per-grant/other-threads",
+            unit: "ms CPU",
+            better: "lower",
+            value: ((headCpuS - headMainThreadCpuS) * 1000) / loadGrants,
+            baseline: { case: "the whole process", value: (headCpuS * 1000) / loadGrants },
+            note: "the head's other threads: V8's (concurrent garbage collection, compilation), libuv's pool (level's writes and their fsync) and LevelDB's compaction",
+          }),
         );
-        const warm = rss[1] as { grants: number; mb: number };
+        const first = rss[1] as { grants: number; mb: number };
         const last = rss[rss.length - 1] as { grants: number; mb: number };
+        const rssNote = `RSS after each chunk: ${rss.map((r) => r.mb.toFixed(0)).join(", ")} MB (before, then every ${chunk} grants${warmUpGrants > 0 ? `; the first ${warmUpGrants} are the warm-up` : ""}); ${members} members, each pair granted again and again`;
         rows.push(
           row("grant", {
             case: `head-rss-after-${loadGrants}-grants`,
             unit: "MB",
             better: "lower",
             value: last.mb,
-            baseline: { case: `head RSS after the first ${chunk} grants`, value: warm.mb },
+            baseline: {
+              case:
+                warmUpGrants > 0
+                  ? `head RSS after the warm-up (${warmUpGrants} grants in one replay window)`
+                  : `head RSS after the first ${chunk} grants`,
+              value: steady.grants > 0 ? steady.mb : first.mb,
+            },
             ...(ctx.quick
               ? {}
               : {
@@ -340,19 +402,17 @@ export const grantSuite: Suite = {
                     target: 1.05,
                   },
                 }),
-            note: `RSS after each chunk: ${rss.map((r) => r.mb.toFixed(0)).join(", ")} MB (before, then every ${chunk} grants); ${members} members, each pair granted again and again`,
+            note: rssNote,
           }),
-        );
-        // Where RSS stands once the heap has reached its working size: the second half of the run.
-        const half = rss[Math.ceil((rss.length - 1) / 2)] as { grants: number; mb: number };
-        rows.push(
+          // The warm-up itself: the state the head holds by design filling up (replay keys of the
+          // last 30 s, ended sessions up to the kept number) and V8's heap reaching its working size.
           row("grant", {
-            case: `head-rss-after-${loadGrants}-grants/vs-${half.grants}`,
+            case: `head-rss-after-${loadGrants}-grants/vs-first-${chunk}`,
             unit: "MB",
             better: "lower",
             value: last.mb,
-            baseline: { case: `head RSS after ${half.grants} grants`, value: half.mb },
-            note: "the second half of the same run: growth here would be a leak, growth before it is the heap reaching its working size (the goal stays on the row above)",
+            baseline: { case: `head RSS after the first ${chunk} grants of the run`, value: first.mb },
+            note: "growth from the first grants on, warm-up included: the bounded state filling (replay keys of the last 30 s, 10,000 ended sessions) as well as any leak (the goal is the row above)",
           }),
         );
         const seqLatency = latency(seq.latenciesMs);
@@ -386,7 +446,11 @@ export const grantSuite: Suite = {
             kind: "line",
             x: { label: "grants issued", scale: "linear" },
             y: { label: "RSS (MB)", scale: "linear" },
-            points: rss.map((r) => ({ x: r.grants, y: r.mb, group: "head RSS" })),
+            points: rss.map((r) => ({
+              x: r.grants,
+              y: r.mb,
+              group: r.grants <= warmUpGrants && warmUpGrants > 0 ? "head RSS, warm-up" : "head RSS",
+            })),
           },
         );
       } finally {
