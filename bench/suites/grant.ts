@@ -135,6 +135,19 @@ async function grantLoad(
  */
 const WARM_UP_MS = Defaults.MAX_SKEW_MS + 5_000;
 
+/** The head database's group-commit counters (`iotguard_store_writes`), from its /metrics. */
+async function storeWrites(head: {
+  http: { send(method: string, path: string): Promise<{ body: Buffer }> };
+}): Promise<{ batches: number; writes: number; durable: number }> {
+  const text = (await head.http.send("GET", "/metrics")).body.toString();
+  const read = (counter: string) => {
+    const match = text.match(new RegExp(`^iotguard_store_writes\\{counter="${counter}"\\} (\\d+)`, "m"));
+    if (!match) throw new Error(`the head's /metrics has no iotguard_store_writes{counter="${counter}"}`);
+    return Number(match[1]);
+  };
+  return { batches: read("batches"), writes: read("writes"), durable: read("durable") };
+}
+
 /** The `i`th pair of members granted: each member with three different peers in turn. */
 function pairAt(ms: readonly Membership[], i: number): [Membership, Membership] {
   return [ms[i % ms.length]!, ms[(i + 1 + (i % 3)) % ms.length]!];
@@ -244,6 +257,7 @@ export const grantSuite: Suite = {
           );
         }
         const steady = rss[rss.length - 1] as { grants: number; mb: number };
+        const storeBefore = await storeWrites(head);
         const latencies: number[] = [];
         let wallMs = 0;
         let headCpuS = 0;
@@ -264,6 +278,7 @@ export const grantSuite: Suite = {
           ctx.progress(0.15 + (0.8 * (k + 1)) / chunks, `${loadGrants}/${chunk * chunks} grants`);
         }
         if (refused > 0) ctx.note(`${refused} session requests were not granted (expected 0)`);
+        const storeAfter = await storeWrites(head);
 
         // As deployed: the SDK asks for direct delivery, so the head also delivers M1's Grant on M1's
         // ctl topic (QoS 1; into its embedded broker, in process) before it answers M2.
@@ -374,6 +389,14 @@ export const grantSuite: Suite = {
             value: ((headCpuS - headMainThreadCpuS) * 1000) / loadGrants,
             baseline: { case: "the whole process", value: (headCpuS * 1000) / loadGrants },
             note: "the head's other threads: V8's (concurrent garbage collection, compilation), libuv's pool (level's writes and their fsync) and LevelDB's compaction",
+          }),
+        );
+        rows.push(
+          row("grant", {
+            case: "grants-per-fsync",
+            unit: "grants",
+            value: (storeAfter.batches - storeBefore.batches) / (storeAfter.durable - storeBefore.durable),
+            note: `group commit in the timed chunks, from the head's iotguard_store_writes: ${storeAfter.batches - storeBefore.batches} batches in ${storeAfter.writes - storeBefore.writes} level writes, ${storeAfter.durable - storeBefore.durable} of them fsynced (the libuv pool's share of the other threads' CPU is mostly these)`,
           }),
         );
         const first = rss[1] as { grants: number; mb: number };

@@ -35,7 +35,7 @@ import type { HeadContext, HeadEvents } from "./context";
 import { useCryptoBackends } from "./crypto-backends";
 import { createRequestListener } from "./http/app";
 import { MemberMacKeyCache } from "./member-mac-keys";
-import { createMetrics, exposeBrokerCounters } from "./metrics";
+import { createMetrics, exposeBrokerCounters, exposeStoreWrites } from "./metrics";
 import { wireNotifications } from "./notifications";
 import { wireRequestRelay } from "./request-relay";
 import { AuditStore } from "./stores/audit-store";
@@ -281,6 +281,7 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     }
     cleanups.push(() => broker.close());
     exposeBrokerCounters(metrics, () => (broker.embedded ? { ...broker.embedded.counters } : undefined));
+    exposeStoreWrites(metrics, () => database.writeStats);
     wireNotifications(ctx, broker);
     await wireRequestRelay(ctx, broker);
     ctx.events.off("revoked", holdEnded);

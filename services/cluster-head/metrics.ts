@@ -115,3 +115,27 @@ export function exposeBrokerCounters(
     },
   });
 }
+
+/**
+ * Exposes the head database's group commit (platform/level-database.ts `writeStats`) as
+ * `iotguard_store_writes{counter}`, read at each scrape: `batches` asked for by the stores (one per
+ * grant, join, revocation…), level `writes` they took, and how many of those were `durable`
+ * (fsynced). batches / durable is how many grants share one fsync under load.
+ */
+export function exposeStoreWrites(
+  metrics: HeadMetrics,
+  read: () => Readonly<{ calls: number; writes: number; durableWrites: number }>,
+): void {
+  new Gauge({
+    name: "iotguard_store_writes",
+    help: "head database since start: batches asked for, level writes they took (group commit), durable (fsynced) writes",
+    labelNames: ["counter"],
+    registers: [metrics.registry],
+    collect() {
+      const stats = read();
+      this.set({ counter: "batches" }, stats.calls);
+      this.set({ counter: "writes" }, stats.writes);
+      this.set({ counter: "durable" }, stats.durableWrites);
+    },
+  });
+}

@@ -2,6 +2,8 @@
  * The cluster head end to end against a real hardhat node, real level and real HTTP and MQTT:
  * enroll via REST, join, session grant, warnings, revocation from the chain, restart with state.
  */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { brokerPassword } from "../../../protocol/broker-credential";
 import { toHex } from "../../../protocol/bytes";
@@ -328,6 +330,22 @@ describe("cluster head against a real chain", () => {
       expect(metrics).toMatch(/iotguard_refusals_total\{code="E_REPLAY"\} \d+/);
       expect(metrics).toMatch(/iotguard_broker_events\{counter="connections"\} [1-9]\d*/);
       expect(metrics).toMatch(/iotguard_broker_events\{counter="refusedOversize"\} 0/);
+      // Group commit: every grant asked for a batch, and batches share writes, some fsynced.
+      const store = (counter: string) =>
+        Number(
+          metrics.match(new RegExp(`^iotguard_store_writes\\{counter="${counter}"\\} (\\d+)`, "m"))?.[1],
+        );
+      const grants = Number(metrics.match(/^iotguard_grants_total (\d+)/m)?.[1]);
+      expect(grants).toBeGreaterThan(0);
+      expect(store("batches")).toBeGreaterThanOrEqual(grants);
+      expect(store("batches")).toBeGreaterThanOrEqual(store("writes"));
+      expect(store("writes")).toBeGreaterThanOrEqual(store("durable"));
+      expect(store("durable")).toBeGreaterThan(0);
+      // Docs vs code: every iotguard metric the head exposes is named in docs/operations.md.
+      const operationsDoc = readFileSync(path.join(__dirname, "../../../docs/operations.md"), "utf8");
+      const exposed = [...metrics.matchAll(/^# HELP (iotguard_\w+)/gm)].map((m) => m[1]);
+      expect(exposed.length).toBeGreaterThan(10);
+      expect(exposed.filter((name) => !operationsDoc.includes(`\`${name}`))).toEqual([]);
       const openapi = (await (await fetch(`${head.url}/openapi.json`)).json()) as {
         paths: Record<string, unknown>;
       };
