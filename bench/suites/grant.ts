@@ -391,14 +391,18 @@ export const grantSuite: Suite = {
             note: "the head's other threads: V8's (concurrent garbage collection, compilation), libuv's pool (level's writes and their fsync) and LevelDB's compaction",
           }),
         );
-        rows.push(
-          row("grant", {
-            case: "grants-per-fsync",
-            unit: "grants",
-            value: (storeAfter.batches - storeBefore.batches) / (storeAfter.durable - storeBefore.durable),
-            note: `group commit in the timed chunks, from the head's iotguard_store_writes: ${storeAfter.batches - storeBefore.batches} batches in ${storeAfter.writes - storeBefore.writes} level writes, ${storeAfter.durable - storeBefore.durable} of them fsynced (the libuv pool's share of the other threads' CPU is mostly these)`,
-          }),
-        );
+        const fsyncs = storeAfter.durable - storeBefore.durable;
+        const batches = storeAfter.batches - storeBefore.batches;
+        if (fsyncs > 0)
+          rows.push(
+            row("grant", {
+              case: "grants-per-fsync",
+              unit: "grants",
+              value: batches / fsyncs,
+              note: `group commit in the timed chunks, from the head's iotguard_store_writes: ${batches} batches in ${storeAfter.writes - storeBefore.writes} level writes, ${fsyncs} of them fsynced; each grant is answered after the fsynced write that holds its batch`,
+            }),
+          );
+        else ctx.note("no fsynced write in the timed chunks: grants per fsync not reported");
         const first = rss[1] as { grants: number; mb: number };
         const last = rss[rss.length - 1] as { grants: number; mb: number };
         const rssNote = `RSS after each chunk: ${rss.map((r) => r.mb.toFixed(0)).join(", ")} MB (before, then every ${chunk} grants${warmUpGrants > 0 ? `; the first ${warmUpGrants} are the warm-up` : ""}); ${members} members, each pair granted again and again`;
