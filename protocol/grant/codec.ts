@@ -157,10 +157,7 @@ export function encodeGrantFromParts(header: Uint8Array, sealed: Uint8Array): Ui
  */
 export function decodeGrant(b: Uint8Array): Grant {
   const r = openMessage(b, MessageType.GRANT, MessageSize.GRANT);
-  const role = r.u8();
-  if (role !== Role.INITIATOR && role !== Role.RESPONDER)
-    throw new ProtocolError("E_MALFORMED", "unknown role");
-  const suite = readSuite(r);
+  const { role, suite } = readRoleAndSuite(r);
   const sessionId = r.bytes(Size.SESSION_ID);
   const issuedAt = fromWireSeconds(r.u32());
   const expiresAt = fromWireSeconds(r.u32());
@@ -177,12 +174,15 @@ export function decodeGrant(b: Uint8Array): Grant {
  * @throws ProtocolError E_MALFORMED
  */
 export function grantRoleOf(b: Uint8Array): Role {
-  const r = openMessage(b, MessageType.GRANT, MessageSize.GRANT);
+  return readRoleAndSuite(openMessage(b, MessageType.GRANT, MessageSize.GRANT)).role;
+}
+
+/** A Grant's role and suite, the two fields after its header that can be malformed. */
+function readRoleAndSuite(r: Reader): { role: Role; suite: AeadSuite } {
   const role = r.u8();
   if (role !== Role.INITIATOR && role !== Role.RESPONDER)
     throw new ProtocolError("E_MALFORMED", "unknown role");
-  readSuite(r);
-  return role;
+  return { role, suite: readSuite(r) };
 }
 
 /** Encode a GrantWarning without its MAC (the MAC input tail). */

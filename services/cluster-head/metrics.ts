@@ -1,5 +1,6 @@
 /** Prometheus metrics of one head (its own registry, so two heads in one process stay apart). */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { WriteStats } from "../../platform/level-database";
 
 export interface HeadMetrics {
   registry: Registry;
@@ -122,10 +123,7 @@ export function exposeBrokerCounters(
  * grant, join, revocation…), level `writes` they took, and how many of those were `durable`
  * (fsynced). batches / durable is how many grants share one fsync under load.
  */
-export function exposeStoreWrites(
-  metrics: HeadMetrics,
-  read: () => Readonly<{ calls: number; writes: number; durableWrites: number }>,
-): void {
+export function exposeStoreWrites(metrics: HeadMetrics, read: () => Readonly<WriteStats>): void {
   new Gauge({
     name: "iotguard_store_writes",
     help: "head database since start: batches asked for, level writes they took (group commit), durable (fsynced) writes",
