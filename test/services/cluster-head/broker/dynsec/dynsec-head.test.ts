@@ -341,6 +341,10 @@ describe("expiry on an administered broker (no packet is checked live there)", (
     const [t1, t2] = [await connect(m1, d1.deviceIdHex), await connect(m2, d2.deviceIdHex)];
     await t2.subscribe(deviceSubscriptions(PREFIX, CLUSTER_2, d2.deviceIdHex));
     const in2 = inbox(t2);
+    // Grant times go on the wire in whole seconds, rounded down: a 1 s session granted late in a
+    // second could end a few ms later, before the frame below is sent. Grant early in a second.
+    const intoSecond = Date.now() % 1000;
+    if (intoSecond > 100) await new Promise((resolve) => setTimeout(resolve, 1005 - intoSecond));
     expect((await requestSession(head, m1, m2)).response.status).toBe(200);
     const during = Buffer.from("during the session");
     await t1.publish(inboxTopic(PREFIX, CLUSTER_2, d2.deviceIdHex), during);
