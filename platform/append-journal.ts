@@ -1,0 +1,436 @@
+/**
+ * An append-only journal of binary records in one directory: the cluster head's grant store
+ * (services/cluster-head/stores/session-store.ts), where a level batch per grant cost a fifth of
+ * the head's CPU (memtable inserts, JSON, compaction; bench `head-flags-ab.ts`, 2026-11-28).
+ *
+ * - **Durable group commit.** The records appended in one event-loop turn are written with one
+ *   `writev` and one `fdatasync`, one group at a time; each `append` resolves only after the
+ *   fdatasync of its group, and rejects (for every record of the group) when the write fails.
+ * - **Framing.** A segment starts with {@link SEGMENT_MAGIC}; each record is its length (u32 LE),
+ *   the CRC-32 of its payload (u32 LE) and the payload. Only the last segment can end in a torn
+ *   record (a group whose fdatasync never returned, so none of it was acknowledged): the segment
+ *   is cut at the first record that is torn or fails its CRC, as LevelDB's log recovery does, and
+ *   the bytes cut are reported ({@link AppendJournal.tailBytesCut}).
+ * - **Snapshots, not compaction.** When the segment outgrows its budget the owner's snapshot (the
+ *   records that recreate its state) is written to a new segment, fsynced and renamed into place
+ *   before the old one is deleted, so the newest segment alone always holds the whole state and a
+ *   crash at any step leaves one complete segment to read.
+ * - **After a failed write** (a full disk) the file is cut back to its last acknowledged byte
+ *   before anything else is written, so nothing acknowledged ever follows a torn record.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import {
+  chmodSync,
+  closeSync,
+  fdatasync,
+  fsyncSync,
+  ftruncate,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  open as openCallback,
+  close as closeCallback,
+  fsync as fsyncCallback,
+  write as writeCallback,
+  writeSync,
+  writev,
+} from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { promisify } from "node:util";
+import { join } from "node:path";
+import { setImmediate } from "node:timers";
+import { crc32 } from "node:zlib";
+
+/** The first bytes of every segment file: the format and its version. */
+export const SEGMENT_MAGIC = Buffer.from("iotgJNL1", "latin1");
+/** Bytes before each record's payload: its length and CRC-32. */
+export const RECORD_HEADER_BYTES = 8;
+/** The largest payload a record may have (a snapshot is split into many records). */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+/** The default size past which the next write starts a new segment from a snapshot. */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+const SEGMENT_NAME = /^(\d{16})\.journal$/;
+// Raw descriptors, not FileHandles: a FileHandle that is garbage-collected closes its descriptor.
+const openFd = promisify(openCallback);
+const closeFd = promisify(closeCallback);
+const fsyncFd = promisify(fsyncCallback);
+const writeFd = promisify(writeCallback);
+
+/** The journal cannot be opened: a segment is corrupt before its end, or unreadable. */
+export class JournalOpenError extends Error {
+  readonly code = "E_STORAGE";
+  constructor(
+    readonly directory: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the journal at ${directory} cannot be opened (${reason})`, options);
+    this.name = "JournalOpenError";
+  }
+}
+
+/** A write failed (a full disk, an I/O error) or the journal is closed: nothing of it was acknowledged. */
+export class JournalWriteError extends Error {
+  readonly code = "JOURNAL_WRITE_FAILED";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "JournalWriteError";
+  }
+}
+
+/** Options of {@link AppendJournal.open}. */
+export interface JournalOptions {
+  /** Segment size past which a snapshot starts a new one (default {@link DEFAULT_SEGMENT_BYTES}). */
+  segmentBytes?: number;
+}
+
+/** Counters for metrics and benchmarks. */
+export interface JournalStats {
+  /** `append` calls. */
+  records: number;
+  /** Groups written, each with one fdatasync. */
+  writes: number;
+  /** Snapshots written (new segments). */
+  snapshots: number;
+}
+
+interface Group {
+  buffers: Buffer[];
+  bytes: number;
+  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+}
+
+/**
+ * An open journal. Records are opaque bytes; the owner gives {@link open} a function that applies
+ * each record read back, and {@link setSnapshot} a function that returns its state as records.
+ * @example
+ * const journal = await AppendJournal.open(dir, (record) => apply(record));
+ * journal.setSnapshot(() => stateAsRecords());
+ * await journal.append(encode(change)); // on disk, fsynced
+ */
+export class AppendJournal {
+  #fd: number;
+  #segment: number;
+  /** Bytes of the current segment that are on disk and acknowledged (or part of its snapshot). */
+  #size: number;
+  /** Size of the last snapshot, so a large state is not rewritten more often than it is worth. */
+  #snapshotBytes = 0;
+  #snapshot: (() => Uint8Array[]) | undefined;
+  #next: Group | undefined;
+  #writing = false;
+  /** A write failed: the file may hold a torn record past {@link #size}, cut off before the next write. */
+  #failed = false;
+  #closed = false;
+  readonly #idle: (() => void)[] = [];
+  readonly #stats: JournalStats = { records: 0, writes: 0, snapshots: 0 };
+
+  private constructor(
+    readonly directory: string,
+    private readonly segmentBytes: number,
+    fd: number,
+    segment: number,
+    size: number,
+  ) {
+    this.#fd = fd;
+    this.#segment = segment;
+    this.#size = size;
+  }
+
+  /**
+   * Opens (creating when needed) the journal in `directory` (made 0700; segments are 0600) and
+   * calls `apply` with every record of its newest segment, in order. A torn last record is cut
+   * off; older segments (left by a crash during a snapshot) and unfinished snapshots are deleted.
+   * @throws JournalOpenError E_STORAGE when a record before the end is corrupt, when `apply`
+   *   throws (a record that passed its CRC but is not understood), or on an I/O error
+   */
+  static async open(
+    directory: string,
+    apply: (record: Buffer) => void,
+    options: JournalOptions = {},
+  ): Promise<AppendJournal> {
+    const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    if (!Number.isInteger(segmentBytes) || segmentBytes < 1)
+      throw new RangeError("segmentBytes: expected a positive integer");
+    let names: string[];
+    try {
+      mkdirSync(directory, { recursive: true, mode: 0o700 });
+      chmodSync(directory, 0o700);
+      names = readdirSync(directory);
+    } catch (error) {
+      throw new JournalOpenError(directory, (error as Error).message, { cause: error });
+    }
+    const segments = names
+      .map((name) => SEGMENT_NAME.exec(name)?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    for (const name of names) if (name.endsWith(".tmp")) unlinkSync(join(directory, name));
+    const newest = segments.at(-1);
+    if (newest === undefined) {
+      const fd = createSegment(directory, 1);
+      return new AppendJournal(directory, segmentBytes, fd, 1, SEGMENT_MAGIC.length);
+    }
+    const path = segmentPath(directory, newest);
+    let size: number;
+    let total: number;
+    try {
+      ({ size, total } = replaySegment(path, apply));
+    } catch (error) {
+      if (error instanceof JournalOpenError) throw error;
+      throw new JournalOpenError(directory, `${path}: ${(error as Error).message}`, { cause: error });
+    }
+    const fd = openSync(path, "r+");
+    ftruncateSync(fd, size); // the torn tail, if any
+    fsyncSync(fd);
+    // A crash after a snapshot was renamed into place but before the segment it replaces was deleted.
+    for (const older of segments.slice(0, -1)) unlinkSync(segmentPath(directory, older));
+    const journal = new AppendJournal(directory, segmentBytes, fd, newest, size);
+    journal.tailBytesCut = total - size;
+    return journal;
+  }
+
+  /**
+   * Bytes cut off the end of the segment at open: a torn group (written, never acknowledged), or
+   * records past a corrupt one, which the journal cannot tell apart; worth a warning when not 0.
+   */
+  tailBytesCut = 0;
+
+  /**
+   * The function that returns the owner's whole state as records, for the next snapshot. It is
+   * called between two writes, after every appended record before it has been applied by its
+   * caller (the callers' continuations run before the next write starts).
+   */
+  setSnapshot(snapshot: () => Uint8Array[]): void {
+    this.#snapshot = snapshot;
+  }
+
+  /**
+   * Appends one record; resolves once it is on disk and fsynced, with the other records of this
+   * event-loop turn. Records land in the order they were appended.
+   * @throws RangeError when the record is empty or larger than {@link MAX_RECORD_BYTES}
+   * @throws JournalWriteError (rejected) when the write failed or the journal is closed
+   */
+  append(record: Uint8Array): Promise<void> {
+    if (record.length === 0 || record.length > MAX_RECORD_BYTES)
+      throw new RangeError(`record: expected 1..${MAX_RECORD_BYTES} bytes`);
+    if (this.#closed) return Promise.reject(new JournalWriteError("the journal is closed"));
+    this.#stats.records++;
+    let group = this.#next;
+    if (!group) {
+      group = { buffers: [], bytes: 0, waiters: [] };
+      this.#next = group;
+      if (!this.#writing) setImmediate(() => this.#flush());
+    }
+    const framed = frame(record);
+    group.buffers.push(framed.header, framed.payload);
+    group.bytes += framed.header.length + framed.payload.length;
+    const waiters = group.waiters;
+    return new Promise<void>((resolve, reject) => void waiters.push({ resolve, reject }));
+  }
+
+  /** Writes a snapshot into a new segment now (after the write in flight), and drops the old one. */
+  snapshotNow(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const run = () => {
+        if (this.#writing) return void this.#idle.push(run);
+        this.#writing = true;
+        this.#rotate()
+          .then(resolve, reject)
+          .finally(() => this.#afterWrite());
+      };
+      setImmediate(run);
+    });
+  }
+
+  get stats(): Readonly<JournalStats> {
+    return { ...this.#stats };
+  }
+
+  /** Bytes of the current segment (its snapshot and the records appended since). */
+  get segmentSize(): number {
+    return this.#size;
+  }
+
+  /** Closes the journal once the records already appended are written; later appends are refused. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#writing || this.#next) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    closeSync(this.#fd);
+  }
+
+  #flush(): void {
+    const group = this.#next;
+    if (!group || this.#writing) return;
+    this.#writing = true;
+    // Appends of this turn join the group until the write starts (they run before this callback).
+    const write = () => {
+      if (this.#next === group) this.#next = undefined;
+      this.#write(group);
+    };
+    const writeHere = () => (this.#failed ? this.#cutBack(write, group) : write());
+    if (this.#snapshot && this.#size >= Math.max(this.segmentBytes, 4 * this.#snapshotBytes))
+      // A failed snapshot loses nothing: the old segment is still the journal, written on.
+      this.#rotate().then(write, writeHere);
+    else writeHere();
+  }
+
+  #write(group: Group): void {
+    this.#stats.writes++;
+    writev(this.#fd, group.buffers, this.#size, (error, written) => {
+      if (error || written !== group.bytes)
+        return this.#fail(group, error ?? new Error(`short write: ${written} of ${group.bytes} bytes`));
+      fdatasync(this.#fd, (syncError) => {
+        if (syncError) return this.#fail(group, syncError);
+        this.#size += group.bytes;
+        for (const waiter of group.waiters) waiter.resolve();
+        this.#afterWrite();
+      });
+    });
+  }
+
+  #fail(group: Group, cause: unknown): void {
+    this.#failed = true;
+    const error = new JournalWriteError(`the journal write failed: ${(cause as Error).message}`, { cause });
+    for (const waiter of group.waiters) waiter.reject(error);
+    this.#afterWrite();
+  }
+
+  /** Cuts the file back to its acknowledged bytes after a failed write, then runs `then`. */
+  #cutBack(then: () => void, group: Group): void {
+    ftruncate(this.#fd, this.#size, (error) => {
+      if (error) {
+        if (this.#next === group) this.#next = undefined;
+        return this.#fail(group, error);
+      }
+      this.#failed = false;
+      then();
+    });
+  }
+
+  #afterWrite(): void {
+    this.#writing = false;
+    const idle = this.#idle.splice(0);
+    for (const waiting of idle) waiting();
+    if (this.#next && !this.#writing) setImmediate(() => this.#flush());
+  }
+
+  /**
+   * Writes the owner's snapshot to a new segment (a temporary file, fsynced, then renamed and the
+   * directory fsynced), switches to it and deletes the old one. The snapshot is taken at once
+   * (between two writes, so it holds every acknowledged record); its write runs off the main thread.
+   */
+  async #rotate(): Promise<void> {
+    const records = this.#snapshot?.() ?? [];
+    const next = this.#segment + 1;
+    const path = segmentPath(this.directory, next);
+    const bytes = segmentBytesOf(records);
+    const fd = await openFd(`${path}.tmp`, "w+", 0o600);
+    try {
+      for (let offset = 0; offset < bytes.length;)
+        offset += (await writeFd(fd, bytes, offset, bytes.length - offset, offset)).bytesWritten;
+      await fsyncFd(fd);
+      await rename(`${path}.tmp`, path);
+    } catch (error) {
+      await closeFd(fd);
+      await rm(`${path}.tmp`, { force: true });
+      throw error;
+    }
+    const old = this.#segment;
+    closeSync(this.#fd);
+    this.#fd = fd;
+    this.#segment = next;
+    this.#size = bytes.length;
+    this.#snapshotBytes = bytes.length;
+    this.#failed = false;
+    this.#stats.snapshots++;
+    unlinkSync(segmentPath(this.directory, old));
+    fsyncDirectory(this.directory);
+  }
+}
+
+function segmentPath(directory: string, segment: number): string {
+  return join(directory, `${String(segment).padStart(16, "0")}.journal`);
+}
+
+function frame(record: Uint8Array): { header: Buffer; payload: Buffer } {
+  const payload = Buffer.isBuffer(record)
+    ? record
+    : Buffer.from(record.buffer, record.byteOffset, record.length);
+  const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+  header.writeUInt32LE(payload.length, 0);
+  header.writeUInt32LE(crc32(payload), 4);
+  return { header, payload };
+}
+
+/** The bytes of a segment holding `records`. */
+function segmentBytesOf(records: readonly Uint8Array[]): Buffer {
+  const buffers: Buffer[] = [SEGMENT_MAGIC];
+  for (const record of records) {
+    const framed = frame(record);
+    buffers.push(framed.header, framed.payload);
+  }
+  return Buffer.concat(buffers);
+}
+
+/**
+ * Writes an empty segment `segment` as `<name>.tmp`, fsyncs it, renames it into place and fsyncs
+ * the directory; returns its descriptor, open for writing at its end.
+ */
+function createSegment(directory: string, segment: number): number {
+  const path = segmentPath(directory, segment);
+  const fd = openSync(`${path}.tmp`, "w+", 0o600);
+  try {
+    writeSync(fd, SEGMENT_MAGIC, 0, SEGMENT_MAGIC.length, 0);
+    fsyncSync(fd);
+    renameSync(`${path}.tmp`, path);
+    fsyncDirectory(directory);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+function fsyncDirectory(directory: string): void {
+  const fd = openSync(directory, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads the segment at `path`, calling `apply` on each record up to the first that is torn or fails
+ * its CRC; returns the length of that intact prefix and of the file.
+ * @throws JournalOpenError when the magic is wrong or `apply` throws
+ */
+function replaySegment(path: string, apply: (record: Buffer) => void): { size: number; total: number } {
+  const bytes = readFileSync(path);
+  if (bytes.length < SEGMENT_MAGIC.length || !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC))
+    throw new JournalOpenError(path, "not an iotguard journal segment, or of another version");
+  let offset = SEGMENT_MAGIC.length;
+  while (offset + RECORD_HEADER_BYTES <= bytes.length) {
+    const length = bytes.readUInt32LE(offset);
+    const end = offset + RECORD_HEADER_BYTES + length;
+    if (length === 0 || length > MAX_RECORD_BYTES || end > bytes.length) break;
+    const payload = bytes.subarray(offset + RECORD_HEADER_BYTES, end);
+    if (crc32(payload) !== bytes.readUInt32LE(offset + 4)) break;
+    try {
+      apply(payload);
+    } catch (error) {
+      throw new JournalOpenError(path, `record at byte ${offset}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    offset = end;
+  }
+  return { size: offset, total: bytes.length };
+}

@@ -1,0 +1,181 @@
+/**
+ * The append-only journal on a real file system: group commit (one fsynced write per event-loop
+ * turn), order, reading back, a torn tail cut off, snapshots into a new segment, what a crash
+ * during a snapshot leaves, refusals, and no write after a failed one following a torn record.
+ */
+import { randomBytes } from "node:crypto";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  AppendJournal,
+  JournalOpenError,
+  JournalWriteError,
+  RECORD_HEADER_BYTES,
+  SEGMENT_MAGIC,
+} from "../../platform/append-journal";
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "iotguard-journal-"));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, "journal");
+}
+
+/** Opens the journal in `dir`, collecting the records read back as strings. */
+async function open(dir: string, segmentBytes?: number) {
+  const read: string[] = [];
+  const journal = await AppendJournal.open(dir, (r) => read.push(r.toString()), { segmentBytes });
+  cleanup.push(() => journal.close());
+  return { journal, read };
+}
+
+const rec = (s: string) => Buffer.from(s);
+const segmentsIn = (dir: string) => readdirSync(dir).filter((f) => f.endsWith(".journal"));
+
+describe("AppendJournal", () => {
+  it("writes the records of one turn with one fsynced write, in order, and reads them back", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => journal.append(rec(`r${i}`))));
+    await journal.append(rec("last"));
+    expect(journal.stats).toEqual({ records: 51, writes: 2, snapshots: 0 });
+    await journal.close();
+    const { read } = await open(dir);
+    expect(read).toEqual([...Array.from({ length: 50 }, (_, i) => `r${i}`), "last"]);
+  });
+
+  it("starts a new journal with one empty segment that begins with its magic", async () => {
+    const dir = tempDir();
+    const { journal, read } = await open(dir);
+    expect(read).toEqual([]);
+    expect(segmentsIn(dir)).toEqual(["0000000000000001.journal"]);
+    expect(readFileSync(join(dir, "0000000000000001.journal"))).toEqual(SEGMENT_MAGIC);
+    expect(journal.segmentSize).toBe(SEGMENT_MAGIC.length);
+  });
+
+  it("cuts a torn last record off at open, reports it, and appends after the intact part", async () => {
+    const dir = tempDir();
+    const first = await open(dir);
+    await first.journal.append(rec("kept"));
+    await first.journal.close();
+    const [segment] = segmentsIn(dir);
+    // Half a header, then a whole header whose CRC does not match its payload.
+    appendFileSync(join(dir, segment!), Buffer.from([5, 0, 0]));
+    const second = await open(dir);
+    expect(second.read).toEqual(["kept"]);
+    expect(second.journal.tailBytesCut).toBe(3);
+    await second.journal.append(rec("after"));
+    await second.journal.close();
+    const bad = Buffer.alloc(RECORD_HEADER_BYTES + 3);
+    bad.writeUInt32LE(3, 0);
+    bad.writeUInt32LE(12345, 4);
+    appendFileSync(join(dir, segment!), bad);
+    const third = await open(dir);
+    expect(third.read).toEqual(["kept", "after"]);
+    expect(third.journal.tailBytesCut).toBe(bad.length);
+  });
+
+  it("writes a snapshot into a new segment when the old one outgrows its budget, and reads only that", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir, 64);
+    let state: string[] = [];
+    journal.setSnapshot(() => [rec(`snapshot of ${state.length}`)]);
+    for (let i = 0; i < 20; i++) {
+      await journal.append(rec(`record ${i}`));
+      state.push(`record ${i}`);
+    }
+    expect(journal.stats.snapshots).toBeGreaterThan(0);
+    expect(segmentsIn(dir)).toHaveLength(1);
+    await journal.close();
+    const { read } = await open(dir, 64);
+    // The newest segment: the last snapshot, then what was appended after it.
+    expect(read[0]).toMatch(/^snapshot of \d+$/);
+    const upTo = Number(read[0]!.split(" ").at(-1));
+    expect(read.slice(1)).toEqual(state.slice(upTo));
+    state = [];
+  });
+
+  it("takes a snapshot only between writes, after every earlier record's caller has applied it", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir, 16);
+    const applied: number[] = [];
+    const seen: number[][] = [];
+    journal.setSnapshot(() => {
+      seen.push([...applied]);
+      return [];
+    });
+    const write = async (i: number) => {
+      await journal.append(rec(`r${i}`));
+      applied.push(i);
+    };
+    for (let round = 0; round < 5; round++) await Promise.all([0, 1, 2].map((j) => write(3 * round + j)));
+    expect(seen.length).toBeGreaterThan(0);
+    // Every snapshot saw whole groups: 3k records applied, for some k.
+    for (const snapshot of seen) expect(snapshot.length % 3).toBe(0);
+  });
+
+  it("snapshotNow switches segments at once and deletes the old one", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    await journal.append(rec("before"));
+    journal.setSnapshot(() => [rec("state")]);
+    await journal.snapshotNow();
+    await journal.append(rec("after"));
+    expect(segmentsIn(dir)).toEqual(["0000000000000002.journal"]);
+    await journal.close();
+    expect((await open(dir)).read).toEqual(["state", "after"]);
+  });
+
+  it("after a crash during a snapshot reads the newest complete segment and deletes the rest", async () => {
+    const dir = tempDir();
+    const first = await open(dir);
+    await first.journal.append(rec("old"));
+    first.journal.setSnapshot(() => [rec("state")]);
+    await first.journal.snapshotNow();
+    await first.journal.close();
+    // A crash before the old segment was deleted, and an unfinished snapshot of a later one.
+    writeFileSync(join(dir, "0000000000000001.journal"), Buffer.concat([SEGMENT_MAGIC, randomBytes(20)]));
+    writeFileSync(join(dir, "0000000000000003.journal.tmp"), randomBytes(40));
+    const { read } = await open(dir);
+    expect(read).toEqual(["state"]);
+    expect(readdirSync(dir)).toEqual(["0000000000000002.journal"]);
+  });
+
+  it("refuses to open a segment that is not a journal, with E_STORAGE, and one whose record its owner rejects", async () => {
+    const dir = tempDir();
+    const first = await open(dir);
+    await first.journal.append(rec("x"));
+    await first.journal.close();
+    await expect(
+      AppendJournal.open(dir, () => {
+        throw new Error("unknown record");
+      }),
+    ).rejects.toThrow(/unknown record/);
+    writeFileSync(join(dir, segmentsIn(dir)[0]!), randomBytes(64));
+    const refused = AppendJournal.open(dir, () => undefined);
+    await expect(refused).rejects.toBeInstanceOf(JournalOpenError);
+    await expect(refused).rejects.toMatchObject({ code: "E_STORAGE" });
+  });
+
+  it("refuses empty records synchronously, and appends after close with JournalWriteError", async () => {
+    const { journal } = await open(tempDir());
+    expect(() => journal.append(new Uint8Array(0))).toThrow(RangeError);
+    await journal.close();
+    await expect(journal.append(rec("late"))).rejects.toBeInstanceOf(JournalWriteError);
+  });
+
+  it("close waits for the records already appended", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    const pending = Array.from({ length: 10 }, (_, i) => journal.append(rec(`r${i}`)));
+    await journal.close();
+    await Promise.all(pending);
+    expect((await open(dir)).read).toHaveLength(10);
+  });
+});
