@@ -60,7 +60,7 @@ export function categoryOf(url: string, functionName: string): string {
   if (url.startsWith("node:")) return "node (other)";
   if (/\/dist\/protocol\/|\/protocol\//.test(url)) return "protocol";
   if (/\/services\/cluster-head\/http\//.test(url)) return "head http";
-  if (/\/services\/cluster-head\/stores\/|\/platform\/level/.test(url)) return "head stores";
+  if (/\/services\/cluster-head\/stores\/|\/platform\/(level|append-journal)/.test(url)) return "head stores";
   if (/\/services\/|\/platform\//.test(url)) return "head (other)";
   if (url === "") return "native (no script)";
   return "other";

@@ -135,17 +135,17 @@ async function grantLoad(
  */
 const WARM_UP_MS = Defaults.MAX_SKEW_MS + 5_000;
 
-/** The head database's group-commit counters (`iotguard_store_writes`), from its /metrics. */
-async function storeWrites(head: {
+/** The grant journal's group-commit counters (`iotguard_grant_journal`), from the head's /metrics. */
+async function journalWrites(head: {
   http: { send(method: string, path: string): Promise<{ body: Buffer }> };
-}): Promise<{ batches: number; writes: number; durable: number }> {
+}): Promise<{ records: number; writes: number; snapshots: number }> {
   const text = (await head.http.send("GET", "/metrics")).body.toString();
   const read = (counter: string) => {
-    const match = text.match(new RegExp(`^iotguard_store_writes\\{counter="${counter}"\\} (\\d+)`, "m"));
-    if (!match) throw new Error(`the head's /metrics has no iotguard_store_writes{counter="${counter}"}`);
+    const match = text.match(new RegExp(`^iotguard_grant_journal\\{counter="${counter}"\\} (\\d+)`, "m"));
+    if (!match) throw new Error(`the head's /metrics has no iotguard_grant_journal{counter="${counter}"}`);
     return Number(match[1]);
   };
-  return { batches: read("batches"), writes: read("writes"), durable: read("durable") };
+  return { records: read("records"), writes: read("writes"), snapshots: read("snapshots") };
 }
 
 /** The `i`th pair of members granted: each member with three different peers in turn. */
@@ -257,7 +257,7 @@ export const grantSuite: Suite = {
           );
         }
         const steady = rss[rss.length - 1] as { grants: number; mb: number };
-        const storeBefore = await storeWrites(head);
+        const journalBefore = await journalWrites(head);
         const latencies: number[] = [];
         let wallMs = 0;
         let headCpuS = 0;
@@ -278,7 +278,7 @@ export const grantSuite: Suite = {
           ctx.progress(0.15 + (0.8 * (k + 1)) / chunks, `${loadGrants}/${chunk * chunks} grants`);
         }
         if (refused > 0) ctx.note(`${refused} session requests were not granted (expected 0)`);
-        const storeAfter = await storeWrites(head);
+        const journalAfter = await journalWrites(head);
 
         // As deployed: the SDK asks for direct delivery, so the head also delivers M1's Grant on M1's
         // ctl topic (QoS 1; into its embedded broker, in process) before it answers M2.
@@ -388,18 +388,18 @@ export const grantSuite: Suite = {
             better: "lower",
             value: ((headCpuS - headMainThreadCpuS) * 1000) / loadGrants,
             baseline: { case: "the whole process", value: (headCpuS * 1000) / loadGrants },
-            note: "the head's other threads: V8's (concurrent garbage collection, compilation), libuv's pool (level's writes and their fsync) and LevelDB's compaction",
+            note: "the head's other threads: V8's (garbage collection helpers, compilation), libuv's pool (the grant journal's writes and fsyncs) and LevelDB's (compaction of the other stores)",
           }),
         );
-        const fsyncs = storeAfter.durable - storeBefore.durable;
-        const batches = storeAfter.batches - storeBefore.batches;
+        const fsyncs = journalAfter.writes - journalBefore.writes;
+        const records = journalAfter.records - journalBefore.records;
         if (fsyncs > 0)
           rows.push(
             row("grant", {
               case: "grants-per-fsync",
               unit: "grants",
-              value: batches / fsyncs,
-              note: `group commit in the timed chunks, from the head's iotguard_store_writes: ${batches} batches in ${storeAfter.writes - storeBefore.writes} level writes, ${fsyncs} of them fsynced; each grant is answered after the fsynced write that holds its batch`,
+              value: records / fsyncs,
+              note: `group commit in the timed chunks, from the head's iotguard_grant_journal: ${records} records in ${fsyncs} fsynced writes, ${journalAfter.snapshots - journalBefore.snapshots} snapshots (new segments); each grant is answered after the fsynced write that holds its record`,
             }),
           );
         else ctx.note("no fsynced write in the timed chunks: grants per fsync not reported");

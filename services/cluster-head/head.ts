@@ -35,7 +35,7 @@ import type { HeadContext, HeadEvents } from "./context";
 import { useCryptoBackends } from "./crypto-backends";
 import { createRequestListener } from "./http/app";
 import { MemberMacKeyCache } from "./member-mac-keys";
-import { createMetrics, exposeBrokerCounters, exposeStoreWrites } from "./metrics";
+import { createMetrics, exposeBrokerCounters, exposeGrantJournal, exposeStoreWrites } from "./metrics";
 import { wireNotifications } from "./notifications";
 import { wireRequestRelay } from "./request-relay";
 import { AuditStore } from "./stores/audit-store";
@@ -202,6 +202,18 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       random,
     );
 
+    // Grants and sessions: their own journal beside level (stores/session-store.ts).
+    const sessions = await SessionStore.open(database, join(config.dataDir, "grants"), {
+      maxSessionsPerDevice: config.maxSessionsPerDevice,
+      now: now(),
+    });
+    cleanups.push(() => sessions.close());
+    if (sessions.journalTailBytesCut > 0)
+      logger.warn(
+        { bytesCut: sessions.journalTailBytesCut },
+        "the grant journal was cut at its first record that failed its check: a write torn by a crash or power cut (never acknowledged), or damage to the file",
+      );
+
     const ctx: HeadContext = {
       config,
       logger,
@@ -211,7 +223,7 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       members,
       macKeys: new MemberMacKeyCache(members),
       challenges: await ChallengeStore.open(database, loadChallengeKey(config.dataDir)),
-      sessions: await SessionStore.open(database, { maxSessionsPerDevice: config.maxSessionsPerDevice }),
+      sessions,
       audit,
       operators,
       follower,
@@ -282,6 +294,7 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     cleanups.push(() => broker.close());
     exposeBrokerCounters(metrics, () => (broker.embedded ? { ...broker.embedded.counters } : undefined));
     exposeStoreWrites(metrics, () => database.writeStats);
+    exposeGrantJournal(metrics, () => sessions.journalStats);
     wireNotifications(ctx, broker);
     await wireRequestRelay(ctx, broker);
     ctx.events.off("revoked", holdEnded);

@@ -1,5 +1,6 @@
 /** Prometheus metrics of one head (its own registry, so two heads in one process stay apart). */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { JournalStats } from "../../platform/append-journal";
 import type { WriteStats } from "../../platform/level-database";
 
 export interface HeadMetrics {
@@ -134,6 +135,27 @@ export function exposeStoreWrites(metrics: HeadMetrics, read: () => Readonly<Wri
       this.set({ counter: "batches" }, stats.calls);
       this.set({ counter: "writes" }, stats.writes);
       this.set({ counter: "durable" }, stats.durableWrites);
+    },
+  });
+}
+
+/**
+ * Exposes the session store's journal (platform/append-journal.ts) as
+ * `iotguard_grant_journal{counter}`, read at each scrape: `records` appended (one per grant, end
+ * of a device's sessions or prune chunk), fsynced `writes` they took (group commit), and
+ * `snapshots` (new segments). records / writes is how many grants share one fsync under load.
+ */
+export function exposeGrantJournal(metrics: HeadMetrics, read: () => Readonly<JournalStats>): void {
+  new Gauge({
+    name: "iotguard_grant_journal",
+    help: "grant journal since start: records appended, fsynced writes they took (group commit), snapshots written",
+    labelNames: ["counter"],
+    registers: [metrics.registry],
+    collect() {
+      const stats = read();
+      this.set({ counter: "records" }, stats.records);
+      this.set({ counter: "writes" }, stats.writes);
+      this.set({ counter: "snapshots" }, stats.snapshots);
     },
   });
 }

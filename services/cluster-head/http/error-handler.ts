@@ -26,9 +26,10 @@ export function toHeadError(error: unknown): HeadError {
     const where = issue?.path.length ? issue.path.join(".") : "body";
     return new HeadError("E_VALIDATION", `${where}: ${issue?.message ?? "invalid"}`);
   }
-  // abstract-level errors carry LEVEL_* codes: the store failed, nothing was acknowledged.
-  const levelCode = (error as { code?: unknown })?.code;
-  if (typeof levelCode === "string" && levelCode.startsWith("LEVEL_")) {
+  // abstract-level errors carry LEVEL_* codes, the grant journal's JOURNAL_*: the store failed,
+  // nothing was acknowledged.
+  const storeCode = (error as { code?: unknown })?.code;
+  if (typeof storeCode === "string" && (storeCode.startsWith("LEVEL_") || storeCode.startsWith("JOURNAL_"))) {
     return new HeadError("E_STORAGE", "the head's database is unavailable");
   }
   const parserError = error as BodyParserError;

@@ -152,6 +152,48 @@ export class ReplayKeySet {
    */
   add(key: string, expiresAt: number): void {
     this.#parse(key);
+    this.#addScratch(expiresAt);
+  }
+
+  /**
+   * {@link add} for a key given as its 32 bytes (as the journal holds it).
+   * @throws RangeError when `key` is not 32 bytes or `expiresAt` is not a number
+   */
+  addBytes(key: Uint8Array, expiresAt: number): void {
+    if (key.length !== REPLAY_KEY_BYTES)
+      throw new RangeError(`replayKey: expected ${REPLAY_KEY_BYTES} bytes`);
+    this.#scratchBytes.set(key);
+    this.#addScratch(expiresAt);
+  }
+
+  /**
+   * The live keys, oldest first, in chunks of at most `max`: each chunk's keys as 32-byte strings
+   * concatenated (a copy) and their expiries.
+   */
+  *chunks(max: number): Generator<{ keys: Uint8Array; expiries: number[] }> {
+    const mask = this.#capacity - 1;
+    let keys = new Uint8Array(max * REPLAY_KEY_BYTES);
+    let expiries: number[] = [];
+    for (let position = this.#start; position < this.#start + this.#used; position++) {
+      const slot = position & mask;
+      const expiresAt = this.#expiries[slot]!;
+      if (Number.isNaN(expiresAt)) continue;
+      keys.set(
+        this.#keyBytes.subarray(slot * REPLAY_KEY_BYTES, (slot + 1) * REPLAY_KEY_BYTES),
+        expiries.length * REPLAY_KEY_BYTES,
+      );
+      expiries.push(expiresAt);
+      if (expiries.length === max) {
+        yield { keys, expiries };
+        keys = new Uint8Array(max * REPLAY_KEY_BYTES);
+        expiries = [];
+      }
+    }
+    if (expiries.length > 0) yield { keys: keys.subarray(0, expiries.length * REPLAY_KEY_BYTES), expiries };
+  }
+
+  /** Adds the key in {@link #scratch}. */
+  #addScratch(expiresAt: number): void {
     if (typeof expiresAt !== "number" || Number.isNaN(expiresAt))
       throw new RangeError("expiresAt: expected a number (ms since the epoch)");
     const at = this.#find();

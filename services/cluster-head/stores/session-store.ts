@@ -1,30 +1,51 @@
 /**
  * Issued grants. The replay key of the request and the session record are written in one fsynced
- * batch before the grant leaves the head, so after a crash or a power cut the same request can
- * never be granted again; while a request is being decided its replay key is claimed in memory, so
- * concurrent copies of it cannot both get past the check (docs/protocol.md § Grant, replay).
- * Session keys are not stored: only who shares a session, under which device keys, and until when.
+ * journal record before the grant leaves the head, so after a crash or a power cut the same
+ * request can never be granted again; while a request is being decided its replay key is claimed
+ * in memory, so concurrent copies of it cannot both get past the check (docs/protocol.md § Grant,
+ * replay). Session keys are not stored: only who shares a session, under which device keys, and
+ * until when.
  *
- * Everything is also held in memory (loaded at open), so a grant reads nothing from level: the
- * replay keys (key → expiry) and the sessions. Memory is bounded by the members, not by the grants
- * ever issued (docs/protocol.md § Grant, bounded state):
+ * The store keeps its own append-only journal (platform/append-journal.ts, records in
+ * ./session-journal-records.ts), not level: one small binary record per grant, group-committed
+ * and fsynced per event-loop turn, with no memtable, JSON or compaction on the grant path. An
+ * older head's sessions and replay keys in level are moved into the journal at the first open.
+ *
+ * Everything is held in memory (rebuilt from the journal at open), so a grant reads nothing from
+ * disk: the replay keys (key → expiry) and the sessions. Memory is bounded by the members, not by
+ * the grants ever issued (docs/protocol.md § Grant, bounded state):
  * - a new session between two devices supersedes their older ones beyond the newest
  *   {@link SESSIONS_PER_PAIR} (rotation overlap: the previous key stays usable while the new one
  *   is taken into use), and a device holds at most `maxSessionsPerDevice` sessions that have not
  *   ended (its oldest is superseded first). A superseded session ends with reason `superseded`, in
- *   the grant's own batch; nobody is told (the pair holds a newer key; a session superseded by the
- *   cap is simply requested again when needed);
+ *   the grant's own record; nobody is told (the pair holds a newer key; a session superseded by
+ *   the cap is simply requested again when needed);
  * - ended sessions stay listed for a while (housekeeping's retention) but at most
- *   {@link MAX_ENDED_SESSIONS_KEPT} of them: past that the oldest is deleted in the next grant's
- *   batch;
- * - replay keys that have expired (a request that old fails the freshness check) are deleted a
- *   few at a time in each grant's batch, and the rest by housekeeping, which also deletes sessions
+ *   {@link MAX_ENDED_SESSIONS_KEPT} of them: past that the oldest is forgotten, and loading the
+ *   journal forgets it again by the same rule;
+ * - replay keys that have expired (a request that old fails the freshness check) are forgotten a
+ *   few at a time with each grant, and the rest by housekeeping, which also deletes sessions
  *   ended or expired before its retention, in chunks that leave the event loop free in between.
+ *   The journal's snapshots (a new segment from the state in memory when the old one has grown)
+ *   leave everything forgotten behind.
  */
+import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers/promises";
-import type { BatchOperation, HeadDatabase } from "./database";
+import { AppendJournal, type JournalStats } from "../../../platform/append-journal";
+import type { HeadDatabase } from "./database";
 import { FifoMap } from "./fifo-map";
 import { isReplayKey, REPLAY_KEY_HEX_LENGTH, ReplayKeySet, type SweepCursor } from "./replay-key-set";
+import {
+  decodeRecord,
+  encodeDelete,
+  encodeEnd,
+  encodeGrant,
+  encodeReplayKeys,
+  encodeSession,
+  type JournalRecord,
+  RecordType,
+  REPLAY_KEYS_PER_RECORD,
+} from "./session-journal-records";
 
 export interface SessionRecord {
   sessionId: string;
@@ -40,15 +61,9 @@ export interface SessionRecord {
   endReason?: string;
 }
 
-interface ReplayRecord {
+/** A replay key as an older head kept it in level's `grant-requests` sublevel. */
+interface LevelReplayRecord {
   expiresAt: number;
-}
-
-/** The ops that end some sessions, to be written in the caller's batch, then committed. */
-export interface SessionEnding {
-  operations: BatchOperation[];
-  ended: SessionRecord[];
-  commit(): void;
 }
 
 /** Sessions between the same two devices that stay live after a new grant (the new one included). */
@@ -59,10 +74,12 @@ export const DEFAULT_MAX_SESSIONS_PER_DEVICE = 256;
 export const MAX_ENDED_SESSIONS_KEPT = 10_000;
 /** The reason a session ended when a newer one took its place. */
 export const SUPERSEDED = "superseded";
-/** Expired replay keys deleted by one grant's batch at most (a steady load deletes as many as it adds). */
+/** Expired replay keys forgotten by one grant at most (a steady load forgets as many as it adds). */
 const EXPIRED_KEYS_PER_GRANT = 4;
-/** Records pruned per batch; the event loop runs other work between two chunks. */
+/** Records pruned per chunk; the event loop runs other work between two chunks. */
 const PRUNE_CHUNK = 2_000;
+/** Sessions ended by one journal record at most (its count is a u16). */
+const ENDS_PER_RECORD = 0xffff;
 
 /** Options of {@link SessionStore.open}. */
 export interface SessionStoreOptions {
@@ -70,6 +87,10 @@ export interface SessionStoreOptions {
   maxSessionsPerDevice?: number;
   /** Ended sessions kept for the listing, at most. */
   maxEndedKept?: number;
+  /** Journal segment size past which a snapshot starts a new one (platform/append-journal.ts). */
+  journalSegmentBytes?: number;
+  /** Now, at open (ms; default `Date.now()`): replay keys read back that expired before it are dropped. */
+  now?: number;
 }
 
 export class SessionStore {
@@ -88,6 +109,8 @@ export class SessionStore {
   private readonly claimed = new Set<string>();
   private readonly maxPerDevice: number;
   private readonly maxEndedKept: number;
+  /** Set by {@link open} once the journal is read. */
+  private journal!: AppendJournal;
 
   private constructor(
     private readonly database: HeadDatabase,
@@ -100,17 +123,131 @@ export class SessionStore {
     this.maxEndedKept = options.maxEndedKept ?? MAX_ENDED_SESSIONS_KEPT;
   }
 
-  /** Opens the store and loads its sessions and replay keys into memory. */
-  static async open(database: HeadDatabase, options: SessionStoreOptions = {}): Promise<SessionStore> {
+  /**
+   * Opens the store: reads its journal in `journalDirectory` (created when needed) into memory,
+   * moving an older head's sessions and replay keys from `database` into the journal first.
+   * @throws JournalOpenError E_STORAGE when the journal cannot be read
+   */
+  static async open(
+    database: HeadDatabase,
+    journalDirectory: string,
+    options: SessionStoreOptions = {},
+  ): Promise<SessionStore> {
     const store = new SessionStore(database, options);
-    const records = await database.values<SessionRecord>("sessions", Number.MAX_SAFE_INTEGER);
-    // Oldest first, so that the per-device and ended orders hold after a restart too.
-    records.sort((a, b) => (a.endedAt ?? a.issuedAt) - (b.endedAt ?? b.issuedAt));
-    for (const record of records) store.remember(compact(record));
-    const keys = await database.entries<ReplayRecord>("grant-requests");
-    keys.sort((a, b) => a[1].expiresAt - b[1].expiresAt);
-    for (const [key, { expiresAt }] of keys) store.replayKeys.add(key, expiresAt);
+    let records = 0;
+    store.journal = await AppendJournal.open(
+      journalDirectory,
+      (bytes) => {
+        store.apply(decodeRecord(bytes));
+        records++;
+      },
+      { segmentBytes: options.journalSegmentBytes },
+    );
+    store.journal.setSnapshot(() => store.snapshot());
+    await store.moveFromLevel(records === 0);
+    // One pass over every key (no limit): at open nothing else waits for the event loop.
+    store.replayKeys.sweep(options.now ?? Date.now(), Number.MAX_SAFE_INTEGER);
     return store;
+  }
+
+  /**
+   * Sessions and replay keys an older head kept in level: loaded into memory when the journal is
+   * new, written to the journal as a snapshot, then deleted from level. A crash after the snapshot
+   * leaves them in level, already in the journal: the next open only deletes them.
+   */
+  private async moveFromLevel(journalIsNew: boolean): Promise<void> {
+    const records = await this.database.values<SessionRecord>("sessions", Number.MAX_SAFE_INTEGER);
+    const keys = await this.database.entries<LevelReplayRecord>("grant-requests");
+    if (records.length === 0 && keys.length === 0) return;
+    if (journalIsNew) {
+      // Oldest first, so that the per-device and ended orders hold.
+      records.sort((a, b) => (a.endedAt ?? a.issuedAt) - (b.endedAt ?? b.issuedAt));
+      for (const record of records) this.remember(compact(record));
+      this.forgetEndedBeyondCap();
+      keys.sort((a, b) => a[1].expiresAt - b[1].expiresAt);
+      for (const [key, { expiresAt }] of keys) this.replayKeys.add(key, expiresAt);
+      await this.journal.snapshotNow();
+    }
+    await this.database.batch(
+      [
+        ...records.map((r) => ({ type: "del" as const, sublevel: "sessions" as const, key: r.sessionId })),
+        ...keys.map(([key]) => ({ type: "del" as const, sublevel: "grant-requests" as const, key })),
+      ],
+      { durable: true },
+    );
+  }
+
+  /** Applies one journal record to memory, as the write that made it did. */
+  private apply(record: JournalRecord): void {
+    switch (record.type) {
+      case RecordType.GRANT: {
+        this.replayKeys.addBytes(record.replayKey, record.replayKeyExpiresAt);
+        this.endOpen(record.superseded, record.session.issuedAt, SUPERSEDED);
+        this.remember(compact(record.session));
+        this.forgetEndedBeyondCap();
+        return;
+      }
+      case RecordType.END:
+        this.endOpen(record.sessionIds, record.endedAt, record.reason);
+        this.forgetEndedBeyondCap();
+        return;
+      case RecordType.DELETE:
+        for (const id of record.sessionIds) this.forget(id);
+        return;
+      case RecordType.SESSION:
+        this.remember(compact(record.session));
+        return;
+      case RecordType.REPLAY_KEYS:
+        for (let i = 0; i < record.expiries.length; i++)
+          this.replayKeys.addBytes(record.keys.subarray(32 * i, 32 * i + 32), record.expiries[i]!);
+        return;
+    }
+  }
+
+  /** The whole state as journal records: open sessions, ended ones in the order they ended, replay keys. */
+  private snapshot(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const s of this.sessions.values()) if (s.endedAt === undefined) out.push(encodeSession(s));
+    for (const [id] of this.ended.entries()) {
+      const s = this.sessions.get(id);
+      if (s) out.push(encodeSession(s));
+    }
+    for (const chunk of this.replayKeys.chunks(REPLAY_KEYS_PER_RECORD))
+      out.push(encodeReplayKeys(chunk.keys, chunk.expiries));
+    return out;
+  }
+
+  /** Ends those of `sessionIds` that are still open (an earlier end stands); returns them ended. */
+  private endOpen(sessionIds: readonly string[], endedAt: number, reason: string): SessionRecord[] {
+    const ended: SessionRecord[] = [];
+    for (const id of sessionIds) {
+      const s = this.sessions.get(id);
+      if (s === undefined || s.endedAt !== undefined) continue;
+      const copy = endedCopy(s, endedAt, reason);
+      this.remember(copy);
+      ended.push(copy);
+    }
+    return ended;
+  }
+
+  private forgetEndedBeyondCap(): void {
+    if (this.ended.size <= this.maxEndedKept) return;
+    for (const id of this.ended.oldest(this.ended.size - this.maxEndedKept)) this.forget(id);
+  }
+
+  /** The journal's counters: records appended, fsynced writes, snapshots. */
+  get journalStats(): Readonly<JournalStats> {
+    return this.journal.stats;
+  }
+
+  /** Bytes cut off the journal's end at open (see AppendJournal.tailBytesCut). */
+  get journalTailBytesCut(): number {
+    return this.journal.tailBytesCut;
+  }
+
+  /** Closes the journal once what was appended is written; later writes fail (E_STORAGE). */
+  close(): Promise<void> {
+    return this.journal.close();
   }
 
   /**
@@ -142,12 +279,13 @@ export class SessionStore {
   }
 
   /**
-   * Durably records a grant (replay key and session) before it is sent, in one fsynced batch with
-   * the sessions it supersedes, the oldest ended records past the kept number, and a few expired
-   * replay keys. `session.issuedAt` is taken as now.
+   * Durably records a grant (replay key and session) before it is sent, in one fsynced journal
+   * record that also ends the sessions it supersedes. The oldest ended records past the kept number
+   * and a few expired replay keys are forgotten. `session.issuedAt` is taken as now.
    * @returns the sessions the new one superseded (ended with reason {@link SUPERSEDED})
    * @throws RangeError when `replayKey` is not 64 lowercase hex digits (`grantReplayKey`'s form),
    *   before anything is written
+   * @throws JournalWriteError when the write failed (nothing recorded)
    */
   async recordGrant(
     replayKey: string,
@@ -157,30 +295,19 @@ export class SessionStore {
     if (!isReplayKey(replayKey))
       throw new RangeError(`replayKey: expected ${REPLAY_KEY_HEX_LENGTH} lowercase hex digits`);
     const now = session.issuedAt;
-    const superseded = this.toSupersede(session.initiator, session.responder).map((s) =>
-      endedCopy(s, now, SUPERSEDED),
-    );
-    const evicted = this.ended.oldest(this.ended.size + superseded.length - this.maxEndedKept);
+    const superseded = this.toSupersede(session.initiator, session.responder);
     // Forgotten at once (not after the write): other grants of this turn then pick other keys. A
     // key that expired before now is useless anyway: its request fails the freshness check.
-    const expiredKeys = this.replayKeys.takeExpired(now, EXPIRED_KEYS_PER_GRANT);
+    this.replayKeys.takeExpired(now, EXPIRED_KEYS_PER_GRANT);
 
-    const operations: BatchOperation[] = [
-      { type: "put", sublevel: "grant-requests", key: replayKey, value: { expiresAt: replayKeyExpiresAt } },
-      { type: "put", sublevel: "sessions", key: session.sessionId, value: session },
-    ];
-    for (const s of superseded)
-      operations.push({ type: "put", sublevel: "sessions", key: s.sessionId, value: s });
-    for (const id of evicted) operations.push({ type: "del", sublevel: "sessions", key: id });
-    for (const key of expiredKeys) operations.push({ type: "del", sublevel: "grant-requests", key });
-    await this.database.batch(operations, { durable: true });
+    const ids = superseded.map((s) => s.sessionId);
+    await this.journal.append(encodeGrant(Buffer.from(replayKey, "hex"), replayKeyExpiresAt, session, ids));
 
     this.replayKeys.add(replayKey, replayKeyExpiresAt);
-    for (const id of evicted) this.forget(id);
-    // A concurrent grant or end may have ended it meanwhile: that end stands.
-    const ended = superseded.filter((s) => this.sessions.get(s.sessionId)?.endedAt === undefined);
-    for (const s of ended) this.remember(s);
+    // A concurrent grant or end may have ended some meanwhile: that end stands.
+    const ended = this.endOpen(ids, now, SUPERSEDED);
     this.remember(compact(session));
+    this.forgetEndedBeyondCap();
     return ended;
   }
 
@@ -282,22 +409,25 @@ export class SessionStore {
     return this.list().filter((s) => s.endedAt === undefined && s.expiresAt > now);
   }
 
-  /** Prepares the end of every live session of `deviceId` (their peers are to be told). */
-  prepareEndSessionsOf(deviceId: string, now: number, reason: string): SessionEnding {
-    const ended = this.liveSessionsOf(deviceId, now).map((s) => endedCopy(s, now, reason));
-    return {
-      operations: ended.map((s) => ({ type: "put", sublevel: "sessions", key: s.sessionId, value: s })),
-      ended,
-      commit: () => {
-        for (const s of ended) this.remember(s);
-      },
-    };
+  /**
+   * Ends every live session of `deviceId` (durably, in the journal) and returns them ended: their
+   * peers are to be told.
+   * @throws JournalWriteError when the write failed (nothing ended)
+   */
+  async endSessionsOf(deviceId: string, now: number, reason: string): Promise<SessionRecord[]> {
+    const ids = this.liveSessionsOf(deviceId, now).map((s) => s.sessionId);
+    for (let i = 0; i < ids.length; i += ENDS_PER_RECORD)
+      await this.journal.append(encodeEnd(now, reason, ids.slice(i, i + ENDS_PER_RECORD)));
+    const ended = this.endOpen(ids, now, reason);
+    this.forgetEndedBeyondCap();
+    return ended;
   }
 
   /**
-   * Deletes sessions that ended or expired before `before`, ended ones past the kept number, and
-   * replay keys that expired before `now` (a request older than that fails the freshness check
-   * anyway), from level and memory, {@link PRUNE_CHUNK} at a time with the event loop free between
+   * Deletes sessions that ended or expired before `before` and ended ones past the kept number
+   * (from memory and, with a journal record per chunk, from disk), and forgets replay keys that
+   * expired before `now` (a request older than that fails the freshness check anyway; the next
+   * snapshot leaves them behind), {@link PRUNE_CHUNK} at a time with the event loop free between
    * two chunks. Returns how many of each.
    */
   async prune(now: number, before: number): Promise<{ sessions: number; replayKeys: number }> {
@@ -309,23 +439,16 @@ export class SessionStore {
         .filter((s) => overflow.has(s.sessionId) || (s.endedAt ?? s.expiresAt) <= before)
         .map((s) => s.sessionId);
       if (gone.length === 0) continue;
-      await this.database.batch(gone.map((key) => ({ type: "del", sublevel: "sessions", key })));
+      await this.journal.append(encodeDelete(gone));
       for (const id of gone) this.forget(id);
       sessions += gone.length;
     }
-    // Forgotten before they are deleted from disk, like the per-grant ones: an expired key is of no
-    // use (its request fails the freshness check), and one a failed write leaves on disk is deleted
-    // after the next restart.
     let cursor: SweepCursor | undefined;
     do {
       const swept = this.replayKeys.sweep(now, PRUNE_CHUNK, cursor);
       cursor = swept.next;
-      if (swept.keys.length > 0) {
-        await this.database.batch(
-          swept.keys.map((key) => ({ type: "del", sublevel: "grant-requests", key })),
-        );
-        replayKeys += swept.keys.length;
-      } else if (cursor !== undefined) await setImmediate();
+      replayKeys += swept.keys.length;
+      if (cursor !== undefined) await setImmediate();
     } while (cursor !== undefined);
     return { sessions, replayKeys };
   }

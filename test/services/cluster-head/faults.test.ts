@@ -9,6 +9,7 @@ import { finishJoin, startJoin } from "../../../protocol/join/device";
 import type { Membership } from "../../../protocol/membership";
 import { loadConfig } from "../../../services/cluster-head/config";
 import { startClusterHead } from "../../../services/cluster-head/head";
+import { JournalOpenError } from "../../../platform/append-journal";
 import { DatabaseOpenError } from "../../../services/cluster-head/stores/database";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
 import { makeTestDevice, startTestHead, type TestDevice } from "../../../testkit/head";
@@ -157,7 +158,7 @@ describe("cluster head faults", () => {
     }
   }, 60_000);
 
-  it("a failing database gives E_STORAGE and no grant; a corrupt one stops the head at start", async () => {
+  it("a failing grant journal gives E_STORAGE and no grant; a corrupt journal or database stops the head at start", async () => {
     const head = await startTestHead(chain, { clusterId: "3" });
     const a = makeTestDevice();
     const b = makeTestDevice();
@@ -167,10 +168,17 @@ describe("cluster head faults", () => {
     ).toBe(201);
     const ma = await joinAt(head.url, head.headAddress, a, 3);
     const mb = await joinAt(head.url, head.headAddress, b, 3);
-    await head.context.database.close();
+    // The grant journal fails (closed under the head): the grant is refused, nothing recorded.
+    await head.context.sessions.close();
     expect(await postSession(head.url, grantRequest(ma, mb, 3))).toBe("E_STORAGE");
     expect(head.context.sessions.list()).toHaveLength(0);
     await head.stop();
+
+    const journalDir = join(head.dataDir, "grants");
+    for (const file of readdirSync(journalDir)) writeFileSync(join(journalDir, file), randomBytes(64));
+    const failed = startClusterHead(loadConfig(head.flags, {}), { logger: pino({ level: "silent" }) });
+    await expect(failed).rejects.toBeInstanceOf(JournalOpenError);
+    await expect(failed).rejects.toMatchObject({ code: "E_STORAGE" });
 
     const dbDir = join(head.dataDir, "db");
     for (const file of readdirSync(dbDir))

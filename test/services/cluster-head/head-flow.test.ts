@@ -330,17 +330,21 @@ describe("cluster head against a real chain", () => {
       expect(metrics).toMatch(/iotguard_refusals_total\{code="E_REPLAY"\} \d+/);
       expect(metrics).toMatch(/iotguard_broker_events\{counter="connections"\} [1-9]\d*/);
       expect(metrics).toMatch(/iotguard_broker_events\{counter="refusedOversize"\} 0/);
-      // Group commit: every grant asked for a batch, and batches share writes, some fsynced.
-      const store = (counter: string) =>
-        Number(
-          metrics.match(new RegExp(`^iotguard_store_writes\\{counter="${counter}"\\} (\\d+)`, "m"))?.[1],
-        );
+      // Group commit: joins and the like ask level for batches that share writes, some fsynced;
+      // every grant is a journal record, and records share fsynced writes.
+      const counterOf = (metric: string, counter: string) =>
+        Number(metrics.match(new RegExp(`^${metric}\\{counter="${counter}"\\} (\\d+)`, "m"))?.[1]);
+      const store = (counter: string) => counterOf("iotguard_store_writes", counter);
+      const journal = (counter: string) => counterOf("iotguard_grant_journal", counter);
       const grants = Number(metrics.match(/^iotguard_grants_total (\d+)/m)?.[1]);
       expect(grants).toBeGreaterThan(0);
-      expect(store("batches")).toBeGreaterThanOrEqual(grants);
       expect(store("batches")).toBeGreaterThanOrEqual(store("writes"));
       expect(store("writes")).toBeGreaterThanOrEqual(store("durable"));
       expect(store("durable")).toBeGreaterThan(0);
+      expect(journal("records")).toBeGreaterThanOrEqual(grants);
+      expect(journal("records")).toBeGreaterThanOrEqual(journal("writes"));
+      expect(journal("writes")).toBeGreaterThan(0);
+      expect(journal("snapshots")).toBeGreaterThanOrEqual(0);
       // Docs vs code: every iotguard metric the head exposes is named in docs/operations.md.
       const operationsDoc = readFileSync(path.join(__dirname, "../../../docs/operations.md"), "utf8");
       const exposed = [...metrics.matchAll(/^# HELP (iotguard_\w+)/gm)].map((m) => m[1]);
