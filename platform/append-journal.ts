@@ -56,6 +56,7 @@ export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 const SEGMENT_NAME = /^(\d{16})\.journal$/;
+const SEGMENT_TMP_NAME = /^\d{16}\.journal\.tmp$/;
 // Raw descriptors, not FileHandles: a FileHandle that is garbage-collected closes its descriptor.
 const openFd = promisify(openCallback);
 const closeFd = promisify(closeCallback);
@@ -94,10 +95,12 @@ export interface JournalOptions {
 export interface JournalStats {
   /** `append` calls. */
   records: number;
-  /** Groups written, each with one fdatasync. */
+  /** Group writes attempted, each with one fdatasync. */
   writes: number;
   /** Snapshots written (new segments). */
   snapshots: number;
+  /** Snapshots that failed (the old segment stayed in use; tried again after it grows by an eighth). */
+  snapshotFailures: number;
 }
 
 interface Group {
@@ -126,9 +129,14 @@ export class AppendJournal {
   #writing = false;
   /** A write failed: the file may hold a torn record past {@link #size}, cut off before the next write. */
   #failed = false;
-  #closed = false;
+  /** Set by {@link close}: appends and snapshots are refused from then on. */
+  #closing: Promise<void> | undefined;
+  /** Snapshots asked for with {@link snapshotNow} and not finished ({@link close} waits for them). */
+  #snapshotsPending = 0;
+  /** After a failed snapshot, the segment size before the next try (not on every write). */
+  #retrySnapshotAt = 0;
   readonly #idle: (() => void)[] = [];
-  readonly #stats: JournalStats = { records: 0, writes: 0, snapshots: 0 };
+  readonly #stats: JournalStats = { records: 0, writes: 0, snapshots: 0, snapshotFailures: 0 };
 
   private constructor(
     readonly directory: string,
@@ -144,9 +152,10 @@ export class AppendJournal {
 
   /**
    * Opens (creating when needed) the journal in `directory` (made 0700; segments are 0600) and
-   * calls `apply` with every record of its newest segment, in order. A torn last record is cut
-   * off; older segments (left by a crash during a snapshot) and unfinished snapshots are deleted.
-   * @throws JournalOpenError E_STORAGE when a record before the end is corrupt, when `apply`
+   * calls `apply` with every record of its newest segment, in order, up to the first record that
+   * is torn or fails its CRC, where the segment is cut ({@link tailBytesCut} says how much). Older
+   * segments (left by a crash during a snapshot) and unfinished snapshots are deleted.
+   * @throws JournalOpenError E_STORAGE when the newest segment is not a journal, when `apply`
    *   throws (a record that passed its CRC but is not understood), or on an I/O error
    */
   static async open(
@@ -157,42 +166,39 @@ export class AppendJournal {
     const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     if (!Number.isInteger(segmentBytes) || segmentBytes < 1)
       throw new RangeError("segmentBytes: expected a positive integer");
-    let names: string[];
+    let fd: number | undefined;
     try {
       mkdirSync(directory, { recursive: true, mode: 0o700 });
       chmodSync(directory, 0o700);
-      names = readdirSync(directory);
+      const names = readdirSync(directory);
+      for (const name of names) if (SEGMENT_TMP_NAME.test(name)) unlinkSync(join(directory, name));
+      const segments = names
+        .map((name) => SEGMENT_NAME.exec(name)?.[1])
+        .filter((n): n is string => n !== undefined)
+        .map(Number)
+        .sort((a, b) => a - b);
+      const newest = segments.at(-1);
+      if (newest === undefined) {
+        fd = createSegment(directory, 1);
+        return new AppendJournal(directory, segmentBytes, fd, 1, SEGMENT_MAGIC.length);
+      }
+      const path = segmentPath(directory, newest);
+      const { size, total } = replaySegment(path, apply);
+      fd = openSync(path, "r+");
+      if (size < total) {
+        ftruncateSync(fd, size);
+        fsyncSync(fd);
+      }
+      // A crash after a snapshot was renamed into place but before the segment it replaces was deleted.
+      for (const older of segments.slice(0, -1)) unlinkSync(segmentPath(directory, older));
+      const journal = new AppendJournal(directory, segmentBytes, fd, newest, size);
+      journal.tailBytesCut = total - size;
+      return journal;
     } catch (error) {
+      if (fd !== undefined) closeSync(fd);
+      if (error instanceof JournalOpenError) throw error;
       throw new JournalOpenError(directory, (error as Error).message, { cause: error });
     }
-    const segments = names
-      .map((name) => SEGMENT_NAME.exec(name)?.[1])
-      .filter((n): n is string => n !== undefined)
-      .map(Number)
-      .sort((a, b) => a - b);
-    for (const name of names) if (name.endsWith(".tmp")) unlinkSync(join(directory, name));
-    const newest = segments.at(-1);
-    if (newest === undefined) {
-      const fd = createSegment(directory, 1);
-      return new AppendJournal(directory, segmentBytes, fd, 1, SEGMENT_MAGIC.length);
-    }
-    const path = segmentPath(directory, newest);
-    let size: number;
-    let total: number;
-    try {
-      ({ size, total } = replaySegment(path, apply));
-    } catch (error) {
-      if (error instanceof JournalOpenError) throw error;
-      throw new JournalOpenError(directory, `${path}: ${(error as Error).message}`, { cause: error });
-    }
-    const fd = openSync(path, "r+");
-    ftruncateSync(fd, size); // the torn tail, if any
-    fsyncSync(fd);
-    // A crash after a snapshot was renamed into place but before the segment it replaces was deleted.
-    for (const older of segments.slice(0, -1)) unlinkSync(segmentPath(directory, older));
-    const journal = new AppendJournal(directory, segmentBytes, fd, newest, size);
-    journal.tailBytesCut = total - size;
-    return journal;
   }
 
   /**
@@ -203,8 +209,8 @@ export class AppendJournal {
 
   /**
    * The function that returns the owner's whole state as records, for the next snapshot. It is
-   * called between two writes, after every appended record before it has been applied by its
-   * caller (the callers' continuations run before the next write starts).
+   * called between two writes, in a later event-loop turn than the last acknowledgement, so every
+   * acknowledged record has been applied by its caller (whose continuation ran meanwhile).
    */
   setSnapshot(snapshot: () => Uint8Array[]): void {
     this.#snapshot = snapshot;
@@ -212,14 +218,15 @@ export class AppendJournal {
 
   /**
    * Appends one record; resolves once it is on disk and fsynced, with the other records of this
-   * event-loop turn. Records land in the order they were appended.
+   * event-loop turn. Records land in the order they were appended. The bytes are written as they
+   * are when the group is written: do not change them after the call.
    * @throws RangeError when the record is empty or larger than {@link MAX_RECORD_BYTES}
    * @throws JournalWriteError (rejected) when the write failed or the journal is closed
    */
   append(record: Uint8Array): Promise<void> {
     if (record.length === 0 || record.length > MAX_RECORD_BYTES)
       throw new RangeError(`record: expected 1..${MAX_RECORD_BYTES} bytes`);
-    if (this.#closed) return Promise.reject(new JournalWriteError("the journal is closed"));
+    if (this.#closing) return Promise.reject(new JournalWriteError("the journal is closed"));
     this.#stats.records++;
     let group = this.#next;
     if (!group) {
@@ -234,15 +241,31 @@ export class AppendJournal {
     return new Promise<void>((resolve, reject) => void waiters.push({ resolve, reject }));
   }
 
-  /** Writes a snapshot into a new segment now (after the write in flight), and drops the old one. */
+  /**
+   * Writes a snapshot into a new segment (after the write in flight, once its callers have applied
+   * it) and deletes the old one.
+   * @throws JournalWriteError (rejected) when no snapshot function is set, the journal is closed,
+   *   or the snapshot could not be written (the old segment then stays the journal)
+   */
   snapshotNow(): Promise<void> {
+    if (!this.#snapshot) return Promise.reject(new JournalWriteError("no snapshot function is set"));
+    if (this.#closing) return Promise.reject(new JournalWriteError("the journal is closed"));
+    this.#snapshotsPending++;
     return new Promise<void>((resolve, reject) => {
       const run = () => {
-        if (this.#writing) return void this.#idle.push(run);
+        // A later turn than the write's acknowledgement: its callers have updated their state.
+        if (this.#writing) return void this.#idle.push(() => setImmediate(run));
         this.#writing = true;
         this.#rotate()
-          .then(resolve, reject)
-          .finally(() => this.#afterWrite());
+          .then(resolve, (error: unknown) =>
+            reject(
+              new JournalWriteError(`the snapshot failed: ${(error as Error).message}`, { cause: error }),
+            ),
+          )
+          .finally(() => {
+            this.#snapshotsPending--;
+            this.#afterWrite();
+          });
       };
       setImmediate(run);
     });
@@ -257,12 +280,24 @@ export class AppendJournal {
     return this.#size;
   }
 
-  /** Closes the journal once the records already appended are written; later appends are refused. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    while (this.#writing || this.#next) await new Promise<void>((resolve) => this.#idle.push(resolve));
-    closeSync(this.#fd);
+  /**
+   * Closes the journal once the records and snapshots already asked for are written; later appends
+   * are refused. After a failed write the segment is cut back to what was acknowledged first.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      while (this.#writing || this.#next || this.#snapshotsPending > 0)
+        await new Promise<void>((resolve) => this.#idle.push(resolve));
+      try {
+        if (this.#failed) {
+          ftruncateSync(this.#fd, this.#size);
+          fsyncSync(this.#fd);
+        }
+      } finally {
+        closeSync(this.#fd);
+      }
+    })();
+    return this.#closing;
   }
 
   #flush(): void {
@@ -275,10 +310,22 @@ export class AppendJournal {
       this.#write(group);
     };
     const writeHere = () => (this.#failed ? this.#cutBack(write, group) : write());
-    if (this.#snapshot && this.#size >= Math.max(this.segmentBytes, 4 * this.#snapshotBytes))
+    if (this.#snapshotDue())
       // A failed snapshot loses nothing: the old segment is still the journal, written on.
-      this.#rotate().then(write, writeHere);
+      this.#rotate().then(write, (error: unknown) => {
+        this.#stats.snapshotFailures++;
+        this.#retrySnapshotAt = this.#size + Math.ceil(this.segmentBytes / 8);
+        void error;
+        writeHere();
+      });
     else writeHere();
+  }
+
+  #snapshotDue(): boolean {
+    return (
+      this.#snapshot !== undefined &&
+      this.#size >= Math.max(this.segmentBytes, 4 * this.#snapshotBytes, this.#retrySnapshotAt)
+    );
   }
 
   #write(group: Group): void {
@@ -295,22 +342,36 @@ export class AppendJournal {
     });
   }
 
+  /**
+   * A write failed: the file is cut back to its acknowledged bytes (so a restart cannot read back
+   * records whose callers were told they failed), then every caller of the group is rejected. If
+   * the cut fails too it is tried again before the next write and at close.
+   */
   #fail(group: Group, cause: unknown): void {
     this.#failed = true;
+    if (this.#next === group) this.#next = undefined;
     const error = new JournalWriteError(`the journal write failed: ${(cause as Error).message}`, { cause });
-    for (const waiter of group.waiters) waiter.reject(error);
-    this.#afterWrite();
+    this.#truncateToAcknowledged(() => {
+      for (const waiter of group.waiters) waiter.reject(error);
+      this.#afterWrite();
+    });
   }
 
-  /** Cuts the file back to its acknowledged bytes after a failed write, then runs `then`. */
-  #cutBack(then: () => void, group: Group): void {
+  /** Cuts the file back to its acknowledged bytes after a failed write, then writes `group`. */
+  #cutBack(write: () => void, group: Group): void {
+    this.#truncateToAcknowledged(() =>
+      this.#failed ? this.#fail(group, new Error("cannot cut back the failed write")) : write(),
+    );
+  }
+
+  /** ftruncate + fdatasync to {@link #size}; clears {@link #failed} when both succeed. */
+  #truncateToAcknowledged(then: () => void): void {
     ftruncate(this.#fd, this.#size, (error) => {
-      if (error) {
-        if (this.#next === group) this.#next = undefined;
-        return this.#fail(group, error);
-      }
-      this.#failed = false;
-      then();
+      if (error) return then();
+      fdatasync(this.#fd, (syncError) => {
+        if (!syncError) this.#failed = false;
+        then();
+      });
     });
   }
 
@@ -322,36 +383,52 @@ export class AppendJournal {
   }
 
   /**
-   * Writes the owner's snapshot to a new segment (a temporary file, fsynced, then renamed and the
-   * directory fsynced), switches to it and deletes the old one. The snapshot is taken at once
-   * (between two writes, so it holds every acknowledged record); its write runs off the main thread.
+   * Writes the owner's snapshot to a new segment and switches to it: a temporary file, fsynced,
+   * renamed into place and the directory fsynced; only then is the old segment closed and deleted
+   * (best effort: a leftover is deleted at the next open). The snapshot is taken at once (between
+   * two writes, so it holds every acknowledged record); its write runs off the main thread.
    */
   async #rotate(): Promise<void> {
-    const records = this.#snapshot?.() ?? [];
+    // Framed in place and written piece by piece: no second copy of a snapshot that can be tens of
+    // MB (the RSS it adds may stay after it is freed).
+    const pieces: Buffer[] = [SEGMENT_MAGIC];
+    for (const record of this.#snapshot?.() ?? []) {
+      const framed = frame(record);
+      pieces.push(framed.header, framed.payload);
+    }
     const next = this.#segment + 1;
     const path = segmentPath(this.directory, next);
-    const bytes = segmentBytesOf(records);
     const fd = await openFd(`${path}.tmp`, "w+", 0o600);
+    let size = 0;
     try {
-      for (let offset = 0; offset < bytes.length;)
-        offset += (await writeFd(fd, bytes, offset, bytes.length - offset, offset)).bytesWritten;
+      for (const piece of pieces)
+        for (let offset = 0; offset < piece.length;) {
+          const { bytesWritten } = await writeFd(fd, piece, offset, piece.length - offset, size);
+          offset += bytesWritten;
+          size += bytesWritten;
+        }
       await fsyncFd(fd);
       await rename(`${path}.tmp`, path);
+      fsyncDirectory(this.directory);
     } catch (error) {
-      await closeFd(fd);
-      await rm(`${path}.tmp`, { force: true });
+      await closeFd(fd).catch(() => undefined);
+      await rm(`${path}.tmp`, { force: true }).catch(() => undefined);
       throw error;
     }
-    const old = this.#segment;
-    closeSync(this.#fd);
+    const old = { fd: this.#fd, segment: this.#segment };
     this.#fd = fd;
     this.#segment = next;
-    this.#size = bytes.length;
-    this.#snapshotBytes = bytes.length;
+    this.#size = size;
+    this.#snapshotBytes = size;
+    this.#retrySnapshotAt = 0;
     this.#failed = false;
     this.#stats.snapshots++;
-    unlinkSync(segmentPath(this.directory, old));
-    fsyncDirectory(this.directory);
+    try {
+      closeSync(old.fd);
+      unlinkSync(segmentPath(this.directory, old.segment));
+    } catch {
+      // The new segment is complete and in place: an old one left behind is deleted at open.
+    }
   }
 }
 
@@ -367,16 +444,6 @@ function frame(record: Uint8Array): { header: Buffer; payload: Buffer } {
   header.writeUInt32LE(payload.length, 0);
   header.writeUInt32LE(crc32(payload), 4);
   return { header, payload };
-}
-
-/** The bytes of a segment holding `records`. */
-function segmentBytesOf(records: readonly Uint8Array[]): Buffer {
-  const buffers: Buffer[] = [SEGMENT_MAGIC];
-  for (const record of records) {
-    const framed = frame(record);
-    buffers.push(framed.header, framed.payload);
-  }
-  return Buffer.concat(buffers);
 }
 
 /**

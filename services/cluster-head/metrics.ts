@@ -142,13 +142,14 @@ export function exposeStoreWrites(metrics: HeadMetrics, read: () => Readonly<Wri
 /**
  * Exposes the session store's journal (platform/append-journal.ts) as
  * `iotguard_grant_journal{counter}`, read at each scrape: `records` appended (one per grant, end
- * of a device's sessions or prune chunk), fsynced `writes` they took (group commit), and
- * `snapshots` (new segments). records / writes is how many grants share one fsync under load.
+ * of a device's sessions or prune chunk), fsynced `writes` they took (group commit),
+ * `snapshots` (new segments) and `snapshotFailures` (the old segment stayed in use). records /
+ * writes is how many grants share one fsync under load.
  */
 export function exposeGrantJournal(metrics: HeadMetrics, read: () => Readonly<JournalStats>): void {
   new Gauge({
     name: "iotguard_grant_journal",
-    help: "grant journal since start: records appended, fsynced writes they took (group commit), snapshots written",
+    help: "grant journal since start: records appended, fsynced writes they took (group commit), snapshots written and failed",
     labelNames: ["counter"],
     registers: [metrics.registry],
     collect() {
@@ -156,6 +157,7 @@ export function exposeGrantJournal(metrics: HeadMetrics, read: () => Readonly<Jo
       this.set({ counter: "records" }, stats.records);
       this.set({ counter: "writes" }, stats.writes);
       this.set({ counter: "snapshots" }, stats.snapshots);
+      this.set({ counter: "snapshotFailures" }, stats.snapshotFailures);
     },
   });
 }

@@ -44,7 +44,7 @@ describe("AppendJournal", () => {
     const { journal } = await open(dir);
     await Promise.all(Array.from({ length: 50 }, (_, i) => journal.append(rec(`r${i}`))));
     await journal.append(rec("last"));
-    expect(journal.stats).toEqual({ records: 51, writes: 2, snapshots: 0 });
+    expect(journal.stats).toEqual({ records: 51, writes: 2, snapshots: 0, snapshotFailures: 0 });
     await journal.close();
     const { read } = await open(dir);
     expect(read).toEqual([...Array.from({ length: 50 }, (_, i) => `r${i}`), "last"]);
@@ -145,6 +145,42 @@ describe("AppendJournal", () => {
     const { read } = await open(dir);
     expect(read).toEqual(["state"]);
     expect(readdirSync(dir)).toEqual(["0000000000000002.journal"]);
+  });
+
+  it("snapshotNow while a write is in flight snapshots the state after its callers applied it", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    const state: string[] = [];
+    journal.setSnapshot(() => state.map(rec));
+    const appended = journal.append(rec("A")).then(() => void state.push("A"));
+    await new Promise((resolve) => setImmediate(resolve)); // the write of A has started
+    const snapshot = journal.snapshotNow();
+    await appended;
+    await snapshot;
+    await journal.close();
+    expect((await open(dir)).read).toEqual(["A"]);
+  });
+
+  it("refuses snapshotNow without a snapshot function or once closed, and changes nothing", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    await journal.append(rec("kept"));
+    await expect(journal.snapshotNow()).rejects.toBeInstanceOf(JournalWriteError);
+    journal.setSnapshot(() => []);
+    await journal.close();
+    await expect(journal.snapshotNow()).rejects.toBeInstanceOf(JournalWriteError);
+    expect((await open(dir)).read).toEqual(["kept"]);
+  });
+
+  it("close waits for a snapshot already asked for", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    journal.setSnapshot(() => [rec("state")]);
+    const snapshot = journal.snapshotNow();
+    await journal.close();
+    await snapshot;
+    expect(segmentsIn(dir)).toEqual(["0000000000000002.journal"]);
+    expect((await open(dir)).read).toEqual(["state"]);
   });
 
   it("refuses to open a segment that is not a journal, with E_STORAGE, and one whose record its owner rejects", async () => {

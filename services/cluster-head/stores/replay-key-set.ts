@@ -168,12 +168,12 @@ export class ReplayKeySet {
 
   /**
    * The live keys, oldest first, in chunks of at most `max`: each chunk's keys as 32-byte strings
-   * concatenated (a copy) and their expiries.
+   * concatenated and their expiries. Both are reused for the next chunk: copy what you keep.
    */
   *chunks(max: number): Generator<{ keys: Uint8Array; expiries: number[] }> {
     const mask = this.#capacity - 1;
-    let keys = new Uint8Array(max * REPLAY_KEY_BYTES);
-    let expiries: number[] = [];
+    const keys = new Uint8Array(max * REPLAY_KEY_BYTES);
+    const expiries: number[] = [];
     for (let position = this.#start; position < this.#start + this.#used; position++) {
       const slot = position & mask;
       const expiresAt = this.#expiries[slot]!;
@@ -185,8 +185,7 @@ export class ReplayKeySet {
       expiries.push(expiresAt);
       if (expiries.length === max) {
         yield { keys, expiries };
-        keys = new Uint8Array(max * REPLAY_KEY_BYTES);
-        expiries = [];
+        expiries.length = 0;
       }
     }
     if (expiries.length > 0) yield { keys: keys.subarray(0, expiries.length * REPLAY_KEY_BYTES), expiries };

@@ -283,8 +283,8 @@ export class SessionStore {
    * record that also ends the sessions it supersedes. The oldest ended records past the kept number
    * and a few expired replay keys are forgotten. `session.issuedAt` is taken as now.
    * @returns the sessions the new one superseded (ended with reason {@link SUPERSEDED})
-   * @throws RangeError when `replayKey` is not 64 lowercase hex digits (`grantReplayKey`'s form),
-   *   before anything is written
+   * @throws RangeError when `replayKey` is not 64 lowercase hex digits (`grantReplayKey`'s form)
+   *   or a time is not a finite number, before anything is written
    * @throws JournalWriteError when the write failed (nothing recorded)
    */
   async recordGrant(
@@ -294,6 +294,14 @@ export class SessionStore {
   ): Promise<SessionRecord[]> {
     if (!isReplayKey(replayKey))
       throw new RangeError(`replayKey: expected ${REPLAY_KEY_HEX_LENGTH} lowercase hex digits`);
+    // Checked before the write: a record the journal cannot load back would stop every restart.
+    for (const [name, value] of [
+      ["replayKeyExpiresAt", replayKeyExpiresAt],
+      ["issuedAt", session.issuedAt],
+      ["expiresAt", session.expiresAt],
+    ] as const)
+      if (!Number.isFinite(value))
+        throw new RangeError(`${name}: expected a finite number (ms since the epoch)`);
     const now = session.issuedAt;
     const superseded = this.toSupersede(session.initiator, session.responder);
     // Forgotten at once (not after the write): other grants of this turn then pick other keys. A
@@ -414,12 +422,28 @@ export class SessionStore {
    * peers are to be told.
    * @throws JournalWriteError when the write failed (nothing ended)
    */
-  async endSessionsOf(deviceId: string, now: number, reason: string): Promise<SessionRecord[]> {
-    const ids = this.liveSessionsOf(deviceId, now).map((s) => s.sessionId);
-    for (let i = 0; i < ids.length; i += ENDS_PER_RECORD)
-      await this.journal.append(encodeEnd(now, reason, ids.slice(i, i + ENDS_PER_RECORD)));
-    const ended = this.endOpen(ids, now, reason);
-    this.forgetEndedBeyondCap();
+  endSessionsOf(deviceId: string, now: number, reason: string): Promise<SessionRecord[]> {
+    return this.endSessions(
+      this.liveSessionsOf(deviceId, now).map((s) => s.sessionId),
+      now,
+      reason,
+    );
+  }
+
+  /**
+   * Ends those of `sessionIds` that have not ended (durably, in the journal) and returns them ended.
+   * @throws JournalWriteError when the write failed (those of its record not ended)
+   */
+  async endSessions(sessionIds: readonly string[], now: number, reason: string): Promise<SessionRecord[]> {
+    const ended: SessionRecord[] = [];
+    // Each record's ends are applied as soon as it is written: a snapshot between two records
+    // (taken from memory) then holds the first one's.
+    for (let i = 0; i < sessionIds.length; i += ENDS_PER_RECORD) {
+      const chunk = sessionIds.slice(i, i + ENDS_PER_RECORD);
+      await this.journal.append(encodeEnd(now, reason, chunk));
+      ended.push(...this.endOpen(chunk, now, reason));
+      this.forgetEndedBeyondCap();
+    }
     return ended;
   }
 

@@ -14,6 +14,8 @@ export async function endMembership(ctx: HeadContext, deviceId: string, reason: 
   const removal = ctx.members.prepareRemove(deviceId);
   await ctx.database.batch(removal.operations, { durable: true });
   await removal.commit();
+  // A grant decided while the two writes above were in flight is ended too (none can follow now).
+  ended.push(...(await ctx.sessions.endSessionsOf(deviceId, now, reason)));
   const peers = [...new Set(ended.map((s) => (s.initiator === deviceId ? s.responder : s.initiator)))];
   ctx.metrics.members.set(ctx.members.size);
   // An administered broker deletes the device's client, which disconnects it.

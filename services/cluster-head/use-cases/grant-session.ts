@@ -12,12 +12,16 @@ import {
   type GrantRequest,
   issueGrant,
   type MemberRecord,
+  ProtocolError,
   toHex,
 } from "../../../protocol";
 import type { HeadContext } from "../context";
 import type { Member } from "../stores/member-store";
 import { standingNow } from "./membership-standing";
 import { requireServingIndex } from "./require-serving-index";
+
+/** The end reason of a session whose member's membership ended while it was being granted. */
+const MEMBERSHIP_ENDED = "membership-ended";
 
 export type GrantOutcome =
   | {
@@ -135,6 +139,12 @@ async function decideGrant(
       responderKeyVersion: responderMember!.keyVersion,
     }),
   );
+  // A membership that ended while this grant was being recorded (its end read the device's sessions
+  // before this one was in memory): the session ends now and no copy of the grant leaves the head.
+  if ([initiator, responder].some((deviceId) => ctx.members.getByDevice(deviceId) === undefined)) {
+    await ctx.sessions.endSessions([sessionId], ctx.now(), MEMBERSHIP_ENDED);
+    throw new ProtocolError("E_REVOKED", "a membership ended while the grant was recorded");
+  }
   ctx.metrics.grants.inc();
   ctx.events.emit("granted", { sessionId, initiator, responder });
   // Only now that the grant is on disk does a copy leave the head: a failed delivery falls back to

@@ -45,6 +45,22 @@ describe("ReplayKeySet", () => {
     expect(set.entries()).toEqual([[key(2), T + 1]]);
   });
 
+  it("hands out its live keys oldest first in chunks as bytes, and takes them back as bytes", () => {
+    const set = new ReplayKeySet();
+    for (let i = 0; i < 10; i++) set.add(key(i), 1_000 + i);
+    set.delete(key(4));
+    const copy = new ReplayKeySet();
+    const sizes: number[] = [];
+    for (const chunk of set.chunks(3)) {
+      sizes.push(chunk.expiries.length);
+      for (let i = 0; i < chunk.expiries.length; i++)
+        copy.addBytes(chunk.keys.slice(32 * i, 32 * i + 32), chunk.expiries[i]!);
+    }
+    expect(sizes).toEqual([3, 3, 3]);
+    expect(copy.entries()).toEqual(set.entries());
+    expect(() => copy.addBytes(new Uint8Array(31), 1)).toThrow(RangeError);
+  });
+
   it("tells apart keys that differ only in their last byte", () => {
     const set = new ReplayKeySet();
     const a = key(7);

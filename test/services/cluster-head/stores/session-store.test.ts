@@ -76,7 +76,7 @@ describe("SessionStore", () => {
     const g = grant("a", "b");
     expect(store.wasGranted(g.replayKey)).toBe(false);
     await record(store, g);
-    expect(store.journalStats).toEqual({ records: 1, writes: 1, snapshots: 0 });
+    expect(store.journalStats).toEqual({ records: 1, writes: 1, snapshots: 0, snapshotFailures: 0 });
     expect(writes).toEqual([]);
     const get = vi.spyOn(database, "get");
     expect(store.wasGranted(g.replayKey)).toBe(true);
@@ -92,7 +92,7 @@ describe("SessionStore", () => {
   it("writes the grants of one event-loop turn with one fsynced write", async () => {
     const { store } = await openStore();
     await Promise.all(Array.from({ length: 20 }, (_, i) => record(store, grant(`p${i}`, `q${i}`))));
-    expect(store.journalStats).toEqual({ records: 20, writes: 1, snapshots: 0 });
+    expect(store.journalStats).toEqual({ records: 20, writes: 1, snapshots: 0, snapshotFailures: 0 });
   });
 
   it("keeps the newest 2 sessions of a pair, in either direction, and ends the older ones as superseded", async () => {
