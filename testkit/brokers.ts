@@ -78,6 +78,8 @@ export interface PrivateMosquittoOptions {
   maxPacketSize?: number;
   /** A TLS listener instead of plain TCP; the URL is then `mqtts://127.0.0.1:<port>`. */
   tls?: MosquittoTls;
+  /** `set_tcp_nodelay true` (docs/mqtt.md); a TLS listener always has it. Default false. */
+  tcpNoDelay?: boolean;
 }
 
 /** The TLS listener of a private Mosquitto (mosquitto.conf(5) § Certificate based SSL/TLS support). */
@@ -142,6 +144,7 @@ export async function startPrivateMosquitto(
     [
       `listener ${port} 127.0.0.1`,
       ...(options.tls ? mosquittoTlsLines(options.tls, dir) : []),
+      ...(options.tcpNoDelay && !options.tls ? ["set_tcp_nodelay true"] : []),
       "allow_anonymous true",
       `persistence ${persistence}`,
       ...(persistence ? [`persistence_location ${dir}/`, "autosave_interval 3600"] : []),

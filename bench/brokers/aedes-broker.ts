@@ -8,7 +8,12 @@ import { createServer } from "node:net";
 async function main(): Promise<void> {
   const { Aedes } = await import("aedes");
   const broker = await Aedes.createBroker();
-  const server = createServer(broker.handle);
+  // As the head's embedded broker does (services/cluster-head/broker/embedded-broker.ts): without
+  // it, small packets to a subscriber wait on Nagle's algorithm and delayed ACKs.
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    broker.handle(socket);
+  });
   server.listen(0, "127.0.0.1", () => {
     const address = server.address();
     if (typeof address !== "object" || !address) throw new Error("no address");

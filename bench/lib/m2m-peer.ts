@@ -66,6 +66,8 @@ async function connect(connection: PeerConnection, ackPath: string, as: typeof r
   const options: IClientOptions = { protocolVersion: 4, clean: true, reconnectPeriod: 0, ...rest };
   client = await mqtt.connectAsync(url, options);
   client.on("error", () => undefined);
+  // As the SDK's MqttTransport does (transport/mqtt/client.ts): no Nagle on the MQTT socket.
+  (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
   if (role === "sender") {
     await new Promise<void>((resolve, reject) => {
       ackServer = createServer((socket) => {
