@@ -23,6 +23,7 @@ import {
   createGrantRequest,
   createSessionRequest,
   decodeFrame,
+  type ErrorCode,
   fromHex,
   type GrantedSession,
   isProtocolError,
@@ -487,7 +488,15 @@ export class SessionManager {
       throw error;
     }
     if (answer.kind === "warning") {
-      const reason = acceptGrantWarning(answer.warning, this.d.membership, this.pendingGrants);
+      let reason: ErrorCode;
+      try {
+        reason = acceptGrantWarning(answer.warning, this.d.membership, this.pendingGrants);
+      } catch (error) {
+        // The head also publishes it on our warn topic, and that copy came first (handleWarning
+        // took the nonce and told the warning): this one is the same warning, told once already.
+        if (isProtocolError(error) && (error.code === "E_UNKNOWN_NONCE" || error.code === "E_REPLAY")) return;
+        throw error;
+      }
       await this.dropPending(request.pending);
       this.d.emit("warning", { peerId, reason });
       return;

@@ -6,11 +6,15 @@
  * test/device/inbound-limits.test.ts runs the same scenario on a real head, broker and devices.
  */
 import { EventEmitter } from "node:events";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { toHex } from "../../../protocol/bytes";
 import { createChannel } from "../../../protocol/channel/session";
+import { decodeGrantRequest } from "../../../protocol/grant/codec";
+import { issueGrant } from "../../../protocol/grant/head";
 import { createSessionRequest } from "../../../protocol/grant/member";
+import { encodeSessionAnswer } from "../../../protocol/grant/session-answer";
 import { decodeEnvelope, encodeEnvelope } from "../../../transport/mqtt/envelope";
 import type { DeviceEvents, InboundDroppedEvent, MessageEvent } from "../../../device/sdk/events";
 import { HeadClient } from "../../../device/sdk/head-client";
@@ -58,8 +62,10 @@ async function victim(headUrl: string, limits: Partial<InboundLimits> = {}) {
     messages: [] as MessageEvent[],
     dropped: [] as InboundDroppedEvent[],
     errors: [] as Error[],
+    warnings: [] as { peerId: string; reason: string }[],
   };
   events.on("message", (m: MessageEvent) => record.messages.push(m));
+  events.on("warning", (w: { peerId: string; reason: string }) => record.warnings.push(w));
   events.on("inbound-dropped", (e: InboundDroppedEvent) => record.dropped.push(e));
   events.on("error", (e: Error) => record.errors.push(e));
   let now = f.now;
@@ -100,6 +106,8 @@ async function victim(headUrl: string, limits: Partial<InboundLimits> = {}) {
     manager,
     events,
     record,
+    fixture: f,
+    now: () => now,
     pendingWrites,
     X,
     Y,
@@ -206,6 +214,43 @@ describe("SessionManager inbound limits", () => {
     await v.manager.idle();
     expect(v.manager.stats.refused - refusedBefore).toBe(3);
     expect(v.record.errors.map((e) => (e as { code?: string }).code)).toEqual(["E_HEAD_UNREACHABLE"]);
+  });
+
+  it("tells a GrantWarning once when it comes on the warn topic before the head's HTTP answer", async () => {
+    // The head answers the GrantRequest and publishes the same warning on V's warn topic; here the
+    // topic's copy is handled first, then the HTTP answer arrives (as it can after a stalled head).
+    let v: Awaited<ReturnType<typeof victim>> | undefined;
+    const server = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const request = decodeGrantRequest(new Uint8Array(Buffer.concat(chunks)));
+        const outcome = issueGrant({
+          request,
+          clusterId: cluster.clusterId,
+          initiator: undefined, // X is not a member of this head
+          responder: { membership: v!.fixture.j2.headMembership, active: true },
+          replayed: false,
+          now: v!.now(),
+        });
+        if (outcome.kind !== "warning") throw new Error("expected a warning");
+        const told = nextEvent(v!.events, "warning", () => true, 5000);
+        v!.manager.handleWarning(outcome.toResponder);
+        void told.then(() => {
+          res.setHeader("x-iotguard-outcome", "warning");
+          res.end(encodeSessionAnswer({ kind: "warning", warning: outcome.toResponder }));
+        });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    v = await victim(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    cleanup.push(() => v!.close());
+    v.setupFromX();
+    await waitUntil(() => v!.record.warnings.length === 1, "the warning");
+    await v.manager.idle();
+    expect(v.record.warnings).toEqual([{ peerId: v.X, reason: "E_NOT_MEMBER" }]);
+    expect(v.record.errors).toEqual([]);
   });
 
   it("refuses a limit that is not a positive integer, naming it", async () => {
