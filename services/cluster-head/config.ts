@@ -278,6 +278,18 @@ export const SETTINGS = {
     description:
       "sessions one device may hold at once; a new grant past it supersedes the device's oldest session (two devices keep at most their newest 2 sessions with each other)",
   }),
+  journalSegmentKib: setting({
+    flag: "--journal-segment-kib",
+    env: "IOTGUARD_JOURNAL_SEGMENT_KIB",
+    schema: z.coerce
+      .number()
+      .int()
+      .min(4)
+      .max(4 * 1024 * 1024),
+    default: "65536",
+    description:
+      "KiB the grant journal's segment may reach before the head writes its state as a new one (at least four times the last one): smaller starts faster after a crash, larger rewrites less",
+  }),
   joinSuites: setting({
     flag: "--join-suites",
     env: "IOTGUARD_JOIN_SUITES",

@@ -205,6 +205,7 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     // Grants and sessions: their own journal beside level (stores/session-store.ts).
     const sessions = await SessionStore.open(database, join(config.dataDir, "grants"), {
       maxSessionsPerDevice: config.maxSessionsPerDevice,
+      journalSegmentBytes: config.journalSegmentKib * 1024,
       now: now(),
     });
     cleanups.push(() => sessions.close());

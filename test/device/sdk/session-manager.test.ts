@@ -219,7 +219,8 @@ describe("SessionManager inbound limits", () => {
   it("tells a GrantWarning once when it comes on the warn topic before the head's HTTP answer", async () => {
     // The head answers the GrantRequest and publishes the same warning on V's warn topic; here the
     // topic's copy is handled first, then the HTTP answer arrives (as it can after a stalled head).
-    let v: Awaited<ReturnType<typeof victim>> | undefined;
+    // The victim is made once the server listens (it needs its URL); the handler runs later.
+    const at: { v?: Awaited<ReturnType<typeof victim>> } = {};
     const server = createHttpServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
@@ -229,13 +230,13 @@ describe("SessionManager inbound limits", () => {
           request,
           clusterId: cluster.clusterId,
           initiator: undefined, // X is not a member of this head
-          responder: { membership: v!.fixture.j2.headMembership, active: true },
+          responder: { membership: at.v!.fixture.j2.headMembership, active: true },
           replayed: false,
-          now: v!.now(),
+          now: at.v!.now(),
         });
         if (outcome.kind !== "warning") throw new Error("expected a warning");
-        const told = nextEvent(v!.events, "warning", () => true, 5000);
-        v!.manager.handleWarning(outcome.toResponder);
+        const told = nextEvent(at.v!.events, "warning", () => true, 5000);
+        at.v!.manager.handleWarning(outcome.toResponder);
         void told.then(() => {
           res.setHeader("x-iotguard-outcome", "warning");
           res.end(encodeSessionAnswer({ kind: "warning", warning: outcome.toResponder }));
@@ -244,10 +245,11 @@ describe("SessionManager inbound limits", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-    v = await victim(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
-    cleanup.push(() => v!.close());
+    const v = await victim(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    at.v = v;
+    cleanup.push(() => v.close());
     v.setupFromX();
-    await waitUntil(() => v!.record.warnings.length === 1, "the warning");
+    await waitUntil(() => v.record.warnings.length === 1, "the warning");
     await v.manager.idle();
     expect(v.record.warnings).toEqual([{ peerId: v.X, reason: "E_NOT_MEMBER" }]);
     expect(v.record.errors).toEqual([]);

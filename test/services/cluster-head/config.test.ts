@@ -32,6 +32,7 @@ describe("cluster head configuration", () => {
     [{ apiBurst: "0.5" }, /--api-burst/],
     [{ maxConcurrentJoins: "0" }, /--max-concurrent-joins/],
     [{ maxSessionsPerDevice: "1" }, /--max-sessions-per-device/],
+    [{ journalSegmentKib: "3" }, /--journal-segment-kib/],
     [{ maxJsonBody: "10" }, /--max-json-body/],
   ])("refuses %o naming the setting", (flags, message) => {
     expect(() => loadConfig(flags, {})).toThrow(ConfigError);

@@ -81,8 +81,13 @@ describe("cluster head faults", () => {
     await chain?.stop();
   });
 
-  it("killed with SIGKILL mid-traffic and restarted: members survive, no grant is issued twice", async () => {
-    const head = await headProcess(chain, ["--cluster-id", "1"]);
+  /**
+   * Grant traffic from four concurrent workers; the head is SIGKILLed part-way through, restarted,
+   * and every request sent again. Returns the number of the grant journal's segment at the end
+   * (1 plus the snapshots written since the head's data directory was made).
+   */
+  async function killMidTraffic(clusterId: number, flags: string[]): Promise<number> {
+    const head = await headProcess(chain, ["--cluster-id", String(clusterId), ...flags]);
     const { url, adminToken: token } = head;
     try {
       const headAddress = ((await (await fetch(`${url}/health`)).json()) as { headAddress: string })
@@ -92,14 +97,14 @@ describe("cluster head faults", () => {
       const enroll = await fetch(`${url}/v1/devices/batch`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ devices: [a.enrollBody(1), b.enrollBody(1)] }),
+        body: JSON.stringify({ devices: [a.enrollBody(clusterId), b.enrollBody(clusterId)] }),
       });
       expect(enroll.status).toBe(201);
-      const ma = await joinAt(url, headAddress, a);
-      const mb = await joinAt(url, headAddress, b);
+      const ma = await joinAt(url, headAddress, a, clusterId);
+      const mb = await joinAt(url, headAddress, b, clusterId);
 
       // Traffic from four concurrent members-in-waiting; the head dies part-way through.
-      const requests = Array.from({ length: 120 }, () => grantRequest(ma, mb));
+      const requests = Array.from({ length: 120 }, () => grantRequest(ma, mb, clusterId));
       const grants = new Map<number, number>();
       const outcomes: string[] = [];
       let next = 0;
@@ -118,7 +123,7 @@ describe("cluster head faults", () => {
 
       await head.start();
       // The same memberships work without a new join.
-      expect(await postSession(url, grantRequest(ma, mb))).toBe("grant");
+      expect(await postSession(url, grantRequest(ma, mb, clusterId))).toBe("grant");
       // Every request again: an answered one is a replay; a lost one is granted at most once.
       for (const [i, request] of requests.entries()) {
         const outcome = await postSession(url, request);
@@ -130,9 +135,20 @@ describe("cluster head faults", () => {
         await fetch(`${url}/v1/members`, { headers: { authorization: `Bearer ${token}` } })
       ).json()) as { members: unknown[] };
       expect(members.members).toHaveLength(2);
+      const [segment] = readdirSync(join(head.dataDir, "grants"));
+      return Number(segment!.split(".")[0]);
     } finally {
       await head.destroy();
     }
+  }
+
+  it("killed with SIGKILL mid-traffic and restarted: members survive, no grant is issued twice", async () => {
+    await killMidTraffic(1, []);
+  }, 120_000);
+
+  it("killed with SIGKILL mid-traffic while its grant journal starts a new segment every few dozen grants: no grant is issued twice", async () => {
+    // 4 KiB segments (and at least four times the last snapshot): the kill lands among snapshots.
+    expect(await killMidTraffic(4, ["--journal-segment-kib", "4"])).toBeGreaterThan(1);
   }, 120_000);
 
   it("stops serving when the chain is reset under it, and says why", async () => {
