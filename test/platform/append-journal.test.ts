@@ -50,6 +50,16 @@ describe("AppendJournal", () => {
     expect(read).toEqual([...Array.from({ length: 50 }, (_, i) => `r${i}`), "last"]);
   });
 
+  it("writes a turn of more records than one writev takes (IOV_MAX 1024 pieces) whole and in order", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    const records = Array.from({ length: 3000 }, (_, i) => `record ${i}`);
+    await Promise.all(records.map((r) => journal.append(rec(r))));
+    expect(journal.stats.writes).toBe(1);
+    await journal.close();
+    expect((await open(dir)).read).toEqual(records);
+  });
+
   it("starts a new journal with one empty segment that begins with its magic", async () => {
     const dir = tempDir();
     const { journal, read } = await open(dir);
