@@ -45,6 +45,7 @@ import { promisify } from "node:util";
 import { join } from "node:path";
 import { setImmediate } from "node:timers";
 import { crc32 } from "node:zlib";
+import { fsyncDirectory } from "./fsync-directory";
 
 /** The first bytes of every segment file: the format and its version. */
 export const SEGMENT_MAGIC = Buffer.from("iotgJNL1", "latin1");
@@ -462,15 +463,6 @@ function createSegment(directory: string, segment: number): number {
   } catch (error) {
     closeSync(fd);
     throw error;
-  }
-}
-
-function fsyncDirectory(directory: string): void {
-  const fd = openSync(directory, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

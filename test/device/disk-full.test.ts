@@ -17,7 +17,7 @@ import { decodeEnvelope } from "../../transport/mqtt/envelope";
 import { startTestChain, type TestChain } from "../../testkit/chain";
 import { headRegistry, joinedDevice, waitUntil } from "../../testkit/device";
 import { startTestHead, type TestHead } from "../../testkit/head";
-import { fillDisk, type Filler } from "../helpers/fill-disk";
+import { fillDisk, type Filler, requireRootToMount } from "../helpers/fill-disk";
 
 /** Envelope sender (32) + version, type, suite (3) + short session ID (4) + sequence number (8). */
 const SEQ_OFFSET = 32 + 3 + 4;
@@ -40,10 +40,7 @@ describe("a device on a full disk (tmpfs)", () => {
   let sent = 0;
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0)
-      throw new Error(
-        "this test mounts a tmpfs to fill a real disk and must run as root (CI does); run `npx vitest run test/device/disk-full.test.ts` as root",
-      );
+    requireRootToMount("test/device/disk-full.test.ts");
     mkdirSync(mount);
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", mount]);
     mounted = true;

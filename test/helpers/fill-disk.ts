@@ -41,3 +41,15 @@ export function fillDisk(dir: string): Filler {
     },
   };
 }
+
+/**
+ * Throws, saying how to run it, unless this process is root: a test that mounts a tmpfs to fill a
+ * real disk needs it (CI runs as root).
+ * @param testFile - the test's path from the repository root, for the message
+ */
+export function requireRootToMount(testFile: string): void {
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      `this test mounts a tmpfs to fill a real disk and must run as root (CI does); run \`npx vitest run ${testFile}\` as root`,
+    );
+}

@@ -10,14 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppendJournal, JournalWriteError } from "../../platform/append-journal";
-import { fillDisk, type Filler } from "../helpers/fill-disk";
-
-function requireRoot(): void {
-  if (process.getuid?.() !== 0)
-    throw new Error(
-      "this test mounts a tmpfs to fill a real disk and must run as root (CI does); run `npx vitest run test/platform/append-journal-disk-full.test.ts` as root",
-    );
-}
+import { fillDisk, type Filler, requireRootToMount } from "../helpers/fill-disk";
 
 describe("AppendJournal on a full disk (tmpfs)", () => {
   const root = mkdtempSync(join(tmpdir(), "iotguard-journal-full-"));
@@ -26,7 +19,7 @@ describe("AppendJournal on a full disk (tmpfs)", () => {
   let filler: Filler | undefined;
 
   beforeAll(() => {
-    requireRoot();
+    requireRootToMount("test/platform/append-journal-disk-full.test.ts");
     mkdirSync(mount);
     execFileSync("mount", ["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", mount]);
     mounted = true;

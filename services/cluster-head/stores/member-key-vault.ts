@@ -31,6 +31,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { fromHex, toHex } from "../../../protocol";
+import { fsyncDirectory } from "../../../platform/fsync-directory";
 
 /** The key file in the vault's folder. */
 const KEY_FILE = "keys.bin";
@@ -133,7 +134,7 @@ export class MemberKeyVault {
     }
     // The keys are in slots (fsynced above) before the shard files that held them go.
     for (const name of legacy) rmSync(join(directory, name), { force: true });
-    if (created || legacy.length > 0) syncDirectorySync(directory);
+    if (created || legacy.length > 0) fsyncDirectory(directory);
     return vault;
   }
 
@@ -359,14 +360,4 @@ function parseShard(file: string): Map<string, string> {
     entries.set(kid, key);
   }
   return entries;
-}
-
-/** A created or removed file is durable only once the folder that holds it is fsynced. */
-function syncDirectorySync(directory: string): void {
-  const fd = openSync(directory, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -13,17 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Membership } from "../../../protocol/membership";
 import { startTestChain, type TestChain } from "../../../testkit/chain";
 import { startTestHead, type TestHead } from "../../../testkit/head";
-import { fillDisk, type Filler } from "../../helpers/fill-disk";
+import { fillDisk, type Filler, requireRootToMount } from "../../helpers/fill-disk";
 import { enrolled, errorCode, joined, requestSession } from "../../helpers/member-client";
 
 const TMPFS_SIZE = "16m";
-
-function requireRoot(): void {
-  if (process.getuid?.() !== 0)
-    throw new Error(
-      "this test mounts a tmpfs to fill a real disk and must run as root (CI does); run `npx vitest run test/services/cluster-head/disk-full.test.ts` as root",
-    );
-}
 
 describe("the head on a full disk (tmpfs)", () => {
   const root = mkdtempSync(join(tmpdir(), "iotguard-disk-full-"));
@@ -39,7 +32,7 @@ describe("the head on a full disk (tmpfs)", () => {
   const grantedWhileFull: Uint8Array[] = [];
 
   beforeAll(async () => {
-    requireRoot();
+    requireRootToMount("test/services/cluster-head/disk-full.test.ts");
     mkdirSync(mount);
     execFileSync("mount", ["-t", "tmpfs", "-o", `size=${TMPFS_SIZE},mode=0700`, "tmpfs", mount]);
     mounted = true;
