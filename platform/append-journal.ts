@@ -30,7 +30,8 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
+  fstatSync,
+  readSync,
   renameSync,
   unlinkSync,
   open as openCallback,
@@ -155,7 +156,8 @@ export class AppendJournal {
    * Opens (creating when needed) the journal in `directory` (made 0700; segments are 0600) and
    * calls `apply` with every record of its newest segment, in order, up to the first record that
    * is torn or fails its CRC, where the segment is cut ({@link tailBytesCut} says how much). Older
-   * segments (left by a crash during a snapshot) and unfinished snapshots are deleted.
+   * segments (left by a crash during a snapshot) and unfinished snapshots are deleted. The segment
+   * is streamed a MiB at a time: a record's bytes are valid only during its `apply` call.
    * @throws JournalOpenError E_STORAGE when the newest segment is not a journal, when `apply`
    *   throws (a record that passed its CRC but is not understood), or on an I/O error
    */
@@ -466,30 +468,60 @@ function createSegment(directory: string, segment: number): number {
   }
 }
 
+/** Bytes read from a segment at a time at open: its records are streamed, not read whole. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
 /**
- * Reads the segment at `path`, calling `apply` on each record up to the first that is torn or fails
- * its CRC; returns the length of that intact prefix and of the file.
+ * Reads the segment at `path` a chunk at a time, calling `apply` on each record up to the first
+ * that is torn or fails its CRC; returns the length of that intact prefix and of the file. A
+ * record's bytes are valid only during its `apply` call (the next read reuses them).
  * @throws JournalOpenError when the magic is wrong or `apply` throws
  */
 function replaySegment(path: string, apply: (record: Buffer) => void): { size: number; total: number } {
-  const bytes = readFileSync(path);
-  if (bytes.length < SEGMENT_MAGIC.length || !bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC))
-    throw new JournalOpenError(path, "not an iotguard journal segment, or of another version");
-  let offset = SEGMENT_MAGIC.length;
-  while (offset + RECORD_HEADER_BYTES <= bytes.length) {
-    const length = bytes.readUInt32LE(offset);
-    const end = offset + RECORD_HEADER_BYTES + length;
-    if (length === 0 || length > MAX_RECORD_BYTES || end > bytes.length) break;
-    const payload = bytes.subarray(offset + RECORD_HEADER_BYTES, end);
-    if (crc32(payload) !== bytes.readUInt32LE(offset + 4)) break;
-    try {
-      apply(payload);
-    } catch (error) {
-      throw new JournalOpenError(path, `record at byte ${offset}: ${(error as Error).message}`, {
-        cause: error,
-      });
+  const fd = openSync(path, "r");
+  try {
+    const total = fstatSync(fd).size;
+    let buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, Math.max(total, 1)));
+    /** File offset of `buffer[0]`, and how many bytes of it were read. */
+    let bufferAt = 0;
+    let buffered = 0;
+    /** Makes the file's bytes [at, at + n) readable in `buffer`; false when the file ends first. */
+    const ensure = (at: number, n: number): boolean => {
+      if (at + n > total) return false;
+      if (at >= bufferAt && at + n <= bufferAt + buffered) return true;
+      if (n > buffer.length) buffer = Buffer.allocUnsafe(n);
+      const want = Math.min(buffer.length, total - at);
+      let read = 0;
+      while (read < want) {
+        const got = readSync(fd, buffer, read, want - read, at + read);
+        if (got === 0) break;
+        read += got;
+      }
+      bufferAt = at;
+      buffered = read;
+      return read >= n;
+    };
+    const magic = SEGMENT_MAGIC.length;
+    if (!ensure(0, magic) || !buffer.subarray(0, magic).equals(SEGMENT_MAGIC))
+      throw new JournalOpenError(path, "not an iotguard journal segment, or of another version");
+    let offset = magic;
+    while (ensure(offset, RECORD_HEADER_BYTES)) {
+      const length = buffer.readUInt32LE(offset - bufferAt);
+      if (length === 0 || length > MAX_RECORD_BYTES || !ensure(offset, RECORD_HEADER_BYTES + length)) break;
+      const start = offset - bufferAt + RECORD_HEADER_BYTES;
+      const payload = buffer.subarray(start, start + length);
+      if (crc32(payload) !== buffer.readUInt32LE(offset - bufferAt + 4)) break;
+      try {
+        apply(payload);
+      } catch (error) {
+        throw new JournalOpenError(path, `record at byte ${offset}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      offset += RECORD_HEADER_BYTES + length;
     }
-    offset = end;
+    return { size: offset, total };
+  } finally {
+    closeSync(fd);
   }
-  return { size: offset, total: bytes.length };
 }

@@ -60,6 +60,19 @@ describe("AppendJournal", () => {
     expect((await open(dir)).read).toEqual(records);
   });
 
+  it("reads back records across its 1 MiB read chunks, and one larger than a chunk", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    const sizes = [600_000, 700_000, 3 * 1024 * 1024, 10, 900_000];
+    const records = sizes.map((n, i) => Buffer.alloc(n, 97 + i).toString());
+    for (const r of records) await journal.append(rec(r));
+    await journal.close();
+    const { read, journal: again } = await open(dir);
+    expect(read.map((r) => r.length)).toEqual(sizes);
+    expect(read).toEqual(records);
+    expect(again.tailBytesCut).toBe(0);
+  });
+
   it("starts a new journal with one empty segment that begins with its magic", async () => {
     const dir = tempDir();
     const { journal, read } = await open(dir);
