@@ -55,7 +55,7 @@ export const RECORD_HEADER_BYTES = 8;
 /** The largest payload a record may have (a snapshot is split into many records). */
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 /** The default size past which the next write starts a new segment from a snapshot. */
-export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 
 const SEGMENT_NAME = /^(\d{16})\.journal$/;
 const SEGMENT_TMP_NAME = /^\d{16}\.journal\.tmp$/;

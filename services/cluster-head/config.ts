@@ -286,7 +286,7 @@ export const SETTINGS = {
       .int()
       .min(4)
       .max(4 * 1024 * 1024),
-    default: "65536",
+    default: "16384",
     description:
       "KiB the grant journal's segment may reach before the head writes its state as a new one (at least four times the last one): smaller starts faster after a crash, larger rewrites less",
   }),
