@@ -137,6 +137,11 @@ export class AppendJournal {
   #snapshotsPending = 0;
   /** After a failed snapshot, the segment size before the next try (not on every write). */
   #retrySnapshotAt = 0;
+  /**
+   * The segment a snapshot replaced, while the directory holding the rename is not yet fsynced
+   * (deleted once it is).
+   */
+  #staleSegment: number | undefined;
   readonly #idle: (() => void)[] = [];
   readonly #stats: JournalStats = { records: 0, writes: 0, snapshots: 0, snapshotFailures: 0 };
 
@@ -338,6 +343,11 @@ export class AppendJournal {
         return this.#fail(group, error ?? new Error(`short write: ${written} of ${group.bytes} bytes`));
       fdatasync(this.#fd, (syncError) => {
         if (syncError) return this.#fail(group, syncError);
+        try {
+          this.#syncDirectorySync(); // a snapshot's rename whose directory fsync failed
+        } catch (dirError) {
+          return this.#fail(group, dirError);
+        }
         this.#size += group.bytes;
         for (const waiter of group.waiters) waiter.resolve();
         this.#afterWrite();
@@ -386,10 +396,10 @@ export class AppendJournal {
   }
 
   /**
-   * Writes the owner's snapshot to a new segment and switches to it: a temporary file, fsynced,
-   * renamed into place and the directory fsynced; only then is the old segment closed and deleted
-   * (best effort: a leftover is deleted at the next open). The snapshot is taken at once (between
-   * two writes, so it holds every acknowledged record); its write runs off the main thread.
+   * Writes the owner's snapshot to a new segment and switches to it: a temporary file, fsynced and
+   * renamed into place. The directory is fsynced before any record is acknowledged in the new
+   * segment, and only then is the old one deleted (best effort: a leftover is deleted at open). The snapshot is taken at once (between
+   * two writes, so it holds every acknowledged record); its writes run off the main thread.
    */
   async #rotate(): Promise<void> {
     // Framed in place and written piece by piece: no second copy of a snapshot that can be tens of
@@ -412,13 +422,16 @@ export class AppendJournal {
         }
       await fsyncFd(fd);
       await rename(`${path}.tmp`, path);
-      fsyncDirectory(this.directory);
     } catch (error) {
       await closeFd(fd).catch(() => undefined);
       await rm(`${path}.tmp`, { force: true }).catch(() => undefined);
       throw error;
     }
-    const old = { fd: this.#fd, segment: this.#segment };
+    // The rename is the commit point: from here the new segment is the journal (the next open
+    // reads it), so the switch happens whatever follows. Until the directory is fsynced a power cut
+    // may undo the rename: no record is acknowledged in the new segment before it is, and the old
+    // segment is deleted only after it.
+    const oldFd = this.#fd;
     this.#fd = fd;
     this.#segment = next;
     this.#size = size;
@@ -426,11 +439,37 @@ export class AppendJournal {
     this.#retrySnapshotAt = 0;
     this.#failed = false;
     this.#stats.snapshots++;
+    this.#staleSegment = next - 1;
     try {
-      closeSync(old.fd);
-      unlinkSync(segmentPath(this.directory, old.segment));
+      closeSync(oldFd);
     } catch {
-      // The new segment is complete and in place: an old one left behind is deleted at open.
+      // Nothing is written through it any more.
+    }
+    try {
+      this.#syncDirectorySync();
+    } catch {
+      // Tried again before the first group in the new segment is acknowledged.
+    }
+  }
+
+  /**
+   * fsyncs the directory if a snapshot's rename awaits it, then deletes the segment it replaced
+   * (best effort). After a snapshot, and before a group is acknowledged in a new segment.
+   */
+  #syncDirectorySync(): void {
+    if (this.#staleSegment === undefined) return;
+    fsyncDirectory(this.directory);
+    this.#dropStaleSegment();
+  }
+
+  #dropStaleSegment(): void {
+    const stale = this.#staleSegment;
+    this.#staleSegment = undefined;
+    if (stale === undefined) return;
+    try {
+      unlinkSync(segmentPath(this.directory, stale));
+    } catch {
+      // The newest segment is complete and its name durable: one left behind is deleted at open.
     }
   }
 }

@@ -23,6 +23,8 @@ import {
   createGrantRequest,
   createSessionRequest,
   decodeFrame,
+  decodeGrantWarning,
+  equalBytes,
   type ErrorCode,
   fromHex,
   type GrantedSession,
@@ -421,6 +423,23 @@ export class SessionManager {
     });
   }
 
+  /**
+   * Whether `error`, from accepting the head's HTTP answer `warning` to our request `pending`, only
+   * means the same warning came first on our warn topic: the head publishes it there too, and
+   * handleWarning then took this request's nonce (it is no longer pending) and told the warning.
+   * Any other refusal (another nonce, a bad MAC, garbled bytes) is not that.
+   */
+  private toldOnWarnTopic(error: unknown, warning: Uint8Array, pending: PendingGrant): boolean {
+    if (!isProtocolError(error) || (error.code !== "E_UNKNOWN_NONCE" && error.code !== "E_REPLAY"))
+      return false;
+    if (this.pendingGrants.includes(pending)) return false;
+    try {
+      return equalBytes(decodeGrantWarning(warning).nonce, pending.nonce);
+    } catch {
+      return false;
+    }
+  }
+
   /** Resolves when everything queued so far, from every sender, has been handled. */
   idle(): Promise<void> {
     return this.inbound.idle();
@@ -492,9 +511,8 @@ export class SessionManager {
       try {
         reason = acceptGrantWarning(answer.warning, this.d.membership, this.pendingGrants);
       } catch (error) {
-        // The head also publishes it on our warn topic, and that copy came first (handleWarning
-        // took the nonce and told the warning): this one is the same warning, told once already.
-        if (isProtocolError(error) && (error.code === "E_UNKNOWN_NONCE" || error.code === "E_REPLAY")) return;
+        if (this.toldOnWarnTopic(error, answer.warning, request.pending)) return;
+        await this.dropPending(request.pending);
         throw error;
       }
       await this.dropPending(request.pending);

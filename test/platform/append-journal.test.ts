@@ -4,7 +4,16 @@
  * during a snapshot leaves, refusals, and no write after a failed one following a torn record.
  */
 import { randomBytes } from "node:crypto";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdtempSync,
+  type PathLike,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -15,6 +24,9 @@ import {
   RECORD_HEADER_BYTES,
   SEGMENT_MAGIC,
 } from "../../platform/append-journal";
+
+/** node:fs as a module object whose functions a test may replace (then `syncBuiltinESMExports`). */
+const fs = createRequire(__filename)("node:fs") as typeof import("node:fs");
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -204,6 +216,40 @@ describe("AppendJournal", () => {
     await snapshot;
     expect(segmentsIn(dir)).toEqual(["0000000000000002.journal"]);
     expect((await open(dir)).read).toEqual(["state"]);
+  });
+
+  it("switches to a snapshot once it is renamed into place even when the directory fsync fails, and acknowledges nothing in it until that fsync succeeds", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    journal.setSnapshot(() => [rec("state")]);
+    await journal.append(rec("before"));
+    // The directory fsync fails twice (opening the directory is its first step): after the
+    // rename, then before the first group in the new segment. It is not an I/O error this test
+    // can cause for real, hence the stand-in.
+    const realOpenSync = fs.openSync;
+    let failures = 0;
+    const failingOpenSync = ((path: PathLike, ...rest: unknown[]) => {
+      if (path === dir && failures < 2) {
+        failures++;
+        throw Object.assign(new Error("EIO: i/o error, open"), { code: "EIO" });
+      }
+      return (realOpenSync as (...args: unknown[]) => number)(path, ...rest);
+    }) as typeof fs.openSync;
+    Object.assign(fs, { openSync: failingOpenSync });
+    syncBuiltinESMExports();
+    try {
+      await journal.snapshotNow();
+      expect(segmentsIn(dir).sort()).toEqual(["0000000000000001.journal", "0000000000000002.journal"]);
+      await expect(journal.append(rec("refused"))).rejects.toBeInstanceOf(JournalWriteError);
+      await journal.append(rec("after"));
+    } finally {
+      Object.assign(fs, { openSync: realOpenSync });
+      syncBuiltinESMExports();
+    }
+    expect(failures).toBe(2);
+    expect(segmentsIn(dir)).toEqual(["0000000000000002.journal"]);
+    await journal.close();
+    expect((await open(dir)).read).toEqual(["state", "after"]);
   });
 
   it("refuses to open a segment that is not a journal, with E_STORAGE, and one whose record its owner rejects", async () => {

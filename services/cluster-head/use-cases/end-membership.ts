@@ -14,8 +14,25 @@ export async function endMembership(ctx: HeadContext, deviceId: string, reason: 
   const removal = ctx.members.prepareRemove(deviceId);
   await ctx.database.batch(removal.operations, { durable: true });
   await removal.commit();
-  // A grant decided while the two writes above were in flight is ended too (none can follow now).
-  ended.push(...(await ctx.sessions.endSessionsOf(deviceId, now, reason)));
+  // A grant recorded while the writes above were in flight, under the membership just removed, ends
+  // too (a later one is refused: grant-session.ts). One under a membership that a new join made
+  // meanwhile, with the device's new key version, does not: none of these reasons allows a new
+  // join under the old one.
+  const removedKeyVersions = new Set(removal.removed.map((m) => m.keyVersion));
+  const late = ctx.sessions
+    .liveSessionsOf(deviceId, ctx.now())
+    .filter((s) =>
+      removedKeyVersions.has(
+        (s.initiator === deviceId ? s.initiatorKeyVersion : s.responderKeyVersion) ?? -1,
+      ),
+    );
+  ended.push(
+    ...(await ctx.sessions.endSessions(
+      late.map((s) => s.sessionId),
+      ctx.now(),
+      reason,
+    )),
+  );
   const peers = [...new Set(ended.map((s) => (s.initiator === deviceId ? s.responder : s.initiator)))];
   ctx.metrics.members.set(ctx.members.size);
   // An administered broker deletes the device's client, which disconnects it.

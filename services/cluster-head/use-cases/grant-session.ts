@@ -127,8 +127,8 @@ async function decideGrant(
   const initiator = initiatorMember!.deviceId;
   const sessionId = toHex(outcome.sessionId);
   // Both may write into each other's inbox on the broker before the grant is stored and answered.
-  await ctx.brokerAccess.grantSession(initiator, responder, outcome.expiresAt, () =>
-    ctx.sessions.recordGrant(outcome.replayKey, outcome.replayKeyExpiresAt, {
+  await ctx.brokerAccess.grantSession(initiator, responder, outcome.expiresAt, async () => {
+    const superseded = await ctx.sessions.recordGrant(outcome.replayKey, outcome.replayKeyExpiresAt, {
       sessionId,
       initiator,
       responder,
@@ -137,14 +137,20 @@ async function decideGrant(
       expiresAt: outcome.expiresAt,
       initiatorKeyVersion: initiatorMember!.keyVersion,
       responderKeyVersion: responderMember!.keyVersion,
-    }),
-  );
-  // A membership that ended while this grant was being recorded (its end read the device's sessions
-  // before this one was in memory): the session ends now and no copy of the grant leaves the head.
-  if ([initiator, responder].some((deviceId) => ctx.members.getByDevice(deviceId) === undefined)) {
-    await ctx.sessions.endSessions([sessionId], ctx.now(), MEMBERSHIP_ENDED);
-    throw new ProtocolError("E_REVOKED", "a membership ended while the grant was recorded");
-  }
+    });
+    // A membership that ended, or was replaced by a new join, while this grant was being recorded
+    // (an end reads the device's sessions before this one was in memory): the session ends now and
+    // no copy of the grant, sealed under the old member key, leaves the head. Thrown from here, an
+    // administered broker takes back the pair's permissions (no live session is left between them).
+    if (
+      ctx.members.getByDevice(initiator) !== initiatorMember ||
+      ctx.members.getByDevice(responder) !== responderMember
+    ) {
+      await ctx.sessions.endSessions([sessionId], ctx.now(), MEMBERSHIP_ENDED);
+      throw new ProtocolError("E_REVOKED", "a membership ended while the grant was recorded");
+    }
+    return superseded;
+  });
   ctx.metrics.grants.inc();
   ctx.events.emit("granted", { sessionId, initiator, responder });
   // Only now that the grant is on disk does a copy leave the head: a failed delivery falls back to

@@ -74,6 +74,7 @@ async function victim(headUrl: string, limits: Partial<InboundLimits> = {}) {
     await db.close();
     removeDir(dir);
   };
+  const pendingStore = new PendingStore(db);
   let manager: SessionManager;
   try {
     manager = new SessionManager({
@@ -83,7 +84,7 @@ async function victim(headUrl: string, limits: Partial<InboundLimits> = {}) {
       sendTo: async () => undefined,
       sendSetup: async () => undefined,
       sessions,
-      pending: new PendingStore(db),
+      pending: pendingStore,
       sequences: new LevelSequenceStore(db),
       emit: <K extends keyof DeviceEvents>(e: K, ...args: DeviceEvents[K]) => void events.emit(e, ...args),
       now: () => now,
@@ -108,6 +109,7 @@ async function victim(headUrl: string, limits: Partial<InboundLimits> = {}) {
     record,
     fixture: f,
     now: () => now,
+    pendingStore,
     pendingWrites,
     X,
     Y,
@@ -253,6 +255,40 @@ describe("SessionManager inbound limits", () => {
     await v.manager.idle();
     expect(v.record.warnings).toEqual([{ peerId: v.X, reason: "E_NOT_MEMBER" }]);
     expect(v.record.errors).toEqual([]);
+  });
+
+  it("still reports a GrantWarning over HTTP that does not verify, and drops the request's nonce", async () => {
+    const at: { v?: Awaited<ReturnType<typeof victim>> } = {};
+    const server = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const outcome = issueGrant({
+          request: decodeGrantRequest(new Uint8Array(Buffer.concat(chunks))),
+          clusterId: cluster.clusterId,
+          initiator: undefined,
+          responder: { membership: at.v!.fixture.j2.headMembership, active: true },
+          replayed: false,
+          now: at.v!.now(),
+        });
+        if (outcome.kind !== "warning") throw new Error("expected a warning");
+        const garbled = outcome.toResponder.slice();
+        garbled[garbled.length - 1]! ^= 1; // its MAC no longer verifies
+        res.setHeader("x-iotguard-outcome", "warning");
+        res.end(encodeSessionAnswer({ kind: "warning", warning: garbled }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    const v = await victim(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    at.v = v;
+    cleanup.push(() => v.close());
+    v.setupFromX();
+    await waitUntil(() => v.record.errors.length === 1, "the refusal");
+    await v.manager.idle();
+    expect(v.record.errors.map((e) => (e as { code?: string }).code)).toEqual(["E_BAD_MAC"]);
+    expect(v.record.warnings).toEqual([]);
+    expect(await v.pendingStore.list()).toEqual([]);
   });
 
   it("refuses a limit that is not a positive integer, naming it", async () => {

@@ -49,4 +49,35 @@ describe("endMembership against a grant in flight", () => {
     }
     expect(outcomes).toHaveLength(6);
   }, 60_000);
+
+  it("refuses a grant recorded after its member's end and a new join (E_REVOKED), and leaves it no live session", async () => {
+    const [a, b] = [await enrolled(head), await enrolled(head)];
+    const ma = await joined(head, a);
+    const mb = await joined(head, b);
+    const deviceB = toHex(mb.deviceId);
+    const { forward } = buildSessionRequest(head, ma, mb);
+    // The grant's record waits (a slow disk, say) until the end and the new join are done.
+    const store = head.context.sessions;
+    const recordGrant = store.recordGrant.bind(store);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    store.recordGrant = async (...args) => {
+      await gate;
+      return recordGrant(...args);
+    };
+    try {
+      const granted = grantSession(head.context, forward.message).then(
+        (o) => o.kind,
+        (e: { code?: string }) => `refused ${e.code}`,
+      );
+      await endMembership(head.context, deviceB, "key-rotated");
+      await joined(head, b); // a new membership, a new member key
+      release();
+      expect(await granted).toBe("refused E_REVOKED");
+    } finally {
+      store.recordGrant = recordGrant;
+    }
+    expect(head.context.sessions.liveSessionsOf(deviceB, head.context.now())).toEqual([]);
+    expect(head.context.members.getByDevice(deviceB)).toBeDefined();
+  }, 60_000);
 });
