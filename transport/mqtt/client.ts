@@ -17,6 +17,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { isTlsBrokerUrl, redactBrokerUrl } from "./broker-url";
 import type { BrokerTls } from "./broker-tls";
 import { CONNACK_RETURN_CODES, MqttTransportError } from "./errors";
+import { batchWritesPerRead, holdWritesForThisTurn } from "./write-batching";
 
 export { MqttTransportError, type MqttTransportErrorCode } from "./errors";
 
@@ -251,6 +252,8 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
       // Small packets written back to back (a PUBACK, then a PUBLISH) would wait for the broker's
       // delayed ACK under Nagle's algorithm, ~40 ms each: the head's set-up relay does exactly that.
       (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
+      // The acknowledgements of one read leave in one write (./write-batching.ts).
+      if (client.stream) batchWritesPerRead(client.stream);
       const reconnect = connectedOnce;
       connectedOnce = true;
       this.emit("connect", { sessionPresent: connack.sessionPresent, reconnect });
@@ -391,6 +394,8 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
     const buf = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    // The frames sent in one turn leave in one write (./write-batching.ts).
+    if (this.#client.stream) holdWritesForThisTurn(this.#client.stream);
     await new Promise<void>((resolve, reject) => {
       this.#inFlight.add(reject);
       this.#client.publish(topic, buf, { qos: 1, retain: false }, (err) => {

@@ -20,6 +20,7 @@ export {
   readBrokerTlsFiles,
 } from "./broker-tls";
 export { MqttTransport, type MqttTransportEvents, type MqttTransportOptions } from "./client";
+export { batchWritesPerRead, holdWritesForThisTurn } from "./write-batching";
 export {
   decodeEnvelope,
   decodeSetupPayload,
