@@ -16,7 +16,7 @@ import { nativeSymmetricBackend } from "../../platform/sodium-symmetric-backend"
 import { nobleBackend, useSymmetricBackend } from "../../protocol/crypto/backend";
 import { type Channel, createChannel } from "../../protocol/channel/session";
 import { decodeEnvelope } from "../../transport/mqtt/envelope";
-import { batchWritesPerRead, holdWritesForThisTurn } from "../../transport/mqtt/write-batching";
+import { batchWritesPerRead } from "../../transport/mqtt/write-batching";
 import {
   ACK_BYTES,
   type FromPeer,
@@ -69,8 +69,8 @@ async function connect(connection: PeerConnection, ackPath: string, as: typeof r
   client.on("error", () => undefined);
   // As the SDK's MqttTransport does (transport/mqtt/client.ts): no Nagle on the MQTT socket.
   (client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined)?.setNoDelay?.(true);
-  // And like it, the acknowledgements of one read, and the frames sent in one turn, leave in one
-  // write (transport/mqtt/write-batching.ts).
+  // And like it, the acknowledgements of one read leave in one write
+  // (transport/mqtt/write-batching.ts).
   batchWritesPerRead(client.stream);
   if (role === "sender") {
     await new Promise<void>((resolve, reject) => {
@@ -109,7 +109,6 @@ function send(run: RunSpec): void {
   const startCpu = cpuUs();
   const startMs = wallMs();
   const pump = () => {
-    holdWritesForThisTurn(c.stream); // as MqttTransport.publish does
     while (sent < run.count && sent - acked < run.window) {
       const i = sent++;
       const plain = Uint8Array.from(run.body);

@@ -17,7 +17,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { isTlsBrokerUrl, redactBrokerUrl } from "./broker-url";
 import type { BrokerTls } from "./broker-tls";
 import { CONNACK_RETURN_CODES, MqttTransportError } from "./errors";
-import { batchWritesPerRead, holdWritesForThisTurn } from "./write-batching";
+import { batchWritesPerRead } from "./write-batching";
 
 export { MqttTransportError, type MqttTransportErrorCode } from "./errors";
 
@@ -394,8 +394,6 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
     const buf = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    // The frames sent in one turn leave in one write (./write-batching.ts).
-    if (this.#client.stream) holdWritesForThisTurn(this.#client.stream);
     await new Promise<void>((resolve, reject) => {
       this.#inFlight.add(reject);
       this.#client.publish(topic, buf, { qos: 1, retain: false }, (err) => {

@@ -5,8 +5,8 @@
  * the socket for one packet and uncorks it on the next tick, so every PUBACK a burst calls for
  * left in a `writev` of its own. Held until the turn ends they leave together: a QoS 1 receiver
  * spent 5.6–5.9 µs of CPU per message instead of 7.6–8.4 (`npx tsx bench/lib/m2m-profile.ts`,
- * aedes, 256 B, 2026-11-28), and a publisher's burst goes out the same way. A write waits at most
- * until the end of the current turn (`setImmediate`).
+ * aedes, 256 B, 2026-11-28). A write waits at most until the end of the current turn
+ * (`setImmediate`).
  * @module
  */
 import type { Duplex, Writable } from "node:stream";
