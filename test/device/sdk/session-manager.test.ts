@@ -218,30 +218,36 @@ describe("SessionManager inbound limits", () => {
     expect(v.record.errors.map((e) => (e as { code?: string }).code)).toEqual(["E_HEAD_UNREACHABLE"]);
   });
 
-  it("tells a GrantWarning once when it comes on the warn topic before the head's HTTP answer", async () => {
-    // The head answers the GrantRequest and publishes the same warning on V's warn topic; here the
-    // topic's copy is handled first, then the HTTP answer arrives (as it can after a stalled head).
+  /**
+   * V in front of a head that refuses X's set-ups (X is not its member): `answer` gets each
+   * GrantWarning the head makes for V and sends the HTTP answer (the warning's bytes) when it likes.
+   */
+  async function victimOfWarningHead(
+    answer: (
+      warning: Uint8Array,
+      v: Awaited<ReturnType<typeof victim>>,
+      send: (body: Uint8Array) => void,
+    ) => void,
+  ) {
     // The victim is made once the server listens (it needs its URL); the handler runs later.
     const at: { v?: Awaited<ReturnType<typeof victim>> } = {};
     const server = createHttpServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
-        const request = decodeGrantRequest(new Uint8Array(Buffer.concat(chunks)));
+        const v = at.v!;
         const outcome = issueGrant({
-          request,
+          request: decodeGrantRequest(new Uint8Array(Buffer.concat(chunks))),
           clusterId: cluster.clusterId,
           initiator: undefined, // X is not a member of this head
-          responder: { membership: at.v!.fixture.j2.headMembership, active: true },
+          responder: { membership: v.fixture.j2.headMembership, active: true },
           replayed: false,
-          now: at.v!.now(),
+          now: v.now(),
         });
         if (outcome.kind !== "warning") throw new Error("expected a warning");
-        const told = nextEvent(at.v!.events, "warning", () => true, 5000);
-        at.v!.manager.handleWarning(outcome.toResponder);
-        void told.then(() => {
+        answer(outcome.toResponder, v, (warning) => {
           res.setHeader("x-iotguard-outcome", "warning");
-          res.end(encodeSessionAnswer({ kind: "warning", warning: outcome.toResponder }));
+          res.end(encodeSessionAnswer({ kind: "warning", warning }));
         });
       });
     });
@@ -250,6 +256,17 @@ describe("SessionManager inbound limits", () => {
     const v = await victim(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
     at.v = v;
     cleanup.push(() => v.close());
+    return v;
+  }
+
+  it("tells a GrantWarning once when it comes on the warn topic before the head's HTTP answer", async () => {
+    // The head answers the GrantRequest and publishes the same warning on V's warn topic; here the
+    // topic's copy is handled first, then the HTTP answer arrives (as it can after a stalled head).
+    const v = await victimOfWarningHead((warning, v, send) => {
+      const told = nextEvent(v.events, "warning", () => true, 5000);
+      v.manager.handleWarning(warning);
+      void told.then(() => send(warning));
+    });
     v.setupFromX();
     await waitUntil(() => v.record.warnings.length === 1, "the warning");
     await v.manager.idle();
@@ -258,31 +275,11 @@ describe("SessionManager inbound limits", () => {
   });
 
   it("still reports a GrantWarning over HTTP that does not verify, and drops the request's nonce", async () => {
-    const at: { v?: Awaited<ReturnType<typeof victim>> } = {};
-    const server = createHttpServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const outcome = issueGrant({
-          request: decodeGrantRequest(new Uint8Array(Buffer.concat(chunks))),
-          clusterId: cluster.clusterId,
-          initiator: undefined,
-          responder: { membership: at.v!.fixture.j2.headMembership, active: true },
-          replayed: false,
-          now: at.v!.now(),
-        });
-        if (outcome.kind !== "warning") throw new Error("expected a warning");
-        const garbled = outcome.toResponder.slice();
-        garbled[garbled.length - 1]! ^= 1; // its MAC no longer verifies
-        res.setHeader("x-iotguard-outcome", "warning");
-        res.end(encodeSessionAnswer({ kind: "warning", warning: garbled }));
-      });
+    const v = await victimOfWarningHead((warning, _v, send) => {
+      const garbled = warning.slice();
+      garbled[garbled.length - 1]! ^= 1; // its MAC no longer verifies
+      send(garbled);
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-    const v = await victim(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
-    at.v = v;
-    cleanup.push(() => v.close());
     v.setupFromX();
     await waitUntil(() => v.record.errors.length === 1, "the refusal");
     await v.manager.idle();
