@@ -121,8 +121,8 @@ export function exposeBrokerCounters(
 /**
  * Exposes the head database's group commit (platform/level-database.ts `writeStats`) as
  * `iotguard_store_writes{counter}`, read at each scrape: `batches` asked for by the stores (one per
- * grant, join, revocation…), level `writes` they took, and how many of those were `durable`
- * (fsynced). batches / durable is how many grants share one fsync under load.
+ * join, revocation, enrollment…; grants go to the grant journal, below), level `writes` they took,
+ * and how many of those were `durable` (fsynced).
  */
 export function exposeStoreWrites(metrics: HeadMetrics, read: () => Readonly<WriteStats>): void {
   new Gauge({

@@ -266,7 +266,7 @@ export class SessionStore {
 
   /**
    * Whether a grant was already issued for this request's replay key (from memory; the key is
-   * there from the moment its batch was written until it is pruned after it expired).
+   * there from the moment its record was written until it is pruned after it expired).
    * @throws RangeError when `replayKey` is not 64 lowercase hex digits (`grantReplayKey`'s form)
    */
   wasGranted(replayKey: string): boolean {
