@@ -137,17 +137,37 @@ const WARM_UP_MS = Defaults.MAX_SKEW_MS + 5_000;
 /** RSS samples (one per chunk) whose median stands for the head's RSS at a point of the run. */
 const RSS_SAMPLES = 3;
 
-/** The grant journal's group-commit counters (`iotguard_grant_journal`), from the head's /metrics. */
-async function journalWrites(head: {
-  http: { send(method: string, path: string): Promise<{ body: Buffer }> };
-}): Promise<{ records: number; writes: number; snapshots: number }> {
+/** The values of one labelled `iotguard_*` gauge on the head's /metrics, by label value. */
+async function headGauge(
+  head: { http: { send(method: string, path: string): Promise<{ body: Buffer }> } },
+  metric: string,
+  label: string,
+  values: readonly string[],
+): Promise<Record<string, number>> {
   const text = (await head.http.send("GET", "/metrics")).body.toString();
-  const read = (counter: string) => {
-    const match = text.match(new RegExp(`^iotguard_grant_journal\\{counter="${counter}"\\} (\\d+)`, "m"));
-    if (!match) throw new Error(`the head's /metrics has no iotguard_grant_journal{counter="${counter}"}`);
-    return Number(match[1]);
-  };
-  return { records: read("records"), writes: read("writes"), snapshots: read("snapshots") };
+  const out: Record<string, number> = {};
+  for (const value of values) {
+    const match = text.match(new RegExp(`^${metric}\\{${label}="${value}"\\} (\\d+)`, "m"));
+    if (!match) throw new Error(`the head's /metrics has no ${metric}{${label}="${value}"}`);
+    out[value] = Number(match[1]);
+  }
+  return out;
+}
+
+/** The grant journal's group-commit counters (`iotguard_grant_journal`). */
+async function journalWrites(head: Parameters<typeof headGauge>[0]) {
+  const c = await headGauge(head, "iotguard_grant_journal", "counter", ["records", "writes", "snapshots"]);
+  return { records: c.records!, writes: c.writes!, snapshots: c.snapshots! };
+}
+
+/** What the head holds per grant (`iotguard_grant_state`), for the RSS rows' notes. */
+async function grantState(head: Parameters<typeof headGauge>[0]): Promise<string> {
+  const g = await headGauge(head, "iotguard_grant_state", "kind", [
+    "replayKeys",
+    "replayKeyBytes",
+    "sessions",
+  ]);
+  return `${g.replayKeys} replay keys in ${(g.replayKeyBytes! / 1048576).toFixed(1)} MB, ${g.sessions} sessions`;
 }
 
 /** The `i`th pair of members granted: each member with three different peers in turn. */
@@ -262,6 +282,7 @@ export const grantSuite: Suite = {
         const steadyFrom = rss.length;
         const steady = rss[rss.length - 1] as { grants: number; mb: number };
         const journalBefore = await journalWrites(head);
+        const stateAfterWarmUp = await grantState(head);
         const latencies: number[] = [];
         let wallMs = 0;
         let headCpuS = 0;
@@ -283,6 +304,7 @@ export const grantSuite: Suite = {
         }
         if (refused > 0) ctx.note(`${refused} session requests were not granted (expected 0)`);
         const journalAfter = await journalWrites(head);
+        const stateAtEnd = await grantState(head);
 
         // As deployed: the SDK asks for direct delivery, so the head also delivers M1's Grant on M1's
         // ctl topic (QoS 1; into its embedded broker, in process) before it answers M2.
@@ -438,7 +460,7 @@ export const grantSuite: Suite = {
                     target: 1.05,
                   },
                 }),
-            note: `median of the last ${RSS_SAMPLES} samples over the baseline's; ${rssNote}`,
+            note: `median of the last ${RSS_SAMPLES} samples over the baseline's; the head held ${stateAfterWarmUp} after the warm-up, ${stateAtEnd} at the end; ${rssNote}`,
           }),
           // The warm-up itself: the state the head holds by design filling up (replay keys of the
           // last 30 s, ended sessions up to the kept number) and V8's heap reaching its working size.

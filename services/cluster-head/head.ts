@@ -35,7 +35,13 @@ import type { HeadContext, HeadEvents } from "./context";
 import { useCryptoBackends } from "./crypto-backends";
 import { createRequestListener } from "./http/app";
 import { MemberMacKeyCache } from "./member-mac-keys";
-import { createMetrics, exposeBrokerCounters, exposeGrantJournal, exposeStoreWrites } from "./metrics";
+import {
+  createMetrics,
+  exposeBrokerCounters,
+  exposeGrantJournal,
+  exposeGrantState,
+  exposeStoreWrites,
+} from "./metrics";
 import { wireNotifications } from "./notifications";
 import { wireRequestRelay } from "./request-relay";
 import { AuditStore } from "./stores/audit-store";
@@ -296,6 +302,11 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
     exposeBrokerCounters(metrics, () => (broker.embedded ? { ...broker.embedded.counters } : undefined));
     exposeStoreWrites(metrics, () => database.writeStats);
     exposeGrantJournal(metrics, () => sessions.journalStats);
+    exposeGrantState(metrics, () => ({
+      replayKeys: sessions.replayKeyCount,
+      replayKeyBytes: sessions.replayKeyBytes,
+      sessions: sessions.sessionCount,
+    }));
     wireNotifications(ctx, broker);
     await wireRequestRelay(ctx, broker);
     ctx.events.off("revoked", holdEnded);

@@ -161,3 +161,30 @@ export function exposeGrantJournal(metrics: HeadMetrics, read: () => Readonly<Jo
     },
   });
 }
+
+/** What {@link exposeGrantState} reads. */
+export interface GrantState {
+  replayKeys: number;
+  replayKeyBytes: number;
+  sessions: number;
+}
+
+/**
+ * Exposes the size of what the head keeps per grant (docs/protocol.md § Grant, bounded state) as
+ * `iotguard_grant_state{kind}`, read at each scrape: `replayKeys` held, the `replayKeyBytes` their
+ * set takes, and `sessions` kept (live and listed).
+ */
+export function exposeGrantState(metrics: HeadMetrics, read: () => GrantState): void {
+  new Gauge({
+    name: "iotguard_grant_state",
+    help: "grant state held in memory: replay keys, the bytes their set takes, sessions kept",
+    labelNames: ["kind"],
+    registers: [metrics.registry],
+    collect() {
+      const state = read();
+      this.set({ kind: "replayKeys" }, state.replayKeys);
+      this.set({ kind: "replayKeyBytes" }, state.replayKeyBytes);
+      this.set({ kind: "sessions" }, state.sessions);
+    },
+  });
+}

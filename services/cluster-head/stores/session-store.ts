@@ -278,6 +278,16 @@ export class SessionStore {
     return this.replayKeys.size;
   }
 
+  /** Bytes the replay keys' set holds (its capacity, live keys or not). */
+  get replayKeyBytes(): number {
+    return this.replayKeys.byteLength;
+  }
+
+  /** Sessions held: live, expired and not yet pruned, and ended ones still listed. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
   /**
    * Durably records a grant (replay key and session) before it is sent, in one fsynced journal
    * record that also ends the sessions it supersedes. The oldest ended records past the kept number
