@@ -100,6 +100,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): HeadM
 }
 
 /**
+ * One gauge with one label, set from `read()` at each scrape: a value per label value (none when
+ * `read` gives undefined).
+ */
+function labelledGauge(
+  metrics: HeadMetrics,
+  name: string,
+  help: string,
+  label: string,
+  read: () => Readonly<Record<string, number>> | undefined,
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: [label],
+    registers: [metrics.registry],
+    collect() {
+      for (const [value, n] of Object.entries(read() ?? {})) this.set({ [label]: value }, n);
+    },
+  });
+}
+
+/**
  * Exposes the embedded broker's counters (admissions, refusals by reason, connections waiting
  * for their CONNACK) as `iotguard_broker_events{counter}`, read at each scrape.
  */
@@ -107,15 +129,13 @@ export function exposeBrokerCounters(
   metrics: HeadMetrics,
   read: () => Readonly<Record<string, number>> | undefined,
 ): void {
-  new Gauge({
-    name: "iotguard_broker_events",
-    help: "embedded MQTT broker counters: connections, connected, pending, refused* and dropped* since start",
-    labelNames: ["counter"],
-    registers: [metrics.registry],
-    collect() {
-      for (const [counter, value] of Object.entries(read() ?? {})) this.set({ counter }, value);
-    },
-  });
+  labelledGauge(
+    metrics,
+    "iotguard_broker_events",
+    "embedded MQTT broker counters: connections, connected, pending, refused* and dropped* since start",
+    "counter",
+    read,
+  );
 }
 
 /**
@@ -125,18 +145,16 @@ export function exposeBrokerCounters(
  * and how many of those were `durable` (fsynced).
  */
 export function exposeStoreWrites(metrics: HeadMetrics, read: () => Readonly<WriteStats>): void {
-  new Gauge({
-    name: "iotguard_store_writes",
-    help: "head database since start: batches asked for, level writes they took (group commit), durable (fsynced) writes",
-    labelNames: ["counter"],
-    registers: [metrics.registry],
-    collect() {
+  labelledGauge(
+    metrics,
+    "iotguard_store_writes",
+    "head database since start: batches asked for, level writes they took (group commit), durable (fsynced) writes",
+    "counter",
+    () => {
       const stats = read();
-      this.set({ counter: "batches" }, stats.calls);
-      this.set({ counter: "writes" }, stats.writes);
-      this.set({ counter: "durable" }, stats.durableWrites);
+      return { batches: stats.calls, writes: stats.writes, durable: stats.durableWrites };
     },
-  });
+  );
 }
 
 /**
@@ -147,19 +165,13 @@ export function exposeStoreWrites(metrics: HeadMetrics, read: () => Readonly<Wri
  * writes is how many grants share one fsync under load.
  */
 export function exposeGrantJournal(metrics: HeadMetrics, read: () => Readonly<JournalStats>): void {
-  new Gauge({
-    name: "iotguard_grant_journal",
-    help: "grant journal since start: records appended, fsynced writes they took (group commit), snapshots written and failed",
-    labelNames: ["counter"],
-    registers: [metrics.registry],
-    collect() {
-      const stats = read();
-      this.set({ counter: "records" }, stats.records);
-      this.set({ counter: "writes" }, stats.writes);
-      this.set({ counter: "snapshots" }, stats.snapshots);
-      this.set({ counter: "snapshotFailures" }, stats.snapshotFailures);
-    },
-  });
+  labelledGauge(
+    metrics,
+    "iotguard_grant_journal",
+    "grant journal since start: records appended, fsynced writes they took (group commit), snapshots written and failed",
+    "counter",
+    () => ({ ...read() }),
+  );
 }
 
 /** What {@link exposeGrantState} reads. */
@@ -175,16 +187,11 @@ export interface GrantState {
  * set takes, and `sessions` kept (live and listed).
  */
 export function exposeGrantState(metrics: HeadMetrics, read: () => GrantState): void {
-  new Gauge({
-    name: "iotguard_grant_state",
-    help: "grant state held in memory: replay keys, the bytes their set takes, sessions kept",
-    labelNames: ["kind"],
-    registers: [metrics.registry],
-    collect() {
-      const state = read();
-      this.set({ kind: "replayKeys" }, state.replayKeys);
-      this.set({ kind: "replayKeyBytes" }, state.replayKeyBytes);
-      this.set({ kind: "sessions" }, state.sessions);
-    },
-  });
+  labelledGauge(
+    metrics,
+    "iotguard_grant_state",
+    "grant state held in memory: replay keys, the bytes their set takes, sessions kept",
+    "kind",
+    () => ({ ...read() }),
+  );
 }

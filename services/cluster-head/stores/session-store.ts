@@ -319,9 +319,10 @@ export class SessionStore {
     this.replayKeys.takeExpired(now, EXPIRED_KEYS_PER_GRANT);
 
     const ids = superseded.map((s) => s.sessionId);
-    await this.journal.append(encodeGrant(Buffer.from(replayKey, "hex"), replayKeyExpiresAt, session, ids));
+    const replayKeyBytes = Buffer.from(replayKey, "hex"); // parsed once: for the record and the set
+    await this.journal.append(encodeGrant(replayKeyBytes, replayKeyExpiresAt, session, ids));
 
-    this.replayKeys.add(replayKey, replayKeyExpiresAt);
+    this.replayKeys.addBytes(replayKeyBytes, replayKeyExpiresAt);
     // A concurrent grant or end may have ended some meanwhile: that end stands.
     const ended = this.endOpen(ids, now, SUPERSEDED);
     this.remember(compact(session));
