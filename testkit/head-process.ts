@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeDeployment } from "../chain/deployment-file";
 import { freePort } from "../platform/free-port";
-import { HEAD_NODE_FLAGS } from "../services/cluster-head/node-flags";
+import { HEAD_ENVIRONMENT, HEAD_NODE_FLAGS } from "../services/cluster-head/node-flags";
 import type { TestChain } from "./chain";
 import { nodeArgs, type Runner, signalled, spawnReady, stopped } from "./spawn";
 
@@ -44,6 +44,8 @@ export interface HeadProcessOptions {
   readyTimeoutMs?: number;
   /** More flags for node itself, after the head's own (HEAD_NODE_FLAGS), e.g. `--cpu-prof`. */
   nodeOptions?: string[];
+  /** Set in the head's environment over its own (HEAD_ENVIRONMENT); a name set to undefined is left out. */
+  env?: NodeJS.ProcessEnv;
   /**
    * The head's main.js of another build (a worktree's dist/), instead of this checkout's: for an
    * A/B of two versions of the code under the same load (bench/lib/head-flags-ab.ts `--a-main`).
@@ -145,7 +147,7 @@ export async function headProcess(
             name: "the cluster head",
             ready: START_LINE,
             stream: "stderr",
-            env: { NODE_ENV: "production" },
+            env: { NODE_ENV: "production", ...HEAD_ENVIRONMENT, ...options.env },
             ...(options.readyTimeoutMs === undefined ? {} : { timeoutMs: options.readyTimeoutMs }),
           },
         );

@@ -6,7 +6,9 @@
  * Run: `npx tsx bench/lib/head-flags-ab.ts --heap-growing-percent=20 [--chunks 6 --chunk 5000]`.
  * With `--a-main <worktree>/dist/services/cluster-head/main.js`, A runs that build instead (e.g. a
  * `git worktree` of the commit before a change, built there): the same flags, another version of
- * the code.
+ * the code. With `--b-env NAME=value` (repeatable), B runs with that in its environment over the
+ * head's own (HEAD_ENVIRONMENT); `--b-env NAME=` leaves NAME out, e.g.
+ * `--b-env MALLOC_MMAP_THRESHOLD_=` for a head without the C library setting.
  * @module
  */
 import type { Membership } from "../../protocol/membership";
@@ -19,7 +21,7 @@ import { type BenchHead, procUsage, startHeadProcess } from "./processes";
 const MEMBERS = 40;
 const CONCURRENCY = 32;
 /** This tool's own options that take a value (everything else starting with -- goes to node). */
-const VALUED = ["--chunks", "--chunk", "--a-main"];
+const VALUED = ["--chunks", "--chunk", "--a-main", "--b-env"];
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(name);
@@ -69,13 +71,22 @@ async function main(): Promise<void> {
     .filter((a, i, all) => a.startsWith("--") && !VALUED.includes(a) && !VALUED.includes(all[i - 1] ?? ""));
   const aMainAt = process.argv.indexOf("--a-main");
   const aMain = aMainAt > 0 ? process.argv[aMainAt + 1] : undefined;
+  const bEnv: NodeJS.ProcessEnv = {};
+  process.argv.forEach((arg, i) => {
+    if (process.argv[i - 1] !== "--b-env") return;
+    const [name, ...value] = arg.split("=");
+    if (!name || value.length === 0) throw new Error(`--b-env takes NAME=value, not ${arg}`);
+    bEnv[name] = value.join("=") || undefined;
+  });
   const chunks = option("--chunks", 6);
   const chunk = option("--chunk", 5000);
   const chain = await startTestChain();
   const heads: BenchHead[] = [];
   try {
     heads.push(await startHeadProcess(chain, [], "built", aMain ? { mainScript: aMain } : {}));
-    heads.push(await startHeadProcess(chain, ["--cluster-id", "2"], "built", { nodeOptions: flags }));
+    heads.push(
+      await startHeadProcess(chain, ["--cluster-id", "2"], "built", { nodeOptions: flags, env: bEnv }),
+    );
     const ms = [await members(heads[0]!), await members(heads[1]!)];
     const results: { cpuMsPerGrant: number; mainMsPerGrant: number; rssMB: number; perS: number }[][] = [
       [],
@@ -92,7 +103,7 @@ async function main(): Promise<void> {
     for (const v of [0, 1]) {
       const r = results[v]!;
       console.log(
-        `${v ? `B (this build, ${flags.join(" ") || "head flags"})` : `A (${aMain ?? "this build"}, head flags)`}: median ${median(r.map((x) => x.cpuMsPerGrant)).toFixed(3)} ms CPU/grant (main thread ${median(r.map((x) => x.mainMsPerGrant)).toFixed(3)}), ` +
+        `${v ? `B (this build, ${[...flags, ...Object.entries(bEnv).map(([n, x]) => `${n}=${x ?? "(unset)"}`)].join(" ") || "head flags"})` : `A (${aMain ?? "this build"}, head flags)`}: median ${median(r.map((x) => x.cpuMsPerGrant)).toFixed(3)} ms CPU/grant (main thread ${median(r.map((x) => x.mainMsPerGrant)).toFixed(3)}), ` +
           `RSS ${r.map((x) => x.rssMB.toFixed(0)).join(", ")} MB`,
       );
     }

@@ -148,12 +148,19 @@ export async function startHeadProcess(
   chain: TestChain,
   extraFlags: string[] = [],
   runner: Runner = "built",
-  options: { cpuProfileDir?: string | undefined; nodeOptions?: string[]; mainScript?: string } = {},
+  options: {
+    cpuProfileDir?: string | undefined;
+    nodeOptions?: string[];
+    mainScript?: string;
+    /** Over the head's own environment (testkit/head-process.ts `env`). */
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<BenchHead> {
   const head = await headProcess(chain, {
     runner,
     ...(options.mainScript ? { mainScript: options.mainScript } : {}),
     settings: "product",
+    ...(options.env ? { env: options.env } : {}),
     port: 0,
     flags: ["--cluster-id", "1", ...extraFlags],
     nodeOptions: [

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=20 --single-threaded-gc
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4 --heap-growing-percent=20 --single-threaded-gc
 /**
  * `npm run cluster-head -- [flags]` (built: dist/services/cluster-head/main.js, the package's
  * `iotguard-cluster-head` bin): starts a cluster head. Every flag also has an environment

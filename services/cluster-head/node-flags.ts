@@ -1,5 +1,5 @@
 /**
- * The V8 flags the head runs with (`npm run cluster-head`, the `iotguard-cluster-head` bin's
+ * The V8 flags and the environment the head runs with (`npm run cluster-head`, the `iotguard-cluster-head` bin's
  * shebang, the testkit's head processes). V8 reads them at start only, so they cannot be set from
  * inside the process.
  * - The young generation is capped at 4 MB per semi-space (V8's default grows it to 16 MB): the
@@ -25,3 +25,24 @@ export const HEAD_NODE_FLAGS = [
   "--heap-growing-percent=20",
   "--single-threaded-gc",
 ] as const;
+
+/**
+ * The C library settings the head runs with, as environment variables (glibc reads them at start).
+ * - Allocations from 128 KiB up always get pages of their own, returned when freed
+ *   (`MALLOC_MMAP_THRESHOLD_`). By default glibc raises that threshold to the largest such block
+ *   freed so far (up to 32 MiB): once one larger than a snapshot record had been freed, the grant
+ *   journal's snapshot records (160 KB of replay keys each) came from the heap, which could not
+ *   give their pages back among the blocks still in use. The first snapshot under grant load then left about 8 MB of RSS behind for good
+ *   (the head's anonymous memory beyond V8's heap: 24 MB after it against 15 MB before), and the
+ *   grant bench's RSS row read 1.08; with the threshold fixed it stayed at 14–16 MB and the row at
+ *   1.00 (`npm run bench -- grant`, 2026-11-28). Two heads in one run, 16 alternating chunks of
+ *   5,000 grants: the same head CPU per grant (the head without it at 0.98 of the head with it),
+ *   RSS after the snapshot 109–114 MB with it, 117–120 MB without (`npx tsx
+ *   bench/lib/head-flags-ab.ts --b-env MALLOC_MMAP_THRESHOLD_= --chunks 16 --chunk 5000`).
+ */
+export const HEAD_ENVIRONMENT = { MALLOC_MMAP_THRESHOLD_: "131072" } as const;
+
+/** {@link HEAD_ENVIRONMENT} as `NAME=value` words, for a shell command or `env -S`. */
+export const HEAD_ENVIRONMENT_WORDS: readonly string[] = Object.entries(HEAD_ENVIRONMENT).map(
+  ([name, value]) => `${name}=${value}`,
+);
