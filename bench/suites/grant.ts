@@ -9,7 +9,7 @@
  * sending them competes with the head for its core.
  * @module
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Defaults } from "../../protocol/constants";
 import { decodeGrantRequest } from "../../protocol/grant/codec";
@@ -170,6 +170,29 @@ async function grantState(head: Parameters<typeof headGauge>[0]): Promise<string
   return `${g.replayKeys} replay keys in ${(g.replayKeyBytes! / 1048576).toFixed(1)} MB, ${g.sessions} sessions`;
 }
 
+/** The head's RSS and what it is made of, after a chunk. */
+interface MemorySample {
+  grants: number;
+  mb: number;
+  /** V8's heap (`nodejs_heap_size_total_bytes`), MB. */
+  heapMb: number;
+  /** Anonymous memory outside V8's heap (/proc smaps_rollup `Anonymous` less the heap): Buffers, the C library's heap, native modules. */
+  otherAnonMb: number;
+}
+
+async function memorySample(
+  head: Parameters<typeof headGauge>[0] & { pid: number },
+  grants: number,
+): Promise<MemorySample> {
+  const text = (await head.http.send("GET", "/metrics")).body.toString();
+  const heap = text.match(/^nodejs_heap_size_total_bytes (\d+)/m);
+  if (!heap) throw new Error("the head's /metrics has no nodejs_heap_size_total_bytes");
+  const anonKb = readFileSync(`/proc/${head.pid}/smaps_rollup`, "utf8").match(/^Anonymous:\s+(\d+)/m);
+  if (!anonKb) throw new Error(`/proc/${head.pid}/smaps_rollup has no Anonymous line`);
+  const heapMb = Number(heap[1]) / 1048576;
+  return { grants, mb: procUsage(head.pid).rssMB, heapMb, otherAnonMb: Number(anonKb[1]) / 1024 - heapMb };
+}
+
 /** The `i`th pair of members granted: each member with three different peers in turn. */
 function pairAt(ms: readonly Membership[], i: number): [Membership, Membership] {
   return [ms[i % ms.length]!, ms[(i + 1 + (i % 3)) % ms.length]!];
@@ -258,7 +281,7 @@ export const grantSuite: Suite = {
         }
 
         // Chunks of pre-built requests: each is sent well inside the 30 s skew the head allows.
-        const rss: { grants: number; mb: number }[] = [{ grants: 0, mb: procUsage(head.pid).rssMB }];
+        const rss: MemorySample[] = [await memorySample(head, 0)];
         // Warm-up (full runs): one replay window of grants, untimed, so that the timed chunks see
         // the head with all the state it holds at this rate (replay keys of the last 30 s, the
         // 10,000 ended sessions kept), deleting expired keys as it adds new ones.
@@ -272,7 +295,7 @@ export const grantSuite: Suite = {
           const { run } = await grantLoad(head, reqs);
           refused += chunk - (run.counted.grant ?? 0);
           warmUpGrants += chunk;
-          rss.push({ grants: warmUpGrants, mb: procUsage(head.pid).rssMB });
+          rss.push(await memorySample(head, warmUpGrants));
           ctx.progress(
             0.12,
             `warm-up: ${warmUpGrants} grants in ${((nowMs() - warmUpStart) / 1000).toFixed(0)} s`,
@@ -280,7 +303,7 @@ export const grantSuite: Suite = {
         }
         /** Samples after the warm-up: its last ones, and the timed chunks' from here on. */
         const steadyFrom = rss.length;
-        const steady = rss[rss.length - 1] as { grants: number; mb: number };
+        const steady = rss[rss.length - 1] as MemorySample;
         const journalBefore = await journalWrites(head);
         const stateAfterWarmUp = await grantState(head);
         const latencies: number[] = [];
@@ -299,7 +322,7 @@ export const grantSuite: Suite = {
           wallMs += run.wallMs;
           latencies.push(...run.latenciesMs);
           loadGrants += chunk;
-          rss.push({ grants: warmUpGrants + loadGrants, mb: procUsage(head.pid).rssMB });
+          rss.push(await memorySample(head, warmUpGrants + loadGrants));
           ctx.progress(0.15 + (0.8 * (k + 1)) / chunks, `${loadGrants}/${chunk * chunks} grants`);
         }
         if (refused > 0) ctx.note(`${refused} session requests were not granted (expected 0)`);
@@ -429,14 +452,19 @@ export const grantSuite: Suite = {
             }),
           );
         else ctx.note("no fsynced write in the timed chunks: grants per fsync not reported");
-        const first = rss[1] as { grants: number; mb: number };
-        const last = rss[rss.length - 1] as { grants: number; mb: number };
+        const first = rss[1] as MemorySample;
+        const last = rss[rss.length - 1] as MemorySample;
         const rssNote = `RSS after each chunk: ${rss.map((r) => r.mb.toFixed(0)).join(", ")} MB (before, then every ${chunk} grants${warmUpGrants > 0 ? `; the first ${warmUpGrants} are the warm-up` : ""}); ${members} members, each pair granted again and again`;
         // Medians of RSS_SAMPLES samples, not single ones: while a journal snapshot is built the RSS
         // rises for a chunk or two (8–12 MB at this rate), and one sample taken then decided the row.
-        const mbOf = (samples: { mb: number }[]) => median(samples.map((r) => r.mb));
-        const endMb = mbOf(rss.slice(-RSS_SAMPLES));
-        const steadyMb = mbOf(rss.slice(Math.max(1, steadyFrom - RSS_SAMPLES), steadyFrom));
+        const atEnd = rss.slice(-RSS_SAMPLES);
+        const atSteady =
+          steady.grants > 0 ? rss.slice(Math.max(1, steadyFrom - RSS_SAMPLES), steadyFrom) : [first];
+        const mbOf = (samples: MemorySample[], of: "mb" | "heapMb" | "otherAnonMb" = "mb") =>
+          median(samples.map((r) => r[of]));
+        const endMb = mbOf(atEnd);
+        const steadyMb = mbOf(atSteady);
+        const parts = `of it V8's heap ${mbOf(atSteady, "heapMb").toFixed(1)} → ${mbOf(atEnd, "heapMb").toFixed(1)} MB and other anonymous memory ${mbOf(atSteady, "otherAnonMb").toFixed(1)} → ${mbOf(atEnd, "otherAnonMb").toFixed(1)} MB (medians of the same samples)`;
         rows.push(
           row("grant", {
             case: `head-rss-after-${loadGrants}-grants`,
@@ -448,7 +476,7 @@ export const grantSuite: Suite = {
                 warmUpGrants > 0
                   ? `head RSS at the end of the warm-up (${warmUpGrants} grants in one replay window; median of its last ${RSS_SAMPLES} samples)`
                   : `head RSS after the first ${chunk} grants`,
-              value: steady.grants > 0 ? steadyMb : first.mb,
+              value: steadyMb,
             },
             ...(ctx.quick
               ? {}
@@ -460,7 +488,7 @@ export const grantSuite: Suite = {
                     target: 1.05,
                   },
                 }),
-            note: `median of the last ${RSS_SAMPLES} samples over the baseline's; the head held ${stateAfterWarmUp} after the warm-up, ${stateAtEnd} at the end; ${rssNote}`,
+            note: `median of the last ${RSS_SAMPLES} samples over the baseline's, ${parts}; the head held ${stateAfterWarmUp} after the warm-up, ${stateAtEnd} at the end; ${rssNote}`,
           }),
           // The warm-up itself: the state the head holds by design filling up (replay keys of the
           // last 30 s, ended sessions up to the kept number) and V8's heap reaching its working size.

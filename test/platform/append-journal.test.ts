@@ -23,6 +23,7 @@ import {
   JournalWriteError,
   RECORD_HEADER_BYTES,
   SEGMENT_MAGIC,
+  SNAPSHOT_CHUNK_BYTES,
 } from "../../platform/append-journal";
 
 /** node:fs as a module object whose functions a test may replace (then `syncBuiltinESMExports`). */
@@ -194,6 +195,40 @@ describe("AppendJournal", () => {
     await snapshot;
     await journal.close();
     expect((await open(dir)).read).toEqual(["A"]);
+  });
+
+  it("writes a snapshot larger than its 1 MiB chunks, a record larger than a chunk included, and reads it back record for record", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    // 3,000 records of 1–2 KB (several chunks, records ending near every chunk boundary), one of
+    // 1.5 MiB (a chunk of its own), then small ones again.
+    const state = [
+      ...Array.from({ length: 3000 }, (_, i) => `small ${i} `.padEnd(1000 + (i % 1000), "x")),
+      "large ".padEnd(SNAPSHOT_CHUNK_BYTES * 1.5, "y"),
+      ...Array.from({ length: 10 }, (_, i) => `after ${i}`),
+    ];
+    function* records() {
+      for (const s of state) yield rec(s);
+    }
+    journal.setSnapshot(records);
+    await journal.snapshotNow();
+    await journal.append(rec("appended"));
+    await journal.close();
+    const { read, journal: reopened } = await open(dir);
+    expect(read).toEqual([...state, "appended"]);
+    expect(reopened.tailBytesCut).toBe(0);
+  });
+
+  it("keeps the old segment when a snapshot record is empty, and reads back what it held", async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    await journal.append(rec("kept"));
+    journal.setSnapshot(() => [rec("state"), Buffer.alloc(0)]);
+    await expect(journal.snapshotNow()).rejects.toBeInstanceOf(JournalWriteError);
+    await journal.append(rec("after"));
+    await journal.close();
+    expect(segmentsIn(dir)).toEqual(["0000000000000001.journal"]);
+    expect((await open(dir)).read).toEqual(["kept", "after"]);
   });
 
   it("refuses snapshotNow without a snapshot function or once closed, and changes nothing", async () => {

@@ -205,16 +205,14 @@ export class SessionStore {
   }
 
   /** The whole state as journal records: open sessions, ended ones in the order they ended, replay keys. */
-  private snapshot(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    for (const s of this.sessions.values()) if (s.endedAt === undefined) out.push(encodeSession(s));
+  private *snapshot(): Generator<Uint8Array> {
+    for (const s of this.sessions.values()) if (s.endedAt === undefined) yield encodeSession(s);
     for (const [id] of this.ended.entries()) {
       const s = this.sessions.get(id);
-      if (s) out.push(encodeSession(s));
+      if (s) yield encodeSession(s);
     }
     for (const chunk of this.replayKeys.chunks(REPLAY_KEYS_PER_RECORD))
-      out.push(encodeReplayKeys(chunk.keys, chunk.expiries));
-    return out;
+      yield encodeReplayKeys(chunk.keys, chunk.expiries);
   }
 
   /** Ends those of `sessionIds` that are still open (an earlier end stands); returns them ended. */
