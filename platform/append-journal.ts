@@ -400,8 +400,9 @@ export class AppendJournal {
   /**
    * Writes the owner's snapshot to a new segment and switches to it: a temporary file, fsynced and
    * renamed into place. The directory is fsynced before any record is acknowledged in the new
-   * segment, and only then is the old one deleted (best effort: a leftover is deleted at open). The snapshot is taken at once (between
-   * two writes, so it holds every acknowledged record); its writes run off the main thread.
+   * segment, and only then is the old one deleted (best effort: a leftover is deleted at open).
+   * The snapshot is taken at once (between two writes, so it holds every acknowledged record); its
+   * writes run off the main thread.
    */
   async #rotate(): Promise<void> {
     const pieces = framedInChunks(this.#snapshot?.() ?? []);
@@ -480,9 +481,11 @@ export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /**
  * The segment magic and the records framed into buffers of {@link SNAPSHOT_CHUNK_BYTES} (a larger
  * record gets one of its own size), taking one record at a time from `records`. A snapshot is
- * copied once, into a few large blocks the C library maps on their own and returns when they are
- * freed, rather than held as thousands of small ones until it is written: their pages stayed with
- * the process after each snapshot (bench `grant`, the head's RSS row).
+ * copied once, into a few large blocks, rather than held as thousands of small ones until it is
+ * written. glibc maps such blocks on their own and returns them when they are freed only while its
+ * mmap threshold stays fixed: the head sets it (services/cluster-head/node-flags.ts
+ * `HEAD_ENVIRONMENT`), without which the pages of the first snapshot stayed with the process
+ * (bench `grant`, the head's RSS row).
  */
 function framedInChunks(records: Iterable<Uint8Array>): Buffer[] {
   const chunks: Buffer[] = [];

@@ -9,6 +9,7 @@ import { settingsFromOptions } from "../../platform/settings";
 import { redactBrokerUrl } from "../../transport/mqtt";
 import { ConfigError, loadConfig, SETTINGS } from "./config";
 import { HeadStartError, startClusterHead } from "./head";
+import { HEAD_ENVIRONMENT_WORDS, missingHeadEnvironment } from "./node-flags";
 
 const program = new Command()
   .name("cluster-head")
@@ -46,6 +47,11 @@ program.action(async (options: Record<string, string | undefined>) => {
   // Before the ready line: whoever waits for it may stop the head right away, and must get a clean stop.
   process.on("SIGINT", () => void stop());
   process.on("SIGTERM", () => void stop());
+  const missing = missingHeadEnvironment();
+  if (missing.length > 0)
+    console.error(
+      `cluster-head: warning: ${missing.join(", ")} not set; the head keeps more memory after its grant journal's snapshots (start it as npm run cluster-head or the iotguard-cluster-head bin do, with ${HEAD_ENVIRONMENT_WORDS.join(" ")}: docs/operations.md)`,
+    );
   console.error(
     `cluster head for cluster ${head.clusterId} (${head.headAddress}) on ${head.url}, MQTT on ${redactBrokerUrl(head.brokerUrl)}` +
       (head.adminTokenFile ? `; operator token in ${head.adminTokenFile}` : ""),

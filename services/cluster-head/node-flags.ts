@@ -28,17 +28,19 @@ export const HEAD_NODE_FLAGS = [
 
 /**
  * The C library settings the head runs with, as environment variables (glibc reads them at start).
- * - Allocations from 128 KiB up always get pages of their own, returned when freed
- *   (`MALLOC_MMAP_THRESHOLD_`). By default glibc raises that threshold to the largest such block
- *   freed so far (up to 32 MiB): once one larger than a snapshot record had been freed, the grant
- *   journal's snapshot records (160 KB of replay keys each) came from the heap, which could not
- *   give their pages back among the blocks still in use. The first snapshot under grant load then left about 8 MB of RSS behind for good
- *   (the head's anonymous memory beyond V8's heap: 24 MB after it against 15 MB before), and the
- *   grant bench's RSS row read 1.08; with the threshold fixed it stayed at 14–16 MB and the row at
- *   1.00 (`npm run bench -- grant`, 2026-11-28). Two heads in one run, 16 alternating chunks of
- *   5,000 grants: the same head CPU per grant (the head without it at 0.98 of the head with it),
- *   RSS after the snapshot 109–114 MB with it, 117–120 MB without (`npx tsx
- *   bench/lib/head-flags-ab.ts --b-env MALLOC_MMAP_THRESHOLD_= --chunks 16 --chunk 5000`).
+ * - `MALLOC_MMAP_THRESHOLD_`: an allocation of 128 KiB or more that no free block of the heap can
+ *   hold gets pages of its own, returned when it is freed; and the heap is trimmed once 128 KiB at
+ *   its top are free. By default glibc raises both thresholds as large blocks are freed (the mmap
+ *   threshold to the largest such block, up to 32 MiB; the trim threshold to twice that): once a
+ *   block larger than a snapshot record had been freed, the grant journal's snapshot records came
+ *   from the heap and their pages stayed. The first snapshot under grant load left about 8 MB of
+ *   RSS behind for good (the head's anonymous memory beyond V8's heap: 24 MB after it against 15 MB
+ *   before) and the grant bench's RSS row read 1.08; with the threshold fixed that memory stayed at
+ *   14–16 MB and the row at 1.00 (`npm run bench -- grant`, 2026-11-28). Two heads in one run, 16
+ *   alternating chunks of 5,000 grants: the same head CPU per grant (the head without it at 0.98 of
+ *   the head with it), RSS after the snapshot 109–114 MB with it and 117–120 MB without
+ *   (`npx tsx bench/lib/head-flags-ab.ts --b-env MALLOC_MMAP_THRESHOLD_= --chunks 16 --chunk 5000`).
+ *   The journal's snapshot chunks (platform/append-journal.ts) count on it.
  */
 export const HEAD_ENVIRONMENT = { MALLOC_MMAP_THRESHOLD_: "131072" } as const;
 
@@ -46,3 +48,22 @@ export const HEAD_ENVIRONMENT = { MALLOC_MMAP_THRESHOLD_: "131072" } as const;
 export const HEAD_ENVIRONMENT_WORDS: readonly string[] = Object.entries(HEAD_ENVIRONMENT).map(
   ([name, value]) => `${name}=${value}`,
 );
+
+/** Whether this process runs on glibc, the C library {@link HEAD_ENVIRONMENT} speaks to. */
+export function runsOnGlibc(): boolean {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: unknown } } | undefined;
+  const header = report?.header;
+  return typeof header?.glibcVersionRuntime === "string";
+}
+
+/**
+ * The {@link HEAD_ENVIRONMENT} variables missing from `env` where they apply (on glibc), for a
+ * warning at start: a head started with `node` by hand, without them, keeps more memory.
+ */
+export function missingHeadEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  onGlibc: boolean = runsOnGlibc(),
+): string[] {
+  if (!onGlibc) return [];
+  return Object.keys(HEAD_ENVIRONMENT).filter((name) => env[name] === undefined);
+}
