@@ -91,6 +91,12 @@ export class JournalWriteError extends Error {
 export interface JournalOptions {
   /** Segment size past which a snapshot starts a new one (default {@link DEFAULT_SEGMENT_BYTES}). */
   segmentBytes?: number;
+  /**
+   * Told of each snapshot that failed on its own (a full disk, say): the old segment stays the
+   * journal and keeps growing until a later snapshot succeeds. Not for {@link snapshotNow}, whose
+   * caller gets the error.
+   */
+  onSnapshotFailure?: (error: JournalWriteError) => void;
 }
 
 /** Counters for metrics and benchmarks. */
@@ -151,6 +157,7 @@ export class AppendJournal {
     fd: number,
     segment: number,
     size: number,
+    private readonly onSnapshotFailure: JournalOptions["onSnapshotFailure"],
   ) {
     this.#fd = fd;
     this.#segment = segment;
@@ -188,7 +195,14 @@ export class AppendJournal {
       const newest = segments.at(-1);
       if (newest === undefined) {
         fd = createSegment(directory, 1);
-        return new AppendJournal(directory, segmentBytes, fd, 1, SEGMENT_MAGIC.length);
+        return new AppendJournal(
+          directory,
+          segmentBytes,
+          fd,
+          1,
+          SEGMENT_MAGIC.length,
+          options.onSnapshotFailure,
+        );
       }
       const path = segmentPath(directory, newest);
       const { size, total } = replaySegment(path, apply);
@@ -199,7 +213,7 @@ export class AppendJournal {
       }
       // A crash after a snapshot was renamed into place but before the segment it replaces was deleted.
       for (const older of segments.slice(0, -1)) unlinkSync(segmentPath(directory, older));
-      const journal = new AppendJournal(directory, segmentBytes, fd, newest, size);
+      const journal = new AppendJournal(directory, segmentBytes, fd, newest, size, options.onSnapshotFailure);
       journal.tailBytesCut = total - size;
       return journal;
     } catch (error) {
@@ -325,7 +339,13 @@ export class AppendJournal {
       this.#rotate().then(write, (error: unknown) => {
         this.#stats.snapshotFailures++;
         this.#retrySnapshotAt = this.#size + Math.ceil(this.segmentBytes / 8);
-        void error;
+        try {
+          this.onSnapshotFailure?.(
+            new JournalWriteError(`the snapshot failed: ${(error as Error).message}`, { cause: error }),
+          );
+        } catch {
+          // The owner's listener must not stop the write that waits.
+        }
         writeHere();
       });
     else writeHere();

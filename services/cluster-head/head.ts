@@ -213,6 +213,11 @@ export async function startClusterHead(config: HeadConfig, options: StartOptions
       maxSessionsPerDevice: config.maxSessionsPerDevice,
       journalSegmentBytes: config.journalSegmentKib * 1024,
       now: now(),
+      onSnapshotFailure: (error) =>
+        logger.warn(
+          { err: error.message },
+          "grant journal snapshot failed: its segment keeps growing until one succeeds (tried again after an eighth of --journal-segment-kib)",
+        ),
     });
     cleanups.push(() => sessions.close());
     if (sessions.journalTailBytesCut > 0)

@@ -231,6 +231,27 @@ describe("AppendJournal", () => {
     expect((await open(dir)).read).toEqual(["kept", "after"]);
   });
 
+  it("tells onSnapshotFailure of a snapshot that failed on its own, and keeps every acknowledged record in the old segment", async () => {
+    const dir = tempDir();
+    const failures: unknown[] = [];
+    const journal = await AppendJournal.open(dir, () => undefined, {
+      segmentBytes: 64,
+      onSnapshotFailure: (error) => failures.push(error),
+    });
+    cleanup.push(() => journal.close());
+    journal.setSnapshot(() => [rec("state"), Buffer.alloc(0)]);
+    const appended = Array.from({ length: 20 }, (_, i) => `record ${i} `.padEnd(40, "z"));
+    for (const r of appended) await journal.append(rec(r));
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures[0]).toBeInstanceOf(JournalWriteError);
+    expect((failures[0] as Error).message).toMatch(/snapshot failed/);
+    expect(journal.stats.snapshotFailures).toBe(failures.length);
+    expect(journal.stats.snapshots).toBe(0);
+    await journal.close();
+    expect(segmentsIn(dir)).toEqual(["0000000000000001.journal"]);
+    expect((await open(dir)).read).toEqual(appended);
+  });
+
   it("refuses snapshotNow without a snapshot function or once closed, and changes nothing", async () => {
     const dir = tempDir();
     const { journal } = await open(dir);

@@ -91,6 +91,8 @@ export interface SessionStoreOptions {
   journalSegmentBytes?: number;
   /** Now, at open (ms; default `Date.now()`): replay keys read back that expired before it are dropped. */
   now?: number;
+  /** Told of each journal snapshot that failed (platform/append-journal.ts `onSnapshotFailure`). */
+  onSnapshotFailure?: (error: Error) => void;
 }
 
 export class SessionStore {
@@ -141,7 +143,7 @@ export class SessionStore {
         store.apply(decodeRecord(bytes));
         records++;
       },
-      { segmentBytes: options.journalSegmentBytes },
+      { segmentBytes: options.journalSegmentBytes, onSnapshotFailure: options.onSnapshotFailure },
     );
     store.journal.setSnapshot(() => store.snapshot());
     await store.moveFromLevel(records === 0);
