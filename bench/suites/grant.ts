@@ -455,8 +455,9 @@ export const grantSuite: Suite = {
         const first = rss[1] as MemorySample;
         const last = rss[rss.length - 1] as MemorySample;
         const rssNote = `RSS after each chunk: ${rss.map((r) => r.mb.toFixed(0)).join(", ")} MB (before, then every ${chunk} grants${warmUpGrants > 0 ? `; the first ${warmUpGrants} are the warm-up` : ""}); ${members} members, each pair granted again and again`;
-        // Medians of RSS_SAMPLES samples, not single ones: while a journal snapshot is built the RSS
-        // rises for a chunk or two (8–12 MB at this rate), and one sample taken then decided the row.
+        // Medians of RSS_SAMPLES samples, not single ones: one sample moves by several MB with the
+        // garbage collector's timing and a journal snapshot being written (single chunks 5–9 MB above
+        // their neighbours on 2026-11-28), and one sample taken then decided the row.
         const atEnd = rss.slice(-RSS_SAMPLES);
         const atSteady =
           steady.grants > 0 ? rss.slice(Math.max(1, steadyFrom - RSS_SAMPLES), steadyFrom) : [first];
