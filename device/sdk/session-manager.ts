@@ -42,7 +42,13 @@ import {
 } from "../../protocol";
 import type { Envelope } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
-import type { DeviceEvents, DeviceStats, InboundDroppedEvent, SessionRetiredEvent } from "./events";
+import type {
+  DeviceEvents,
+  DeviceStats,
+  InboundDroppedEvent,
+  MessageEvent,
+  SessionRetiredEvent,
+} from "./events";
 import type { HeadClient } from "./head-client";
 import { type InboundLimits, inboundLimits, KeyedQueues, TokenBuckets } from "./inbound-queue";
 import type { PendingStore } from "./store/pending-store";
@@ -207,6 +213,10 @@ export class SessionManager {
   private readonly inbound: KeyedQueues;
   private readonly setups: TokenBuckets;
   private outbound: Promise<unknown> = Promise.resolve();
+  /** The newest receive-floor write asked for (see onFrame); its failure is handled by deliverAfter. */
+  private floorWritten: Promise<void> = Promise.resolve();
+  /** Accepted frames waiting for their floor write, in order (see deliverAfter). */
+  private deliveries: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly rotation: ReturnType<typeof rotationPolicy>;
   /** Retirements waiting for their drain to end (run at once on close). */
@@ -323,9 +333,10 @@ export class SessionManager {
 
   /**
    * The session to send on: the newest one with `peerId`, or a new one when there is none or it is
-   * due for rotation. A rotation opens the new session (every earlier send has been acknowledged by
-   * the broker: sends are serialised), emits `session-rotated`, and retires the old session after
-   * the drain, so frames already in flight under it still open on both sides.
+   * due for rotation. A rotation opens the new session (every earlier frame has been handed to the
+   * MQTT client before our SessionRequest: sends are serialised up to the publish), emits
+   * `session-rotated`, and retires the old session after the drain, so frames already in flight
+   * under it still open on both sides.
    */
   private async sendingSession(peerId: string): Promise<LiveSession> {
     const s = this.byPeer.get(peerId)?.[0];
@@ -348,24 +359,29 @@ export class SessionManager {
 
   /**
    * Encrypts `data` for `peerId` and publishes it (resolves on PUBACK). Opens, re-grants or rotates
-   * the session when needed. Sends are serialised, so sequence numbers go out in order and no frame
-   * under a new key overtakes one under the old.
+   * the session when needed. Sends are serialised up to the publish, not up to its PUBACK: frames
+   * are sealed and handed to the MQTT client in sequence order (one connection's QoS 1 publishes
+   * stay in order), so no frame under a new key overtakes one under the old, and the next send is
+   * sealed while this one waits for the broker's acknowledgement.
    * @returns the sequence number used
    */
   send(peerId: string, data: Uint8Array): Promise<bigint> {
     this.assertOpen();
-    const run = this.outbound.then(async () => {
+    const published = this.outbound.then(async () => {
       for (let attempt = 0; ; attempt++) {
         const s = await this.sendingSession(peerId);
         try {
           const seq = await s.reservation.next();
-          if (this.d.sendEnvelope) {
-            // The envelope (our ID || frame) sealed in one array: no second copy per message.
-            const envelope = s.sender.sealWithPrefix(this.d.membership.deviceId, data, this.d.now(), seq);
-            await this.d.sendEnvelope(peerId, envelope);
-          } else await this.d.sendTo(peerId, s.sender.seal(data, this.d.now(), seq));
-          this.stats.sent++;
-          return seq;
+          // The envelope (our ID || frame) sealed in one array: no second copy per message.
+          const acked = this.d.sendEnvelope
+            ? this.d.sendEnvelope(
+                peerId,
+                s.sender.sealWithPrefix(this.d.membership.deviceId, data, this.d.now(), seq),
+              )
+            : this.d.sendTo(peerId, s.sender.seal(data, this.d.now(), seq));
+          // The caller awaits it below, a microtask or more later: a failure before then is not unhandled.
+          acked.catch(() => undefined);
+          return { seq, acked };
         } catch (error) {
           // A session that expired or ran out of numbers between the check and the seal: re-grant once.
           if (attempt === 0 && (isProtocolError(error, "E_EXPIRED") || isProtocolError(error, "E_LIMIT"))) {
@@ -376,8 +392,12 @@ export class SessionManager {
         }
       }
     });
-    this.outbound = run.catch(() => undefined);
-    return run;
+    this.outbound = published.catch(() => undefined);
+    return published.then(async ({ seq, acked }) => {
+      await acked;
+      this.stats.sent++;
+      return seq;
+    });
   }
 
   // ----- inbound -------------------------------------------------------------------------------
@@ -441,8 +461,9 @@ export class SessionManager {
   }
 
   /** Resolves when everything queued so far, from every sender, has been handled. */
-  idle(): Promise<void> {
-    return this.inbound.idle();
+  async idle(): Promise<void> {
+    await this.inbound.idle();
+    await this.deliveries;
   }
 
   /** The message's type, or undefined (counted as refused) when it is too short to have one. */
@@ -610,16 +631,46 @@ export class SessionManager {
       else throw error;
       return;
     }
-    // Persist before the application sees it, so a restart never delivers it twice.
+    // Persisted before the application sees it, so a restart never delivers it twice. The write is
+    // not awaited here: the floors of the frames handled in one event-loop turn share one fsynced
+    // level write (group commit, platform/level-database.ts), and the sender's queue moves on while
+    // it is on its way; the frame is delivered after it (see deliverAfter).
     if (opened.seq > s.highest) {
-      await this.d.sessions.setReceiveFloor(s.sessionId, opened.seq);
       s.highest = opened.seq;
+      this.floorWritten = this.d.sessions.setReceiveFloor(s.sessionId, opened.seq);
+      this.floorWritten.catch(() => undefined);
     }
     // The peer sends on the session we send on: the older ones only drain what is in flight.
     const list = this.byPeer.get(peerId) ?? [];
     if (list[0] === s) for (const old of list.slice(1)) this.drainAndRetire(old);
-    this.stats.received++;
-    this.d.emit("message", { from: peerId, data: opened.plaintext, seq: opened.seq, sessionId: s.sessionId });
+    this.deliverAfter(this.floorWritten, {
+      from: peerId,
+      data: opened.plaintext,
+      seq: opened.seq,
+      sessionId: s.sessionId,
+    });
+  }
+
+  /**
+   * Emits `message` once `written` (the newest receive-floor write asked for, which covers this
+   * frame) is on disk, and after every frame accepted before it: in the order frames were
+   * accepted. Level writes its groups one after another, so the newest write being on disk means
+   * every earlier floor is too, a frame at or below its session's floor included. A failed write
+   * is told as `error` and its frame is not delivered, as before the group commit (the replay
+   * window holds it, so a redelivery is refused until a restart).
+   */
+  private deliverAfter(written: Promise<void>, event: MessageEvent): void {
+    this.deliveries = this.deliveries
+      .then(() => written)
+      .then(
+        () => {
+          this.stats.received++;
+          this.d.emit("message", event);
+        },
+        (error: unknown) => {
+          if (!this.closed) this.d.emit("error", error as Error);
+        },
+      );
   }
 
   private async onNotice(message: Uint8Array): Promise<void> {
@@ -751,6 +802,7 @@ export class SessionManager {
       for (const w of list) w.reject(new DeviceError("E_CLOSED", "the device was closed"));
     this.waiters.clear();
     await this.inbound.idle();
+    await this.deliveries;
     await this.outbound.catch(() => undefined);
     // A rotated-away session is not needed after we stop: delete its keys now, not at the next start.
     for (const s of [...this.drains.keys()]) await this.retire(s, "rotated");
