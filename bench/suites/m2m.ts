@@ -4,8 +4,9 @@
  * set-up: a Mosquitto with dynamic security over TLS administered by a head, between two members
  * holding a session — at 64 B, 256 B and 4 KiB, QoS 0 and 1, with end-to-end latency. Sender and
  * receiver are two device processes (bench/lib/m2m-peers.ts), as devices are. Plaintext and
- * encrypted runs alternate. Then the time from a revocation on chain to the revoked device's
- * broker connection closing, on the embedded broker and on the administered Mosquitto.
+ * encrypted runs alternate. Then two device SDK processes that joined a head, against plaintext
+ * peers (./m2m-sdk.ts), and the time from a revocation on chain to the revoked device's broker
+ * connection closing, on the embedded broker and on the administered Mosquitto.
  * @module
  */
 import { randomBytes } from "node:crypto";
@@ -20,6 +21,7 @@ import { type BrokerProcess, startAedes, startMosquitto } from "../lib/processes
 import { channelSessionPair } from "../lib/pure-session";
 import type { Row, Series } from "../lib/schema";
 import type { Suite } from "../lib/suite";
+import { sdkDeviceRows } from "./m2m-sdk";
 import {
   type AdministeredBroker,
   memberPair,
@@ -116,7 +118,7 @@ export const m2mSuite: Suite = {
       () => bareTarget(startMosquitto, prefix),
       () => administeredTarget(chain),
     ];
-    const total = targets.length * 2 * M2M_SIZES.length + 1;
+    const total = targets.length * 2 * M2M_SIZES.length + 2;
     let step = 0;
     try {
       for (const startTarget of targets) {
@@ -257,6 +259,17 @@ export const m2mSuite: Suite = {
           await broker.stop();
         }
       }
+      ctx.progress(step++ / total, "SDK devices");
+      rows.push(
+        ...(await sdkDeviceRows(chain, {
+          size: 256,
+          count: ctx.quick ? 300 : 10_000,
+          rounds: ctx.quick ? 1 : 5,
+          window: WINDOW,
+          // Cluster 1 is the administered broker's, 2 and 3 the revocation rows'.
+          clusterId: 4,
+        })),
+      );
       ctx.progress(step / total, "revocation → disconnect");
       rows.push(...(await revocationRows(chain, ctx.quick ? 2 : 5)));
     } finally {

@@ -1,0 +1,196 @@
+/**
+ * The m2m suite's `sdk-devices` rows: QoS 1 messages per second between two device SDK processes
+ * (bench/lib/sdk-m2m-peer.ts) that joined a real head and hold a session, through a private
+ * Mosquitto, against plaintext MQTT peers (bench/lib/m2m-peers.ts) on the same broker in
+ * alternating rounds. Unlike the channel rows, every message here takes the SDK's whole path: the
+ * sequence reservation, the send queue, the inbox envelope, the per-sender inbound queue, the replay
+ * window and the fsynced receive floor (group-committed) before the `message` event.
+ * @module
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import type { RegistryAnchor } from "../../device/sdk";
+import { REPO_ROOT } from "../../testkit/build";
+import type { TestChain } from "../../testkit/chain";
+import { headRegistry, joinedDevice, nextEvent, tempDeviceDir } from "../../testkit/device";
+import { startTestHead } from "../../testkit/head";
+import { stopped } from "../../testkit/spawn";
+import type { FromSdkPeer, ToSdkPeer } from "../lib/sdk-m2m-peer";
+import { startPeers } from "../lib/m2m-peers";
+import { median, row } from "../lib/measure";
+import { startMosquitto } from "../lib/processes";
+import type { Row } from "../lib/schema";
+
+class SdkPeer {
+  readonly child: ChildProcess;
+  readonly #waiters: Array<{
+    kind: FromSdkPeer["kind"];
+    resolve: (m: FromSdkPeer) => void;
+    reject: (e: Error) => void;
+  }> = [];
+
+  constructor() {
+    this.child = fork(resolve(REPO_ROOT, "bench/lib/sdk-m2m-peer.ts"), [], {
+      cwd: REPO_ROOT,
+      execArgv: ["--import", "tsx"],
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    this.child.on("message", (m: FromSdkPeer) => {
+      if (m.kind === "error") {
+        for (const w of this.#waiters.splice(0)) w.reject(new Error(`sdk peer: ${m.message}`));
+        return;
+      }
+      const i = this.#waiters.findIndex((w) => w.kind === m.kind);
+      if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(m);
+    });
+    this.child.once("exit", (code, signal) => {
+      for (const w of this.#waiters.splice(0)) w.reject(new Error(`sdk peer exited (${code ?? signal})`));
+    });
+  }
+
+  /** The next answer of `kind`. */
+  next<K extends FromSdkPeer["kind"]>(kind: K): Promise<Extract<FromSdkPeer, { kind: K }>> {
+    return new Promise<Extract<FromSdkPeer, { kind: K }>>((resolvePromise, reject) =>
+      this.#waiters.push({ kind, resolve: resolvePromise as (m: FromSdkPeer) => void, reject }),
+    );
+  }
+
+  /** Sends `message` and waits for its answer of `kind`. */
+  ask<K extends FromSdkPeer["kind"]>(
+    message: ToSdkPeer,
+    kind: K,
+  ): Promise<Extract<FromSdkPeer, { kind: K }>> {
+    const answer = this.next(kind);
+    this.child.send(message);
+    return answer;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once("exit", r));
+    this.child.send({ kind: "stop" } satisfies ToSdkPeer);
+    const timer = setTimeout(() => void stopped(this.child), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Two joined devices with a session, their data directories closed for the peer processes. */
+async function devicePair(
+  chain: TestChain,
+  brokerUrl: string,
+  clusterId: number,
+): Promise<{ dirs: [string, string]; registry: RegistryAnchor; stop: () => Promise<void> }> {
+  const topicPrefix = `iotguard-bench-sdk-${randomBytes(4).toString("hex")}`;
+  const head = await startTestHead(chain, { brokerUrl, topicPrefix, clusterId: String(clusterId) });
+  try {
+    const a = await joinedDevice(head, { topicPrefix, dataDir: tempDeviceDir(head) });
+    const b = await joinedDevice(head, { topicPrefix, dataDir: tempDeviceDir(head) });
+    await a.connect();
+    await b.connect();
+    // The session is opened and confirmed here, so the timed runs start on it.
+    const first = nextEvent(b, "message");
+    await a.send(b.deviceId, "hello");
+    await first;
+    await a.close();
+    await b.close();
+    return { dirs: [a.dataDir, b.dataDir], registry: headRegistry(head), stop: () => head.destroy() };
+  } catch (error) {
+    await head.destroy();
+    throw error;
+  }
+}
+
+/**
+ * SDK devices against plaintext peers, QoS 1 at `size` bytes with `window` sends waiting for a
+ * PUBACK, `rounds` rounds of `count` messages each; the head heads `clusterId` (one no other head
+ * of the same chain heads).
+ */
+export async function sdkDeviceRows(
+  chain: TestChain,
+  o: { size: number; count: number; rounds: number; window: number; clusterId: number },
+): Promise<Row[]> {
+  const broker = await startMosquitto();
+  const cleanup: Array<() => Promise<void>> = [() => broker.stop()];
+  try {
+    const pair = await devicePair(chain, broker.url, o.clusterId);
+    cleanup.push(pair.stop);
+    const [sender, receiver] = [new SdkPeer(), new SdkPeer()];
+    cleanup.push(
+      () => sender.stop(),
+      () => receiver.stop(),
+    );
+    await sender.ask({ kind: "open", dataDir: pair.dirs[0], registry: pair.registry }, "opened");
+    const { deviceId: receiverId } = await receiver.ask(
+      { kind: "open", dataDir: pair.dirs[1], registry: pair.registry },
+      "opened",
+    );
+    const client = () => ({ url: broker.url, clientId: `bench-${randomBytes(6).toString("hex")}` });
+    const plainPeers = await startPeers({ sender: client(), receiver: client() });
+    cleanup.push(() => plainPeers.stop());
+    const body = randomBytes(o.size);
+    let id = 0;
+    const sdkRun = async (count: number) => {
+      const runId = ++id;
+      const got = receiver.next("received");
+      await receiver.ask({ kind: "receive", id: runId, count }, "receiving");
+      const sent = await sender.ask(
+        { kind: "send", id: runId, peerId: receiverId, count, window: o.window, body },
+        "sent",
+      );
+      const r = await got;
+      return {
+        rate: (r.received * 1000) / Math.max(1, r.lastMs - sent.startMs),
+        lost: count - r.received,
+        dropped: r.dropped,
+        cpuUs: (sent.cpuUs + r.cpuUs) / Math.max(1, r.received),
+      };
+    };
+    const plainRun = (count: number, unmeasured = false) =>
+      plainPeers.run({
+        topic: `iotguard-bench-sdk/${++id}`,
+        qos: 1,
+        count,
+        window: o.window,
+        body,
+        ...(unmeasured ? { unmeasured } : {}),
+      });
+    // Unmeasured: compiles both paths first.
+    await sdkRun(Math.min(o.count, 1000));
+    await plainRun(Math.min(o.count, 1000), true);
+    const sdk: Array<Awaited<ReturnType<typeof sdkRun>>> = [];
+    const plain: Array<{ rate: number; cpuUs: number }> = [];
+    for (let r = 0; r < o.rounds; r++) {
+      const runs = [
+        async () => sdk.push(await sdkRun(o.count)),
+        async () => {
+          const p = await plainRun(o.count);
+          plain.push({ rate: p.rate, cpuUs: p.cpuUsPerMessage.sender + p.cpuUsPerMessage.receiver });
+        },
+      ];
+      for (const run of r % 2 === 0 ? runs : runs.reverse()) await run();
+    }
+    const lost = sdk.reduce((n, s) => n + s.lost, 0);
+    const dropped = sdk.reduce((n, s) => n + s.dropped, 0);
+    const name = `sdk-devices/mosquitto/qos1/${o.size}B`;
+    return [
+      row("m2m", {
+        case: name,
+        unit: "msg/s",
+        value: median(sdk.map((s) => s.rate)),
+        baseline: { case: `${name}/plaintext`, value: median(plain.map((p) => p.rate)) },
+        note: `two device SDK processes that joined a real head (device.send with ${o.window} sends waiting for their PUBACK; the receiver counts \`message\` events, each after its fsynced receive floor); median of ${o.rounds} rounds of ${o.count}, alternating with plaintext MQTT peers on the same private Mosquitto; per-round ratios ${sdk.map((s, r) => (s.rate / (plain[r] as { rate: number }).rate).toFixed(2)).join(", ")}; devices' CPU ${median(sdk.map((s) => s.cpuUs)).toFixed(1)} µs/msg (sender + receiver) vs ${median(plain.map((p) => p.cpuUs)).toFixed(1)} plaintext; ${lost} lost, ${dropped} dropped by the inbound limit`,
+      }),
+      row("m2m", {
+        case: `${name}/plaintext`,
+        unit: "msg/s",
+        value: median(plain.map((p) => p.rate)),
+        note: "plaintext MQTT peers (bench/lib/m2m-peer.ts) in the same rounds",
+      }),
+    ];
+  } finally {
+    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+  }
+}
