@@ -31,6 +31,7 @@ import {
   startJoin,
   toHex,
 } from "../../protocol";
+import { useNativeSymmetric } from "../../platform/sodium-symmetric-backend";
 import { type BrokerTls, isDeviceIdHex, redactBrokerUrl } from "../../transport/mqtt";
 import { DeviceError } from "./errors";
 import type { DeviceEvents, DeviceStats } from "./events";
@@ -94,6 +95,25 @@ export interface DeviceOptions {
    * reads `getDevice(deviceId).clusterId`, then `getCluster(clusterId).head`, and follows it.
    */
   registry?: RegistryAnchor;
+  /**
+   * Switch this process's symmetric primitives to node:crypto, with libsodium's ChaCha20-Poly1305
+   * where its binding loads ({@link useNativeSymmetric}), when the device opens: the same bytes as
+   * the pure-JavaScript @noble default, several times faster per frame. Default true; false keeps
+   * whatever backend the process uses.
+   */
+  nativeCrypto?: boolean;
+}
+
+let nativeCryptoChosen = false;
+
+/**
+ * {@link useNativeSymmetric} the first time a device opens with `nativeCrypto`: the backend is the
+ * process's, and loading the binding (with its known-answer check) once is enough.
+ */
+function useNativeCryptoOnce(): void {
+  if (nativeCryptoChosen) return;
+  useNativeSymmetric();
+  nativeCryptoChosen = true;
 }
 
 /** Where and how to reach the head, for {@link Device.pinHead}, {@link Device.join}, {@link Device.enroll}. */
@@ -180,6 +200,7 @@ export class Device extends EventEmitter<DeviceEvents> {
    * @throws DeviceError E_STORAGE, E_BAD_PASSPHRASE
    */
   static async open(dataDir: string, options: DeviceOptions = {}): Promise<Device> {
+    if (options.nativeCrypto !== false) useNativeCryptoOnce();
     const db = await DeviceDatabase.open(dataDir);
     const device = new Device(dataDir, db, options);
     try {
