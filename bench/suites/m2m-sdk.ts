@@ -30,10 +30,15 @@ class SdkPeer {
     reject: (e: Error) => void;
   }> = [];
 
-  constructor() {
+  /** @param name names its profile under `IOTGUARD_M2M_CPU_PROF=<dir>` (as bench/lib/m2m-peers.ts) */
+  constructor(name: string) {
+    const execArgv = ["--import", "tsx"];
+    const profileDir = process.env.IOTGUARD_M2M_CPU_PROF;
+    if (profileDir)
+      execArgv.push("--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `m2m-${name}.cpuprofile`);
     this.child = fork(resolve(REPO_ROOT, "bench/lib/sdk-m2m-peer.ts"), [], {
       cwd: REPO_ROOT,
-      execArgv: ["--import", "tsx"],
+      execArgv,
       serialization: "advanced",
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
@@ -117,7 +122,7 @@ export async function sdkDeviceRows(
   try {
     const pair = await devicePair(chain, broker.url, o.clusterId);
     cleanup.push(pair.stop);
-    const [sender, receiver] = [new SdkPeer(), new SdkPeer()];
+    const [sender, receiver] = [new SdkPeer("sdk-sender"), new SdkPeer("sdk-receiver")];
     cleanup.push(
       () => sender.stop(),
       () => receiver.stop(),
