@@ -61,7 +61,12 @@ export class KeyedQueues {
 
   /** True when `key`'s queue cannot take another task. */
   full(key: string): boolean {
-    return (this.queues.get(key)?.size ?? 0) >= this.maxPerKey;
+    return this.size(key) >= this.maxPerKey;
+  }
+
+  /** Tasks of `key` waiting or running. */
+  size(key: string): number {
+    return this.queues.get(key)?.size ?? 0;
   }
 
   /**

@@ -135,6 +135,12 @@ const PENDING_TTL_MS = 5 * 60_000;
 /** Queue key of the head's ctl and warn traffic (sender keys are 64 hex). */
 const HEAD_QUEUE = "head";
 /**
+ * Frames handed to MQTT and not yet acknowledged, at most: the next send waits for a PUBACK. Far
+ * below MQTT's 65,535 packet IDs, which MQTT.js hands out in turn without checking that one is
+ * free; and sealed frames wait in memory while the broker is away.
+ */
+export const MAX_SENDS_IN_FLIGHT = 1000;
+/**
  * Frames held per peer while our Grant for a new session with it is on its way (see
  * {@link SessionManager.onFrame}); beyond this they are refused as before.
  */
@@ -152,8 +158,13 @@ interface LiveSession {
   reservation: SequenceReservation;
   /** Highest sequence number accepted before this process loaded the session: at or below it is a replay. */
   restartFloor: bigint;
-  /** Highest sequence number accepted from the peer (persisted). */
+  /** Highest sequence number accepted from the peer (persisted, or being written by `floorWrite`). */
   highest: bigint;
+  /**
+   * The newest write of this session's receive floor: once it is on disk, so is a floor at or
+   * above every frame accepted on the session so far. A frame is delivered only after it.
+   */
+  floorWrite: Promise<void>;
   /** Rotate before sealing sequence number `rotateAtSeq`, or at `rotateAtMs` (see {@link RotationPolicy}). */
   rotateAtSeq: bigint;
   rotateAtMs: number;
@@ -213,10 +224,15 @@ export class SessionManager {
   private readonly inbound: KeyedQueues;
   private readonly setups: TokenBuckets;
   private outbound: Promise<unknown> = Promise.resolve();
-  /** The newest receive-floor write asked for (see onFrame); its failure is handled by deliverAfter. */
-  private floorWritten: Promise<void> = Promise.resolve();
-  /** Accepted frames waiting for their floor write, in order (see deliverAfter). */
+  /** Accepted frames waiting for their floor write, in order (see deliverAfter); never rejects. */
   private deliveries: Promise<void> = Promise.resolve();
+  /** Per sender: its frames accepted and not yet delivered (they count against its inbound limit). */
+  private readonly undelivered = new Map<string, number>();
+  private readonly maxQueuedPerSender: number;
+  /** PUBACKs of frames handed to MQTT and not yet acknowledged (see send). */
+  private readonly unacked = new Set<Promise<void>>();
+  /** Wakes the send waiting for a free slot under {@link MAX_SENDS_IN_FLIGHT}. */
+  private slotFreed: (() => void) | undefined;
   private closed = false;
   private readonly rotation: ReturnType<typeof rotationPolicy>;
   /** Retirements waiting for their drain to end (run at once on close). */
@@ -226,6 +242,7 @@ export class SessionManager {
   constructor(private readonly d: SessionManagerDeps) {
     this.rotation = rotationPolicy(d.rotation);
     const limits = inboundLimits(d.inboundLimits);
+    this.maxQueuedPerSender = limits.maxQueuedPerSender;
     this.inbound = new KeyedQueues(limits.maxQueuedPerSender, (error) => {
       if (!this.closed) this.d.emit("error", error as Error);
     });
@@ -368,6 +385,9 @@ export class SessionManager {
   send(peerId: string, data: Uint8Array): Promise<bigint> {
     this.assertOpen();
     const published = this.outbound.then(async () => {
+      // MQTT numbers QoS 1 publishes with 16-bit IDs that MQTT.js reuses without checking, and
+      // sealed frames wait in memory while offline: a bounded number in flight.
+      while (this.unacked.size >= MAX_SENDS_IN_FLIGHT) await new Promise<void>((r) => (this.slotFreed = r));
       for (let attempt = 0; ; attempt++) {
         const s = await this.sendingSession(peerId);
         try {
@@ -379,8 +399,7 @@ export class SessionManager {
                 s.sender.sealWithPrefix(this.d.membership.deviceId, data, this.d.now(), seq),
               )
             : this.d.sendTo(peerId, s.sender.seal(data, this.d.now(), seq));
-          // The caller awaits it below, a microtask or more later: a failure before then is not unhandled.
-          acked.catch(() => undefined);
+          this.track(acked);
           return { seq, acked };
         } catch (error) {
           // A session that expired or ran out of numbers between the check and the seal: re-grant once.
@@ -400,6 +419,18 @@ export class SessionManager {
     });
   }
 
+  /** Counts `acked` in flight until it settles (handled here: its caller awaits it later). */
+  private track(acked: Promise<void>): void {
+    this.unacked.add(acked);
+    const settled = () => {
+      this.unacked.delete(acked);
+      const wake = this.slotFreed;
+      this.slotFreed = undefined;
+      wake?.();
+    };
+    acked.then(settled, settled);
+  }
+
   // ----- inbound -------------------------------------------------------------------------------
 
   /**
@@ -409,7 +440,9 @@ export class SessionManager {
    */
   handleInbox(envelope: Envelope): void {
     const from = envelope.senderId;
-    if (this.inbound.full(from)) return this.drop(from, "queue-full");
+    // Frames accepted and waiting for their floor write count too: they hold plaintext in memory.
+    if (this.inbound.size(from) + (this.undelivered.get(from) ?? 0) >= this.maxQueuedPerSender)
+      return this.drop(from, "queue-full");
     if (envelope.type === MessageType.SESSION_REQUEST && !this.setups.take(from, this.d.now()))
       return this.drop(from, "setup-limit");
     this.inbound.push(from, () => this.dispatch(envelope));
@@ -637,40 +670,54 @@ export class SessionManager {
     // it is on its way; the frame is delivered after it (see deliverAfter).
     if (opened.seq > s.highest) {
       s.highest = opened.seq;
-      this.floorWritten = this.d.sessions.setReceiveFloor(s.sessionId, opened.seq);
-      this.floorWritten.catch(() => undefined);
+      s.floorWrite = this.d.sessions.setReceiveFloor(s.sessionId, opened.seq);
+      s.floorWrite.catch(() => undefined);
     }
     // The peer sends on the session we send on: the older ones only drain what is in flight.
     const list = this.byPeer.get(peerId) ?? [];
     if (list[0] === s) for (const old of list.slice(1)) this.drainAndRetire(old);
-    this.deliverAfter(this.floorWritten, {
+    this.deliverAfter(peerId, s.floorWrite, {
       from: peerId,
-      data: opened.plaintext,
+      // A copy: the native backend cuts plaintexts from slabs shared with other messages and
+      // peers, which `data.buffer` would show (and a transfer of it would detach).
+      data: opened.plaintext.slice(),
       seq: opened.seq,
       sessionId: s.sessionId,
     });
   }
 
   /**
-   * Emits `message` once `written` (the newest receive-floor write asked for, which covers this
-   * frame) is on disk, and after every frame accepted before it: in the order frames were
-   * accepted. Level writes its groups one after another, so the newest write being on disk means
-   * every earlier floor is too, a frame at or below its session's floor included. A failed write
-   * is told as `error` and its frame is not delivered, as before the group commit (the replay
-   * window holds it, so a redelivery is refused until a restart).
+   * Emits `message` once `written` (the newest floor write of the frame's session, which covers
+   * it) is on disk, and after every frame accepted before it: in the order frames were accepted.
+   * When that write failed, the frame is not delivered and the failure is told as `error` (the
+   * replay window holds the frame, so a redelivery is refused until a restart). A listener that
+   * throws is told as `error` too; the chain never rejects.
    */
-  private deliverAfter(written: Promise<void>, event: MessageEvent): void {
-    this.deliveries = this.deliveries
-      .then(() => written)
-      .then(
-        () => {
-          this.stats.received++;
-          this.d.emit("message", event);
-        },
-        (error: unknown) => {
-          if (!this.closed) this.d.emit("error", error as Error);
-        },
-      );
+  private deliverAfter(from: string, written: Promise<void>, event: MessageEvent): void {
+    this.undelivered.set(from, (this.undelivered.get(from) ?? 0) + 1);
+    this.deliveries = this.deliveries.then(async () => {
+      try {
+        await written;
+        this.stats.received++;
+        this.d.emit("message", event);
+      } catch (error) {
+        this.report(error);
+      } finally {
+        const left = (this.undelivered.get(from) ?? 1) - 1;
+        if (left > 0) this.undelivered.set(from, left);
+        else this.undelivered.delete(from);
+      }
+    });
+  }
+
+  /** Tells a background failure as `error` (not after close; a throwing `error` listener is ignored). */
+  private report(error: unknown): void {
+    if (this.closed) return;
+    try {
+      this.d.emit("error", error as Error);
+    } catch {
+      // Nothing is left to tell it to; the delivery chain must go on.
+    }
   }
 
   private async onNotice(message: Uint8Array): Promise<void> {
@@ -722,6 +769,7 @@ export class SessionManager {
       reservation,
       restartFloor: -1n,
       highest: -1n,
+      floorWrite: Promise.resolve(),
       ...this.rotationPoint(granted),
       retired: false,
       draining: false,
@@ -804,6 +852,9 @@ export class SessionManager {
     await this.inbound.idle();
     await this.deliveries;
     await this.outbound.catch(() => undefined);
+    // As before sends were pipelined: close waits for the PUBACKs of what was handed to MQTT
+    // (MQTT.js, still reconnecting, delivers them once the broker is back).
+    await Promise.allSettled([...this.unacked]);
     // A rotated-away session is not needed after we stop: delete its keys now, not at the next start.
     for (const s of [...this.drains.keys()]) await this.retire(s, "rotated");
     for (const s of [...this.byPeer.values()].flat()) {

@@ -20,7 +20,13 @@ import type { DeviceEvents, InboundDroppedEvent, MessageEvent } from "../../../d
 import { DeviceError } from "../../../device/sdk/errors";
 import { HeadClient } from "../../../device/sdk/head-client";
 import type { InboundLimits } from "../../../device/sdk/inbound-queue";
-import { SessionManager, type SessionManagerDeps } from "../../../device/sdk/session-manager";
+import {
+  MAX_SENDS_IN_FLIGHT,
+  SessionManager,
+  type SessionManagerDeps,
+} from "../../../device/sdk/session-manager";
+import { nativeSymmetricBackend } from "../../../platform/sodium-symmetric-backend";
+import { useSymmetricBackend } from "../../../protocol/crypto/backend";
 import { DeviceDatabase } from "../../../device/sdk/store/database";
 import { PendingStore } from "../../../device/sdk/store/pending-store";
 import { SecretBox } from "../../../device/sdk/store/secret-box";
@@ -358,6 +364,63 @@ describe("SessionManager receive floors", () => {
     expect(v.record.errors.map((e) => (e as { code?: string }).code)).toEqual(["E_STORAGE"]);
     expect(v.manager.stats.received).toBe(2);
   });
+
+  it("goes on delivering when a message listener throws, telling the throw as error, and still closes", async () => {
+    const v = await victim(`http://127.0.0.1:${await freePort()}`);
+    let closed = false;
+    cleanup.push(async () => {
+      if (!closed) await v.close();
+    });
+    v.events.on("message", (m: MessageEvent) => {
+      if (text(m) === "y 0") throw new Error("an application bug");
+    });
+    for (let i = 0; i < 3; i++) v.frameFromY(`y ${i}`);
+    await v.manager.idle();
+    expect(v.record.messages.map(text)).toEqual(["y 0", "y 1", "y 2"]);
+    expect(v.record.errors.map((e) => e.message)).toEqual(["an application bug"]);
+    await v.close();
+    closed = true;
+  });
+
+  it("counts frames waiting for their floor write against the sender's inbound limit", async () => {
+    const v = await victim(`http://127.0.0.1:${await freePort()}`, { maxQueuedPerSender: 4 });
+    const stalled: (() => void)[] = [];
+    const write = v.sessions.setReceiveFloor.bind(v.sessions);
+    // A disk that does not answer: the floor writes wait until released.
+    v.sessions.setReceiveFloor = (id, seq) =>
+      new Promise<void>((resolve, reject) => {
+        stalled.push(() => void write(id, seq).then(resolve, reject));
+      });
+    cleanup.push(async () => {
+      for (const release of stalled.splice(0)) release();
+      await v.close();
+    });
+    for (let i = 0; i < 10; i++) {
+      v.frameFromY(`y ${i}`);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(v.record.messages).toEqual([]);
+    expect(v.record.dropped.map((d) => d.reason)).toEqual(Array(6).fill("queue-full"));
+    for (const release of stalled.splice(0)) release();
+    await v.manager.idle();
+    expect(v.record.messages.map(text)).toEqual(["y 0", "y 1", "y 2", "y 3"]);
+  });
+
+  it("hands the application a copy of each plaintext, not a view of a buffer shared with other messages", async () => {
+    const previous = useSymmetricBackend(nativeSymmetricBackend().backend);
+    const v = await victim(`http://127.0.0.1:${await freePort()}`);
+    cleanup.push(async () => {
+      await v.close();
+      useSymmetricBackend(previous);
+    });
+    for (let i = 0; i < 3; i++) v.frameFromY(`y ${i}`);
+    await v.manager.idle();
+    expect(v.record.messages.map(text)).toEqual(["y 0", "y 1", "y 2"]);
+    for (const m of v.record.messages) {
+      expect(m.data.byteOffset).toBe(0);
+      expect(m.data.buffer.byteLength).toBe(m.data.byteLength);
+    }
+  });
 });
 
 describe("SessionManager sends", () => {
@@ -401,5 +464,49 @@ describe("SessionManager sends", () => {
     const opened = published.map((p) => y.open(decodeEnvelope(p).message, v.now()));
     expect(opened.map((o) => new TextDecoder().decode(o.plaintext))).toEqual(["first", "second"]);
     expect(opened.map((o) => o.seq)).toEqual([firstSeq, secondSeq]);
+  });
+
+  it("hands at most MAX_SENDS_IN_FLIGHT frames to MQTT before a PUBACK frees a slot", async () => {
+    const acks: (() => void)[] = [];
+    const v = await victim(
+      `http://127.0.0.1:${await freePort()}`,
+      {},
+      { sendEnvelope: () => new Promise<void>((resolve) => acks.push(resolve)) },
+    );
+    cleanup.push(async () => {
+      for (const ack of acks) ack();
+      await v.close();
+    });
+    const sends = Array.from({ length: MAX_SENDS_IN_FLIGHT + 5 }, () =>
+      v.manager.send(v.Y, new Uint8Array(8)),
+    );
+    await waitUntil(() => acks.length === MAX_SENDS_IN_FLIGHT, "a full window");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(acks).toHaveLength(MAX_SENDS_IN_FLIGHT);
+    acks[0]!();
+    await waitUntil(() => acks.length === MAX_SENDS_IN_FLIGHT + 1, "one more after a PUBACK");
+    for (const ack of acks) ack();
+    await waitUntil(() => acks.length === MAX_SENDS_IN_FLIGHT + 5, "the rest");
+    for (const ack of acks) ack();
+    expect(new Set(await Promise.all(sends)).size).toBe(MAX_SENDS_IN_FLIGHT + 5);
+  });
+
+  it("close waits for the PUBACKs of the frames already handed to MQTT", async () => {
+    const acks: (() => void)[] = [];
+    const v = await victim(
+      `http://127.0.0.1:${await freePort()}`,
+      {},
+      { sendEnvelope: () => new Promise<void>((resolve) => acks.push(resolve)) },
+    );
+    const sends = [0, 1, 2].map(() => v.manager.send(v.Y, new Uint8Array(8)));
+    await waitUntil(() => acks.length === 3, "three frames handed over");
+    let closed = false;
+    const closing = v.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closed).toBe(false);
+    for (const ack of acks) ack();
+    await closing;
+    expect(v.manager.stats.sent).toBe(3);
+    await Promise.all(sends);
   });
 });
