@@ -453,6 +453,8 @@ export class Device extends EventEmitter<DeviceEvents> {
           )
         : error;
     });
+    // Frames waiting for their floor write hold the broker's next messages, not drop them.
+    link.holdIncomingWhile(() => manager.inboundBacklog());
     link.on("inbox", (envelope) => manager.handleInbox(envelope));
     link.on("ctl", (message) => manager.handleControl(message));
     link.on("warn", (message) => manager.handleWarning(message));

@@ -143,6 +143,11 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     });
   }
 
+  /** See {@link MqttTransport.holdIncomingWhile}. */
+  holdIncomingWhile(gate: () => Promise<void> | undefined): void {
+    this.transport.holdIncomingWhile(gate);
+  }
+
   get connected(): boolean {
     return this.transport.connected;
   }

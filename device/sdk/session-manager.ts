@@ -141,6 +141,13 @@ const HEAD_QUEUE = "head";
  */
 export const MAX_SENDS_IN_FLIGHT = 1000;
 /**
+ * Frames accepted and waiting for their floor write, over all senders, at which the device stops
+ * taking messages from the broker ({@link SessionManager.inboundBacklog}), and at which it takes
+ * them again. The disk is every sender's bottleneck alike; below the per-sender limit, so a
+ * legitimate sender is held back, not dropped.
+ */
+export const INBOUND_BACKLOG = { hold: 512, resume: 256 } as const;
+/**
  * Frames held per peer while our Grant for a new session with it is on its way (see
  * {@link SessionManager.onFrame}); beyond this they are refused as before.
  */
@@ -229,6 +236,10 @@ export class SessionManager {
   /** Per sender: its frames accepted and not yet delivered (they count against its inbound limit). */
   private readonly undelivered = new Map<string, number>();
   private readonly maxQueuedPerSender: number;
+  /** Frames accepted and waiting for their floor write, over all senders. */
+  private undeliveredTotal = 0;
+  /** Resolved once {@link undeliveredTotal} is down to {@link INBOUND_BACKLOG}.resume. */
+  private backlogDrained: { promise: Promise<void>; resolve: () => void } | undefined;
   /** PUBACKs of frames handed to MQTT and not yet acknowledged (see send). */
   private readonly unacked = new Set<Promise<void>>();
   /** Wakes the send waiting for a free slot under {@link MAX_SENDS_IN_FLIGHT}. */
@@ -493,6 +504,22 @@ export class SessionManager {
     }
   }
 
+  /**
+   * For the MQTT link's flow control: undefined while fewer than {@link INBOUND_BACKLOG}.hold
+   * frames wait for their floor write, otherwise a promise that resolves once they are down to
+   * `resume`. Frames behind a set-up that waits on the head are not counted: one sender's hung
+   * set-up must not stop the others (§ Inbound limits); its queue limit drops them instead.
+   */
+  inboundBacklog(): Promise<void> | undefined {
+    if (this.undeliveredTotal < INBOUND_BACKLOG.hold) return undefined;
+    if (!this.backlogDrained) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.backlogDrained = { promise, resolve };
+    }
+    return this.backlogDrained.promise;
+  }
+
   /** Resolves when everything queued so far, from every sender, has been handled. */
   async idle(): Promise<void> {
     await this.inbound.idle();
@@ -695,6 +722,7 @@ export class SessionManager {
    */
   private deliverAfter(from: string, written: Promise<void>, event: MessageEvent): void {
     this.undelivered.set(from, (this.undelivered.get(from) ?? 0) + 1);
+    this.undeliveredTotal++;
     this.deliveries = this.deliveries.then(async () => {
       try {
         await written;
@@ -706,6 +734,10 @@ export class SessionManager {
         const left = (this.undelivered.get(from) ?? 1) - 1;
         if (left > 0) this.undelivered.set(from, left);
         else this.undelivered.delete(from);
+        if (--this.undeliveredTotal <= INBOUND_BACKLOG.resume && this.backlogDrained) {
+          this.backlogDrained.resolve();
+          this.backlogDrained = undefined;
+        }
       }
     });
   }

@@ -385,6 +385,24 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
    * (with DUP set if it had been sent before) on reconnect.
    * @throws MqttTransportError `E_BAD_ARGUMENT`, `E_CLOSED`, `E_PUBLISH_FAILED`
    */
+  /**
+   * Flow control for incoming messages: after each one is handed to `message` listeners, `gate()`
+   * may return a promise, and until it settles the message's PUBACK and the reading of the next
+   * packet wait (MQTT.js's `handleMessage`), so the broker keeps what this client cannot take yet
+   * (TCP backpressure; a QoS 1 message unacknowledged). `undefined` lets it go on at once.
+   */
+  holdIncomingWhile(gate: () => Promise<void> | undefined): void {
+    this.#client.handleMessage = (_packet, callback) => {
+      const wait = gate();
+      if (wait === undefined) callback();
+      else
+        wait.then(
+          () => callback(),
+          () => callback(),
+        );
+    };
+  }
+
   async publish(topic: string, payload: Uint8Array): Promise<void> {
     this.#assertOpen();
     if (typeof topic !== "string" || topic.length === 0)

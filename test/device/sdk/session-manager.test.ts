@@ -21,6 +21,7 @@ import { DeviceError } from "../../../device/sdk/errors";
 import { HeadClient } from "../../../device/sdk/head-client";
 import type { InboundLimits } from "../../../device/sdk/inbound-queue";
 import {
+  INBOUND_BACKLOG,
   MAX_SENDS_IN_FLIGHT,
   SessionManager,
   type SessionManagerDeps,
@@ -404,6 +405,33 @@ describe("SessionManager receive floors", () => {
     for (const release of stalled.splice(0)) release();
     await v.manager.idle();
     expect(v.record.messages.map(text)).toEqual(["y 0", "y 1", "y 2", "y 3"]);
+  });
+
+  it("asks the link to hold the broker's messages while frames wait for their floor write, not to drop them", async () => {
+    const v = await victim(`http://127.0.0.1:${await freePort()}`, { maxQueuedPerSender: 4096 });
+    const stalled: (() => void)[] = [];
+    const write = v.sessions.setReceiveFloor.bind(v.sessions);
+    v.sessions.setReceiveFloor = (id, seq) =>
+      new Promise<void>((resolve, reject) => {
+        stalled.push(() => void write(id, seq).then(resolve, reject));
+      });
+    cleanup.push(async () => {
+      for (const release of stalled.splice(0)) release();
+      await v.close();
+    });
+    const frames = INBOUND_BACKLOG.hold + 10;
+    for (let i = 0; i < frames; i++) v.frameFromY(`y ${i}`);
+    await waitUntil(() => stalled.length === frames, "every floor write asked for");
+    const held = v.manager.inboundBacklog();
+    expect(held).toBeInstanceOf(Promise);
+    let drained = false;
+    void held!.then(() => (drained = true));
+    for (const release of stalled.splice(0)) release();
+    await v.manager.idle();
+    expect(drained).toBe(true);
+    expect(v.manager.inboundBacklog()).toBeUndefined();
+    expect(v.record.messages).toHaveLength(frames);
+    expect(v.record.dropped).toEqual([]);
   });
 
   it("hands the application a copy of each plaintext, not a view of a buffer shared with other messages", async () => {

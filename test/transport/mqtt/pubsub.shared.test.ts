@@ -114,6 +114,23 @@ describe.each(brokers)("MQTT transport through %s", (_name, start) => {
     b.received.forEach((m, i) => expect(m.payload.equals(frames[i] as Buffer)).toBe(true));
   });
 
+  it("holds the next messages while the subscriber's gate is closed, and delivers every one once it opens", async () => {
+    const a = await device();
+    const b = await device();
+    await b.t.subscribe([b.inbox]);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    b.t.holdIncomingWhile(() => (b.received.length === 1 ? gate : undefined));
+    for (let i = 0; i < 5; i++) await a.t.publish(b.inbox, Buffer.from([i]));
+    await waitFor(() => b.received.length === 1, "the first message");
+    // The broker has them all (each PUBACKed to a); b takes no more while its gate is closed.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.received).toHaveLength(1);
+    open();
+    await waitFor(() => b.received.length === 5, "the held messages");
+    expect(b.received.map((m) => m.payload[0])).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it("queues QoS 1 frames while the subscriber is offline (clean: false) and delivers each exactly once", async () => {
     const a = await device();
     const bId = randomDeviceId();
