@@ -434,17 +434,27 @@ export class Device extends EventEmitter<DeviceEvents> {
     });
     await manager.restore();
     this.#manager = manager;
-    const link = await MqttLink.connect({
-      // Pins written by earlier versions may hold the head's userinfo: never send or show it.
-      brokerUrl: deviceBrokerUrl(o.brokerUrl ?? pin.brokerUrl, "brokerUrl"),
-      topicPrefix: pin.topicPrefix,
-      clusterId: pin.clusterId,
-      deviceId: id.deviceId,
-      deviceIdHex: id.deviceIdHex,
-      password: brokerPassword(membership),
-      ...(this.options.brokerTls ? { tls: this.options.brokerTls } : {}),
-      ...(this.options.allowPlainMqtt ? { allowPlainMqtt: true } : {}),
-    }).catch(async (error: unknown) => {
+    const link = await MqttLink.connect(
+      {
+        // Pins written by earlier versions may hold the head's userinfo: never send or show it.
+        brokerUrl: deviceBrokerUrl(o.brokerUrl ?? pin.brokerUrl, "brokerUrl"),
+        topicPrefix: pin.topicPrefix,
+        clusterId: pin.clusterId,
+        deviceId: id.deviceId,
+        deviceIdHex: id.deviceIdHex,
+        password: brokerPassword(membership),
+        ...(this.options.brokerTls ? { tls: this.options.brokerTls } : {}),
+        ...(this.options.allowPlainMqtt ? { allowPlainMqtt: true } : {}),
+        // Frames waiting for their floor write hold the broker's next messages, not drop them.
+        holdIncomingWhile: () => manager.inboundBacklog(),
+      },
+      (l) => {
+        // Before the first message: the broker sends what it queued for us right after the CONNACK.
+        l.on("inbox", (envelope) => manager.handleInbox(envelope));
+        l.on("ctl", (message) => manager.handleControl(message));
+        l.on("warn", (message) => manager.handleWarning(message));
+      },
+    ).catch(async (error: unknown) => {
       throw error instanceof DeviceError && error.code === "E_BROKER_REFUSED"
         ? new DeviceError(
             "E_BROKER_REFUSED",
@@ -453,11 +463,6 @@ export class Device extends EventEmitter<DeviceEvents> {
           )
         : error;
     });
-    // Frames waiting for their floor write hold the broker's next messages, not drop them.
-    link.holdIncomingWhile(() => manager.inboundBacklog());
-    link.on("inbox", (envelope) => manager.handleInbox(envelope));
-    link.on("ctl", (message) => manager.handleControl(message));
-    link.on("warn", (message) => manager.handleWarning(message));
     link.on("refused", (error) =>
       this.#emit("membership-ended", {
         reason: `the broker refused our credential (${error.message}): join again`,

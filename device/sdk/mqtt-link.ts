@@ -13,6 +13,7 @@ import {
   encodeEnvelope,
   encodeSetupPayload,
   type Envelope,
+  type IncomingGate,
   inboxTopic,
   MqttTransport,
   MqttTransportError,
@@ -34,6 +35,8 @@ export interface MqttLinkOptions {
   tls?: BrokerTls;
   /** Connect in plaintext to a broker that is not on loopback (see {@link MqttLink.connect}). */
   allowPlainMqtt?: boolean;
+  /** Flow control for incoming messages, from the first packet on (`MqttTransport`'s {@link IncomingGate}). */
+  holdIncomingWhile?: IncomingGate;
 }
 
 export interface MqttLinkEvents {
@@ -60,10 +63,16 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
    * Connects and subscribes. A plaintext `mqtt://` URL to another machine is refused before
    * anything is sent, unless `allowPlainMqtt`: the broker credential and every topic name would
    * cross the network in clear (docs/mqtt.md § TLS).
+   * @param attach - called with the link before any message can be passed on: the messages a
+   *   broker queued for our persistent session arrive right after the CONNACK, and one emitted
+   *   before its listener is attached would be lost after MQTT.js acknowledged it
    * @throws DeviceError E_PLAINTEXT_BROKER, E_BROKER_TLS, E_BROKER_UNREACHABLE (with a hint),
    *   E_BROKER_REFUSED, E_BAD_ARGUMENT
    */
-  static async connect(o: MqttLinkOptions): Promise<MqttLink> {
+  static async connect(
+    o: MqttLinkOptions,
+    attach: (link: MqttLink) => void = () => undefined,
+  ): Promise<MqttLink> {
     try {
       assertBrokerUrlConfidential(o.brokerUrl, {
         allowPlaintext: o.allowPlainMqtt ?? false,
@@ -89,6 +98,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
         reconnectPeriodMs: o.reconnectPeriodMs ?? 1000,
         connectTimeoutMs: 5000,
         ...(o.tls ? { tls: o.tls } : {}),
+        ...(o.holdIncomingWhile ? { holdIncomingWhile: o.holdIncomingWhile } : {}),
       });
     } catch (error) {
       const e = error as MqttTransportError;
@@ -105,6 +115,7 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
       );
     }
     const link = new MqttLink(transport, o);
+    attach(link);
     link.wire();
     await transport.subscribe(deviceSubscriptions(o.topicPrefix, o.clusterId, o.deviceIdHex));
     return link;
@@ -141,11 +152,6 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     this.transport.on("connect", ({ reconnect }) => {
       if (reconnect) this.emit("reconnected");
     });
-  }
-
-  /** See {@link MqttTransport.holdIncomingWhile}. */
-  holdIncomingWhile(gate: () => Promise<void> | undefined): void {
-    this.transport.holdIncomingWhile(gate);
   }
 
   get connected(): boolean {

@@ -254,9 +254,7 @@ export class SessionManager {
     this.rotation = rotationPolicy(d.rotation);
     const limits = inboundLimits(d.inboundLimits);
     this.maxQueuedPerSender = limits.maxQueuedPerSender;
-    this.inbound = new KeyedQueues(limits.maxQueuedPerSender, (error) => {
-      if (!this.closed) this.d.emit("error", error as Error);
-    });
+    this.inbound = new KeyedQueues(limits.maxQueuedPerSender, (error) => this.report(error));
     this.setups = new TokenBuckets(limits.setupBurst, limits.setupRefillMs);
   }
 
@@ -348,6 +346,8 @@ export class SessionManager {
       list.push(waiter);
       this.waiters.set(peerId, list);
     });
+    // It may fail (timeout, close) while the PUBACK below is awaited: handled here, returned below.
+    granted.catch(() => undefined);
     await this.d.sendSetup(peerId, message);
     return granted;
   }
@@ -511,6 +511,8 @@ export class SessionManager {
    * set-up must not stop the others (§ Inbound limits); its queue limit drops them instead.
    */
   inboundBacklog(): Promise<void> | undefined {
+    // Closing: nothing more is taken in; unacknowledged, the broker keeps it for the next start.
+    if (this.closed) return Promise.reject(new DeviceError("E_CLOSED", "the device is closing"));
     if (this.undeliveredTotal < INBOUND_BACKLOG.hold) return undefined;
     if (!this.backlogDrained) {
       let resolve!: () => void;
@@ -542,7 +544,13 @@ export class SessionManager {
 
   private drop(from: string, reason: InboundDroppedEvent["reason"]): void {
     this.stats.dropped++;
-    if (!this.closed) this.d.emit("inbound-dropped", { from, reason });
+    if (this.closed) return;
+    try {
+      this.d.emit("inbound-dropped", { from, reason });
+    } catch (error) {
+      // Called from MQTT.js's packet handling: a throwing listener must not stop it.
+      this.report(error);
+    }
   }
 
   private async dispatch({ senderId, message }: Envelope): Promise<void> {
@@ -692,9 +700,9 @@ export class SessionManager {
       return;
     }
     // Persisted before the application sees it, so a restart never delivers it twice. The write is
-    // not awaited here: the floors of the frames handled in one event-loop turn share one fsynced
-    // level write (group commit, platform/level-database.ts), and the sender's queue moves on while
-    // it is on its way; the frame is delivered after it (see deliverAfter).
+    // not awaited here: the floors asked for while the level write before them is on its way share
+    // the next fsynced write (group commit, platform/level-database.ts), and the sender's queue
+    // moves on meanwhile; the frame is delivered after it (see deliverAfter).
     if (opened.seq > s.highest) {
       s.highest = opened.seq;
       s.floorWrite = this.d.sessions.setReceiveFloor(s.sessionId, opened.seq);
@@ -845,7 +853,7 @@ export class SessionManager {
       this.drains.delete(s);
       // Behind the peer's queued frames, so none is half-opened when the keys go.
       if (!this.inbound.push(s.peerId, () => this.retire(s, "rotated")))
-        void this.retire(s, "rotated").catch((e: unknown) => this.d.emit("error", e as Error));
+        void this.retire(s, "rotated").catch((e: unknown) => this.report(e));
     }, this.rotation.drainMs);
     this.drains.set(s, timer);
   }

@@ -38,7 +38,16 @@ export interface MqttTransportOptions {
   keepaliveSec?: number;
   /** CA and client certificate for an `mqtts://` URL (refused with any other scheme). */
   tls?: BrokerTls;
+  /** Flow control for incoming messages, installed before the first packet (see {@link IncomingGate}). */
+  holdIncomingWhile?: IncomingGate;
 }
+
+/**
+ * Asked after each incoming PUBLISH: `undefined` goes on at once; a promise holds the PUBACK and
+ * every later packet until it settles; a rejected one sends no PUBACK (the broker keeps the
+ * message for the next connection). See `MqttTransport.holdIncomingWhile`.
+ */
+export type IncomingGate = () => Promise<void> | undefined;
 
 /** Events emitted by {@link MqttTransport}. */
 export interface MqttTransportEvents {
@@ -210,6 +219,8 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
     }
     const client = mqtt.connect(url, opts);
     const transport = new MqttTransport(client, clean);
+    // Before any packet is handled: MQTT.js reads the socket asynchronously.
+    if (options.holdIncomingWhile) transport.#installGate(options.holdIncomingWhile);
     // MQTT.js builds the socket synchronously in connect(): a reset before this event is the
     // broker dropping the handshake, not an unreachable broker.
     client.stream?.once("secureConnect", () => {
@@ -380,29 +391,57 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
   }
 
   /**
+   * Flow control for incoming messages, as {@link MqttTransportOptions.holdIncomingWhile} (which
+   * installs it before the first packet can arrive): from now on.
+   */
+  holdIncomingWhile(gate: IncomingGate): void {
+    this.#installGate(gate);
+  }
+
+  /**
+   * After each PUBLISH is handed to `message` listeners, `gate()` may return a promise: until it
+   * settles, the message's PUBACK and the handling of every later packet wait (MQTT.js's
+   * `handleMessage`, which also stops reading the socket), so the broker keeps what this client
+   * cannot take yet. A rejection sends no PUBACK (the broker redelivers the message on the next
+   * connection). A wait ends after a third of the keepalive at most, so PINGRESPs queued behind
+   * it get through; and a message of a connection that has since dropped is never acknowledged
+   * on the new one (the broker resends it there under a new packet ID).
+   */
+  #installGate(gate: IncomingGate): void {
+    const client = this.#client;
+    let connection = 0;
+    client.on("connect", () => connection++);
+    const maxHoldMs = Math.max(1, (client.options.keepalive ?? 30) * 1000) / 3;
+    client.handleMessage = (_packet, callback) => {
+      const wait = gate();
+      if (wait === undefined) {
+        callback();
+        return;
+      }
+      const from = connection;
+      let timer: NodeJS.Timeout | undefined;
+      new Promise<void>((resolve, reject) => {
+        timer = setTimeout(resolve, maxHoldMs);
+        wait.then(resolve, reject);
+      }).then(
+        () => {
+          clearTimeout(timer);
+          callback(from === connection ? undefined : new Error("superseded connection"));
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          callback(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    };
+  }
+
+  /**
    * Publishes a binary frame with QoS 1, not retained.
    * Resolves on PUBACK. While offline the frame waits in MQTT.js's outgoing store and is sent
    * (with DUP set if it had been sent before) on reconnect.
    * @throws MqttTransportError `E_BAD_ARGUMENT`, `E_CLOSED`, `E_PUBLISH_FAILED`
    */
-  /**
-   * Flow control for incoming messages: after each one is handed to `message` listeners, `gate()`
-   * may return a promise, and until it settles the message's PUBACK and the reading of the next
-   * packet wait (MQTT.js's `handleMessage`), so the broker keeps what this client cannot take yet
-   * (TCP backpressure; a QoS 1 message unacknowledged). `undefined` lets it go on at once.
-   */
-  holdIncomingWhile(gate: () => Promise<void> | undefined): void {
-    this.#client.handleMessage = (_packet, callback) => {
-      const wait = gate();
-      if (wait === undefined) callback();
-      else
-        wait.then(
-          () => callback(),
-          () => callback(),
-        );
-    };
-  }
-
   async publish(topic: string, payload: Uint8Array): Promise<void> {
     this.#assertOpen();
     if (typeof topic !== "string" || topic.length === 0)

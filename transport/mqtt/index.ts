@@ -19,7 +19,12 @@ export {
   type BrokerTlsFiles,
   readBrokerTlsFiles,
 } from "./broker-tls";
-export { MqttTransport, type MqttTransportEvents, type MqttTransportOptions } from "./client";
+export {
+  type IncomingGate,
+  MqttTransport,
+  type MqttTransportEvents,
+  type MqttTransportOptions,
+} from "./client";
 export { batchWritesPerRead, holdWritesForThisTurn } from "./write-batching";
 export {
   decodeEnvelope,

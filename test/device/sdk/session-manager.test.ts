@@ -519,6 +519,20 @@ describe("SessionManager sends", () => {
     expect(new Set(await Promise.all(sends)).size).toBe(MAX_SENDS_IN_FLIGHT + 5);
   });
 
+  it("survives a grant timeout while its SessionRequest still waits for a PUBACK (no unhandled rejection)", async () => {
+    const v = await victim(
+      `http://127.0.0.1:${await freePort()}`,
+      {},
+      { grantTimeoutMs: 30, sendSetup: () => new Promise<void>(() => undefined) },
+    );
+    cleanup.push(() => v.close());
+    void v.manager.openSession(v.X).catch(() => undefined);
+    // Before, the timed-out grant was awaited by nobody and Node ended the process (vitest fails
+    // the run on an unhandled rejection).
+    await new Promise((r) => setTimeout(r, 150));
+    expect(v.manager.stats.sent).toBe(0);
+  });
+
   it("close waits for the PUBACKs of the frames already handed to MQTT", async () => {
     const acks: (() => void)[] = [];
     const v = await victim(
