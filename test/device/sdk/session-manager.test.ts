@@ -312,6 +312,27 @@ describe("SessionManager inbound limits", () => {
   });
 });
 
+/**
+ * A disk that does not answer: `v`'s floor writes wait until released, in order, through the
+ * returned list (whatever is left is released before `v` closes).
+ */
+function stallFloorWrites(
+  v: Awaited<ReturnType<typeof victim>>,
+  cleanup: (() => Promise<void>)[],
+): (() => void)[] {
+  const stalled: (() => void)[] = [];
+  const write = v.sessions.setReceiveFloor.bind(v.sessions);
+  v.sessions.setReceiveFloor = (id, seq) =>
+    new Promise<void>((resolve, reject) => {
+      stalled.push(() => void write(id, seq).then(resolve, reject));
+    });
+  cleanup.push(async () => {
+    for (const release of stalled.splice(0)) release();
+    await v.close();
+  });
+  return stalled;
+}
+
 describe("SessionManager receive floors", () => {
   const cleanup: (() => Promise<void>)[] = [];
   afterEach(async () => {
@@ -385,17 +406,7 @@ describe("SessionManager receive floors", () => {
 
   it("counts frames waiting for their floor write against the sender's inbound limit", async () => {
     const v = await victim(`http://127.0.0.1:${await freePort()}`, { maxQueuedPerSender: 4 });
-    const stalled: (() => void)[] = [];
-    const write = v.sessions.setReceiveFloor.bind(v.sessions);
-    // A disk that does not answer: the floor writes wait until released.
-    v.sessions.setReceiveFloor = (id, seq) =>
-      new Promise<void>((resolve, reject) => {
-        stalled.push(() => void write(id, seq).then(resolve, reject));
-      });
-    cleanup.push(async () => {
-      for (const release of stalled.splice(0)) release();
-      await v.close();
-    });
+    const stalled = stallFloorWrites(v, cleanup);
     for (let i = 0; i < 10; i++) {
       v.frameFromY(`y ${i}`);
       await new Promise((r) => setImmediate(r));
@@ -409,26 +420,30 @@ describe("SessionManager receive floors", () => {
 
   it("asks the link to hold the broker's messages while frames wait for their floor write, not to drop them", async () => {
     const v = await victim(`http://127.0.0.1:${await freePort()}`, { maxQueuedPerSender: 4096 });
-    const stalled: (() => void)[] = [];
-    const write = v.sessions.setReceiveFloor.bind(v.sessions);
-    v.sessions.setReceiveFloor = (id, seq) =>
-      new Promise<void>((resolve, reject) => {
-        stalled.push(() => void write(id, seq).then(resolve, reject));
-      });
-    cleanup.push(async () => {
-      for (const release of stalled.splice(0)) release();
-      await v.close();
-    });
+    const stalled = stallFloorWrites(v, cleanup);
+    for (let i = 0; i < INBOUND_BACKLOG.hold - 1; i++) v.frameFromY(`y ${i}`);
+    await waitUntil(() => stalled.length === INBOUND_BACKLOG.hold - 1, "the floor writes asked for");
+    expect(v.manager.inboundBacklog()).toBeUndefined();
     const frames = INBOUND_BACKLOG.hold + 10;
-    for (let i = 0; i < frames; i++) v.frameFromY(`y ${i}`);
+    for (let i = INBOUND_BACKLOG.hold - 1; i < frames; i++) v.frameFromY(`y ${i}`);
     await waitUntil(() => stalled.length === frames, "every floor write asked for");
     const held = v.manager.inboundBacklog();
     expect(held).toBeInstanceOf(Promise);
     let drained = false;
     void held!.then(() => (drained = true));
+    // Held until only `resume` frames wait, not merely below `hold`.
+    const releaseUntil = async (waiting: number) => {
+      const release = stalled.splice(0, stalled.length - waiting);
+      for (const r of release) r();
+      await waitUntil(() => v.record.messages.length === frames - waiting, `${waiting} left waiting`);
+    };
+    await releaseUntil(INBOUND_BACKLOG.resume + 1);
+    expect(drained).toBe(false);
+    await releaseUntil(INBOUND_BACKLOG.resume);
+    await new Promise((r) => setImmediate(r));
+    expect(drained).toBe(true);
     for (const release of stalled.splice(0)) release();
     await v.manager.idle();
-    expect(drained).toBe(true);
     expect(v.manager.inboundBacklog()).toBeUndefined();
     expect(v.record.messages).toHaveLength(frames);
     expect(v.record.dropped).toEqual([]);
