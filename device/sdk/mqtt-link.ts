@@ -117,7 +117,14 @@ export class MqttLink extends EventEmitter<MqttLinkEvents> {
     const link = new MqttLink(transport, o);
     attach(link);
     link.wire();
-    await transport.subscribe(deviceSubscriptions(o.topicPrefix, o.clusterId, o.deviceIdHex));
+    try {
+      await transport.subscribe(deviceSubscriptions(o.topicPrefix, o.clusterId, o.deviceIdHex));
+    } catch (error) {
+      // Not left running behind the caller's back (a retry would compete for the client ID).
+      link.removeAllListeners();
+      await transport.close(true);
+      throw error;
+    }
     return link;
   }
 

@@ -239,7 +239,8 @@ export class SessionManager {
   /** Frames accepted and waiting for their floor write, over all senders. */
   private undeliveredTotal = 0;
   /** Resolved once {@link undeliveredTotal} is down to {@link INBOUND_BACKLOG}.resume. */
-  private backlogDrained: { promise: Promise<void>; resolve: () => void } | undefined;
+  private backlogDrained:
+    { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
   /** PUBACKs of frames handed to MQTT and not yet acknowledged (see send). */
   private readonly unacked = new Set<Promise<void>>();
   /** Wakes the send waiting for a free slot under {@link MAX_SENDS_IN_FLIGHT}. */
@@ -516,8 +517,13 @@ export class SessionManager {
     if (this.undeliveredTotal < INBOUND_BACKLOG.hold) return undefined;
     if (!this.backlogDrained) {
       let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.backlogDrained = { promise, resolve };
+      let reject!: (error: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      promise.catch(() => undefined);
+      this.backlogDrained = { promise, resolve, reject };
     }
     return this.backlogDrained.promise;
   }
@@ -886,6 +892,9 @@ export class SessionManager {
   /** Stops handling traffic, wipes channel keys and fails waiting openSession calls. */
   async close(): Promise<void> {
     this.closed = true;
+    // The message held now is not taken in either: unacknowledged, the broker keeps it.
+    this.backlogDrained?.reject(new DeviceError("E_CLOSED", "the device is closing"));
+    this.backlogDrained = undefined;
     for (const list of this.waiters.values())
       for (const w of list) w.reject(new DeviceError("E_CLOSED", "the device was closed"));
     this.waiters.clear();

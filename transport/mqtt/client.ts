@@ -403,30 +403,38 @@ export class MqttTransport extends EventEmitter<MqttTransportEvents> {
    * settles, the message's PUBACK and the handling of every later packet wait (MQTT.js's
    * `handleMessage`, which also stops reading the socket), so the broker keeps what this client
    * cannot take yet. A rejection sends no PUBACK (the broker redelivers the message on the next
-   * connection). A wait ends after a third of the keepalive at most, so PINGRESPs queued behind
-   * it get through; and a message of a connection that has since dropped is never acknowledged
-   * on the new one (the broker resends it there under a new packet ID).
+   * connection). A hold lasts a third of the keepalive at most: after that every message goes on
+   * at once until the gate lets one through by itself, so the PINGRESPs queued behind them are
+   * read before the keepalive runs out. A message whose connection has dropped meanwhile is never
+   * acknowledged on another one (the broker resends it there).
    */
   #installGate(gate: IncomingGate): void {
     const client = this.#client;
-    let connection = 0;
-    client.on("connect", () => connection++);
     const maxHoldMs = Math.max(1, (client.options.keepalive ?? 30) * 1000) / 3;
+    /** When the current hold began (undefined: no hold); past maxHoldMs messages go on at once. */
+    let holdingSince: number | undefined;
     client.handleMessage = (_packet, callback) => {
       const wait = gate();
       if (wait === undefined) {
+        holdingSince = undefined;
         callback();
         return;
       }
-      const from = connection;
+      const now = Date.now();
+      holdingSince ??= now;
+      const left = holdingSince + maxHoldMs - now;
+      // The socket this message came on: a reconnect replaces it before MQTT.js's `connect`.
+      const stream = client.stream;
+      const stillOurs = () => client.stream === stream && !stream.destroyed && client.connected;
       let timer: NodeJS.Timeout | undefined;
       new Promise<void>((resolve, reject) => {
-        timer = setTimeout(resolve, maxHoldMs);
+        if (left <= 0) return resolve();
+        timer = setTimeout(resolve, left);
         wait.then(resolve, reject);
       }).then(
         () => {
           clearTimeout(timer);
-          callback(from === connection ? undefined : new Error("superseded connection"));
+          callback(stillOurs() ? undefined : new Error("superseded connection"));
         },
         (error: unknown) => {
           clearTimeout(timer);

@@ -131,6 +131,35 @@ describe.each(brokers)("MQTT transport through %s", (_name, start) => {
     expect(b.received.map((m) => m.payload[0])).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it("sends no PUBACK for a message its gate refuses: the broker delivers it again on the next connection", async () => {
+    const a = await device();
+    const bId = randomDeviceId();
+    const b1 = await device(bId, {
+      holdIncomingWhile: () => Promise.reject(new Error("closing")),
+    });
+    await b1.t.subscribe([b1.inbox]);
+    await a.t.publish(b1.inbox, Buffer.from([0xab]));
+    await waitFor(() => b1.received.length === 1, "the refused message");
+    await b1.t.close(true);
+    const b2 = await device(bId);
+    await waitFor(() => b2.received.length === 1, "the message again");
+    expect(b2.received[0]!.payload[0]).toBe(0xab);
+  });
+
+  it("holds for a third of the keepalive at most, then takes the next messages at once", async () => {
+    const a = await device();
+    const b = await device(randomDeviceId(), { keepaliveSec: 3 });
+    await b.t.subscribe([b.inbox]);
+    b.t.holdIncomingWhile(() => new Promise<void>(() => undefined)); // a gate that never opens
+    const start = Date.now();
+    for (let i = 0; i < 5; i++) await a.t.publish(b.inbox, Buffer.from([i]));
+    await waitFor(() => b.received.length === 5, "all five after the cap", 5000);
+    const took = Date.now() - start;
+    // The first message is held for the cap (1 s of a 3 s keepalive); the rest follow at once.
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(b.received.map((m) => m.payload[0])).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it("queues QoS 1 frames while the subscriber is offline (clean: false) and delivers each exactly once", async () => {
     const a = await device();
     const bId = randomDeviceId();
