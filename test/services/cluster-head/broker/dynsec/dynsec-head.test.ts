@@ -291,7 +291,9 @@ describe("the head administers Mosquitto's dynamic security", () => {
       .poll(async () => (await health()).broker.admin?.reconciled?.at ?? 0, { timeout: 10_000 })
       .toBeGreaterThan(before);
     expect(await brokerClients()).not.toContain(b.deviceIdHex);
-    expect((await health()).status).toBe("ok");
+    // The admin connection can reconcile before the head's own MQTT client is back (it retries
+    // every second): a loaded CI run saw "degraded" here once.
+    await expect.poll(async () => (await health()).status, { timeout: 10_000 }).toBe("ok");
 
     const mc = await joined(head, c);
     const tc = await connect(mc, c.deviceIdHex);
