@@ -5,13 +5,11 @@
  * peers under `node --cpu-prof` (one .cpuprofile each, written when they stop).
  * @module
  */
-import { type ChildProcess, fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { GrantedSession } from "../../protocol/grant/member";
-import { REPO_ROOT } from "../../testkit/build";
-import { stopped } from "../../testkit/spawn";
+import { IpcPeer } from "./ipc-peer";
 import type { FromPeer, PeerConnection, RunSpec, ToPeer } from "./m2m-protocol";
 
 export interface PeerLoadResult {
@@ -39,55 +37,11 @@ export interface PeerPair {
   stop(): Promise<void>;
 }
 
-class Peer {
-  readonly child: ChildProcess;
-  #waiters: Array<{ kind: FromPeer["kind"]; resolve: (m: FromPeer) => void; reject: (e: Error) => void }> =
-    [];
-  #exited = false;
-
-  constructor(name: string, profileDir: string | undefined, script: string) {
-    const execArgv = ["--import", "tsx"];
-    if (profileDir)
-      execArgv.push("--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `m2m-${name}.cpuprofile`);
-    this.child = fork(resolve(REPO_ROOT, script), [], {
-      cwd: REPO_ROOT,
-      execArgv,
-      serialization: "advanced",
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    this.child.on("message", (m: FromPeer) => {
-      if (m.kind === "error") {
-        for (const w of this.#waiters.splice(0)) w.reject(new Error(`m2m ${name}: ${m.message}`));
-        return;
-      }
-      const i = this.#waiters.findIndex((w) => w.kind === m.kind);
-      if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(m);
-    });
-    this.child.once("exit", (code, signal) => {
-      this.#exited = true;
-      for (const w of this.#waiters.splice(0)) w.reject(new Error(`m2m ${name} exited (${code ?? signal})`));
-    });
-  }
-
-  send(message: ToPeer): void {
-    this.child.send(message);
-  }
-
-  next<K extends FromPeer["kind"]>(kind: K): Promise<Extract<FromPeer, { kind: K }>> {
-    if (this.#exited) return Promise.reject(new Error("m2m peer has exited"));
-    return new Promise((resolvePromise, reject) =>
-      this.#waiters.push({ kind, resolve: resolvePromise as (m: FromPeer) => void, reject }),
-    );
-  }
-
+/** One channel peer process (bench/lib/m2m-peer.ts, or another entry point for an A/B). */
+class Peer extends IpcPeer<ToPeer, FromPeer> {
   /** Asks the peer to disconnect and exit (so a CPU profile gets written); kills it if it does not. */
-  async stop(): Promise<void> {
-    if (this.#exited) return;
-    const exited = new Promise((r) => this.child.once("exit", r));
-    this.send({ kind: "stop" });
-    const timer = setTimeout(() => void stopped(this.child), 10_000);
-    await exited;
-    clearTimeout(timer);
+  override stop(): Promise<void> {
+    return super.stop({ kind: "stop" });
   }
 }
 
@@ -101,13 +55,12 @@ export async function startPeers(
     label?: string;
   } = {},
 ): Promise<PeerPair> {
-  const profileDir = process.env.IOTGUARD_M2M_CPU_PROF || undefined;
   const dir = mkdtempSync(join(tmpdir(), "iotguard-m2m-"));
   const ackPath = join(dir, "ack.sock");
   const script = options.script ?? "bench/lib/m2m-peer.ts";
   const prefix = options.label ? `${options.label}-` : "";
-  const sender = new Peer(`${prefix}sender`, profileDir, script);
-  const receiver = new Peer(`${prefix}receiver`, profileDir, script);
+  const sender = new Peer(script, `${prefix}sender`);
+  const receiver = new Peer(script, `${prefix}receiver`);
   let nextId = 1;
   const stop = async () => {
     await Promise.all([sender.stop(), receiver.stop()]);

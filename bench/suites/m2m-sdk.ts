@@ -7,78 +7,27 @@
  * window and the fsynced receive floor (group-committed) before the `message` event.
  * @module
  */
-import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { resolve } from "node:path";
 import type { RegistryAnchor } from "../../device/sdk";
-import { REPO_ROOT } from "../../testkit/build";
 import type { TestChain } from "../../testkit/chain";
 import { headRegistry, joinedDevice, nextEvent, tempDeviceDir } from "../../testkit/device";
 import { startTestHead } from "../../testkit/head";
-import { stopped } from "../../testkit/spawn";
+import { IpcPeer } from "../lib/ipc-peer";
 import type { FromSdkPeer, ToSdkPeer } from "../lib/sdk-m2m-peer";
 import { startPeers } from "../lib/m2m-peers";
 import { median, row } from "../lib/measure";
 import { startMosquitto } from "../lib/processes";
 import type { Row } from "../lib/schema";
 
-class SdkPeer {
-  readonly child: ChildProcess;
-  readonly #waiters: Array<{
-    kind: FromSdkPeer["kind"];
-    resolve: (m: FromSdkPeer) => void;
-    reject: (e: Error) => void;
-  }> = [];
-
+/** One SDK device process (bench/lib/sdk-m2m-peer.ts). */
+class SdkPeer extends IpcPeer<ToSdkPeer, FromSdkPeer> {
   /** @param name names its profile under `IOTGUARD_M2M_CPU_PROF=<dir>` (as bench/lib/m2m-peers.ts) */
   constructor(name: string) {
-    const execArgv = ["--import", "tsx"];
-    const profileDir = process.env.IOTGUARD_M2M_CPU_PROF;
-    if (profileDir)
-      execArgv.push("--cpu-prof", "--cpu-prof-dir", profileDir, "--cpu-prof-name", `m2m-${name}.cpuprofile`);
-    this.child = fork(resolve(REPO_ROOT, "bench/lib/sdk-m2m-peer.ts"), [], {
-      cwd: REPO_ROOT,
-      execArgv,
-      serialization: "advanced",
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    this.child.on("message", (m: FromSdkPeer) => {
-      if (m.kind === "error") {
-        for (const w of this.#waiters.splice(0)) w.reject(new Error(`sdk peer: ${m.message}`));
-        return;
-      }
-      const i = this.#waiters.findIndex((w) => w.kind === m.kind);
-      if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(m);
-    });
-    this.child.once("exit", (code, signal) => {
-      for (const w of this.#waiters.splice(0)) w.reject(new Error(`sdk peer exited (${code ?? signal})`));
-    });
+    super("bench/lib/sdk-m2m-peer.ts", name);
   }
 
-  /** The next answer of `kind`. */
-  next<K extends FromSdkPeer["kind"]>(kind: K): Promise<Extract<FromSdkPeer, { kind: K }>> {
-    return new Promise<Extract<FromSdkPeer, { kind: K }>>((resolvePromise, reject) =>
-      this.#waiters.push({ kind, resolve: resolvePromise as (m: FromSdkPeer) => void, reject }),
-    );
-  }
-
-  /** Sends `message` and waits for its answer of `kind`. */
-  ask<K extends FromSdkPeer["kind"]>(
-    message: ToSdkPeer,
-    kind: K,
-  ): Promise<Extract<FromSdkPeer, { kind: K }>> {
-    const answer = this.next(kind);
-    this.child.send(message);
-    return answer;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((r) => this.child.once("exit", r));
-    this.child.send({ kind: "stop" } satisfies ToSdkPeer);
-    const timer = setTimeout(() => void stopped(this.child), 10_000);
-    await exited;
-    clearTimeout(timer);
+  override stop(): Promise<void> {
+    return super.stop({ kind: "stop" });
   }
 }
 
