@@ -47,6 +47,18 @@ export async function joinedDevice(
   return device;
 }
 
+/** Two devices joined to `head` with the same options ({@link joinedDevice}), both connected. */
+export async function connectedPair(
+  head: TestHead,
+  options: DeviceOptions & { topicPrefix?: string } = {},
+): Promise<[Device, Device]> {
+  const a = await joinedDevice(head, options);
+  const b = await joinedDevice(head, options);
+  await a.connect();
+  await b.connect();
+  return [a, b];
+}
+
 /**
  * Resolves with the first `event` payload for which `match` holds; rejects after `timeoutMs`
  * naming the event (never a fixed sleep).

@@ -54,6 +54,7 @@ import { type InboundLimits, inboundLimits, KeyedQueues, TokenBuckets } from "./
 import type { PendingStore } from "./store/pending-store";
 import type { LevelSequenceStore } from "./store/sequence-store";
 import type { SessionStore } from "./store/session-store";
+import { type Deferred, handledDeferred } from "../../platform/deferred";
 
 /** Sessions kept per peer: the current one and the one before (frames in flight during a re-grant). */
 const SESSIONS_PER_PEER = 2;
@@ -239,8 +240,7 @@ export class SessionManager {
   /** Frames accepted and waiting for their floor write, over all senders. */
   private undeliveredTotal = 0;
   /** Resolved once {@link undeliveredTotal} is down to {@link INBOUND_BACKLOG}.resume. */
-  private backlogDrained:
-    { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
+  private backlogDrained: Deferred | undefined;
   /** PUBACKs of frames handed to MQTT and not yet acknowledged (see send). */
   private readonly unacked = new Set<Promise<void>>();
   /** Wakes the send waiting for a free slot under {@link MAX_SENDS_IN_FLIGHT}. */
@@ -515,16 +515,7 @@ export class SessionManager {
     // Closing: nothing more is taken in; unacknowledged, the broker keeps it for the next start.
     if (this.closed) return Promise.reject(new DeviceError("E_CLOSED", "the device is closing"));
     if (this.undeliveredTotal < INBOUND_BACKLOG.hold) return undefined;
-    if (!this.backlogDrained) {
-      let resolve!: () => void;
-      let reject!: (error: Error) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      promise.catch(() => undefined);
-      this.backlogDrained = { promise, resolve, reject };
-    }
+    this.backlogDrained ??= handledDeferred();
     return this.backlogDrained.promise;
   }
 

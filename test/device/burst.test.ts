@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Device, type MessageEvent } from "../../device/sdk";
 import { DEFAULT_INBOUND_LIMITS } from "../../device/sdk/inbound-queue";
 import { startTestChain, type TestChain } from "../../testkit/chain";
-import { headRegistry, joinedDevice, waitUntil } from "../../testkit/device";
+import { connectedPair, headRegistry, waitUntil } from "../../testkit/device";
 import { startTestHead, type TestHead } from "../../testkit/head";
 
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -25,10 +25,7 @@ describe("a burst between two devices", () => {
   beforeAll(async () => {
     chain = await startTestChain();
     head = await startTestHead(chain);
-    a = await joinedDevice(head, { grantTimeoutMs: 5000 });
-    b = await joinedDevice(head, { grantTimeoutMs: 5000 });
-    await a.connect();
-    await b.connect();
+    [a, b] = await connectedPair(head, { grantTimeoutMs: 5000 });
     b.on("message", (m) => received.push(m));
     b.on("inbound-dropped", (e) => dropped.push(e));
     await a.openSession(b.deviceId);

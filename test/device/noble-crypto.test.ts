@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Device, MessageEvent } from "../../device/sdk";
 import { symmetric } from "../../protocol/crypto/backend";
 import { startTestChain, type TestChain } from "../../testkit/chain";
-import { joinedDevice, waitUntil } from "../../testkit/device";
+import { connectedPair, waitUntil } from "../../testkit/device";
 import { startTestHead, type TestHead } from "../../testkit/head";
 
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -25,10 +25,7 @@ describe("two devices on the @noble backend", () => {
     chain = await startTestChain();
     // The head shares this process and its backend: @noble too.
     head = await startTestHead(chain, { cryptoBackend: "noble" });
-    a = await joinedDevice(head, { nativeCrypto: false, grantTimeoutMs: 5000 });
-    b = await joinedDevice(head, { nativeCrypto: false, grantTimeoutMs: 5000 });
-    await a.connect();
-    await b.connect();
+    [a, b] = await connectedPair(head, { nativeCrypto: false, grantTimeoutMs: 5000 });
     a.on("message", (m) => atA.push(m));
     b.on("message", (m) => atB.push(m));
   }, 60_000);

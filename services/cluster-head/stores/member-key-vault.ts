@@ -32,6 +32,7 @@ import {
 import { join } from "node:path";
 import { fromHex, toHex } from "../../../protocol";
 import { fsyncDirectory } from "../../../platform/fsync-directory";
+import { type Deferred, handledDeferred } from "../../../platform/deferred";
 
 /** The key file in the vault's folder. */
 const KEY_FILE = "keys.bin";
@@ -60,24 +61,9 @@ export class MemberKeyVaultError extends Error {
   }
 }
 
-/** A write that callers wait for; settled once by the commit that takes it. */
-interface Commit {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
-function newCommit(): Commit {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Callers may all have gone (a failed join): an unobserved rejection must not end the process.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
+/** A write that callers wait for; settled once by the commit that takes it (callers may all have
+ * gone, a failed join: its rejection is handled). */
+type Commit = Deferred;
 
 export class MemberKeyVault {
   /** The file's slots as memory holds them (written or about to be). */
@@ -235,7 +221,7 @@ export class MemberKeyVault {
    */
   private commitDirty(): Promise<void> {
     if (this.queued) return this.queued.promise;
-    const commit = newCommit();
+    const commit = handledDeferred();
     this.queued = commit;
     this.writing = this.writing.then(async () => {
       // From here on, changes go to the next commit: this one writes what memory holds now.
